@@ -1,0 +1,70 @@
+"""Roles are Django groups with permissions (DESIGN.md §6). This table is the one place that says
+which role holds which permission; ``roles_sync`` makes the database match it (idempotent)."""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    VETTING_STAFF = "vetting_staff", _("Vetting staff")
+    OFFICIAL = "official", _("Official")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    AUDITOR = "auditor", _("Auditor")
+
+
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.RESIDENT: (),
+    Role.VETTING_STAFF: ("budgets.view_staff_area",),
+    Role.OFFICIAL: (
+        "budgets.view_staff_area",
+        "budgets.manage_cycle",
+        "core.view_audit_log",
+    ),
+    Role.VOLUNTEER: (),
+    Role.AUDITOR: ("core.view_audit_log",),
+}
+
+# Staff and auditor accounts must have TOTP set up before they can use their areas.
+MFA_REQUIRED_ROLES = frozenset({Role.OFFICIAL, Role.VETTING_STAFF, Role.AUDITOR})
+
+
+def user_roles(user) -> set[Role]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_pb_roles", None)
+    if cached is None:
+        cached = {Role(name) for name in user.groups.values_list("name", flat=True) if name in Role.values}
+        user._pb_roles = cached
+    return cached
+
+
+def user_has_role(user, role: Role) -> bool:
+    return role in user_roles(user)
+
+
+def user_requires_mfa(user) -> bool:
+    return bool(user_roles(user) & MFA_REQUIRED_ROLES)
+
+
+def roles_sync(apps=global_apps) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    # Permissions are normally created by auth's own post_migrate handler, app by app; make sure
+    # every app's exist before the groups point at them.
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, apps=apps)
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role.value)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def roles_sync_on_migrate(sender, apps=global_apps, **kwargs):
+    if sender.label == "accounts":
+        roles_sync(apps)

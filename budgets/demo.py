@@ -1,0 +1,150 @@
+"""The Jersey City demo: wards A–F, $50,000 each, one user per role, built through the real
+services up to a requested phase. Idempotent; a fixed seed; refused under production settings.
+
+Later apps extend the demo by registering fillers for the phases they build
+(``register_demo_filler``): a filler runs once, when the demo enters its phase.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import MFA_REQUIRED_ROLES, Role
+from accounts.services import user_add_role
+
+from .models import Cycle
+from .phases import PHASE_ORDER, Phase, phase_index, phase_reached, transition_next
+from .services import DistrictInput, cycle_create, cycle_transition
+
+DEMO_SLUG = "jersey-city-demo"
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_SEED = 2026
+DEMO_TIME_ZONE = "America/New_York"
+# Fixed TOTP secrets (base32) so a person can add the demo staff accounts to an authenticator app.
+DEMO_USERS: dict[Role, tuple[str, str, str | None]] = {
+    Role.OFFICIAL: ("official@demo.pbplatform.org", "Olivia Official", "JBSWY3DPEHPK3PXPOFFICIAL"),
+    Role.VETTING_STAFF: ("vetting@demo.pbplatform.org", "Victor Vetting", "JBSWY3DPEHPK3PXPVETTING2"),
+    Role.AUDITOR: ("auditor@demo.pbplatform.org", "Ada Auditor", "JBSWY3DPEHPK3PXPAUDITOR2"),
+    Role.VOLUNTEER: ("volunteer@demo.pbplatform.org", "Valeria Volunteer", None),
+    Role.RESIDENT: ("resident@demo.pbplatform.org", "Rosa Resident", None),
+}
+WARDS = "ABCDEF"
+WARD_BUDGET = Decimal("50000.00")
+# The demo is built up to here; later issues move this on as they build each phase's content.
+DEMO_MAX_PHASE = Phase.COUNTING
+
+Filler = Callable[..., None]  # filler(cycle=..., users=..., rng=...)
+_FILLERS: dict[Phase, list[Filler]] = {}
+
+
+def register_demo_filler(phase: Phase, filler: Filler) -> None:
+    if filler not in _FILLERS.setdefault(phase, []):
+        _FILLERS[phase].append(filler)
+
+
+class DemoRefused(Exception):
+    pass
+
+
+@dataclass
+class DemoReport:
+    cycle: Cycle
+    created: bool
+    moved: list[str] = field(default_factory=list)
+    users: dict[Role, User] = field(default_factory=dict)
+
+
+def totp_uri(email: str, secret: str) -> str:
+    return f"otpauth://totp/pbplatform:{email}?secret={secret}&issuer=pbplatform"
+
+
+def demo_users_ensure() -> dict[Role, User]:
+    users = {}
+    for role, (email, name, secret) in DEMO_USERS.items():
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, display_name=name)
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        for r in {Role.RESIDENT, role}:
+            user_add_role(user=user, role=r, actor=None)
+        if role in MFA_REQUIRED_ROLES and secret and not Authenticator.objects.filter(
+            user=user, type=Authenticator.Type.TOTP
+        ).exists():
+            TOTP.activate(user, secret)
+        users[role] = user
+    return users
+
+
+def _schedule(target: Phase, now: datetime) -> dict[str, datetime]:
+    """Dates consistent with ``target``: boundaries already passed lie in the past, later ones ahead."""
+    zone = ZoneInfo(DEMO_TIME_ZONE)
+    today = now.astimezone(zone).replace(hour=9, minute=0, second=0, microsecond=0)
+    fields = ["ideas_open_at", "vetting_open_at", "voting_open_at", "voting_close_at"]
+    reached = min(phase_index(target), len(fields))  # how many boundaries are behind us
+    schedule = {}
+    for i, name in enumerate(fields):
+        weeks = (i - reached + 1) * 4 if i >= reached else -(reached - i) * 4
+        schedule[name] = today + timedelta(weeks=weeks)
+    return schedule
+
+
+@transaction.atomic
+def demo_load(*, phase: Phase = Phase.IDEAS, now: datetime | None = None) -> DemoReport:
+    """Build or advance the demo to ``phase``; at that phase or later, change nothing."""
+    if not getattr(settings, "PB_ALLOW_DEMO", False):
+        raise DemoRefused("The demo cannot be loaded under production settings.")
+    phase = Phase(phase)
+    if phase_index(phase) > phase_index(DEMO_MAX_PHASE):
+        raise DemoRefused(
+            f"The demo can be built up to “{DEMO_MAX_PHASE.value}” so far; “{phase.value}” is not built yet."
+        )
+    now = now or timezone.now()
+    rng = random.Random(DEMO_SEED)
+    users = demo_users_ensure()
+    official = users[Role.OFFICIAL]
+    cycle = Cycle.objects.filter(slug=DEMO_SLUG).first()
+    created = cycle is None
+    if created:
+        cycle = cycle_create(
+            actor=official,
+            name="Jersey City PB 2026 (demo)",
+            slug=DEMO_SLUG,
+            description=(
+                "A demonstration cycle modelled on Jersey City's participatory budgeting: "
+                "$50,000 for each of the six wards, A to F."
+            ),
+            time_zone=DEMO_TIME_ZONE,
+            currency="USD",
+            districts=[DistrictInput(code=w, name=f"Ward {w}", budget=WARD_BUDGET) for w in WARDS],
+            **_schedule(phase, now),
+        )
+        _fill(Phase.DRAFT, cycle, users, rng)
+    report = DemoReport(cycle=cycle, created=created, users=users)
+    while not phase_reached(cycle.phase, phase):
+        nxt = transition_next(cycle.phase)
+        cycle = cycle_transition(
+            actor=official, cycle=cycle, target=nxt.target, reason="Demo: advancing to the requested phase."
+        )
+        report.moved.append(cycle.phase)
+        _fill(Phase(cycle.phase), cycle, users, rng)
+    report.cycle = cycle
+    return report
+
+
+def _fill(phase: Phase, cycle: Cycle, users, rng) -> None:
+    for filler in _FILLERS.get(phase, []):
+        filler(cycle=cycle, users=users, rng=rng)
+
+
+DEMO_PHASE_CHOICES = [p.value for p in PHASE_ORDER]

@@ -1,0 +1,131 @@
+"""Officials' forms. They parse and present; the services decide what is valid (their errors
+come back as form errors), so HTML and API give the same answers."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import TIME_ZONE_CHOICES, District
+from .phases import SCHEDULE_FIELDS
+from .services import DistrictInput
+
+_INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+class LocalDateTimeField(forms.Field):
+    """A wall-clock date and time, without a zone: the form applies the cycle's time zone."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    default_error_messages = {"invalid": _("Enter a date and time, e.g. 2026-09-01 09:00.")}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=None)
+        for fmt in _INPUT_FORMATS:
+            try:
+                return datetime.strptime(str(value).strip(), fmt)
+            except ValueError:
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class CycleForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    slug = forms.SlugField(
+        label=_("Short name for links"), max_length=80, help_text=_("Letters, digits and hyphens, e.g. jc-2026.")
+    )
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES, initial="America/New_York")
+    currency = forms.CharField(
+        label=_("Currency"), max_length=3, min_length=3, initial="USD", help_text=_("ISO 4217 code, e.g. USD.")
+    )
+    ideas_open_at = LocalDateTimeField(label=_("Ideas open"), required=False)
+    vetting_open_at = LocalDateTimeField(label=_("Vetting starts"), required=False)
+    voting_open_at = LocalDateTimeField(label=_("Voting opens"), required=False)
+    voting_close_at = LocalDateTimeField(label=_("Voting closes"), required=False)
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].upper()
+
+    def clean(self):
+        data = super().clean()
+        zone = data.get("time_zone")
+        if zone:
+            for field in SCHEDULE_FIELDS:
+                if data.get(field) is not None:
+                    data[field] = data[field].replace(tzinfo=ZoneInfo(zone))
+        return data
+
+    @classmethod
+    def initial_from(cls, cycle) -> dict:
+        zone = ZoneInfo(cycle.time_zone)
+        initial = {f: getattr(cycle, f) for f in ("name", "slug", "description", "time_zone", "currency")}
+        for field in SCHEDULE_FIELDS:
+            value = getattr(cycle, field)
+            initial[field] = value.astimezone(zone).replace(tzinfo=None) if value else None
+        return initial
+
+
+class DistrictForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    code = forms.CharField(label=_("Code"), max_length=16, required=False)
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=District.Kind.choices, initial=District.Kind.WARD)
+    budget = forms.DecimalField(label=_("Budget"), max_digits=14, decimal_places=2, required=False)
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {}) or {}
+        return not any(data.get(k) not in (None, "") for k in ("code", "name", "budget"))
+
+
+class BaseDistrictFormSet(forms.BaseFormSet):
+    def district_inputs(self) -> list[DistrictInput]:
+        """Filled rows (blank ones skipped; a row with anything in it must be complete)."""
+        rows = []
+        for form in self.forms:
+            if not form.is_valid() or form.is_blank() or (self.can_delete and form.cleaned_data.get("DELETE")):
+                continue
+            data = form.cleaned_data
+            rows.append(
+                DistrictInput(
+                    id=data.get("id"),
+                    code=data.get("code") or "",
+                    name=data.get("name") or "",
+                    kind=data.get("kind") or District.Kind.WARD,
+                    budget=data["budget"] if data.get("budget") is not None else "",
+                )
+            )
+        return rows
+
+    def filled_forms(self) -> list[forms.Form]:
+        return [
+            f
+            for f in self.forms
+            if f.is_valid() and not f.is_blank() and not (self.can_delete and f.cleaned_data.get("DELETE"))
+        ]
+
+
+DistrictFormSet = forms.formset_factory(
+    DistrictForm, formset=BaseDistrictFormSet, extra=2, can_delete=True, max_num=60, validate_max=True
+)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the audit log."),
+    )
+
+
+class TransitionForm(ReasonForm):
+    target = forms.CharField(widget=forms.HiddenInput)
+
+
+class ExtendVotingForm(ReasonForm):
+    voting_close_at = LocalDateTimeField(label=_("New closing time"))

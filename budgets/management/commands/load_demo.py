@@ -1,0 +1,42 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.roles import MFA_REQUIRED_ROLES
+from budgets.demo import (
+    DEMO_PASSWORD,
+    DEMO_PHASE_CHOICES,
+    DEMO_USERS,
+    DemoRefused,
+    demo_load,
+    totp_uri,
+)
+
+
+class Command(BaseCommand):
+    help = "Load the Jersey City demo cycle, built through the real services up to --phase."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--phase", default="ideas", choices=DEMO_PHASE_CHOICES)
+        parser.add_argument("--quiet-logins", action="store_true", help="do not print the demo logins")
+
+    def handle(self, *args, phase, quiet_logins=False, **options):
+        try:
+            report = demo_load(phase=phase)
+        except DemoRefused as exc:
+            raise CommandError(str(exc)) from exc
+        cycle = report.cycle
+        if report.created:
+            self.stdout.write(f"Created the demo cycle “{cycle.slug}”.")
+        if report.moved:
+            self.stdout.write(f"Moved the demo cycle through: {', '.join(report.moved)}.")
+        if not report.created and not report.moved:
+            self.stdout.write(f"The demo cycle is already at “{cycle.phase}” (asked: “{phase}”); nothing changed.")
+        self.stdout.write(f"Demo cycle “{cycle.slug}” is in the “{cycle.phase}” phase.")
+        if quiet_logins:
+            return
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for role, (email, _name, secret) in DEMO_USERS.items():
+            line = f"  {role.label:<14} {email}"
+            if role in MFA_REQUIRED_ROLES and secret:
+                line += f"\n  {'':<14} TOTP: {totp_uri(email, secret)}"
+            self.stdout.write(line)

@@ -1,0 +1,102 @@
+from zoneinfo import available_timezones
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .phases import SCHEDULE_FIELDS, Capability, Phase, phase_allows
+
+TIME_ZONE_CHOICES = sorted((tz, tz) for tz in available_timezones() if "/" in tz or tz == "UTC")
+district_code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$",
+    _("Use 1–16 letters, digits, '-' or '_', starting with a letter or digit."),
+)
+
+
+def _schedule_order_constraints():
+    constraints = []
+    for earlier, later in zip(SCHEDULE_FIELDS, SCHEDULE_FIELDS[1:], strict=False):
+        constraints.append(
+            models.CheckConstraint(
+                condition=models.Q(**{f"{earlier}__isnull": True})
+                | models.Q(**{f"{later}__isnull": True})
+                | models.Q(**{f"{earlier}__lt": models.F(later)}),
+                name=f"cycle_{earlier}_before_{later}",
+            )
+        )
+    return constraints
+
+
+class Cycle(models.Model):
+    """One PB process ("Jersey City PB 2026"). Its phase changes only through
+    ``budgets.services.cycle_transition`` (or a transition's own service)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("short name for links"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, default=Phase.DRAFT)
+    ideas_open_at = models.DateTimeField(_("ideas open"), null=True, blank=True)
+    vetting_open_at = models.DateTimeField(_("vetting starts"), null=True, blank=True)
+    voting_open_at = models.DateTimeField(_("voting opens"), null=True, blank=True)
+    voting_close_at = models.DateTimeField(_("voting closes"), null=True, blank=True)
+    voting_paused_at = models.DateTimeField(_("voting paused since"), null=True, blank=True)
+    voting_pause_reason = models.TextField(_("reason for the pause"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        permissions = [
+            ("manage_cycle", "Can configure budget cycles and move them through their phases"),
+            ("view_staff_area", "Can use the staff area"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(phase__in=Phase.values), name="cycle_phase_valid"),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="cycle_currency_iso4217"),
+            *_schedule_order_constraints(),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def allows(self, capability: Capability) -> bool:
+        """What the current phase allows, with the pause applied to casting ballots."""
+        if capability == Capability.CAST_BALLOTS and self.voting_paused_at is not None:
+            return False
+        return phase_allows(self.phase, capability)
+
+    @property
+    def is_paused(self) -> bool:
+        return self.voting_paused_at is not None
+
+
+class District(models.Model):
+    """A ward or the citywide pot: its own budget and its own ballot."""
+
+    class Kind(models.TextChoices):
+        WARD = "ward", _("Ward")
+        CITYWIDE = "citywide", _("Citywide")
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="districts")
+    code = models.CharField(_("code"), max_length=16, validators=[district_code_validator])
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.WARD)
+    budget = models.DecimalField(
+        _("budget"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        ordering = ["cycle_id", "kind", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "code"], name="district_code_unique_in_cycle"),
+            models.UniqueConstraint(
+                fields=["cycle"], condition=models.Q(kind="citywide"), name="district_one_citywide_per_cycle"
+            ),
+            models.CheckConstraint(condition=models.Q(budget__gte=0), name="district_budget_non_negative"),
+            models.CheckConstraint(condition=models.Q(kind__in=["ward", "citywide"]), name="district_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"

@@ -1,0 +1,138 @@
+"""The PB cycle's phase machine (DESIGN.md §1): the phase vocabulary, the one table of allowed
+transitions and the one table of what each phase allows.
+
+Nothing outside this module compares phase strings: code asks ``phase_allows(phase, capability)``
+or goes through ``budgets.services.cycle_transition``. Later issues register guards and hooks on
+transitions (``register_guard`` / ``register_hook``) rather than editing the service.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Phase(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("phase", "Draft")
+    IDEAS = "ideas", pgettext_lazy("phase", "Ideas")
+    VETTING = "vetting", pgettext_lazy("phase", "Vetting")
+    VOTING = "voting", pgettext_lazy("phase", "Voting")
+    COUNTING = "counting", pgettext_lazy("phase", "Counting")
+    RESULTS = "results", pgettext_lazy("phase", "Results")
+    IMPLEMENTATION = "implementation", pgettext_lazy("phase", "Implementation")
+    ARCHIVED = "archived", pgettext_lazy("phase", "Archived")
+
+
+PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+class Capability(StrEnum):
+    CONFIGURE = "configure"  # officials edit districts, budgets, dates, rules
+    SUBMIT_IDEAS = "submit_ideas"
+    BROWSE_IDEAS = "browse_ideas"
+    VET_IDEAS = "vet_ideas"
+    EDIT_PROJECTS = "edit_projects"
+    CAST_BALLOTS = "cast_ballots"
+    PAUSE_VOTING = "pause_voting"
+    EXTEND_VOTING = "extend_voting"
+    ENTER_PAPER_BALLOTS = "enter_paper_ballots"
+    RUN_TALLY = "run_tally"
+    VIEW_RESULTS = "view_results"
+    POST_UPDATES = "post_updates"
+    PUBLIC = "public"  # the cycle is listed on public pages
+
+
+C = Capability
+CAPABILITIES: dict[Phase, frozenset[Capability]] = {
+    Phase.DRAFT: frozenset({C.CONFIGURE}),
+    Phase.IDEAS: frozenset({C.PUBLIC, C.SUBMIT_IDEAS, C.BROWSE_IDEAS}),
+    Phase.VETTING: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VET_IDEAS, C.EDIT_PROJECTS}),
+    Phase.VOTING: frozenset(
+        {C.PUBLIC, C.BROWSE_IDEAS, C.CAST_BALLOTS, C.PAUSE_VOTING, C.EXTEND_VOTING, C.ENTER_PAPER_BALLOTS}
+    ),
+    Phase.COUNTING: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.ENTER_PAPER_BALLOTS, C.RUN_TALLY}),
+    Phase.RESULTS: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS}),
+    Phase.IMPLEMENTATION: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.POST_UPDATES}),
+    Phase.ARCHIVED: frozenset({C.PUBLIC, C.VIEW_RESULTS}),
+}
+
+# What a resident can do right now, per phase (shown on public pages).
+RESIDENT_GUIDANCE: dict[Phase, str] = {
+    Phase.DRAFT: _("The cycle is being prepared."),
+    Phase.IDEAS: _("Submit your ideas for your ward, and browse and support other residents' ideas."),
+    Phase.VETTING: _("City staff are reviewing ideas and turning them into costed projects."),
+    Phase.VOTING: _("Vote for the projects you want funded in your ward."),
+    Phase.COUNTING: _("Voting has closed. The votes are being counted."),
+    Phase.RESULTS: _("See which projects won funding and how the votes were counted."),
+    Phase.IMPLEMENTATION: _("Follow the funded projects as they are built."),
+    Phase.ARCHIVED: _("This cycle is closed. Its results remain available."),
+}
+
+Guard = Callable[..., None]  # guard(cycle=...) raises GuardFailed when the cycle is not ready
+Hook = Callable[..., None]  # hook(cycle=..., actor=...) runs in the transition's transaction
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: Phase
+    target: Phase
+    # The Cycle field holding the scheduled time of this boundary; the periodic task moves the
+    # cycle when it passes. None: only by hand (or by its own service).
+    scheduled_field: str | None
+    # False: only its own service may take it (counting → results is certification); never the
+    # generic "next phase" button, the API transition endpoint or the scheduler.
+    generic: bool = True
+    guards: list[Guard] = field(default_factory=list, compare=False)
+    hooks: list[Hook] = field(default_factory=list, compare=False)
+
+
+TRANSITIONS: dict[tuple[Phase, Phase], Transition] = {
+    (t.source, t.target): t
+    for t in (
+        Transition(Phase.DRAFT, Phase.IDEAS, "ideas_open_at"),
+        Transition(Phase.IDEAS, Phase.VETTING, "vetting_open_at"),
+        Transition(Phase.VETTING, Phase.VOTING, "voting_open_at"),
+        Transition(Phase.VOTING, Phase.COUNTING, "voting_close_at"),
+        Transition(Phase.COUNTING, Phase.RESULTS, None, generic=False),
+        Transition(Phase.RESULTS, Phase.IMPLEMENTATION, None),
+        Transition(Phase.IMPLEMENTATION, Phase.ARCHIVED, None),
+    )
+}
+
+# The schedule fields, in boundary order; a cycle's dates must be strictly increasing in it.
+SCHEDULE_FIELDS: tuple[str, ...] = tuple(t.scheduled_field for t in TRANSITIONS.values() if t.scheduled_field)
+
+
+def phase_allows(phase: str, capability: Capability) -> bool:
+    return capability in CAPABILITIES[Phase(phase)]
+
+
+def transition_get(source: str, target: str) -> Transition | None:
+    return TRANSITIONS.get((Phase(source), Phase(target)))
+
+
+def transition_next(source: str) -> Transition | None:
+    """The forward transition out of ``source`` (the machine is a line; at most one)."""
+    for (src, _tgt), transition in TRANSITIONS.items():
+        if src == source:
+            return transition
+    return None
+
+
+def phase_index(phase: str) -> int:
+    return PHASE_ORDER.index(Phase(phase))
+
+
+def phase_reached(current: str, target: str) -> bool:
+    return phase_index(current) >= phase_index(target)
+
+
+def register_guard(source: Phase, target: Phase, guard: Guard) -> None:
+    TRANSITIONS[(source, target)].guards.append(guard)
+
+
+def register_hook(source: Phase, target: Phase, hook: Hook) -> None:
+    TRANSITIONS[(source, target)].hooks.append(hook)

@@ -1,0 +1,421 @@
+"""Budget cycles: create and configure them, and move them through their phases.
+
+Every service here is keyword-only, owns its transaction, locks before it checks, and writes an
+audit event for every change in the same transaction.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import GuardFailed, TransitionNotAllowed, ValidationFailed
+from core.money import is_known_currency
+from core.services import audit_record
+
+from . import permissions
+from .models import Cycle, District, TIME_ZONE_CHOICES
+from .permissions import Action
+from .phases import SCHEDULE_FIELDS, TRANSITIONS, Phase, transition_get
+
+logger = logging.getLogger(__name__)
+
+MSG_DUPLICATE_CODE = _("Each district needs its own code; “%(code)s” is used twice.")
+MSG_NEGATIVE_BUDGET = _("A budget cannot be negative.")
+MSG_BAD_BUDGET = _("Enter the budget as a number, e.g. 50000 or 50000.00.")
+MSG_DATES_ORDER = _("“%(later)s” must come after “%(earlier)s”.")
+MSG_UNKNOWN_CURRENCY = _("Use a three-letter ISO 4217 currency code, e.g. USD.")
+MSG_UNKNOWN_TIME_ZONE = _("Choose a time zone from the list, e.g. America/New_York.")
+MSG_SLUG_TAKEN = _("Another cycle already uses this short name.")
+MSG_NO_DISTRICTS = _("A cycle needs at least one district.")
+MSG_ONE_CITYWIDE = _("A cycle can have only one citywide district.")
+MSG_REASON_REQUIRED = _("Please give a reason; it is kept in the audit log.")
+MSG_TRANSITION_FORBIDDEN = _("A cycle in “%(source)s” cannot move to “%(target)s”.")
+MSG_TRANSITION_OWN_SERVICE = _("“%(target)s” can only be reached through its own step (%(via)s).")
+MSG_EXTEND_NOT_LATER = _("The new closing time must be later than the current one and in the future.")
+MSG_REQUIRED = _("This field is required.")
+
+_TIME_ZONES = {tz for tz, _label in TIME_ZONE_CHOICES}
+_MONEY_QUANTUM = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class DistrictInput:
+    code: str
+    name: str
+    budget: Decimal | str | int
+    kind: str = District.Kind.WARD
+    id: int | None = None
+
+
+def _field_label(name: str) -> str:
+    return str(Cycle._meta.get_field(name).verbose_name)
+
+
+def _validate_cycle(data: dict, districts: list[DistrictInput] | None) -> tuple[dict, list[dict] | None]:
+    """Check everything a person can get wrong; collect every problem (field → messages)."""
+    errors: dict[str, list] = {}
+
+    def err(field, message):
+        errors.setdefault(field, []).append(message)
+
+    for required in ("name", "slug"):
+        if required in data and not str(data[required] or "").strip():
+            err(required, MSG_REQUIRED)
+    if "currency" in data and not (
+        isinstance(data["currency"], str) and len(data["currency"]) == 3 and is_known_currency(data["currency"])
+    ):
+        err("currency", MSG_UNKNOWN_CURRENCY)
+    if "time_zone" in data and data["time_zone"] not in _TIME_ZONES:
+        err("time_zone", MSG_UNKNOWN_TIME_ZONE)
+    dates = [(f, data.get(f)) for f in SCHEDULE_FIELDS if data.get(f) is not None]
+    for (f1, d1), (f2, d2) in zip(dates, dates[1:], strict=False):
+        if not d1 < d2:
+            err(f2, MSG_DATES_ORDER % {"later": _field_label(f2), "earlier": _field_label(f1)})
+
+    clean_districts = None
+    if districts is not None:
+        clean_districts = []
+        if not districts:
+            err("districts", MSG_NO_DISTRICTS)
+        seen: set[str] = set()
+        citywide = 0
+        for index, d in enumerate(districts):
+            prefix = f"districts.{index}"
+            code = (d.code or "").strip()
+            try:
+                District._meta.get_field("code").run_validators(code)
+            except Exception as exc:  # noqa: BLE001 - Django ValidationError
+                for message in getattr(exc, "messages", [str(exc)]):
+                    err(f"{prefix}.code", message)
+            if code.upper() in seen:
+                err(f"{prefix}.code", MSG_DUPLICATE_CODE % {"code": code})
+            seen.add(code.upper())
+            if not (d.name or "").strip():
+                err(f"{prefix}.name", MSG_REQUIRED)
+            try:
+                budget = Decimal(str(d.budget)).quantize(_MONEY_QUANTUM)
+                if not budget.is_finite():
+                    raise InvalidOperation
+            except (InvalidOperation, ValueError):
+                err(f"{prefix}.budget", MSG_BAD_BUDGET)
+                budget = None
+            if budget is not None and budget < 0:
+                err(f"{prefix}.budget", MSG_NEGATIVE_BUDGET)
+            if d.kind not in District.Kind.values:
+                err(f"{prefix}.kind", MSG_REQUIRED)
+            citywide += d.kind == District.Kind.CITYWIDE
+            clean_districts.append({"id": d.id, "code": code, "name": (d.name or "").strip(), "kind": d.kind, "budget": budget})
+        if citywide > 1:
+            err("districts", MSG_ONE_CITYWIDE)
+    if errors:
+        raise ValidationFailed(extra=errors)
+    return data, clean_districts
+
+
+def _cycle_snapshot(cycle: Cycle) -> dict:
+    return {
+        "name": cycle.name,
+        "slug": cycle.slug,
+        "description": cycle.description,
+        "time_zone": cycle.time_zone,
+        "currency": cycle.currency,
+        "phase": cycle.phase,
+        **{f: getattr(cycle, f) for f in SCHEDULE_FIELDS},
+        "districts": [
+            {"code": d.code, "name": d.name, "kind": d.kind, "budget": d.budget}
+            for d in cycle.districts.order_by("code")
+        ],
+    }
+
+
+_EDITABLE = ("name", "slug", "description", "time_zone", "currency", *SCHEDULE_FIELDS)
+
+
+@transaction.atomic
+def cycle_create(
+    *,
+    actor,
+    name: str,
+    slug: str,
+    description: str = "",
+    time_zone: str = "America/New_York",
+    currency: str = "USD",
+    districts: list[DistrictInput],
+    ideas_open_at: datetime | None = None,
+    vetting_open_at: datetime | None = None,
+    voting_open_at: datetime | None = None,
+    voting_close_at: datetime | None = None,
+) -> Cycle:
+    """Create a cycle in draft with its districts.
+
+    Errors: ``NotAllowed`` (not an official with MFA), ``ValidationFailed`` (every problem at once:
+    duplicate district codes, negative budgets, dates out of order, unknown currency or zone, a
+    slug in use). Nothing is saved on error.
+    """
+    permissions.check(actor, Action.CYCLE_CREATE)
+    data = {
+        "name": name,
+        "slug": slug,
+        "description": description,
+        "time_zone": time_zone,
+        "currency": currency,
+        "ideas_open_at": ideas_open_at,
+        "vetting_open_at": vetting_open_at,
+        "voting_open_at": voting_open_at,
+        "voting_close_at": voting_close_at,
+    }
+    data, clean_districts = _validate_cycle(data, districts)
+    if Cycle.objects.filter(slug=slug).exists():
+        raise ValidationFailed(extra={"slug": [MSG_SLUG_TAKEN]})
+    try:
+        with transaction.atomic():
+            cycle = Cycle.objects.create(phase=Phase.DRAFT, **data)
+            District.objects.bulk_create(
+                [District(cycle=cycle, **{k: v for k, v in d.items() if k != "id"}) for d in clean_districts]
+            )
+    except IntegrityError as exc:  # a concurrent create took the slug between check and insert
+        raise ValidationFailed(extra={"slug": [MSG_SLUG_TAKEN]}) from exc
+    audit_record(
+        actor=actor,
+        action="cycle.created",
+        object_type="cycle",
+        object_id=cycle.pk,
+        after=_cycle_snapshot(cycle),
+    )
+    return cycle
+
+
+def _lock(cycle: Cycle | int) -> Cycle:
+    pk = cycle.pk if isinstance(cycle, Cycle) else cycle
+    return Cycle.objects.select_for_update().get(pk=pk)
+
+
+@transaction.atomic
+def cycle_update(*, actor, cycle: Cycle | int, districts: list[DistrictInput] | None = None, **fields) -> Cycle:
+    """Change a draft cycle's settings and (when ``districts`` is given) its set of districts:
+    listed ids are updated, new entries created, unlisted districts removed.
+
+    Errors: ``NotAllowed``; ``PhaseClosed`` outside draft; ``ValidationFailed``. Locks the cycle.
+    """
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    permissions.check_who(actor, Action.CYCLE_EDIT)
+    cycle = _lock(cycle)
+    permissions.check_when(Action.CYCLE_EDIT, cycle)
+    before = _cycle_snapshot(cycle)
+    merged = {f: getattr(cycle, f) for f in _EDITABLE} | fields
+    _data, clean_districts = _validate_cycle(merged, districts)
+    if "slug" in fields and Cycle.objects.filter(slug=fields["slug"]).exclude(pk=cycle.pk).exists():
+        raise ValidationFailed(extra={"slug": [MSG_SLUG_TAKEN]})
+    changed = [f for f, v in fields.items() if getattr(cycle, f) != v]
+    for f in changed:
+        setattr(cycle, f, fields[f])
+    if changed:
+        cycle.save(update_fields=[*changed, "updated_at"])
+    if clean_districts is not None:
+        _districts_sync(cycle, clean_districts)
+    after = _cycle_snapshot(cycle)
+    if after != before:
+        audit_record(
+            actor=actor, action="cycle.updated", object_type="cycle", object_id=cycle.pk, before=before, after=after
+        )
+    return cycle
+
+
+def _districts_sync(cycle: Cycle, clean: list[dict]) -> None:
+    existing = {d.pk: d for d in cycle.districts.all()}
+    keep = {d["id"] for d in clean if d["id"] in existing}
+    # Delete first, then update, then create: codes may move between rows within one edit.
+    cycle.districts.exclude(pk__in=keep).delete()
+    for d in clean:
+        if d["id"] in existing:
+            row = existing[d["id"]]
+            row.code = f"~{row.pk}"  # free the code for a swap, rewritten just below
+            row.save(update_fields=["code"])
+    for d in clean:
+        values = {k: v for k, v in d.items() if k != "id"}
+        if d["id"] in existing:
+            District.objects.filter(pk=d["id"]).update(**values)
+        else:
+            District.objects.create(cycle=cycle, **values)
+
+
+def _run_transition(*, actor, cycle: Cycle, target: Phase, reason: str, via: str | None) -> Cycle:
+    """The one place a cycle's phase changes. The caller holds the row lock."""
+    source = Phase(cycle.phase)
+    transition = transition_get(source, target)
+    if transition is None:
+        raise TransitionNotAllowed(
+            MSG_TRANSITION_FORBIDDEN % {"source": source.label, "target": Phase(target).label}
+        )
+    if not transition.generic and via is None:
+        raise TransitionNotAllowed(
+            MSG_TRANSITION_OWN_SERVICE % {"target": Phase(target).label, "via": _("certification")}
+        )
+    for guard in transition.guards:
+        guard(cycle=cycle)
+    before = {"phase": source.value}
+    cycle.phase = transition.target
+    update = ["phase", "updated_at"]
+    if cycle.voting_paused_at is not None and source == Phase.VOTING:
+        cycle.voting_paused_at = None  # a pause ends with the voting phase
+        cycle.voting_pause_reason = ""
+        update += ["voting_paused_at", "voting_pause_reason"]
+    cycle.save(update_fields=update)
+    for hook in transition.hooks:
+        hook(cycle=cycle, actor=actor)
+    audit_record(
+        actor=actor,
+        action="cycle.phase_changed",
+        object_type="cycle",
+        object_id=cycle.pk,
+        before=before,
+        after={"phase": cycle.phase, **({"via": via} if via else {})},
+        reason=reason,
+    )
+    return cycle
+
+
+@transaction.atomic
+def cycle_transition(*, actor, cycle: Cycle | int, target: Phase | str, reason: str) -> Cycle:
+    """Move ``cycle`` to ``target`` along the transition table.
+
+    Invariant: the phase changes only along TRANSITIONS, with its guards passed and its hooks run in
+    this transaction, and each change writes exactly one audit event. Returns early, changing and
+    auditing nothing, if the cycle is already at ``target`` (so a doubled request or a scheduler
+    racing an official is harmless). Errors: ``NotAllowed``; ``ValidationFailed`` (no reason from a
+    person); ``TransitionNotAllowed`` (not in the table, or a transition only its own service takes);
+    ``GuardFailed`` (not ready). Locking: the cycle row, ``SELECT … FOR UPDATE``, before any check.
+    """
+    try:
+        target = Phase(target)
+    except ValueError as exc:
+        raise ValidationFailed(extra={"target": [MSG_REQUIRED]}) from exc
+    permissions.check_who(actor, Action.CYCLE_TRANSITION)
+    reason = (reason or "").strip()
+    if actor is not None and not reason:
+        raise ValidationFailed(extra={"reason": [MSG_REASON_REQUIRED]})
+    cycle = _lock(cycle)
+    if cycle.phase == target:
+        return cycle
+    return _run_transition(actor=actor, cycle=cycle, target=target, reason=reason, via=None)
+
+
+def cycle_transition_via(*, actor, cycle: Cycle, target: Phase, reason: str, via: str) -> Cycle:
+    """For a transition's own service (e.g. certification), which holds the lock and has done its
+    own checks. Not for views."""
+    if cycle.phase == target:
+        return cycle
+    return _run_transition(actor=actor, cycle=cycle, target=target, reason=reason, via=via)
+
+
+def cycles_advance_due(*, now: datetime | None = None) -> list[tuple[int, str, str]]:
+    """Move every cycle whose scheduled boundary has passed, through ``cycle_transition`` with the
+    system as actor, catching up several boundaries if needed. Each move is its own transaction;
+    a cycle whose guard refuses stays where it is (logged) and is retried next time.
+    Returns (cycle id, from, to) for each move."""
+    now = now or timezone.now()
+    moves = []
+    for transition in TRANSITIONS.values():
+        if not transition.scheduled_field or not transition.generic:
+            continue
+        due = Cycle.objects.filter(
+            phase=transition.source, **{f"{transition.scheduled_field}__lte": now}
+        ).values_list("pk", flat=True)
+        for pk in due:
+            moves.extend(_advance_one(pk, now))
+    return moves
+
+
+def _advance_one(pk: int, now: datetime) -> list[tuple[int, str, str]]:
+    moves = []
+    while True:
+        cycle = Cycle.objects.get(pk=pk)
+        transition = next(
+            (t for t in TRANSITIONS.values() if t.source == cycle.phase and t.scheduled_field and t.generic), None
+        )
+        when = getattr(cycle, transition.scheduled_field) if transition else None
+        if transition is None or when is None or when > now:
+            return moves
+        try:
+            cycle_transition(
+                actor=None, cycle=pk, target=transition.target, reason=f"scheduled: {transition.scheduled_field}"
+            )
+        except (GuardFailed, TransitionNotAllowed) as exc:
+            logger.warning("cycle %s not advanced to %s: %s", pk, transition.target, exc)
+            return moves
+        moves.append((pk, transition.source.value, transition.target.value))
+
+
+@transaction.atomic
+def voting_extend(*, actor, cycle: Cycle | int, close_at: datetime, reason: str) -> Cycle:
+    """Move the close of voting later (e.g. after an outage). Only while voting; the new time must
+    be in the future and later than the current one. Audited with the old and new time."""
+    permissions.check_who(actor, Action.VOTING_EXTEND)
+    if actor is not None and not (reason or "").strip():
+        raise ValidationFailed(extra={"reason": [MSG_REASON_REQUIRED]})
+    cycle = _lock(cycle)
+    permissions.check_when(Action.VOTING_EXTEND, cycle)
+    now = timezone.now()
+    if close_at is None or close_at <= now or (cycle.voting_close_at and close_at <= cycle.voting_close_at):
+        raise ValidationFailed(extra={"voting_close_at": [MSG_EXTEND_NOT_LATER]})
+    before = {"voting_close_at": cycle.voting_close_at}
+    cycle.voting_close_at = close_at
+    cycle.save(update_fields=["voting_close_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cycle.voting_extended",
+        object_type="cycle",
+        object_id=cycle.pk,
+        before=before,
+        after={"voting_close_at": close_at},
+        reason=reason.strip(),
+    )
+    return cycle
+
+
+@transaction.atomic
+def voting_pause(*, actor, cycle: Cycle | int, reason: str) -> Cycle:
+    """Stop accepting ballots (with a message to voters) until ``voting_resume``. Audited."""
+    permissions.check_who(actor, Action.VOTING_PAUSE)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(extra={"reason": [MSG_REASON_REQUIRED]})
+    cycle = _lock(cycle)
+    permissions.check_when(Action.VOTING_PAUSE, cycle)
+    cycle.voting_paused_at = timezone.now()
+    cycle.voting_pause_reason = reason
+    cycle.save(update_fields=["voting_paused_at", "voting_pause_reason", "updated_at"])
+    audit_record(
+        actor=actor, action="cycle.voting_paused", object_type="cycle", object_id=cycle.pk, reason=reason
+    )
+    return cycle
+
+
+@transaction.atomic
+def voting_resume(*, actor, cycle: Cycle | int, reason: str) -> Cycle:
+    permissions.check_who(actor, Action.VOTING_RESUME)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(extra={"reason": [MSG_REASON_REQUIRED]})
+    cycle = _lock(cycle)
+    permissions.check_when(Action.VOTING_RESUME, cycle)
+    before = {"voting_paused_at": cycle.voting_paused_at}
+    cycle.voting_paused_at = None
+    cycle.voting_pause_reason = ""
+    cycle.save(update_fields=["voting_paused_at", "voting_pause_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cycle.voting_resumed",
+        object_type="cycle",
+        object_id=cycle.pk,
+        before=before,
+        reason=reason,
+    )
+    return cycle

@@ -1,0 +1,253 @@
+"""Public cycle pages and the officials' area. Thin: parse, call a service, render."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.errors import ApplicationError, NotAllowed, PhaseClosed
+from core.views_mixins import apply_errors, deny, message_error
+
+from . import permissions, selectors, services
+from .forms import CycleForm, DistrictFormSet, ExtendVotingForm, ReasonForm, TransitionForm
+from .models import District
+from .permissions import Action
+from .phases import RESIDENT_GUIDANCE, Phase, transition_next
+
+
+# --- public ------------------------------------------------------------------------------------------
+def home(request):
+    cycles = list(selectors.cycle_list_public())
+    for cycle in cycles:
+        cycle.guidance = RESIDENT_GUIDANCE[Phase(cycle.phase)]
+        cycle.timeline = selectors.cycle_timeline(cycle)
+    return render(request, "budgets/home.html", {"cycles": cycles})
+
+
+def cycle_detail(request, slug):
+    cycle = selectors.cycle_get_public(slug)
+    if cycle is None:
+        raise Http404
+    return render(
+        request,
+        "budgets/cycle_detail.html",
+        {
+            "cycle": cycle,
+            "guidance": RESIDENT_GUIDANCE[Phase(cycle.phase)],
+            "timeline": selectors.cycle_timeline(cycle),
+        },
+    )
+
+
+# --- officials' area -----------------------------------------------------------------------------------
+def _staff_gate(request, action: Action, cycle=None):
+    """None if allowed; else the response for the denial (login, MFA set-up, or 403)."""
+    try:
+        permissions.check_who(request.user, Action.STAFF_AREA)
+        permissions.check_who(request.user, action)
+    except NotAllowed as error:
+        return deny(request, error, object_type="cycle" if cycle else "page", object_id=str(cycle.pk) if cycle else "")
+    return None
+
+
+def _staff_cycle(slug):
+    cycle = selectors.cycle_get_staff(slug)
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def staff_cycle_list(request):
+    if refused := _staff_gate(request, Action.STAFF_AREA):
+        return refused
+    return render(
+        request,
+        "budgets/staff/cycle_list.html",
+        {"cycles": selectors.cycle_list_staff(), "can_create": permissions.can(request.user, Action.CYCLE_CREATE)},
+    )
+
+
+def _district_initial_for_new():
+    rows = [{"code": c, "name": _("Ward %(code)s") % {"code": c}, "kind": District.Kind.WARD} for c in "ABCDEF"]
+    return rows
+
+
+@require_http_methods(["GET", "POST"])
+def staff_cycle_create(request):
+    if refused := _staff_gate(request, Action.CYCLE_CREATE):
+        return refused
+    if request.method == "POST":
+        form = CycleForm(request.POST)
+        formset = DistrictFormSet(request.POST, prefix="districts")
+        if form.is_valid() and formset.is_valid():
+            data = form.cleaned_data
+            try:
+                cycle = services.cycle_create(actor=request.user, districts=formset.district_inputs(), **data)
+            except ApplicationError as error:
+                apply_errors(error, form, prefix_forms={"districts": (formset.filled_forms(), formset)})
+            else:
+                messages.success(request, _("Cycle “%(name)s” created in draft.") % {"name": cycle.name})
+                return redirect("staff_cycle_detail", slug=cycle.slug)
+    else:
+        form = CycleForm()
+        formset = DistrictFormSet(prefix="districts", initial=_district_initial_for_new())
+    return render(request, "budgets/staff/cycle_form.html", {"form": form, "formset": formset, "creating": True})
+
+
+def staff_cycle_detail(request, slug):
+    if refused := _staff_gate(request, Action.STAFF_AREA):
+        return refused
+    cycle = _staff_cycle(slug)
+    nxt = transition_next(cycle.phase)
+    user = request.user
+    return render(
+        request,
+        "budgets/staff/cycle_detail.html",
+        {
+            "cycle": cycle,
+            "timeline": selectors.cycle_timeline(cycle),
+            "next_transition": nxt if nxt and nxt.generic else None,
+            "own_service_transition": nxt if nxt and not nxt.generic else None,
+            "can_edit": permissions.can(user, Action.CYCLE_EDIT, cycle),
+            "can_transition": permissions.can(user, Action.CYCLE_TRANSITION, cycle),
+            "can_extend": permissions.can(user, Action.VOTING_EXTEND, cycle),
+            "can_pause": permissions.can(user, Action.VOTING_PAUSE, cycle),
+            "can_resume": permissions.can(user, Action.VOTING_RESUME, cycle),
+            "reason_form": ReasonForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def staff_cycle_edit(request, slug):
+    cycle = _staff_cycle(slug)
+    if refused := _staff_gate(request, Action.CYCLE_EDIT, cycle):
+        return refused
+    try:
+        permissions.check_when(Action.CYCLE_EDIT, cycle)
+    except PhaseClosed as error:
+        messages.error(request, error.message)
+        return redirect("staff_cycle_detail", slug=cycle.slug)
+    if request.method == "POST":
+        form = CycleForm(request.POST)
+        formset = DistrictFormSet(request.POST, prefix="districts")
+        if form.is_valid() and formset.is_valid():
+            try:
+                cycle = services.cycle_update(
+                    actor=request.user, cycle=cycle, districts=formset.district_inputs(), **form.cleaned_data
+                )
+            except PhaseClosed as error:
+                messages.error(request, error.message)
+                return redirect("staff_cycle_detail", slug=cycle.slug)
+            except ApplicationError as error:
+                apply_errors(error, form, prefix_forms={"districts": (formset.filled_forms(), formset)})
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("staff_cycle_detail", slug=cycle.slug)
+    else:
+        form = CycleForm(initial=CycleForm.initial_from(cycle))
+        formset = DistrictFormSet(
+            prefix="districts",
+            initial=[
+                {"id": d.pk, "code": d.code, "name": d.name, "kind": d.kind, "budget": d.budget}
+                for d in cycle.districts.all()
+            ],
+        )
+    return render(
+        request, "budgets/staff/cycle_form.html", {"form": form, "formset": formset, "cycle": cycle, "creating": False}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def staff_cycle_advance(request, slug):
+    """Confirmation step: shows where the cycle goes next and asks for a reason."""
+    cycle = _staff_cycle(slug)
+    if refused := _staff_gate(request, Action.CYCLE_TRANSITION, cycle):
+        return refused
+    nxt = transition_next(cycle.phase)
+    if request.method == "POST":
+        form = TransitionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.cycle_transition(
+                    actor=request.user, cycle=cycle, target=form.cleaned_data["target"], reason=form.cleaned_data["reason"]
+                )
+            except ApplicationError as error:
+                if error.extra:
+                    apply_errors(error, form)
+                else:
+                    message_error(request, error)
+                    return redirect("staff_cycle_detail", slug=cycle.slug)
+            else:
+                cycle.refresh_from_db()
+                messages.success(
+                    request, _("The cycle is now in the “%(phase)s” phase.") % {"phase": Phase(cycle.phase).label}
+                )
+                return redirect("staff_cycle_detail", slug=cycle.slug)
+    else:
+        if nxt is None or not nxt.generic:
+            messages.error(request, _("There is no next phase to move to from here by hand."))
+            return redirect("staff_cycle_detail", slug=cycle.slug)
+        form = TransitionForm(initial={"target": nxt.target.value})
+    target = form.data.get("target") or form.initial.get("target")
+    return render(
+        request,
+        "budgets/staff/cycle_advance.html",
+        {"cycle": cycle, "form": form, "target_label": Phase(target).label if target in Phase.values else target},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def staff_voting_extend(request, slug):
+    cycle = _staff_cycle(slug)
+    if refused := _staff_gate(request, Action.VOTING_EXTEND, cycle):
+        return refused
+    if request.method == "POST":
+        form = ExtendVotingForm(request.POST)
+        if form.is_valid():
+            from zoneinfo import ZoneInfo
+
+            close_at = form.cleaned_data["voting_close_at"].replace(tzinfo=ZoneInfo(cycle.time_zone))
+            try:
+                services.voting_extend(
+                    actor=request.user, cycle=cycle, close_at=close_at, reason=form.cleaned_data["reason"]
+                )
+            except PhaseClosed as error:
+                messages.error(request, error.message)
+                return redirect("staff_cycle_detail", slug=cycle.slug)
+            except ApplicationError as error:
+                apply_errors(error, form)
+            else:
+                messages.success(request, _("Voting has been extended."))
+                return redirect("staff_cycle_detail", slug=cycle.slug)
+    else:
+        form = ExtendVotingForm()
+    return render(request, "budgets/staff/voting_extend.html", {"cycle": cycle, "form": form})
+
+
+def _pause_or_resume(request, slug, action: Action, service, done_message):
+    cycle = _staff_cycle(slug)
+    if refused := _staff_gate(request, action, cycle):
+        return refused
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please give a reason; it is kept in the audit log."))
+        return redirect("staff_cycle_detail", slug=cycle.slug)
+    try:
+        service(actor=request.user, cycle=cycle, reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        message_error(request, error)
+    else:
+        messages.success(request, done_message)
+    return redirect("staff_cycle_detail", slug=cycle.slug)
+
+
+@require_POST
+def staff_voting_pause(request, slug):
+    return _pause_or_resume(request, slug, Action.VOTING_PAUSE, services.voting_pause, _("Voting is paused."))
+
+
+@require_POST
+def staff_voting_resume(request, slug):
+    return _pause_or_resume(request, slug, Action.VOTING_RESUME, services.voting_resume, _("Voting has resumed."))

@@ -1,0 +1,60 @@
+"""Append-only tables: PostgreSQL refuses UPDATE, DELETE and TRUNCATE by trigger.
+
+A trigger, not revoked privileges: a superuser ignores privileges but not triggers. Used by the
+audit log here and, later, by the ballot and voter-roll tables. On other databases (the embedded
+SQLite default) the models' own save/delete guards are what remains.
+"""
+
+from django.db import migrations
+
+FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION pb_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'table % is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def _install_sql(table: str) -> str:
+    return f"""
+    {FUNCTION_SQL}
+    DROP TRIGGER IF EXISTS {table}_append_only_rows ON {table};
+    CREATE TRIGGER {table}_append_only_rows BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION pb_refuse_change();
+    DROP TRIGGER IF EXISTS {table}_append_only_truncate ON {table};
+    CREATE TRIGGER {table}_append_only_truncate BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION pb_refuse_change();
+    """
+
+
+def _remove_sql(table: str) -> str:
+    return f"""
+    DROP TRIGGER IF EXISTS {table}_append_only_rows ON {table};
+    DROP TRIGGER IF EXISTS {table}_append_only_truncate ON {table};
+    """
+
+
+def make_append_only(table: str) -> migrations.RunPython:
+    """A migration operation installing the triggers on ``table`` (PostgreSQL only)."""
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(_install_sql(table))
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(_remove_sql(table))
+
+    return migrations.RunPython(forwards, backwards, elidable=False)
+
+
+class AppendOnlyQuerySet:
+    """Mixin for managers of append-only models: no bulk update or delete from the ORM."""
+
+    def update(self, **kwargs):
+        raise TypeError("append-only table: updates are refused")
+
+    def delete(self):
+        raise TypeError("append-only table: deletes are refused")

@@ -1,0 +1,55 @@
+"""Helpers for HTML views: show service errors as form errors or messages, audit denials."""
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
+
+from .errors import ApplicationError, NotAllowed
+from .services import audit_record
+
+
+def deny(request, error: NotAllowed, *, object_type: str = "page", object_id: str = ""):
+    """Answer a refused request: log in, set up MFA, or a 403 page. Every denial is audited."""
+    audit_record(
+        actor=request.user,
+        action="access.denied",
+        object_type=object_type,
+        object_id=object_id or request.path[:64],
+        after={"method": request.method, "path": request.path[:200]},
+        reason=str(error.message),
+    )
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if "mfa" in error.extra:
+        messages.warning(request, error.message)
+        return redirect("mfa_activate_totp")
+    return render(request, "403.html", {"message": error.message}, status=403)
+
+
+def apply_errors(error: ApplicationError, form, *, prefix_forms: dict | None = None) -> None:
+    """Put a service's errors on a form (and on sub-forms by ``prefix.index.field`` keys)."""
+    if not error.extra:
+        form.add_error(None, error.message)
+        return
+    for key, msgs in error.extra.items():
+        target, field = form, key
+        parts = key.split(".")
+        if prefix_forms and parts[0] in prefix_forms:
+            forms_list, formset = prefix_forms[parts[0]]
+            if len(parts) == 3 and int(parts[1]) < len(forms_list):
+                target, field = forms_list[int(parts[1])], parts[2]
+            else:
+                for m in msgs:
+                    formset._non_form_errors = formset.non_form_errors() + [str(m)]
+                continue
+        if field not in target.fields:
+            field = None
+        for m in msgs:
+            target.add_error(field, str(m))
+
+
+def message_error(request, error: ApplicationError) -> None:
+    text = str(error.message)
+    if error.extra:
+        text = " ".join(str(m) for msgs in error.extra.values() for m in msgs)
+    messages.error(request, text)

@@ -1,0 +1,15 @@
+"""Test settings: the same parts as production (PostgreSQL and Redis when their URLs are set)."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, USING_POSTGRES
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if USING_POSTGRES:
+    # Same backend, except that the test runner's flush between transactional tests may empty the
+    # append-only tables (see core/db/test_postgres). Production's backend never does.
+    DATABASES["default"]["ENGINE"] = "core.db.test_postgres"
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+ACCOUNT_RATE_LIMITS = False
