@@ -1,7 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 
-from .services import user_add_role
 from .roles import Role
+from .services import user_add_role
 
 
 class AccountAdapter(DefaultAccountAdapter):

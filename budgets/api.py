@@ -135,4 +135,3 @@ class CycleTransitionView(APIView):
         services.cycle_transition(actor=request.user, cycle=cycle, **payload.validated_data)
         cycle = selectors.cycle_get_staff(slug)
         return Response(CycleDetailOutput(cycle).data, status=status.HTTP_200_OK)
-

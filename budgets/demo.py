@@ -78,9 +78,11 @@ def demo_users_ensure() -> dict[Role, User]:
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         for r in {Role.RESIDENT, role}:
             user_add_role(user=user, role=r, actor=None)
-        if role in MFA_REQUIRED_ROLES and secret and not Authenticator.objects.filter(
-            user=user, type=Authenticator.Type.TOTP
-        ).exists():
+        if (
+            role in MFA_REQUIRED_ROLES
+            and secret
+            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        ):
             TOTP.activate(user, secret)
         users[role] = user
     return users

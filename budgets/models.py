@@ -83,9 +83,7 @@ class District(models.Model):
     code = models.CharField(_("code"), max_length=16, validators=[district_code_validator])
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.WARD)
-    budget = models.DecimalField(
-        _("budget"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
-    )
+    budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
 
     class Meta:
         ordering = ["cycle_id", "kind", "code"]

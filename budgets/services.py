@@ -18,7 +18,7 @@ from core.money import is_known_currency
 from core.services import audit_record
 
 from . import permissions
-from .models import Cycle, District, TIME_ZONE_CHOICES
+from .models import TIME_ZONE_CHOICES, Cycle, District
 from .permissions import Action
 from .phases import SCHEDULE_FIELDS, TRANSITIONS, Phase, transition_get
 
@@ -109,7 +109,9 @@ def _validate_cycle(data: dict, districts: list[DistrictInput] | None) -> tuple[
             if d.kind not in District.Kind.values:
                 err(f"{prefix}.kind", MSG_REQUIRED)
             citywide += d.kind == District.Kind.CITYWIDE
-            clean_districts.append({"id": d.id, "code": code, "name": (d.name or "").strip(), "kind": d.kind, "budget": budget})
+            clean_districts.append(
+                {"id": d.id, "code": code, "name": (d.name or "").strip(), "kind": d.kind, "budget": budget}
+            )
         if citywide > 1:
             err("districts", MSG_ONE_CITYWIDE)
     if errors:
@@ -251,9 +253,7 @@ def _run_transition(*, actor, cycle: Cycle, target: Phase, reason: str, via: str
     source = Phase(cycle.phase)
     transition = transition_get(source, target)
     if transition is None:
-        raise TransitionNotAllowed(
-            MSG_TRANSITION_FORBIDDEN % {"source": source.label, "target": Phase(target).label}
-        )
+        raise TransitionNotAllowed(MSG_TRANSITION_FORBIDDEN % {"source": source.label, "target": Phase(target).label})
     if not transition.generic and via is None:
         raise TransitionNotAllowed(
             MSG_TRANSITION_OWN_SERVICE % {"target": Phase(target).label, "via": _("certification")}
@@ -325,9 +325,9 @@ def cycles_advance_due(*, now: datetime | None = None) -> list[tuple[int, str, s
     for transition in TRANSITIONS.values():
         if not transition.scheduled_field or not transition.generic:
             continue
-        due = Cycle.objects.filter(
-            phase=transition.source, **{f"{transition.scheduled_field}__lte": now}
-        ).values_list("pk", flat=True)
+        due = Cycle.objects.filter(phase=transition.source, **{f"{transition.scheduled_field}__lte": now}).values_list(
+            "pk", flat=True
+        )
         for pk in due:
             moves.extend(_advance_one(pk, now))
     return moves
@@ -392,9 +392,7 @@ def voting_pause(*, actor, cycle: Cycle | int, reason: str) -> Cycle:
     cycle.voting_paused_at = timezone.now()
     cycle.voting_pause_reason = reason
     cycle.save(update_fields=["voting_paused_at", "voting_pause_reason", "updated_at"])
-    audit_record(
-        actor=actor, action="cycle.voting_paused", object_type="cycle", object_id=cycle.pk, reason=reason
-    )
+    audit_record(actor=actor, action="cycle.voting_paused", object_type="cycle", object_id=cycle.pk, reason=reason)
     return cycle
 
 

@@ -171,7 +171,10 @@ def staff_cycle_advance(request, slug):
         if form.is_valid():
             try:
                 services.cycle_transition(
-                    actor=request.user, cycle=cycle, target=form.cleaned_data["target"], reason=form.cleaned_data["reason"]
+                    actor=request.user,
+                    cycle=cycle,
+                    target=form.cleaned_data["target"],
+                    reason=form.cleaned_data["reason"],
                 )
             except ApplicationError as error:
                 if error.extra:

@@ -41,9 +41,7 @@ def format_time(value: dt.datetime) -> str:
 
 
 def canonical_bytes(value) -> bytes:
-    return json.dumps(
-        to_jsonable(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    ).encode("utf-8")
+    return json.dumps(to_jsonable(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:

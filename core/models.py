@@ -53,6 +53,14 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("audit events are append-only")
+
     def chain_payload(self) -> dict:
         return {
             "occurred_at": self.occurred_at,
@@ -67,11 +75,3 @@ class AuditEvent(models.Model):
             "ip": self.ip,
             "prev_hash": self.prev_hash,
         }
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("audit events are append-only")

@@ -11,9 +11,7 @@ from django.db.backends.postgresql import base
 
 class DatabaseOperations(base.DatabaseOperations):
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        statements = super().sql_flush(
-            style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
-        )
+        statements = super().sql_flush(style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
         if not statements:
             return statements
         return ["SET LOCAL session_replication_role = replica", *statements]
