@@ -41,11 +41,11 @@ def make_append_only(table: str) -> migrations.RunPython:
 
     def forwards(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_install_sql(table))
+            schema_editor.execute(_install_sql(table), params=None)
 
     def backwards(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_remove_sql(table))
+            schema_editor.execute(_remove_sql(table), params=None)
 
     return migrations.RunPython(forwards, backwards, elidable=False)
 
