@@ -7,10 +7,10 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from accounts.roles import Role
 from budgets.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, demo_load
 from budgets.models import Cycle
 from core.models import AuditEvent
-from accounts.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
