@@ -73,6 +73,7 @@ RESIDENT_GUIDANCE: dict[Phase, str] = {
 
 Guard = Callable[..., None]  # guard(cycle=...) raises GuardFailed when the cycle is not ready
 Hook = Callable[..., None]  # hook(cycle=..., actor=...) runs in the transition's transaction
+Effect = Callable[..., None]  # effect(cycle_id=...) runs after commit (dispatch a task, notify)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Transition:
     generic: bool = True
     guards: list[Guard] = field(default_factory=list, compare=False)
     hooks: list[Hook] = field(default_factory=list, compare=False)
+    effects: list[Effect] = field(default_factory=list, compare=False)
 
 
 TRANSITIONS: dict[tuple[Phase, Phase], Transition] = {
@@ -136,3 +138,8 @@ def register_guard(source: Phase, target: Phase, guard: Guard) -> None:
 
 def register_hook(source: Phase, target: Phase, hook: Hook) -> None:
     TRANSITIONS[(source, target)].hooks.append(hook)
+
+
+def register_effect(source: Phase, target: Phase, effect: Effect) -> None:
+    """``effect(cycle_id=...)`` runs once the transition has committed (never on rollback)."""
+    TRANSITIONS[(source, target)].effects.append(effect)

@@ -4,6 +4,7 @@ Every service here is keyword-only, owns its transaction, locks before it checks
 audit event for every change in the same transaction.
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -279,6 +280,8 @@ def _run_transition(*, actor, cycle: Cycle, target: Phase, reason: str, via: str
         after={"phase": cycle.phase, **({"via": via} if via else {})},
         reason=reason,
     )
+    for effect in transition.effects:
+        transaction.on_commit(functools.partial(effect, cycle_id=cycle.pk))
     return cycle
 
 

@@ -1,5 +1,6 @@
 """One error format for the whole API: RFC 7807 problem details (application/problem+json)."""
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from .errors import ApplicationError
+from .services import audit_record
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -40,6 +42,21 @@ def _problem(request, status_code: int, code: str, detail, errors=None) -> Respo
 
 def problem_exception_handler(exc, context):
     request = context.get("request")
+    response = _problem_response(exc, context, request)
+    if response is not None and response.status_code in (401, 403) and request is not None:
+        # Every denied access is in the audit log (DESIGN.md §6). The refused request's own
+        # transaction has already rolled back; this is its own.
+        audit_record(
+            actor=getattr(request, "user", None) or AnonymousUser(),
+            action="access.denied",
+            object_type="api",
+            object_id=request.path[:64],
+            after={"method": request.method, "path": request.path[:200], "status": response.status_code},
+        )
+    return response
+
+
+def _problem_response(exc, context, request):
     if isinstance(exc, ApplicationError):
         errors = {k: [str(m) for m in v] for k, v in exc.extra.items()} if exc.extra else None
         return _problem(request, exc.status, exc.code, exc.message, errors)

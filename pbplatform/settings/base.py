@@ -221,6 +221,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"PhaseEnum": "budgets.phases.Phase"},
 }
 
 # --- Logging -------------------------------------------------------------------------------------
