@@ -29,6 +29,10 @@ class RedactFilter(logging.Filter):
             message = str(record.msg)
         record.msg = redact(message)
         record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters render the traceback only after filters have run, so render it here (the
+            # formatter then reuses exc_text) or an exception message would reach the log unredacted.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True

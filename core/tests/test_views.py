@@ -1,0 +1,56 @@
+"""/healthz: the database decides; a Redis outage is reported, never fatal (DESIGN.md §5)."""
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django.db import DatabaseError
+
+BROKEN_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True},
+    }
+}
+
+
+def test_healthz_reports_ok(client, db):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert "no-cache" in response["Cache-Control"]  # a load balancer must never see a cached answer
+    assert cache.get("healthz") == "1"  # it really went through the cache
+
+
+def test_healthz_with_redis_down_is_degraded_but_up_and_quick(client, db, settings):
+    settings.CACHES = BROKEN_REDIS
+    cache.set("probe", "1")
+    assert cache.get("probe") is None  # the override took effect: writes are lost, not raised
+
+    started = time.monotonic()
+    response = client.get("/healthz")
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "degraded"}
+    assert elapsed < 2.0
+
+
+def test_healthz_without_the_database_is_503(client, db, monkeypatch):
+    class _BrokenConnection:
+        def cursor(self):
+            raise DatabaseError("connection refused")
+
+    monkeypatch.setattr("core.views.connection", _BrokenConnection())
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unavailable", "cache": "ok"}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_healthz_only_answers_get(client, db, method):
+    assert getattr(client, method)("/healthz").status_code == 405
