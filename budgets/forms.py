@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import TIME_ZONE_CHOICES, District
 from .phases import SCHEDULE_FIELDS
-from .services import DistrictInput
+from .services import MSG_BAD_BUDGET, DistrictInput
 
 _INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 
@@ -75,7 +75,13 @@ class DistrictForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=16, required=False)
     name = forms.CharField(label=_("Name"), max_length=120, required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=District.Kind.choices, initial=District.Kind.WARD)
-    budget = forms.DecimalField(label=_("Budget"), max_digits=14, decimal_places=2, required=False)
+    budget = forms.DecimalField(
+        label=_("Budget"),
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        error_messages={"invalid": MSG_BAD_BUDGET},  # the service's wording, as the API gives it
+    )
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {}) or {}

@@ -46,14 +46,31 @@ class TimelineEntry:
     state: str  # "past" | "current" | "future"
 
 
-def cycle_timeline(cycle: Cycle) -> list[TimelineEntry]:
+def _entered_at(cycle_ids) -> dict[str, dict[str, datetime]]:
+    """cycle id (as the audit log stores it) → phase → when the cycle entered it; one query."""
+    entered: dict[str, dict[str, datetime]] = {}
+    for object_id, after, at in (
+        AuditEvent.objects.filter(
+            object_type="cycle", object_id__in=[str(pk) for pk in cycle_ids], action="cycle.phase_changed"
+        )
+        .order_by("id")
+        .values_list("object_id", "after", "occurred_at")
+    ):
+        entered.setdefault(object_id, {})[after.get("phase")] = at
+    return entered
+
+
+def cycle_timelines(cycles) -> dict[int, list[TimelineEntry]]:
+    """``cycle_timeline`` for a list page: one audit query for all the cycles, not one each."""
+    entered = _entered_at([cycle.pk for cycle in cycles])
+    return {cycle.pk: cycle_timeline(cycle, entered=entered.get(str(cycle.pk), {})) for cycle in cycles}
+
+
+def cycle_timeline(cycle: Cycle, *, entered: dict[str, datetime] | None = None) -> list[TimelineEntry]:
     """Every phase with its scheduled start and, for phases reached, when it actually began."""
     scheduled = {t.target: getattr(cycle, t.scheduled_field) for t in TRANSITIONS.values() if t.scheduled_field}
-    entered: dict[str, datetime] = {}
-    for after, at in AuditEvent.objects.filter(
-        object_type="cycle", object_id=str(cycle.pk), action="cycle.phase_changed"
-    ).values_list("after", "occurred_at"):
-        entered[after.get("phase")] = at
+    if entered is None:
+        entered = _entered_at([cycle.pk]).get(str(cycle.pk), {})
     current = phase_index(cycle.phase)
     entries = []
     for index, phase in enumerate(PHASE_ORDER):

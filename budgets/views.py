@@ -19,9 +19,10 @@ from .phases import RESIDENT_GUIDANCE, Phase, transition_next
 # --- public ------------------------------------------------------------------------------------------
 def home(request):
     cycles = list(selectors.cycle_list_public())
+    timelines = selectors.cycle_timelines(cycles)
     for cycle in cycles:
         cycle.guidance = RESIDENT_GUIDANCE[Phase(cycle.phase)]
-        cycle.timeline = selectors.cycle_timeline(cycle)
+        cycle.timeline = timelines[cycle.pk]
     return render(request, "budgets/home.html", {"cycles": cycles})
 
 

@@ -1,0 +1,515 @@
+"""HTML pages: the public cycle pages and the officials' area (create, edit, advance, voting controls)."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+
+from budgets import permissions, services
+from budgets.models import Cycle, District
+from budgets.phases import RESIDENT_GUIDANCE, Phase
+from core.models import AuditEvent
+from tests.factories import CycleFactory
+
+from .helpers import cycle_events
+
+pytestmark = pytest.mark.django_db
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _text(message, **params) -> str:
+    """A message constant as it appears in HTML (autoescaped)."""
+    return escape(str(message) % params if params else str(message))
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def _counts():
+    return Cycle.objects.count(), District.objects.count(), AuditEvent.objects.count()
+
+
+@pytest.fixture
+def official_client(client, official):
+    client.force_login(official)
+    return client
+
+
+@pytest.fixture
+def resident_client(client, resident):
+    client.force_login(resident)
+    return client
+
+
+# --- public pages ---------------------------------------------------------------------------------
+def test_home_lists_public_cycles_with_phase_guidance_budgets_and_timeline(client, official, clean_transitions):
+    open_cycle = CycleFactory(name="Open Cycle", phase=Phase.DRAFT)
+    services.cycle_transition(actor=official, cycle=open_cycle, target=Phase.IDEAS, reason="Launch.")
+    CycleFactory(name="Secret Draft", phase=Phase.DRAFT)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Open Cycle" in html
+    assert "Secret Draft" not in html
+    assert f'data-phase="ideas">{Phase.IDEAS.label}<' in html
+    assert "What you can do now" in html
+    assert _text(RESIDENT_GUIDANCE[Phase.IDEAS]) in html
+    assert html.count("$50,000<") == 6  # one per ward, without cents
+    assert "$300,000" in html  # the total
+    assert "Ward A" in html and "Ward F" in html
+    assert 'class="timeline"' in html
+    assert all(str(phase.label) in html for phase in Phase)
+    assert '<li class="timeline-current" aria-current="step">' in html
+    assert "began" in html  # the ideas phase shows when it actually began
+    assert reverse("cycle_detail", args=[open_cycle.slug]) in html
+
+
+def test_home_without_public_cycles(client):
+    CycleFactory(name="Secret Draft", phase=Phase.DRAFT)
+    html = client.get(reverse("home")).content.decode()
+    assert "Secret Draft" not in html
+    assert "There is no open participatory budgeting cycle right now." in html
+
+
+def test_home_shows_a_paused_vote(client):
+    CycleFactory(voting=True, voting_paused_at=timezone.now(), voting_pause_reason="Outage.")
+    html = client.get(reverse("home")).content.decode()
+    assert "voting paused" in html
+
+
+def test_pages_render_in_english_by_default(client):
+    assert 'lang="en"' in client.get(reverse("home")).content.decode()
+
+
+def test_spanish_from_the_browser_language(client):
+    CycleFactory(phase=Phase.IDEAS)
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 200
+    assert '<html lang="es">' in response.content.decode()
+
+
+def test_spanish_from_the_language_cookie(client):
+    cycle = CycleFactory(phase=Phase.VOTING)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    for url in (reverse("home"), reverse("cycle_detail", args=[cycle.slug])):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert '<html lang="es">' in response.content.decode()
+
+
+def test_cycle_page(client):
+    cycle = CycleFactory(name="Voting Cycle", voting=True, wards="AB")
+    response = client.get(reverse("cycle_detail", args=[cycle.slug]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Voting Cycle" in html
+    assert f'data-phase="voting">{Phase.VOTING.label}<' in html
+    assert _text(RESIDENT_GUIDANCE[Phase.VOTING]) in html
+    assert html.count("$50,000<") == 2
+    assert "scheduled" in html  # voting_close_at is a scheduled boundary in the timeline
+
+
+def test_cycle_page_is_not_found_for_drafts_and_unknown_slugs(client):
+    draft = CycleFactory(phase=Phase.DRAFT)
+    assert client.get(reverse("cycle_detail", args=[draft.slug])).status_code == 404
+    assert client.get(reverse("cycle_detail", args=["no-such-cycle"])).status_code == 404
+
+
+# --- constant queries ------------------------------------------------------------------------------
+def _public_cycles_with_history(official, count):
+    for _ in range(count):
+        cycle = CycleFactory(phase=Phase.DRAFT, wards="ABC")
+        services.cycle_transition(actor=official, cycle=cycle, target=Phase.IDEAS, reason="Launch.")
+
+
+@pytest.mark.usefixtures("clean_transitions")
+@pytest.mark.parametrize("url_name", ["home", "staff_cycle_list"])
+def test_list_pages_run_a_constant_number_of_queries(client, official, django_assert_num_queries, url_name):
+    client.force_login(official)
+    url = reverse(url_name)
+    _public_cycles_with_history(official, 1)
+    client.get(url)  # warm per-process caches (content types, permissions) out of the measurement
+    with CaptureQueriesContext(connection) as one_cycle:
+        response = client.get(url)
+    assert response.status_code == 200
+    _public_cycles_with_history(official, 4)
+    assert Cycle.objects.count() == 5
+    with django_assert_num_queries(len(one_cycle.captured_queries)):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("Ward C") == (5 if url_name == "home" else 0)
+
+
+# --- officials' area: access ------------------------------------------------------------------------
+STAFF_URLS = [
+    ("staff_cycle_list", False),
+    ("staff_cycle_create", False),
+    ("staff_cycle_detail", True),
+    ("staff_cycle_edit", True),
+    ("staff_cycle_advance", True),
+    ("staff_voting_extend", True),
+]
+
+
+def _staff_url(name, with_slug, cycle):
+    return reverse(name, args=[cycle.slug]) if with_slug else reverse(name)
+
+
+@pytest.mark.parametrize(("name", "with_slug"), STAFF_URLS)
+def test_anonymous_is_sent_to_log_in(client, name, with_slug):
+    cycle = CycleFactory(phase=Phase.DRAFT)
+    url = _staff_url(name, with_slug, cycle)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert "next=" in response["Location"]
+    assert AuditEvent.objects.filter(action="access.denied").count() == 1
+
+
+@pytest.mark.parametrize(("name", "with_slug"), STAFF_URLS)
+def test_a_resident_gets_403(resident_client, name, with_slug):
+    cycle = CycleFactory(phase=Phase.DRAFT)
+    response = resident_client.get(_staff_url(name, with_slug, cycle))
+    assert response.status_code == 403
+    assert _text(permissions.MSG_ROLE_REQUIRED) in response.content.decode()
+    assert AuditEvent.objects.filter(action="access.denied").count() == 1
+
+
+def test_an_official_without_totp_is_sent_to_set_it_up(client, official_without_mfa):
+    client.force_login(official_without_mfa)
+    response = client.get(reverse("staff_cycle_list"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+
+
+def test_vetting_staff_see_the_list_but_cannot_create(client, vetting_staff):
+    client.force_login(vetting_staff)
+    response = client.get(reverse("staff_cycle_list"))
+    assert response.status_code == 200
+    assert reverse("staff_cycle_create") not in response.content.decode()
+    assert client.get(reverse("staff_cycle_create")).status_code == 403
+
+
+def test_staff_list_includes_drafts(official_client):
+    CycleFactory(name="Secret Draft", phase=Phase.DRAFT)
+    CycleFactory(name="Open Cycle", phase=Phase.IDEAS)
+    html = official_client.get(reverse("staff_cycle_list")).content.decode()
+    assert "Secret Draft" in html
+    assert "Open Cycle" in html
+    assert "$300,000" in html
+    assert reverse("staff_cycle_create") in html
+
+
+# --- officials' area: create --------------------------------------------------------------------------
+def _create_post(districts=(("A", "Ward A", "50000"), ("B", "Ward B", "50000.00")), extra_blank=1, **fields):
+    data = {
+        "name": "Jersey City PB 2027",
+        "slug": "jc-2027",
+        "description": "Our second cycle.",
+        "time_zone": "America/New_York",
+        "currency": "USD",
+        "ideas_open_at": "2027-01-10T09:00",
+        "vetting_open_at": "2027-02-10T09:00",
+        "voting_open_at": "2027-04-01T09:00",
+        "voting_close_at": "2027-04-15T21:00",
+    }
+    data.update(fields)
+    rows = list(districts) + [("", "", "")] * extra_blank
+    data.update(
+        {
+            "districts-TOTAL_FORMS": str(len(rows)),
+            "districts-INITIAL_FORMS": "0",
+            "districts-MIN_NUM_FORMS": "0",
+            "districts-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for i, (code, name, budget) in enumerate(rows):
+        data.update(
+            {
+                f"districts-{i}-code": code,
+                f"districts-{i}-name": name,
+                f"districts-{i}-kind": "ward",
+                f"districts-{i}-budget": budget,
+            }
+        )
+    return data
+
+
+def test_create_form_offers_wards_a_to_f(official_client):
+    response = official_client.get(reverse("staff_cycle_create"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="districts-TOTAL_FORMS"' in html
+    assert 'name="districts-5-code"' in html and 'value="F"' in html
+
+
+def test_create_a_cycle_with_districts(official_client, official):
+    response = official_client.post(reverse("staff_cycle_create"), _create_post())
+    cycle = Cycle.objects.get(slug="jc-2027")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("staff_cycle_detail", args=[cycle.slug])
+    assert cycle.phase == Phase.DRAFT
+    assert cycle.name == "Jersey City PB 2027"
+    # Wall-clock dates are read in the cycle's time zone.
+    assert cycle.ideas_open_at == datetime(2027, 1, 10, 9, 0, tzinfo=NEW_YORK)
+    assert cycle.voting_close_at == datetime(2027, 4, 15, 21, 0, tzinfo=NEW_YORK)
+    assert list(cycle.districts.order_by("code").values_list("code", "name", "budget")) == [
+        ("A", "Ward A", Decimal("50000.00")),
+        ("B", "Ward B", Decimal("50000.00")),
+    ]
+    (event,) = AuditEvent.objects.filter(action="cycle.created")
+    assert event.actor_id == official.pk
+    follow = official_client.get(response["Location"])
+    assert "Jersey City PB 2027" in follow.content.decode()
+    assert "Jersey City PB 2027" in " ".join(_messages(follow))
+
+
+@pytest.mark.parametrize(
+    ("post", "message"),
+    [
+        pytest.param(
+            _create_post(districts=[("A", "Ward A", "-100")]),
+            _text(services.MSG_NEGATIVE_BUDGET),
+            id="negative-budget",
+        ),
+        pytest.param(
+            _create_post(districts=[("A", "Ward A", "100"), ("A", "Ward A again", "100")]),
+            _text(services.MSG_DUPLICATE_CODE, code="A"),
+            id="duplicate-code",
+        ),
+        pytest.param(
+            _create_post(ideas_open_at="2027-03-01T09:00", vetting_open_at="2027-02-01T09:00"),
+            _text(services.MSG_DATES_ORDER, later="vetting starts", earlier="ideas open"),
+            id="dates-out-of-order",
+        ),
+        pytest.param(_create_post(currency="ZZZ"), _text(services.MSG_UNKNOWN_CURRENCY), id="unknown-currency"),
+        pytest.param(
+            _create_post(districts=[("A", "Ward A", "fifty thousand")]),
+            _text(services.MSG_BAD_BUDGET),
+            id="non-numeric-budget",
+        ),
+        pytest.param(
+            _create_post(districts=[("A", "Ward A", "")]),
+            _text(services.MSG_BAD_BUDGET),
+            id="missing-budget",
+        ),
+        pytest.param(
+            _create_post(districts=[], extra_blank=2),
+            _text(services.MSG_NO_DISTRICTS),
+            id="no-districts",
+        ),
+    ],
+)
+def test_create_with_bad_input_shows_the_error_and_saves_nothing(official_client, post, message):
+    before = _counts()
+    response = official_client.post(reverse("staff_cycle_create"), post)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html
+    assert "Please correct the errors below." in html
+    assert _counts() == before
+
+
+def test_create_with_a_slug_in_use_shows_the_error_and_saves_nothing(official_client):
+    CycleFactory(slug="jc-2027")
+    before = _counts()
+    response = official_client.post(reverse("staff_cycle_create"), _create_post())
+    assert response.status_code == 200
+    assert _text(services.MSG_SLUG_TAKEN) in response.content.decode()
+    assert _counts() == before
+
+
+def test_create_keeps_what_was_typed(official_client):
+    response = official_client.post(reverse("staff_cycle_create"), _create_post(currency="ZZZ"))
+    html = response.content.decode()
+    assert 'value="Jersey City PB 2027"' in html
+    assert 'value="jc-2027"' in html
+
+
+# --- officials' area: edit ------------------------------------------------------------------------
+def test_edit_a_draft(official_client):
+    cycle = CycleFactory(phase=Phase.DRAFT, wards="AB", currency="USD")
+    a, b = cycle.districts.order_by("code")
+    get = official_client.get(reverse("staff_cycle_edit", args=[cycle.slug]))
+    assert get.status_code == 200
+    assert f'value="{cycle.name}"' in get.content.decode()
+    post = _create_post(districts=[("A", "Ward A", "75000"), ("B", "Ward B", "25000")], slug=cycle.slug)
+    post["districts-INITIAL_FORMS"] = "2"
+    post["districts-0-id"] = str(a.pk)
+    post["districts-1-id"] = str(b.pk)
+    response = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post)
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.name == "Jersey City PB 2027"
+    assert dict(cycle.districts.values_list("pk", "budget")) == {a.pk: Decimal("75000.00"), b.pk: Decimal("25000.00")}
+    assert cycle_events(cycle, "cycle.updated").count() == 1
+
+
+@pytest.mark.parametrize("phase", [Phase.IDEAS, Phase.VOTING, Phase.ARCHIVED])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_edit_outside_draft_redirects_and_changes_nothing(official_client, phase, method):
+    cycle = CycleFactory(phase=phase, wards="A")
+    before = _counts()
+    url = reverse("staff_cycle_edit", args=[cycle.slug])
+    data = _create_post(name="Changed", slug=cycle.slug) if method == "post" else None
+    response = getattr(official_client, method)(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("staff_cycle_detail", args=[cycle.slug])
+    follow = official_client.get(response["Location"])
+    assert str(permissions.MSG_NOT_IN_DRAFT) in _messages(follow)
+    cycle.refresh_from_db()
+    assert cycle.name != "Changed"
+    assert _counts() == before
+
+
+# --- officials' area: advance ---------------------------------------------------------------------
+@pytest.fixture
+def ideas_cycle(db, clean_transitions):
+    return CycleFactory(phase=Phase.IDEAS, wards="A")
+
+
+def test_advance_page_shows_the_target_phase(official_client, ideas_cycle):
+    response = official_client.get(reverse("staff_cycle_advance", args=[ideas_cycle.slug]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"<strong>{Phase.IDEAS.label}</strong> to <strong>{Phase.VETTING.label}</strong>" in html
+    assert 'name="target" value="vetting"' in html
+    assert not cycle_events(ideas_cycle).exists()
+
+
+def test_detail_page_links_to_the_advance_page(official_client, ideas_cycle):
+    html = official_client.get(reverse("staff_cycle_detail", args=[ideas_cycle.slug])).content.decode()
+    assert reverse("staff_cycle_advance", args=[ideas_cycle.slug]) in html
+
+
+def test_advance_moves_the_phase(official_client, official, ideas_cycle):
+    url = reverse("staff_cycle_advance", args=[ideas_cycle.slug])
+    response = official_client.post(url, {"target": "vetting", "reason": "Ideas collected."})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("staff_cycle_detail", args=[ideas_cycle.slug])
+    ideas_cycle.refresh_from_db()
+    assert ideas_cycle.phase == Phase.VETTING
+    (event,) = cycle_events(ideas_cycle)
+    assert (event.actor_id, event.reason, event.after) == (official.pk, "Ideas collected.", {"phase": "vetting"})
+
+
+def test_advance_without_a_reason_shows_the_error(official_client, ideas_cycle):
+    url = reverse("staff_cycle_advance", args=[ideas_cycle.slug])
+    response = official_client.post(url, {"target": "vetting", "reason": "   "})
+    assert response.status_code == 200
+    assert _text(services.MSG_REQUIRED) in response.content.decode()
+    ideas_cycle.refresh_from_db()
+    assert ideas_cycle.phase == Phase.IDEAS
+    assert not cycle_events(ideas_cycle).exists()
+
+
+def test_advance_to_a_phase_that_is_not_next_is_refused(official_client, ideas_cycle):
+    url = reverse("staff_cycle_advance", args=[ideas_cycle.slug])
+    response = official_client.post(url, {"target": "results", "reason": "Skip ahead."}, follow=True)
+    assert response.status_code == 200
+    expected = str(services.MSG_TRANSITION_FORBIDDEN % {"source": Phase.IDEAS.label, "target": Phase.RESULTS.label})
+    assert expected in _messages(response)
+    ideas_cycle.refresh_from_db()
+    assert ideas_cycle.phase == Phase.IDEAS
+    assert not cycle_events(ideas_cycle).exists()
+
+
+def test_advance_refuses_certification_by_hand(official_client, clean_transitions):
+    cycle = CycleFactory(phase=Phase.COUNTING, wards="A")
+    url = reverse("staff_cycle_advance", args=[cycle.slug])
+    assert official_client.get(url).status_code == 302
+    official_client.post(url, {"target": "results", "reason": "Done counting."})
+    cycle.refresh_from_db()
+    assert cycle.phase == Phase.COUNTING
+    assert not cycle_events(cycle).exists()
+
+
+def test_advance_is_refused_to_a_resident(resident_client, ideas_cycle):
+    url = reverse("staff_cycle_advance", args=[ideas_cycle.slug])
+    response = resident_client.post(url, {"target": "vetting", "reason": "Let me."})
+    assert response.status_code == 403
+    ideas_cycle.refresh_from_db()
+    assert ideas_cycle.phase == Phase.IDEAS
+
+
+def test_advance_sends_anonymous_to_log_in(client, ideas_cycle):
+    url = reverse("staff_cycle_advance", args=[ideas_cycle.slug])
+    response = client.post(url, {"target": "vetting", "reason": "Let me."})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    ideas_cycle.refresh_from_db()
+    assert ideas_cycle.phase == Phase.IDEAS
+
+
+def test_staff_pages_for_an_unknown_cycle_are_not_found(official_client):
+    assert official_client.get(reverse("staff_cycle_detail", args=["nope"])).status_code == 404
+    assert official_client.get(reverse("staff_cycle_advance", args=["nope"])).status_code == 404
+
+
+# --- officials' area: voting controls -------------------------------------------------------------
+def test_pause_and_resume_from_the_detail_page(official_client):
+    cycle = CycleFactory(voting=True, wards="A")
+    detail = reverse("staff_cycle_detail", args=[cycle.slug])
+    assert reverse("staff_voting_pause", args=[cycle.slug]) in official_client.get(detail).content.decode()
+    response = official_client.post(reverse("staff_voting_pause", args=[cycle.slug]), {"reason": "Outage."})
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.is_paused
+    assert reverse("staff_voting_resume", args=[cycle.slug]) in official_client.get(detail).content.decode()
+    official_client.post(reverse("staff_voting_resume", args=[cycle.slug]), {"reason": "Fixed."})
+    cycle.refresh_from_db()
+    assert not cycle.is_paused
+
+
+def test_pause_without_a_reason_changes_nothing(official_client):
+    cycle = CycleFactory(voting=True, wards="A")
+    response = official_client.post(reverse("staff_voting_pause", args=[cycle.slug]), {"reason": ""}, follow=True)
+    assert str(services.MSG_REASON_REQUIRED) in _messages(response)
+    cycle.refresh_from_db()
+    assert not cycle.is_paused
+
+
+def test_pause_outside_voting_shows_the_phase_message(official_client):
+    cycle = CycleFactory(phase=Phase.IDEAS, wards="A")
+    response = official_client.post(
+        reverse("staff_voting_pause", args=[cycle.slug]), {"reason": "Outage."}, follow=True
+    )
+    assert str(permissions.MSG_NOT_VOTING) in _messages(response)
+    cycle.refresh_from_db()
+    assert not cycle.is_paused
+
+
+def test_extend_voting_from_the_form(official_client):
+    cycle = CycleFactory(voting=True, wards="A")
+    new_close = (cycle.voting_close_at + timedelta(days=2)).astimezone(NEW_YORK).replace(second=0, microsecond=0)
+    response = official_client.post(
+        reverse("staff_voting_extend", args=[cycle.slug]),
+        {"voting_close_at": new_close.strftime("%Y-%m-%dT%H:%M"), "reason": "Outage."},
+    )
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.voting_close_at == new_close
+    assert cycle_events(cycle, "cycle.voting_extended").count() == 1
+
+
+def test_extend_voting_to_an_earlier_time_shows_the_error(official_client):
+    cycle = CycleFactory(voting=True, wards="A")
+    old_close = cycle.voting_close_at
+    earlier = (old_close - timedelta(days=1)).astimezone(NEW_YORK)
+    response = official_client.post(
+        reverse("staff_voting_extend", args=[cycle.slug]),
+        {"voting_close_at": earlier.strftime("%Y-%m-%dT%H:%M"), "reason": "Oops."},
+    )
+    assert response.status_code == 200
+    assert _text(services.MSG_EXTEND_NOT_LATER) in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.voting_close_at == old_close
