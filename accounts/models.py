@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
@@ -35,6 +36,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    language = models.CharField(_("preferred language"), max_length=8, choices=settings.LANGUAGES, default="en")
+    notifications_enabled = models.BooleanField(
+        _("send me updates by email"),
+        default=True,
+        help_text=_("News about your ideas and the projects you follow. Account emails are always sent."),
+    )
 
     objects = UserManager()
 

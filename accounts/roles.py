@@ -17,10 +17,11 @@ class Role(models.TextChoices):
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.RESIDENT: (),
-    Role.VETTING_STAFF: ("budgets.view_staff_area",),
+    Role.VETTING_STAFF: ("budgets.view_staff_area", "proposals.vet_ideas"),
     Role.OFFICIAL: (
         "budgets.view_staff_area",
         "budgets.manage_cycle",
+        "proposals.vet_ideas",
         "core.view_audit_log",
     ),
     Role.VOLUNTEER: (),

@@ -41,6 +41,9 @@ class Cycle(models.Model):
     vetting_open_at = models.DateTimeField(_("vetting starts"), null=True, blank=True)
     voting_open_at = models.DateTimeField(_("voting opens"), null=True, blank=True)
     voting_close_at = models.DateTimeField(_("voting closes"), null=True, blank=True)
+    ideas_per_resident = models.PositiveSmallIntegerField(
+        _("ideas per resident"), default=10, help_text=_("How many ideas one resident may submit in this cycle.")
+    )
     voting_paused_at = models.DateTimeField(_("voting paused since"), null=True, blank=True)
     voting_pause_reason = models.TextField(_("reason for the pause"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

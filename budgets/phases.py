@@ -31,8 +31,10 @@ PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
 
 class Capability(StrEnum):
     CONFIGURE = "configure"  # officials edit districts, budgets, dates, rules
-    SUBMIT_IDEAS = "submit_ideas"
+    SUBMIT_IDEAS = "submit_ideas"  # residents submit, edit and withdraw their own ideas
     BROWSE_IDEAS = "browse_ideas"
+    DISCUSS_IDEAS = "discuss_ideas"  # endorse and comment
+    ENTER_PAPER_IDEAS = "enter_paper_ideas"  # staff key in ideas collected on paper
     VET_IDEAS = "vet_ideas"
     EDIT_PROJECTS = "edit_projects"
     CAST_BALLOTS = "cast_ballots"
@@ -48,8 +50,10 @@ class Capability(StrEnum):
 C = Capability
 CAPABILITIES: dict[Phase, frozenset[Capability]] = {
     Phase.DRAFT: frozenset({C.CONFIGURE}),
-    Phase.IDEAS: frozenset({C.PUBLIC, C.SUBMIT_IDEAS, C.BROWSE_IDEAS}),
-    Phase.VETTING: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VET_IDEAS, C.EDIT_PROJECTS}),
+    Phase.IDEAS: frozenset({C.PUBLIC, C.SUBMIT_IDEAS, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS}),
+    Phase.VETTING: frozenset(
+        {C.PUBLIC, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS, C.VET_IDEAS, C.EDIT_PROJECTS}
+    ),
     Phase.VOTING: frozenset(
         {C.PUBLIC, C.BROWSE_IDEAS, C.CAST_BALLOTS, C.PAUSE_VOTING, C.EXTEND_VOTING, C.ENTER_PAPER_BALLOTS}
     ),

@@ -75,3 +75,37 @@ class AuditEvent(models.Model):
             "ip": self.ip,
             "prev_hash": self.prev_hash,
         }
+
+
+class Notification(models.Model):
+    """The outbox (DESIGN.md §5): a notification is a row written in the same transaction as the
+    change it reports; a Celery task delivers it and marks it sent, a periodic task retries. So a
+    broker outage delays a notification and never loses one."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    recipient = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    address = models.CharField(max_length=254)
+    kind = models.CharField(max_length=64)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(sent_at__isnull=True), name="notification_unsent_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} → {self.address}"

@@ -1,4 +1,6 @@
-"""Writing the audit log. Call from inside the service transaction whose change it records."""
+"""The audit log and the notifications outbox: both written inside the caller's transaction."""
+
+import logging
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -6,6 +8,8 @@ from django.utils import timezone
 from .canonical import GENESIS_HASH, canonical_bytes, sha256_hex, to_jsonable
 from .context import get_client_ip
 from .models import AuditEvent
+
+logger = logging.getLogger(__name__)
 
 # Arbitrary constant key for pg_advisory_xact_lock: one writer extends the chain at a time.
 _AUDIT_CHAIN_LOCK = 0x70625F61756469  # "pb_audi"
@@ -61,3 +65,84 @@ def audit_record(
     event.hash = event_hash(event.chain_payload())
     event.save(force_insert=True)
     return event
+
+
+# --- Notifications outbox --------------------------------------------------------------------------
+
+
+def notification_queue(*, recipient, kind: str, subject: str, body: str, essential: bool = False) -> object | None:
+    """Write a notification row in the caller's transaction and dispatch delivery after commit.
+
+    Skipped (None) when the recipient turned updates off, unless ``essential``. Never calls the
+    broker inside the transaction: the dispatch is an ``on_commit`` callback that swallows broker
+    errors — the periodic retry task picks up anything not dispatched.
+    """
+    from .models import Notification
+
+    if recipient is None or not recipient.email or not recipient.is_active:
+        return None
+    if not essential and not getattr(recipient, "notifications_enabled", True):
+        return None
+    notification = Notification.objects.create(
+        recipient=recipient,
+        channel=Notification.Channel.EMAIL,
+        address=recipient.email,
+        kind=kind,
+        subject=str(subject)[:200],
+        body=str(body),
+    )
+    transaction.on_commit(lambda: notification_dispatch(notification_id=notification.pk))
+    return notification
+
+
+def notification_dispatch(*, notification_id: int) -> None:
+    """Hand one notification to Celery; a broker outage is logged, not raised."""
+    from .tasks import notification_deliver_task
+
+    try:
+        notification_deliver_task.apply_async(args=[notification_id], retry=False)
+    except Exception:  # noqa: BLE001 - the outbox row is safe; the periodic task retries
+        logger.warning("notification %s not dispatched (broker unavailable); will retry", notification_id)
+
+
+def notification_deliver(*, notification_id: int) -> bool:
+    """Send one notification and mark it sent. Idempotent: a sent notification is not sent again,
+    and two workers cannot send the same row at once (row lock, SKIP LOCKED). Returns True if sent."""
+    from django.core.mail import send_mail
+
+    from .models import Notification
+
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, sent_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return False
+        notification.attempts += 1
+        try:
+            send_mail(notification.subject, notification.body, None, [notification.address], fail_silently=False)
+        except Exception as exc:  # noqa: BLE001 - recorded; the periodic task retries
+            notification.last_error = f"{type(exc).__name__}"[:300]
+            notification.save(update_fields=["attempts", "last_error"])
+            return False
+        notification.sent_at = timezone.now()
+        notification.last_error = ""
+        notification.save(update_fields=["attempts", "sent_at", "last_error"])
+        return True
+
+
+def notifications_retry_unsent(*, older_than_seconds: int = 30, limit: int = 500) -> int:
+    """Deliver notifications still unsent after a while (broker was down, a send failed)."""
+    from datetime import timedelta
+
+    from .models import Notification
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        Notification.objects.filter(sent_at__isnull=True, created_at__lte=cutoff, attempts__lt=20)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return sum(notification_deliver(notification_id=pk) for pk in ids)

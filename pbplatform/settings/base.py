@@ -139,6 +139,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "budgets.tasks.cycles_advance_due",
         "schedule": 60.0,
     },
+    "retry-unsent-notifications": {
+        "task": "core.tasks.notifications_retry_unsent",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth: custom user, allauth, MFA -------------------------------------------------------------

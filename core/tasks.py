@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from .services import notification_deliver, notifications_retry_unsent
+
+
+@shared_task(name="core.tasks.notification_deliver", acks_late=True, max_retries=5, default_retry_delay=30)
+def notification_deliver_task(notification_id: int) -> bool:
+    """Idempotent: a notification already sent is not sent again."""
+    return notification_deliver(notification_id=notification_id)
+
+
+@shared_task(name="core.tasks.notifications_retry_unsent", acks_late=True)
+def notifications_retry_unsent_task() -> int:
+    return notifications_retry_unsent()

@@ -1,0 +1,819 @@
+"""Ideas, reviews, projects, endorsements, comments, follows and moderation.
+
+Every service: keyword-only, its own transaction, lock → check → write, an audit event for every
+change, notifications written to the outbox in the same transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from budgets.models import Cycle, District
+from core.errors import ApplicationError, Conflict, ValidationFailed
+from core.money import format_money
+from core.services import audit_record, notification_queue
+
+from . import permissions
+from .images import image_clean
+from .models import (
+    ADDRESS_MAX,
+    COMMENT_MAX,
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    Category,
+    Comment,
+    Endorsement,
+    Follow,
+    Idea,
+    IdeaStatusChange,
+    Project,
+    ProjectSource,
+    ProjectText,
+    Report,
+    Review,
+)
+from .permissions import Action
+
+IDEAS_PER_HOUR = 5  # per resident, against spam; counted in PostgreSQL
+
+
+class RateLimited(ApplicationError):
+    status = 429
+    code = "rate_limited"
+    default_message = _("Too many submissions in a short time. Please try again later.")
+
+
+MSG_REQUIRED = _("This field is required.")
+MSG_TOO_LONG = _("Please keep this under %(max)s characters (it has %(length)s).")
+MSG_BAD_AMOUNT = _("Enter an amount as a number, e.g. 25000 or 25000.00.")
+MSG_NEGATIVE = _("An amount cannot be negative.")
+MSG_WRONG_DISTRICT = _("Choose a district of this cycle.")
+MSG_WRONG_CATEGORY = _("Choose a category of this cycle.")
+MSG_BAD_LANGUAGE = _("Choose one of the listed languages.")
+MSG_BAD_COORDINATES = _("The map point is not valid.")
+MSG_IDEA_LIMIT = _("You have reached this cycle's limit of %(limit)s ideas.")
+MSG_NOT_EDITABLE = _("This idea can no longer be changed: staff have started reviewing it.")
+MSG_ALREADY_WITHDRAWN = _("This idea has been withdrawn.")
+MSG_OWN_IDEA = _("You cannot endorse your own idea.")
+MSG_REASON_REQUIRED = _("Please give a reason.")
+MSG_NOT_FEASIBLE_REASON = _("Explain publicly why the idea is not feasible.")
+MSG_NOTHING_TO_PUBLISH = _("Record a feasibility decision before publishing it.")
+MSG_COST_OVER_BUDGET = _("The cost (%(cost)s) is more than the district's whole budget (%(budget)s).")
+MSG_CODE_TAKEN = _("Another project in this cycle already uses the code “%(code)s”.")
+MSG_CODE_FORMAT = _("Use a short code of letters, digits and dashes, e.g. B-07.")
+MSG_NO_IDEAS = _("Choose at least one idea.")
+MSG_IDEA_OTHER_CYCLE = _("All ideas must belong to this cycle.")
+MSG_TEXT_MISSING = _("Give the title, summary and description in %(language)s.")
+MSG_HIDDEN = _("This content is hidden.")
+MSG_ALREADY_HIDDEN = _("This is already hidden.")
+MSG_REVIEWER_NOT_STAFF = _("The reviewer must be a member of the vetting staff.")
+
+
+# --- validation helpers ----------------------------------------------------------------------------
+class _Errors:
+    def __init__(self):
+        self.errors: dict[str, list] = {}
+
+    def add(self, field, message):
+        self.errors.setdefault(field, []).append(message)
+
+    def raise_if_any(self):
+        if self.errors:
+            raise ValidationFailed(extra=self.errors)
+
+
+def _text(errors: _Errors, field: str, value, *, max_length: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        errors.add(field, MSG_REQUIRED)
+    if len(value) > max_length:
+        errors.add(field, MSG_TOO_LONG % {"max": max_length, "length": len(value)})
+    return value
+
+
+def _amount(errors: _Errors, field: str, value, *, required: bool = False) -> Decimal | None:
+    if value in (None, ""):
+        if required:
+            errors.add(field, MSG_REQUIRED)
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("$", "").strip()).quantize(Decimal("0.01"))
+        if not amount.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors.add(field, MSG_BAD_AMOUNT)
+        return None
+    if amount < 0:
+        errors.add(field, MSG_NEGATIVE)
+        return None
+    if amount >= Decimal("1e12"):
+        errors.add(field, MSG_BAD_AMOUNT)
+        return None
+    return amount
+
+
+def _coordinates(errors: _Errors, latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
+    if latitude in (None, "") and longitude in (None, ""):
+        return None, None
+    try:
+        lat = Decimal(str(latitude)).quantize(Decimal("0.000001"))
+        lng = Decimal(str(longitude)).quantize(Decimal("0.000001"))
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise ValueError
+    except (InvalidOperation, ValueError, TypeError):
+        errors.add("location", MSG_BAD_COORDINATES)
+        return None, None
+    return lat, lng
+
+
+def _language(errors: _Errors, value) -> str:
+    from django.conf import settings
+
+    codes = [code for code, _name in settings.LANGUAGES]
+    if value not in codes:
+        errors.add("language", MSG_BAD_LANGUAGE)
+        return codes[0]
+    return value
+
+
+def _district(errors: _Errors, cycle: Cycle, district) -> District | None:
+    pk = district.pk if isinstance(district, District) else district
+    found = District.objects.filter(cycle=cycle, pk=pk).first() if pk else None
+    if found is None:
+        errors.add("district", MSG_WRONG_DISTRICT)
+    return found
+
+
+def _category(errors: _Errors, cycle: Cycle, category) -> Category | None:
+    if category in (None, ""):
+        return None
+    pk = category.pk if isinstance(category, Category) else category
+    found = Category.objects.filter(cycle=cycle, pk=pk).first()
+    if found is None:
+        errors.add("category", MSG_WRONG_CATEGORY)
+    return found
+
+
+def _notify(user, kind: str, subject: str, body: str, **params) -> None:
+    """Queue a notification rendered in the recipient's language."""
+    if user is None:
+        return
+    with translation.override(getattr(user, "language", None) or "en"):
+        notification_queue(recipient=user, kind=kind, subject=gettext(subject) % params, body=gettext(body) % params)
+
+
+def _status(idea: Idea, to_status: str, reason: str = "") -> None:
+    if idea.status == to_status:
+        return
+    IdeaStatusChange.objects.create(idea=idea, from_status=idea.status, to_status=to_status, public_reason=reason)
+    idea.status = to_status
+
+
+def _idea_snapshot(idea: Idea) -> dict:
+    return {
+        "title": idea.title,
+        "description": idea.description,
+        "district": idea.district.code,
+        "category": idea.category_id,
+        "address": idea.address,
+        "cost_guess": idea.cost_guess,
+        "language": idea.language,
+        "status": idea.status,
+        "photo": bool(idea.photo),
+    }
+
+
+@dataclass(frozen=True)
+class IdeaInput:
+    title: str
+    description: str
+    district: District | int | None
+    address: str
+    category: Category | int | None = None
+    latitude: Decimal | str | None = None
+    longitude: Decimal | str | None = None
+    cost_guess: Decimal | str | None = None
+    language: str = "en"
+    photo: object = None  # an UploadedFile
+
+
+def _idea_fields(cycle: Cycle, data: IdeaInput) -> dict:
+    errors = _Errors()
+    fields = {
+        "title": _text(errors, "title", data.title, max_length=TITLE_MAX),
+        "description": _text(errors, "description", data.description, max_length=DESCRIPTION_MAX),
+        "address": _text(errors, "address", data.address, max_length=ADDRESS_MAX),
+        "district": _district(errors, cycle, data.district),
+        "category": _category(errors, cycle, data.category),
+        "cost_guess": _amount(errors, "cost_guess", data.cost_guess),
+        "language": _language(errors, data.language),
+    }
+    fields["latitude"], fields["longitude"] = _coordinates(errors, data.latitude, data.longitude)
+    photo = None
+    if data.photo:
+        try:
+            photo = image_clean(data.photo)
+        except ValidationFailed as exc:
+            for f, msgs in exc.extra.items():
+                for m in msgs:
+                    errors.add(f, m)
+    errors.raise_if_any()
+    if photo is not None:
+        fields["photo"] = photo
+    return fields
+
+
+# --- ideas -------------------------------------------------------------------------------------------
+@transaction.atomic
+def idea_submit(*, actor, cycle: Cycle | int, data: IdeaInput) -> Idea:
+    """A resident submits an idea while the cycle collects ideas.
+
+    Limits: ``cycle.ideas_per_resident`` per cycle and IDEAS_PER_HOUR per hour, counted under a lock
+    on the author's row so parallel submissions cannot pass the limit together. Errors: NotAllowed,
+    PhaseClosed, ValidationFailed, RateLimited. Notifies the author (outbox), who also follows it.
+    """
+    permissions.check_who(actor, Action.IDEA_SUBMIT)
+    cycle = Cycle.objects.get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    permissions.check_when(Action.IDEA_SUBMIT, cycle)
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+    fields = _idea_fields(cycle, data)
+    mine = Idea.objects.filter(cycle=cycle, author=actor).exclude(status=Idea.Status.WITHDRAWN)
+    if mine.count() >= cycle.ideas_per_resident:
+        raise Conflict(MSG_IDEA_LIMIT % {"limit": cycle.ideas_per_resident})
+    if Idea.objects.filter(author=actor, created_at__gte=timezone.now() - timedelta(hours=1)).count() >= IDEAS_PER_HOUR:
+        raise RateLimited()
+    idea = _idea_create(cycle=cycle, fields=fields, author=actor, source=Idea.Source.ONLINE, entered_by=actor)
+    audit_record(
+        actor=actor, action="idea.submitted", object_type="idea", object_id=idea.pk, after=_idea_snapshot(idea)
+    )
+    Follow.objects.get_or_create(user=actor, idea=idea)
+    _notify(
+        actor,
+        "idea.received",
+        "We received your idea “%(title)s”",
+        "Thank you! Your idea “%(title)s” has been received. You will hear from us when staff have reviewed it.",
+        title=idea.title,
+    )
+    return idea
+
+
+def _idea_create(*, cycle, fields, author, source, entered_by, **extra) -> Idea:
+    photo = fields.pop("photo", None)
+    idea = Idea(cycle=cycle, author=author, source=source, entered_by=entered_by, **fields, **extra)
+    if photo is not None:
+        idea.photo.save(photo.name, photo, save=False)
+    idea.save()
+    IdeaStatusChange.objects.create(idea=idea, from_status="", to_status=Idea.Status.SUBMITTED)
+    return idea
+
+
+@transaction.atomic
+def idea_submit_paper(
+    *, actor, cycle: Cycle | int, data: IdeaInput, proposer_name: str, proposer_contact: str = "", author=None
+) -> Idea:
+    """Vetting staff key in an idea collected on paper or at a meeting, on a resident's behalf."""
+    permissions.check_who(actor, Action.PAPER_IDEA_ENTER)
+    cycle = Cycle.objects.get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    permissions.check_when(Action.PAPER_IDEA_ENTER, cycle)
+    errors = _Errors()
+    name = _text(errors, "proposer_name", proposer_name, max_length=150)
+    contact = _text(errors, "proposer_contact", proposer_contact, max_length=150, required=False)
+    try:
+        fields = _idea_fields(cycle, data)
+    except ValidationFailed as exc:
+        for f, msgs in exc.extra.items():
+            for m in msgs:
+                errors.add(f, m)
+        errors.raise_if_any()
+    errors.raise_if_any()
+    idea = _idea_create(
+        cycle=cycle,
+        fields=fields,
+        author=author,
+        source=Idea.Source.PAPER,
+        entered_by=actor,
+        proposer_name=name,
+        proposer_contact=contact,
+    )
+    audit_record(
+        actor=actor, action="idea.paper_entered", object_type="idea", object_id=idea.pk, after=_idea_snapshot(idea)
+    )
+    if author is not None:
+        Follow.objects.get_or_create(user=author, idea=idea)
+    return idea
+
+
+def _lock_idea(idea: Idea | int) -> Idea:
+    pk = idea.pk if isinstance(idea, Idea) else idea
+    return Idea.objects.select_for_update().select_related("cycle", "district").get(pk=pk)
+
+
+@transaction.atomic
+def idea_edit(*, actor, idea: Idea | int, data: IdeaInput) -> Idea:
+    """The author changes their idea while ideas are collected and before review starts."""
+    idea = _lock_idea(idea)
+    permissions.check(actor, Action.IDEA_EDIT, idea.cycle, idea)
+    if idea.status == Idea.Status.WITHDRAWN:
+        raise Conflict(MSG_ALREADY_WITHDRAWN)
+    if idea.status != Idea.Status.SUBMITTED:
+        raise Conflict(MSG_NOT_EDITABLE)
+    before = _idea_snapshot(idea)
+    fields = _idea_fields(idea.cycle, data)
+    photo = fields.pop("photo", None)
+    for name, value in fields.items():
+        setattr(idea, name, value)
+    if photo is not None:
+        idea.photo.save(photo.name, photo, save=False)
+    idea.save()
+    after = _idea_snapshot(idea)
+    if after != before:
+        audit_record(
+            actor=actor, action="idea.edited", object_type="idea", object_id=idea.pk, before=before, after=after
+        )
+    return idea
+
+
+@transaction.atomic
+def idea_withdraw(*, actor, idea: Idea | int, reason: str = "") -> Idea:
+    idea = _lock_idea(idea)
+    permissions.check(actor, Action.IDEA_WITHDRAW, idea.cycle, idea)
+    if idea.status == Idea.Status.WITHDRAWN:
+        return idea
+    if idea.status != Idea.Status.SUBMITTED:
+        raise Conflict(MSG_NOT_EDITABLE)
+    before = {"status": idea.status}
+    _status(idea, Idea.Status.WITHDRAWN, (reason or "").strip()[:500])
+    idea.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor, action="idea.withdrawn", object_type="idea", object_id=idea.pk, before=before,
+        after={"status": idea.status}, reason=(reason or "").strip()[:500],
+    )  # fmt: skip
+    return idea
+
+
+# --- endorsements, comments, follows, reports ----------------------------------------------------------
+def _visible_idea(idea: Idea | int) -> Idea:
+    idea = Idea.objects.select_related("cycle").get(pk=idea.pk if isinstance(idea, Idea) else idea)
+    if idea.is_hidden or idea.status == Idea.Status.WITHDRAWN:
+        raise Conflict(MSG_HIDDEN)
+    return idea
+
+
+@transaction.atomic
+def idea_endorse(*, actor, idea: Idea | int) -> bool:
+    """One endorsement per resident per idea (a database constraint). Returns False if it existed."""
+    idea = _visible_idea(idea)
+    permissions.check(actor, Action.IDEA_ENDORSE, idea.cycle)
+    if idea.author_id == actor.pk:
+        raise Conflict(MSG_OWN_IDEA)
+    try:
+        with transaction.atomic():
+            Endorsement.objects.create(idea=idea, user=actor)
+    except IntegrityError:
+        return False
+    audit_record(actor=actor, action="idea.endorsed", object_type="idea", object_id=idea.pk)
+    return True
+
+
+@transaction.atomic
+def idea_unendorse(*, actor, idea: Idea | int) -> bool:
+    idea = _visible_idea(idea)
+    permissions.check(actor, Action.IDEA_ENDORSE, idea.cycle)
+    deleted, _rows = Endorsement.objects.filter(idea=idea, user=actor).delete()
+    if deleted:
+        audit_record(actor=actor, action="idea.unendorsed", object_type="idea", object_id=idea.pk)
+    return bool(deleted)
+
+
+@transaction.atomic
+def comment_add(*, actor, idea: Idea | int, body: str) -> Comment:
+    idea = _visible_idea(idea)
+    permissions.check(actor, Action.IDEA_COMMENT, idea.cycle)
+    errors = _Errors()
+    body = _text(errors, "body", body, max_length=COMMENT_MAX)
+    errors.raise_if_any()
+    comment = Comment.objects.create(idea=idea, author=actor, body=body)
+    audit_record(
+        actor=actor, action="comment.added", object_type="comment", object_id=comment.pk, after={"idea": idea.pk}
+    )
+    return comment
+
+
+@transaction.atomic
+def follow_set(*, actor, idea: Idea | None = None, project: Project | None = None, on: bool = True) -> bool:
+    """Follow or unfollow an idea or a project. Returns whether anything changed."""
+    target = idea or project
+    permissions.check(actor, Action.FOLLOW, target.cycle)
+    lookup = {"user": actor, "idea": idea} if idea else {"user": actor, "project": project}
+    if on:
+        _obj, changed = Follow.objects.get_or_create(**lookup)
+    else:
+        changed = bool(Follow.objects.filter(**lookup).delete()[0])
+    if changed:
+        audit_record(
+            actor=actor,
+            action="follow.added" if on else "follow.removed",
+            object_type="idea" if idea else "project",
+            object_id=target.pk,
+        )
+    return changed
+
+
+@transaction.atomic
+def content_report(*, actor, reason: str, idea: Idea | None = None, comment: Comment | None = None) -> Report:
+    cycle = (idea or comment.idea).cycle
+    permissions.check(actor, Action.REPORT, cycle)
+    errors = _Errors()
+    reason = _text(errors, "reason", reason, max_length=1000)
+    errors.raise_if_any()
+    report = Report.objects.create(reporter=actor, idea=idea, comment=comment, reason=reason)
+    audit_record(
+        actor=actor,
+        action="content.reported",
+        object_type="idea" if idea else "comment",
+        object_id=(idea or comment).pk,
+        reason=reason,
+    )
+    return report
+
+
+@transaction.atomic
+def content_hide(*, actor, reason: str, idea: Idea | None = None, comment: Comment | None = None):
+    """Staff hide an idea or comment with a public reason; its author is told; reports resolved."""
+    target = idea or comment
+    model = Idea if idea else Comment
+    target = model.objects.select_for_update().get(pk=target.pk)
+    cycle = (target if idea else target.idea).cycle
+    permissions.check(actor, Action.MODERATE, cycle)
+    errors = _Errors()
+    reason = _text(errors, "reason", reason, max_length=1000)
+    errors.raise_if_any()
+    if target.is_hidden:
+        raise Conflict(MSG_ALREADY_HIDDEN)
+    target.hidden_at = timezone.now()
+    target.hidden_reason = reason
+    target.save(update_fields=["hidden_at", "hidden_reason"])
+    Report.objects.filter(**({"idea": target} if idea else {"comment": target}), resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+    kind = "idea" if idea else "comment"
+    audit_record(actor=actor, action=f"{kind}.hidden", object_type=kind, object_id=target.pk, reason=reason)
+    _notify(
+        target.author,
+        f"{kind}.hidden",
+        "Your contribution was hidden",
+        "A moderator hid your %(kind)s. Reason: %(reason)s",
+        kind=gettext("idea") if idea else gettext("comment"),
+        reason=reason,
+    )
+    return target
+
+
+# --- vetting -----------------------------------------------------------------------------------------
+def _review_for(idea: Idea) -> Review:
+    review, _created = Review.objects.select_for_update().get_or_create(idea=idea)
+    return review
+
+
+def _review_snapshot(review: Review) -> dict:
+    return {
+        "reviewer": review.reviewer_id,
+        "feasibility": review.feasibility,
+        "public_reason": review.public_reason,
+        "cost_estimate": review.cost_estimate,
+        "department": review.department,
+        "internal_notes": review.internal_notes,
+    }
+
+
+@transaction.atomic
+def review_assign(*, actor, idea: Idea | int, reviewer) -> Review:
+    idea = _lock_idea(idea)
+    permissions.check(actor, Action.REVIEW, idea.cycle)
+    if reviewer is not None and not reviewer.has_perm(permissions.STAFF_VET):
+        raise ValidationFailed(extra={"reviewer": [MSG_REVIEWER_NOT_STAFF]})
+    review = _review_for(idea)
+    before = _review_snapshot(review)
+    review.reviewer = reviewer
+    review.save(update_fields=["reviewer", "updated_at"])
+    if idea.status == Idea.Status.SUBMITTED:
+        _status(idea, Idea.Status.UNDER_REVIEW)
+        idea.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor, action="review.assigned", object_type="idea", object_id=idea.pk,
+        before={"reviewer": before["reviewer"]}, after={"reviewer": review.reviewer_id},
+    )  # fmt: skip
+    return review
+
+
+@transaction.atomic
+def review_record(
+    *,
+    actor,
+    idea: Idea | int,
+    feasibility: str,
+    public_reason: str = "",
+    cost_estimate=None,
+    department: str = "",
+    internal_notes: str = "",
+) -> Review:
+    """Record (not yet publish) the assessment. "Not feasible" needs a public reason."""
+    idea = _lock_idea(idea)
+    permissions.check(actor, Action.REVIEW, idea.cycle)
+    if idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
+        raise Conflict(MSG_NOT_EDITABLE)
+    errors = _Errors()
+    if feasibility not in Review.Feasibility.values:
+        errors.add("feasibility", MSG_REQUIRED)
+    reason = _text(errors, "public_reason", public_reason, max_length=2000, required=False)
+    if feasibility == Review.Feasibility.NOT_FEASIBLE and not reason:
+        errors.add("public_reason", MSG_NOT_FEASIBLE_REASON)
+    cost = _amount(errors, "cost_estimate", cost_estimate)
+    department = _text(errors, "department", department, max_length=120, required=False)
+    notes = _text(errors, "internal_notes", internal_notes, max_length=5000, required=False)
+    errors.raise_if_any()
+    review = _review_for(idea)
+    before = _review_snapshot(review)
+    review.feasibility, review.public_reason, review.cost_estimate = feasibility, reason, cost
+    review.department, review.internal_notes = department, notes
+    if review.reviewer_id is None:
+        review.reviewer = actor
+    review.save()
+    if idea.status == Idea.Status.SUBMITTED:
+        _status(idea, Idea.Status.UNDER_REVIEW)
+        idea.save(update_fields=["status", "updated_at"])
+    after = _review_snapshot(review)
+    if after != before:
+        audit_record(
+            actor=actor, action="review.recorded", object_type="idea", object_id=idea.pk, before=before, after=after
+        )
+    return review
+
+
+_FEASIBILITY_STATUS = {
+    Review.Feasibility.FEASIBLE: Idea.Status.FEASIBLE,
+    Review.Feasibility.NOT_FEASIBLE: Idea.Status.NOT_FEASIBLE,
+    Review.Feasibility.NEEDS_INFO: Idea.Status.NEEDS_INFO,
+}
+
+
+@transaction.atomic
+def review_publish(*, actor, idea: Idea | int) -> Idea:
+    """Make the decision public: the idea's status and public reason change, its author and
+    followers are notified."""
+    idea = _lock_idea(idea)
+    permissions.check(actor, Action.REVIEW, idea.cycle)
+    review = Review.objects.select_for_update().filter(idea=idea).first()
+    if review is None or not review.feasibility:
+        raise Conflict(MSG_NOTHING_TO_PUBLISH)
+    if idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
+        raise Conflict(MSG_NOT_EDITABLE)
+    before = {"status": idea.status}
+    _status(idea, _FEASIBILITY_STATUS[review.feasibility], review.public_reason)
+    idea.save(update_fields=["status", "updated_at"])
+    review.published_at = timezone.now()
+    review.save(update_fields=["published_at", "updated_at"])
+    audit_record(
+        actor=actor, action="review.published", object_type="idea", object_id=idea.pk, before=before,
+        after={"status": idea.status, "public_reason": review.public_reason},
+    )  # fmt: skip
+    for user in _followers(idea=idea):
+        _notify(
+            user,
+            "idea.decision",
+            "A decision on the idea “%(title)s”",
+            "Staff have reviewed the idea “%(title)s”: %(status)s. %(reason)s",
+            title=idea.title,
+            status=idea.get_status_display(),
+            reason=review.public_reason,
+        )
+    return idea
+
+
+def _followers(*, idea: Idea | None = None, project: Project | None = None):
+    User = get_user_model()
+    if idea is not None:
+        ids = set(Follow.objects.filter(idea=idea).values_list("user_id", flat=True))
+        if idea.author_id:
+            ids.add(idea.author_id)
+    else:
+        ids = set(Follow.objects.filter(project=project).values_list("user_id", flat=True))
+    return list(User.objects.filter(pk__in=ids, is_active=True).order_by("pk"))
+
+
+# --- projects ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProjectTextInput:
+    title: str
+    summary: str
+    description: str
+
+
+_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, category, address, texts) -> dict:
+    from django.conf import settings
+
+    district = _district(errors, cycle, district)
+    code = (code or "").strip().upper()
+    if not code or len(code) > 16 or not set(code) <= _CODE_CHARS:
+        errors.add("code", MSG_CODE_FORMAT)
+    cost = _amount(errors, "cost", cost, required=True)
+    if district is not None and cost is not None and cost > district.budget:
+        errors.add(
+            "cost",
+            MSG_COST_OVER_BUDGET
+            % {"cost": format_money(cost, cycle.currency), "budget": format_money(district.budget, cycle.currency)},
+        )
+    clean_texts = {}
+    for language, name in settings.LANGUAGES:
+        text = (texts or {}).get(language)
+        if text is None or not all((getattr(text, f) or "").strip() for f in ("title", "summary", "description")):
+            errors.add(f"texts.{language}", MSG_TEXT_MISSING % {"language": name})
+            continue
+        clean_texts[language] = ProjectTextInput(
+            title=_text(errors, f"texts.{language}.title", text.title, max_length=TITLE_MAX),
+            summary=_text(errors, f"texts.{language}.summary", text.summary, max_length=300),
+            description=_text(errors, f"texts.{language}.description", text.description, max_length=DESCRIPTION_MAX),
+        )
+    for language, text in (texts or {}).items():  # extra languages a cycle adds
+        if language not in clean_texts and language not in dict(settings.LANGUAGES) and text:
+            clean_texts[language] = text
+    return {
+        "district": district,
+        "code": code,
+        "cost": cost,
+        "category": _category(errors, cycle, category),
+        "address": _text(errors, "address", address, max_length=ADDRESS_MAX, required=False),
+        "texts": clean_texts,
+    }
+
+
+def _project_snapshot(project: Project) -> dict:
+    return {
+        "code": project.code,
+        "district": project.district.code,
+        "cost": project.cost,
+        "category": project.category_id,
+        "address": project.address,
+        "ideas": sorted(project.sources.values_list("idea_id", flat=True)),
+        "texts": {t.language: [t.title, t.summary, t.description] for t in project.texts.all()},
+    }
+
+
+@transaction.atomic
+def project_create_from_ideas(
+    *,
+    actor,
+    cycle: Cycle | int,
+    ideas: list[Idea | int],
+    district,
+    code: str,
+    cost,
+    texts: dict[str, ProjectTextInput],
+    category=None,
+    address: str = "",
+    image=None,
+) -> Project:
+    """Staff build a ballot project from one or more ideas (merge), or one of several projects
+    from one idea (split: call again with the same idea). Links are kept both ways; each source
+    idea becomes "in project", its author and followers are told and now follow the project.
+
+    Errors: NotAllowed, PhaseClosed (outside vetting: projects are frozen once voting opens),
+    ValidationFailed (cost above the district budget, duplicate code, missing translations, ideas
+    of another cycle)."""
+    permissions.check_who(actor, Action.PROJECT_EDIT)
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    permissions.check_when(Action.PROJECT_EDIT, cycle)
+    errors = _Errors()
+    idea_ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas or []})
+    locked = list(Idea.objects.select_for_update().filter(pk__in=idea_ids).order_by("pk"))
+    if not idea_ids:
+        errors.add("ideas", MSG_NO_IDEAS)
+    elif len(locked) != len(idea_ids) or any(i.cycle_id != cycle.pk for i in locked):
+        errors.add("ideas", MSG_IDEA_OTHER_CYCLE)
+    elif any(i.status == Idea.Status.WITHDRAWN for i in locked):
+        errors.add("ideas", MSG_ALREADY_WITHDRAWN)
+    fields = _project_fields(
+        errors, cycle, district=district, code=code, cost=cost, category=category, address=address, texts=texts
+    )
+    if fields["code"] and Project.objects.filter(cycle=cycle, code=fields["code"]).exists():
+        errors.add("code", MSG_CODE_TAKEN % {"code": fields["code"]})
+    clean_image = None
+    if image:
+        try:
+            clean_image = image_clean(image, field="image")
+        except ValidationFailed as exc:
+            for m in exc.extra.get("image", []):
+                errors.add("image", m)
+    errors.raise_if_any()
+    texts = fields.pop("texts")
+    project = Project(cycle=cycle, **fields)
+    if clean_image is not None:
+        project.image.save(clean_image.name, clean_image, save=False)
+    project.save()
+    ProjectText.objects.bulk_create(
+        [ProjectText(project=project, language=lang, **vars(t)) for lang, t in sorted(texts.items())]
+    )
+    ProjectSource.objects.bulk_create([ProjectSource(project=project, idea=idea) for idea in locked])
+    for idea in locked:
+        _status(idea, Idea.Status.IN_PROJECT)
+        idea.save(update_fields=["status", "updated_at"])
+        for user in _followers(idea=idea):
+            Follow.objects.get_or_create(user=user, project=project)
+    audit_record(
+        actor=actor, action="project.created", object_type="project", object_id=project.pk,
+        after=_project_snapshot(project),
+    )  # fmt: skip
+    for idea in locked:
+        for user in _followers(idea=idea):
+            _notify(
+                user,
+                "idea.in_project",
+                "The idea “%(title)s” became project %(code)s",
+                "The idea “%(title)s” is now part of the ballot project %(code)s “%(project)s” (cost %(cost)s).",
+                title=idea.title,
+                code=project.code,
+                project=texts.get(getattr(user, "language", "en"), texts["en"]).title,
+                cost=format_money(project.cost, cycle.currency),
+            )
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *, actor, project: Project | int, district, code: str, cost, texts: dict, category=None, address: str = "",
+    image=None,
+) -> Project:  # fmt: skip
+    """Change a project until voting opens (afterwards PhaseClosed: the ballot is frozen)."""
+    permissions.check_who(actor, Action.PROJECT_EDIT)
+    project = (
+        Project.objects.select_for_update()
+        .select_related("cycle", "district")
+        .get(pk=project.pk if isinstance(project, Project) else project)
+    )
+    cycle = project.cycle
+    permissions.check_when(Action.PROJECT_EDIT, cycle)
+    errors = _Errors()
+    fields = _project_fields(
+        errors, cycle, district=district, code=code, cost=cost, category=category, address=address, texts=texts
+    )
+    if fields["code"] and Project.objects.filter(cycle=cycle, code=fields["code"]).exclude(pk=project.pk).exists():
+        errors.add("code", MSG_CODE_TAKEN % {"code": fields["code"]})
+    clean_image = None
+    if image:
+        try:
+            clean_image = image_clean(image, field="image")
+        except ValidationFailed as exc:
+            for m in exc.extra.get("image", []):
+                errors.add("image", m)
+    errors.raise_if_any()
+    before = _project_snapshot(project)
+    texts = fields.pop("texts")
+    for name, value in fields.items():
+        setattr(project, name, value)
+    if clean_image is not None:
+        project.image.save(clean_image.name, clean_image, save=False)
+    project.save()
+    for lang, t in texts.items():
+        ProjectText.objects.update_or_create(project=project, language=lang, defaults=vars(t))
+    after = _project_snapshot(project)
+    if after != before:
+        audit_record(
+            actor=actor,
+            action="project.updated",
+            object_type="project",
+            object_id=project.pk,
+            before=before,
+            after=after,
+        )
+    return project
+
+
+# --- categories ------------------------------------------------------------------------------------
+@transaction.atomic
+def category_create(*, actor, cycle: Cycle | int, name: str, translations: dict | None = None) -> Category:
+    from django.utils.text import slugify
+
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    permissions.check(actor, Action.CATEGORY_MANAGE, cycle)
+    errors = _Errors()
+    name = _text(errors, "name", name, max_length=80)
+    errors.raise_if_any()
+    slug = slugify(name)[:60] or "category"
+    if Category.objects.filter(cycle=cycle, slug=slug).exists():
+        raise ValidationFailed(extra={"name": [_("This category exists already.")]})
+    clean = {k: str(v).strip()[:80] for k, v in (translations or {}).items() if str(v or "").strip()}
+    category = Category.objects.create(cycle=cycle, slug=slug, name=name, translations=clean)
+    audit_record(
+        actor=actor, action="category.created", object_type="category", object_id=category.pk,
+        after={"cycle": cycle.pk, "name": name, "translations": clean},
+    )  # fmt: skip
+    return category
