@@ -6,6 +6,7 @@ from core.views import healthz
 
 api_v1 = [
     path("", include("budgets.api_urls")),
+    path("", include("proposals.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -17,4 +18,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("budgets.urls")),
+    path("", include("proposals.urls")),
 ]

@@ -1,0 +1,183 @@
+"""Reads for idea and project pages, the vetting queue and the API.
+
+Lists run a constant number of queries whatever their length: counts are annotations and related
+rows come through select_related/prefetch_related. Public reads never include hidden or withdrawn
+ideas (except an author's own), and never touch internal notes.
+"""
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from budgets.models import Cycle
+from budgets.phases import Capability
+
+from .models import (
+    Comment,
+    Endorsement,
+    Follow,
+    Idea,
+    IdeaStatusChange,
+    Project,
+    ProjectSource,
+    ProjectText,
+    Review,
+)
+
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "endorsements": ("-endorsement_count", "-created_at", "-id"),
+    "title": ("title", "id"),
+}
+
+
+def _search(qs: QuerySet, q: str) -> QuerySet:
+    q = (q or "").strip()[:200]
+    if not q:
+        return qs
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("title", weight="A", config="simple") + SearchVector(
+            "description", weight="B", config="simple"
+        )
+        return qs.annotate(search=vector).filter(search=SearchQuery(q, config="simple", search_type="websearch"))
+    # The embedded SQLite default: every word must appear in the title or the description.
+    for word in q.split():
+        qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word))
+    return qs
+
+
+def idea_list_public(
+    *, cycle: Cycle, q: str = "", district: str = "", category: str = "", status: str = "", sort: str = "newest",
+    user=None,
+) -> QuerySet[Idea]:  # fmt: skip
+    """Visible ideas of a cycle with their endorsement and comment counts."""
+    qs = (
+        Idea.objects.filter(cycle=cycle, hidden_at__isnull=True)
+        .exclude(status=Idea.Status.WITHDRAWN)
+        .select_related("district", "category")
+        .annotate(
+            endorsement_count=Count("endorsements", distinct=True),
+            comment_count=Count("comments", filter=Q(comments__hidden_at__isnull=True), distinct=True),
+        )
+    )
+    if district:
+        qs = qs.filter(district__code=district)
+    if category:
+        qs = qs.filter(category__slug=category)
+    if status and status in Idea.Status.values:
+        qs = qs.filter(status=status)
+    if user is not None and getattr(user, "is_authenticated", False):
+        qs = qs.annotate(endorsed=Exists(Endorsement.objects.filter(idea=OuterRef("pk"), user=user)))
+    qs = _search(qs, q)
+    return qs.order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def idea_get_public(*, pk: int, user=None) -> Idea | None:
+    """One idea for its public page: visible to everyone unless hidden or withdrawn (its author and
+    staff still see it, with the reason)."""
+    from .permissions import can_see_internal
+
+    idea = (
+        Idea.objects.select_related("cycle", "district", "category")
+        .prefetch_related(
+            Prefetch("status_changes", queryset=IdeaStatusChange.objects.order_by("changed_at", "id")),
+            Prefetch(
+                "comments",
+                queryset=Comment.objects.filter(hidden_at__isnull=True).select_related("author").order_by("created_at"),
+                to_attr="visible_comments",
+            ),
+            Prefetch("projects", queryset=Project.objects.select_related("district").prefetch_related("texts")),
+        )
+        .annotate(endorsement_count=Count("endorsements", distinct=True))
+        .filter(pk=pk)
+        .first()
+    )
+    if idea is None:
+        return None
+    owner = user is not None and getattr(user, "is_authenticated", False) and idea.author_id == user.pk
+    if (idea.is_hidden or idea.status == Idea.Status.WITHDRAWN) and not (owner or can_see_internal(user)):
+        return None
+    if not idea.cycle.allows(Capability.PUBLIC) and not can_see_internal(user):
+        return None
+    return idea
+
+
+def idea_public_review(idea: Idea):
+    """The published part of a review (never internal notes)."""
+    try:
+        review = idea.review
+    except Review.DoesNotExist:
+        return None
+    if review.published_at is None:
+        return None
+    return {
+        "feasibility": review.get_feasibility_display(),
+        "public_reason": review.public_reason,
+        "cost_estimate": review.cost_estimate,
+        "department": review.department,
+    }
+
+
+def ideas_of_user(*, user, cycle: Cycle | None = None) -> QuerySet[Idea]:
+    qs = Idea.objects.filter(author=user).select_related("cycle", "district").prefetch_related("projects")
+    if cycle is not None:
+        qs = qs.filter(cycle=cycle)
+    return qs.order_by("-created_at")
+
+
+def vetting_queue(
+    *, cycle: Cycle, district: str = "", status: str = "", reviewer: str = "", q: str = ""
+) -> QuerySet[Idea]:
+    """Staff's queue: every idea of the cycle (hidden ones too, marked), with its review and
+    reviewer, endorsement count and linked projects — in a constant number of queries."""
+    qs = (
+        Idea.objects.filter(cycle=cycle)
+        .select_related("district", "category", "review", "review__reviewer", "author")
+        .prefetch_related(Prefetch("projects", queryset=Project.objects.only("id", "code", "cycle_id")))
+        .annotate(endorsement_count=Count("endorsements", distinct=True))
+    )
+    if district:
+        qs = qs.filter(district__code=district)
+    if status and status in Idea.Status.values:
+        qs = qs.filter(status=status)
+    if reviewer == "none":
+        qs = qs.filter(Q(review__isnull=True) | Q(review__reviewer__isnull=True))
+    elif reviewer:
+        qs = qs.filter(review__reviewer_id=reviewer)
+    qs = _search(qs, q)
+    return qs.order_by("district__code", "created_at", "id")
+
+
+def project_list(*, cycle: Cycle, district: str = "") -> QuerySet[Project]:
+    qs = (
+        Project.objects.filter(cycle=cycle)
+        .select_related("district", "category")
+        .prefetch_related(
+            "texts",
+            Prefetch("sources", queryset=ProjectSource.objects.select_related("idea").order_by("idea_id")),
+        )
+    )
+    if district:
+        qs = qs.filter(district__code=district)
+    return qs.order_by("district__code", "code")
+
+
+def project_get(*, cycle: Cycle | None = None, pk: int) -> Project | None:
+    qs = Project.objects.select_related("cycle", "district", "category").prefetch_related(
+        "texts", Prefetch("sources", queryset=ProjectSource.objects.select_related("idea").order_by("idea_id"))
+    )
+    if cycle is not None:
+        qs = qs.filter(cycle=cycle)
+    return qs.filter(pk=pk).first()
+
+
+def project_text_for(project: Project, language: str) -> ProjectText | None:
+    return project.text(language)
+
+
+def is_following(*, user, idea: Idea | None = None, project: Project | None = None) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return Follow.objects.filter(user=user, idea=idea, project=project).exists()
