@@ -10,5 +10,5 @@ def notification_deliver_task(notification_id: int) -> bool:
 
 
 @shared_task(name="core.tasks.notifications_retry_unsent", acks_late=True)
-def notifications_retry_unsent_task() -> int:
-    return notifications_retry_unsent()
+def notifications_retry_unsent_task(older_than_seconds: int = 30) -> int:
+    return notifications_retry_unsent(older_than_seconds=older_than_seconds)

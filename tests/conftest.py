@@ -3,9 +3,15 @@ Celery worker process."""
 
 import os
 import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
+from django.db import connection
 
+ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("PB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,3 +58,38 @@ def phone_page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def worker_database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """Start `celery worker` on a queue of its own, with the test settings and the test database;
+    its mail goes to files in ``tmp_path / "mail"``. Yields (queue, process, mail_dir)."""
+    queue = f"pbtest-{uuid.uuid4().hex[:8]}"
+    mail_dir = tmp_path / "mail"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pbplatform.settings.test",
+        "DATABASE_URL": worker_database_url(),
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "DJANGO_EMAIL_FILE_PATH": str(mail_dir),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pbplatform", "worker", "--pool", "solo", "-Q", queue,
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    yield queue, proc, mail_dir
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

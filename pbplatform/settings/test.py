@@ -1,12 +1,14 @@
 """Test settings: the same parts as production (PostgreSQL and Redis when their URLs are set)."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, USING_POSTGRES
+from .base import DATABASES, USING_POSTGRES, env
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# locmem by default; a worker process started by a test writes mail to files the test can read.
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env("DJANGO_EMAIL_FILE_PATH", default="/tmp/pbplatform-test-mail")
 if USING_POSTGRES:
     # Same backend, except that the test runner's flush between transactional tests may empty the
     # append-only tables (see core/db/test_postgres). Production's backend never does.
