@@ -43,6 +43,10 @@ class CycleForm(forms.Form):
     currency = forms.CharField(
         label=_("Currency"), max_length=3, min_length=3, initial="USD", help_text=_("ISO 4217 code, e.g. USD.")
     )
+    ideas_per_resident = forms.IntegerField(
+        label=_("Ideas per resident"), min_value=1, max_value=1000, initial=10,
+        help_text=_("How many ideas one resident may submit in this cycle."),
+    )  # fmt: skip
     ideas_open_at = LocalDateTimeField(label=_("Ideas open"), required=False)
     vetting_open_at = LocalDateTimeField(label=_("Vetting starts"), required=False)
     voting_open_at = LocalDateTimeField(label=_("Voting opens"), required=False)
@@ -63,7 +67,9 @@ class CycleForm(forms.Form):
     @classmethod
     def initial_from(cls, cycle) -> dict:
         zone = ZoneInfo(cycle.time_zone)
-        initial = {f: getattr(cycle, f) for f in ("name", "slug", "description", "time_zone", "currency")}
+        initial = {
+            f: getattr(cycle, f) for f in ("name", "slug", "description", "time_zone", "currency", "ideas_per_resident")
+        }
         for field in SCHEDULE_FIELDS:
             value = getattr(cycle, field)
             initial[field] = value.astimezone(zone).replace(tzinfo=None) if value else None

@@ -39,6 +39,7 @@ MSG_TRANSITION_FORBIDDEN = _("A cycle in “%(source)s” cannot move to “%(ta
 MSG_TRANSITION_OWN_SERVICE = _("“%(target)s” can only be reached through its own step (%(via)s).")
 MSG_EXTEND_NOT_LATER = _("The new closing time must be later than the current one and in the future.")
 MSG_REQUIRED = _("This field is required.")
+MSG_IDEA_LIMIT_RANGE = _("Allow between 1 and 1000 ideas per resident.")
 
 _TIME_ZONES = {tz for tz, _label in TIME_ZONE_CHOICES}
 _MONEY_QUANTUM = Decimal("0.01")
@@ -73,6 +74,10 @@ def _validate_cycle(data: dict, districts: list[DistrictInput] | None) -> tuple[
         err("currency", MSG_UNKNOWN_CURRENCY)
     if "time_zone" in data and data["time_zone"] not in _TIME_ZONES:
         err("time_zone", MSG_UNKNOWN_TIME_ZONE)
+    if "ideas_per_resident" in data and not (
+        isinstance(data["ideas_per_resident"], int) and 1 <= data["ideas_per_resident"] <= 1000
+    ):
+        err("ideas_per_resident", MSG_IDEA_LIMIT_RANGE)
     dates = [(f, data.get(f)) for f in SCHEDULE_FIELDS if data.get(f) is not None]
     for (f1, d1), (f2, d2) in zip(dates, dates[1:], strict=False):
         if not d1 < d2:
@@ -127,6 +132,7 @@ def _cycle_snapshot(cycle: Cycle) -> dict:
         "description": cycle.description,
         "time_zone": cycle.time_zone,
         "currency": cycle.currency,
+        "ideas_per_resident": cycle.ideas_per_resident,
         "phase": cycle.phase,
         **{f: getattr(cycle, f) for f in SCHEDULE_FIELDS},
         "districts": [
@@ -136,7 +142,7 @@ def _cycle_snapshot(cycle: Cycle) -> dict:
     }
 
 
-_EDITABLE = ("name", "slug", "description", "time_zone", "currency", *SCHEDULE_FIELDS)
+_EDITABLE = ("name", "slug", "description", "time_zone", "currency", "ideas_per_resident", *SCHEDULE_FIELDS)
 
 
 @transaction.atomic
@@ -148,6 +154,7 @@ def cycle_create(
     description: str = "",
     time_zone: str = "America/New_York",
     currency: str = "USD",
+    ideas_per_resident: int = 10,
     districts: list[DistrictInput],
     ideas_open_at: datetime | None = None,
     vetting_open_at: datetime | None = None,
@@ -167,6 +174,7 @@ def cycle_create(
         "description": description,
         "time_zone": time_zone,
         "currency": currency,
+        "ideas_per_resident": ideas_per_resident,
         "ideas_open_at": ideas_open_at,
         "vetting_open_at": vetting_open_at,
         "voting_open_at": voting_open_at,

@@ -723,3 +723,20 @@ def test_moving_to_counting_clears_the_pause(official, voting_cycle, clean_trans
     assert voting_cycle.voting_paused_at is None
     assert voting_cycle.voting_pause_reason == ""
     assert not voting_cycle.is_paused
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1001, "ten"])
+def test_cycle_create_refuses_an_idea_limit_out_of_range(official, limit):
+    with pytest.raises(ValidationFailed) as exc:
+        services.cycle_create(actor=official, ideas_per_resident=limit, **_create_kwargs())
+    assert [str(m) for m in exc.value.extra["ideas_per_resident"]] == [str(services.MSG_IDEA_LIMIT_RANGE)]
+    assert not Cycle.objects.exists()
+
+
+def test_cycle_update_changes_the_idea_limit_in_draft(official):
+    cycle = services.cycle_create(actor=official, **_create_kwargs())
+    services.cycle_update(actor=official, cycle=cycle, ideas_per_resident=3)
+    cycle.refresh_from_db()
+    assert cycle.ideas_per_resident == 3
+    event = AuditEvent.objects.filter(action="cycle.updated").latest("id")
+    assert event.before["ideas_per_resident"] == 10 and event.after["ideas_per_resident"] == 3

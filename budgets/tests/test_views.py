@@ -217,6 +217,7 @@ def _create_post(districts=(("A", "Ward A", "50000"), ("B", "Ward B", "50000.00"
         "description": "Our second cycle.",
         "time_zone": "America/New_York",
         "currency": "USD",
+        "ideas_per_resident": "10",
         "ideas_open_at": "2027-01-10T09:00",
         "vetting_open_at": "2027-02-10T09:00",
         "voting_open_at": "2027-04-01T09:00",
