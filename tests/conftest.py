@@ -87,7 +87,14 @@ def worker(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )  # fmt: skip
-    yield queue, proc, mail_dir
+    from pbplatform.celery import app as celery_app
+
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False  # publish to the real broker for this test
+    try:
+        yield queue, proc, mail_dir
+    finally:
+        celery_app.conf.task_always_eager = eager
     proc.terminate()
     try:
         proc.wait(timeout=20)

@@ -84,6 +84,7 @@ def test_unreachable_broker_delays_but_loses_nothing(worker_queue, resident):
         "DJANGO_SETTINGS_MODULE": "pbplatform.settings.test",
         "DATABASE_URL": worker_database_url(),
         "REDIS_URL": "redis://127.0.0.1:1/0",
+        "PB_CELERY_EAGER": "false",  # an app server: publish to the (unreachable) broker
     }
     out = subprocess.run(
         [sys.executable, "-c", SUBMIT_SCRIPT.format(cycle=cycle.pk, user=resident.pk)],

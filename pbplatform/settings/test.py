@@ -15,3 +15,6 @@ if USING_POSTGRES:
     DATABASES["default"]["ENGINE"] = "core.db.test_postgres"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 ACCOUNT_RATE_LIMITS = False
+# Tasks run in-process in tests, so a test sees their effect; the tests that start a real Celery
+# worker switch this off for their duration (tests/conftest.py, `worker`).
+CELERY_TASK_ALWAYS_EAGER = env.bool("PB_CELERY_EAGER", default=True)
