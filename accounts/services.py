@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
+from core.errors import NotAllowed, ValidationFailed
 from core.services import audit_record
 
 from .models import User
@@ -38,3 +41,31 @@ def user_remove_role(*, user: User, role: Role, actor) -> None:
         object_id=user.pk,
         before={"role": role.value},
     )
+
+
+MSG_BAD_LANGUAGE = _("Choose one of the listed languages.")
+MSG_NOT_YOUR_ACCOUNT = _("You can only change your own preferences.")
+
+
+@transaction.atomic
+def user_update_preferences(*, actor, user: User, notifications_enabled: bool, language: str) -> User:
+    """A person changes their own notification switch and preferred language.
+
+    ``language`` must be one of ``settings.LANGUAGES`` (ValidationFailed otherwise); only the user
+    themselves may do it (NotAllowed). Locks the user's row; audited when anything changes."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or actor.pk != user.pk:
+        raise NotAllowed(MSG_NOT_YOUR_ACCOUNT)
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValidationFailed(extra={"language": [MSG_BAD_LANGUAGE]})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = {"notifications_enabled": user.notifications_enabled, "language": user.language}
+    after = {"notifications_enabled": bool(notifications_enabled), "language": language}
+    if after == before:
+        return user
+    user.notifications_enabled, user.language = after["notifications_enabled"], after["language"]
+    user.save(update_fields=["notifications_enabled", "language"])
+    audit_record(
+        actor=actor, action="user.preferences_changed", object_type="user", object_id=user.pk, before=before,
+        after=after,
+    )  # fmt: skip
+    return user

@@ -73,6 +73,11 @@ def _residents() -> list[User]:
     return people
 
 
+def _address(rng) -> str:
+    street = rng.choice(["Grand", "Montgomery", "Ocean", "Summit", "Bergen"])
+    return f"{rng.randint(10, 899)} {street} {rng.choice(['St', 'Ave'])}, Jersey City, NJ"
+
+
 def fill_ideas(*, cycle, users, rng) -> None:
     official = users[Role.OFFICIAL]
     if not Category.objects.filter(cycle=cycle).exists():
@@ -96,8 +101,7 @@ def fill_ideas(*, cycle, users, rng) -> None:
                     description=description,
                     district=district,
                     category=categories[cat],
-                    address=f"{rng.randint(10, 899)} {rng.choice(['Grand', 'Montgomery', 'Ocean', 'Summit', 'Bergen'])} "
-                    f"{rng.choice(['St', 'Ave'])}, Jersey City, NJ",
+                    address=_address(rng),
                     cost_guess=guess,
                     language="en",
                 ),

@@ -36,8 +36,7 @@ def image_clean(upload, *, field: str = "photo") -> ContentFile:
         if image.mode not in ("RGB", "RGBA", "L", "LA"):
             image = image.convert("RGBA")
         # A new image from the pixels alone: no EXIF, GPS, XMP or ICC data comes along.
-        clean = Image.new(image.mode, image.size)
-        clean.putdata(image.getdata())
+        clean = Image.frombytes(image.mode, image.size, image.tobytes())
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ValidationFailed(extra={field: [MSG_NOT_AN_IMAGE]}) from exc
     out = io.BytesIO()

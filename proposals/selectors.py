@@ -5,6 +5,8 @@ rows come through select_related/prefetch_related. Public reads never include hi
 ideas (except an author's own), and never touch internal notes.
 """
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -12,6 +14,7 @@ from budgets.models import Cycle
 from budgets.phases import Capability
 
 from .models import (
+    Category,
     Comment,
     Endorsement,
     Follow,
@@ -20,6 +23,7 @@ from .models import (
     Project,
     ProjectSource,
     ProjectText,
+    Report,
     Review,
 )
 
@@ -97,9 +101,11 @@ def idea_get_public(*, pk: int, user=None) -> Idea | None:
     if idea is None:
         return None
     owner = user is not None and getattr(user, "is_authenticated", False) and idea.author_id == user.pk
-    if (idea.is_hidden or idea.status == Idea.Status.WITHDRAWN) and not (owner or can_see_internal(user)):
+    # No user is the public, not the system (for which permissions' checks pass everything).
+    staff = user is not None and can_see_internal(user)
+    if (idea.is_hidden or idea.status == Idea.Status.WITHDRAWN) and not (owner or staff):
         return None
-    if not idea.cycle.allows(Capability.PUBLIC) and not can_see_internal(user):
+    if not idea.cycle.allows(Capability.PUBLIC) and not staff:
         return None
     return idea
 
@@ -121,7 +127,11 @@ def idea_public_review(idea: Idea):
 
 
 def ideas_of_user(*, user, cycle: Cycle | None = None) -> QuerySet[Idea]:
-    qs = Idea.objects.filter(author=user).select_related("cycle", "district").prefetch_related("projects")
+    qs = (
+        Idea.objects.filter(author=user)
+        .select_related("cycle", "district", "category")
+        .prefetch_related(Prefetch("projects", queryset=Project.objects.prefetch_related("texts")))
+    )
     if cycle is not None:
         qs = qs.filter(cycle=cycle)
     return qs.order_by("-created_at")
@@ -181,3 +191,77 @@ def is_following(*, user, idea: Idea | None = None, project: Project | None = No
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return Follow.objects.filter(user=user, idea=idea, project=project).exists()
+
+
+def has_endorsed(*, user, idea: Idea) -> bool:
+    """Whether ``user`` endorses ``idea`` (for the idea page's endorse/unendorse button)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return Endorsement.objects.filter(user=user, idea=idea).exists()
+
+
+def comment_get_public(*, pk: int, user=None) -> Comment | None:
+    """A visible comment on an idea that ``user`` may see (for the report button)."""
+    comment = Comment.objects.filter(pk=pk, hidden_at__isnull=True).first()
+    if comment is None or idea_get_public(pk=comment.idea_id, user=user) is None:
+        return None
+    return comment
+
+
+# --- vetting workspace (staff pages) ------------------------------------------------------------------
+def vetting_staff_list() -> QuerySet:
+    """Active users who may review ideas (``proposals.vet_ideas`` through a group, directly, or as
+    superuser): the choices for "assign a reviewer"."""
+    perms = Permission.objects.filter(content_type__app_label="proposals", codename="vet_ideas")
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__permissions__in=perms) | Q(user_permissions__in=perms) | Q(is_superuser=True))
+        .filter(is_active=True)
+        .distinct()
+        .order_by("display_name", "email", "pk")
+    )
+
+
+def idea_get_staff(*, pk: int) -> Idea | None:
+    """One idea for the review page: everything, hidden or withdrawn, with its review (internal
+    notes included), history, reports and projects."""
+    return (
+        Idea.objects.select_related(
+            "cycle", "district", "category", "author", "entered_by", "review", "review__reviewer"
+        )
+        .prefetch_related(
+            Prefetch("status_changes", queryset=IdeaStatusChange.objects.order_by("changed_at", "id")),
+            Prefetch("reports", queryset=Report.objects.select_related("reporter").order_by("created_at", "id")),
+            Prefetch("projects", queryset=Project.objects.select_related("district").prefetch_related("texts")),
+        )
+        .annotate(endorsement_count=Count("endorsements", distinct=True))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def report_list_open(*, cycle: Cycle) -> QuerySet[Report]:
+    """Unresolved reports on the cycle's ideas and comments, oldest first."""
+    return (
+        Report.objects.filter(resolved_at__isnull=True)
+        .filter(Q(idea__cycle=cycle) | Q(comment__idea__cycle=cycle))
+        .select_related("reporter", "idea", "idea__district", "comment", "comment__author", "comment__idea")
+        .order_by("created_at", "id")
+    )
+
+
+def category_list(*, cycle: Cycle) -> QuerySet[Category]:
+    return Category.objects.filter(cycle=cycle).order_by("name", "id")
+
+
+# --- API ---------------------------------------------------------------------------------------------
+def idea_list_public_with_projects(**filters) -> QuerySet[Idea]:
+    """``idea_list_public`` plus the projects each idea became (their codes, one more query)."""
+    return idea_list_public(**filters).prefetch_related(
+        Prefetch("projects", queryset=Project.objects.only("id", "code").order_by("code"))
+    )
+
+
+def comment_get(*, pk: int) -> Comment | None:
+    """One comment, hidden or not, with its idea and cycle (for moderation)."""
+    return Comment.objects.select_related("idea", "idea__cycle", "author").filter(pk=pk).first()

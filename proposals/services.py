@@ -160,8 +160,9 @@ def _category(errors: _Errors, cycle: Cycle, category) -> Category | None:
     return found
 
 
-def _notify(user, kind: str, subject: str, body: str, **params) -> None:
-    """Queue a notification rendered in the recipient's language."""
+def _notify(user, kind: str, subject: str, body: str, /, **params) -> None:
+    """Queue a notification rendered in the recipient's language. Positional-only, so a message
+    may use ``%(kind)s`` (or any other name) as a parameter."""
     if user is None:
         return
     with translation.override(getattr(user, "language", None) or "en"):

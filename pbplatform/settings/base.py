@@ -225,7 +225,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"PhaseEnum": "budgets.phases.Phase"},
+    "ENUM_NAME_OVERRIDES": {"PhaseEnum": "budgets.phases.Phase", "IdeaStatusEnum": "proposals.models.Idea.Status"},
 }
 
 # --- Logging -------------------------------------------------------------------------------------
@@ -249,3 +249,10 @@ LOGGING = {
 # --- Platform --------------------------------------------------------------------------------------
 PB_SITE_NAME = env("PB_SITE_NAME", default="pbplatform")
 PB_ALLOW_DEMO = True
+# The optional map on idea pages (progressive enhancement: the address alone always works).
+PB_MAP_TILE_URL = env("PB_MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+PB_MAP_ATTRIBUTION = env(
+    "PB_MAP_ATTRIBUTION",
+    default='© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+PB_MAP_CENTER = env("PB_MAP_CENTER", default="40.7178,-74.0431")  # "lat,lng" where the map starts

@@ -1,0 +1,532 @@
+"""The vetting workspace for vetting staff and officials (DESIGN.md §2): the queue, the review
+page, paper ideas, projects, categories and reports. Thin: parse a form, call a service, render.
+
+Who may enter is ``proposals.permissions`` (``proposals.vet_ideas`` and TOTP); a refusal goes
+through ``core.views_mixins.deny`` (log in, set up MFA, or 403; audited). What the phase allows is
+asked of the same module, so a closed phase shows its message instead of a form.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from budgets import selectors as budget_selectors
+from core.errors import ApplicationError, NotAllowed, PhaseClosed
+from core.views_mixins import apply_errors, deny, message_error
+
+from .. import permissions, selectors, services
+from ..forms.vetting import (
+    AssignReviewerForm,
+    CategoryForm,
+    HideForm,
+    PaperIdeaForm,
+    ProjectForm,
+    QueueFilterForm,
+    ReviewForm,
+    project_text_forms,
+)
+from ..models import Idea, Review
+from ..permissions import Action
+
+QUEUE_PAGE_SIZE = 50
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+def _gate(request, action: Action = Action.VETTING_AREA):
+    """None if the user may use the workspace (and do ``action``); else the denial's response."""
+    try:
+        permissions.check_who(request.user, Action.VETTING_AREA)
+        if action != Action.VETTING_AREA:
+            permissions.check_who(request.user, action)
+    except NotAllowed as error:
+        return deny(request, error)
+    return None
+
+
+def _cycle(slug):
+    cycle = budget_selectors.cycle_get_staff(slug)
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def _idea(pk):
+    idea = selectors.idea_get_staff(pk=pk)
+    if idea is None:
+        raise Http404
+    return idea
+
+
+def _closed(action: Action, cycle) -> str | None:
+    """The phase's refusal message for ``action`` on ``cycle``, or None when it is open."""
+    try:
+        permissions.check_when(action, cycle)
+    except PhaseClosed as error:
+        return str(error.message)
+    return None
+
+
+def _keep_form(request, error: ApplicationError, form) -> bool:
+    """Show a service error. Errors about fields go on ``form`` (True: re-render it); a refusal of
+    the whole request (closed phase, state) becomes a message (False: redirect)."""
+    if error.extra:
+        apply_errors(error, form)
+        return True
+    message_error(request, error)
+    return False
+
+
+def _review_of(idea) -> Review | None:
+    try:
+        return idea.review
+    except Review.DoesNotExist:
+        return None
+
+
+# --- the queue ---------------------------------------------------------------------------------------
+@require_safe
+def vetting_queue(request, slug):
+    if refused := _gate(request):
+        return refused
+    cycle = _cycle(slug)
+    reviewers = list(selectors.vetting_staff_list())
+    form = QueueFilterForm(request.GET or None, cycle=cycle, reviewers=reviewers)
+    ideas = selectors.vetting_queue(cycle=cycle, **form.filters())
+    page = Paginator(ideas, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    user = request.user
+    return render(
+        request,
+        "proposals/vetting/queue.html",
+        {
+            "cycle": cycle,
+            "form": form,
+            "page": page,
+            "can_build": permissions.can(user, Action.PROJECT_EDIT, cycle),
+            "review_closed": _closed(Action.REVIEW, cycle),
+        },
+    )
+
+
+# --- one idea: review, publish, hide -------------------------------------------------------------------
+def _idea_page(request, idea, *, assign_form=None, review_form=None, hide_form=None):
+    user, cycle = request.user, idea.cycle
+    review = _review_of(idea)
+    if assign_form is None:
+        assign_form = AssignReviewerForm(
+            reviewers=selectors.vetting_staff_list(), initial={"reviewer": review.reviewer_id if review else None}
+        )
+    return render(
+        request,
+        "proposals/vetting/idea_review.html",
+        {
+            "cycle": cycle,
+            "idea": idea,
+            "review": review,
+            "assign_form": assign_form,
+            "review_form": review_form or ReviewForm(initial=ReviewForm.initial_from(review)),
+            "hide_form": hide_form or HideForm(),
+            "can_review": permissions.can(user, Action.REVIEW, cycle),
+            # The services refuse a new decision on these; say so rather than offer the form.
+            "decided": idea.status in (Idea.Status.IN_PROJECT, Idea.Status.WITHDRAWN),
+            "can_moderate": permissions.can(user, Action.MODERATE, cycle),
+            "review_closed": _closed(Action.REVIEW, cycle),
+            "can_build": permissions.can(user, Action.PROJECT_EDIT, cycle),
+        },
+    )
+
+
+@require_safe
+def vetting_idea(request, pk):
+    if refused := _gate(request):
+        return refused
+    return _idea_page(request, _idea(pk))
+
+
+@require_POST
+def vetting_idea_assign(request, pk):
+    if refused := _gate(request, Action.REVIEW):
+        return refused
+    idea = _idea(pk)
+    form = AssignReviewerForm(request.POST, reviewers=selectors.vetting_staff_list())
+    if form.is_valid():
+        reviewer = form.cleaned_data["reviewer"]
+        try:
+            services.review_assign(actor=request.user, idea=idea, reviewer=reviewer)
+        except ApplicationError as error:
+            if not _keep_form(request, error, form):
+                return redirect("vetting_idea", pk=idea.pk)
+        else:
+            if reviewer is None:
+                messages.success(request, _("No one is assigned to review this idea now."))
+            else:
+                messages.success(request, _("%(name)s will review this idea.") % {"name": reviewer})
+            return redirect("vetting_idea", pk=idea.pk)
+    return _idea_page(request, idea, assign_form=form)
+
+
+@require_POST
+def vetting_idea_review(request, pk):
+    if refused := _gate(request, Action.REVIEW):
+        return refused
+    idea = _idea(pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.review_record(actor=request.user, idea=idea, **form.cleaned_data)
+        except ApplicationError as error:
+            if not _keep_form(request, error, form):
+                return redirect("vetting_idea", pk=idea.pk)
+        else:
+            messages.success(request, _("Review saved. Residents see the decision only once you publish it."))
+            return redirect("vetting_idea", pk=idea.pk)
+    return _idea_page(request, idea, review_form=form)
+
+
+@require_POST
+def vetting_idea_publish(request, pk):
+    if refused := _gate(request, Action.REVIEW):
+        return refused
+    idea = _idea(pk)
+    try:
+        idea = services.review_publish(actor=request.user, idea=idea)
+    except ApplicationError as error:
+        message_error(request, error)
+    else:
+        messages.success(
+            request, _("Decision published: the idea is now “%(status)s”.") % {"status": idea.get_status_display()}
+        )
+    return redirect("vetting_idea", pk=idea.pk)
+
+
+@require_POST
+def vetting_idea_hide(request, pk):
+    if refused := _gate(request, Action.MODERATE):
+        return refused
+    idea = _idea(pk)
+    form = HideForm(request.POST)
+    if form.is_valid():
+        try:
+            services.content_hide(actor=request.user, idea=idea, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            if not _keep_form(request, error, form):
+                return redirect("vetting_idea", pk=idea.pk)
+        else:
+            messages.success(request, _("The idea is hidden from public pages; its author has been told why."))
+            return redirect("vetting_idea", pk=idea.pk)
+    return _idea_page(request, idea, hide_form=form)
+
+
+# --- paper ideas -------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def vetting_paper_idea_create(request, slug):
+    if refused := _gate(request, Action.PAPER_IDEA_ENTER):
+        return refused
+    cycle = _cycle(slug)
+    context = {"cycle": cycle, "closed": _closed(Action.PAPER_IDEA_ENTER, cycle)}
+    if context["closed"]:
+        return render(
+            request, "proposals/vetting/paper_idea_form.html", context, status=409 if request.method == "POST" else 200
+        )
+    categories = list(selectors.category_list(cycle=cycle))
+    if request.method == "POST":
+        form = PaperIdeaForm(request.POST, request.FILES, cycle=cycle, categories=categories)
+        if form.is_valid():
+            try:
+                idea = services.idea_submit_paper(
+                    actor=request.user,
+                    cycle=cycle,
+                    data=form.idea_input(),
+                    proposer_name=form.cleaned_data["proposer_name"],
+                    proposer_contact=form.cleaned_data["proposer_contact"],
+                )
+            except ApplicationError as error:
+                if not _keep_form(request, error, form):
+                    return redirect("vetting_paper_idea_create", slug=cycle.slug)
+            else:
+                messages.success(
+                    request,
+                    _("Paper idea #%(number)s “%(title)s” entered.") % {"number": idea.pk, "title": idea.title},
+                )
+                if request.POST.get("then") == "another":
+                    return redirect("vetting_paper_idea_create", slug=cycle.slug)
+                return redirect("vetting_idea", pk=idea.pk)
+    else:
+        form = PaperIdeaForm(cycle=cycle, categories=categories, initial={"language": request.LANGUAGE_CODE})
+    context["form"] = form
+    return render(request, "proposals/vetting/paper_idea_form.html", context)
+
+
+# --- projects ----------------------------------------------------------------------------------------
+@require_safe
+def vetting_project_list(request, slug):
+    if refused := _gate(request):
+        return refused
+    cycle = _cycle(slug)
+    return render(
+        request,
+        "proposals/vetting/project_list.html",
+        {
+            "cycle": cycle,
+            "projects": list(selectors.project_list(cycle=cycle)),
+            "can_build": permissions.can(request.user, Action.PROJECT_EDIT, cycle),
+            "frozen": _closed(Action.PROJECT_EDIT, cycle),
+        },
+    )
+
+
+def _idea_choices(cycle) -> tuple[list[tuple[str, str]], dict[str, Idea]]:
+    """The cycle's ideas (withdrawn ones left out), labelled with the projects they are already
+    in, and the ideas by their choice value."""
+    choices, ideas = [], {}
+    for idea in selectors.vetting_queue(cycle=cycle):
+        if idea.status == Idea.Status.WITHDRAWN:
+            continue
+        label = f"#{idea.pk} · {idea.district.code} · {idea.title} ({idea.get_status_display()})"
+        codes = [p.code for p in idea.projects.all()]
+        if codes:
+            label += " — " + _("already in %(codes)s") % {"codes": ", ".join(codes)}
+        if idea.is_hidden:
+            label += " — " + _("hidden")
+        choices.append((str(idea.pk), label))
+        ideas[str(idea.pk)] = idea
+    return choices, ideas
+
+
+def _apply_project_errors(error: ApplicationError, form, text_forms) -> None:
+    """The service's "texts.<language>[.<field>]" errors go on that language's form."""
+    rest = {}
+    for key, msgs in error.extra.items():
+        parts = key.split(".")
+        if parts[0] == "texts" and len(parts) >= 2 and parts[1] in text_forms:
+            text_form = text_forms[parts[1]]
+            field = parts[2] if len(parts) == 3 and parts[2] in text_form.fields else None
+            for message in msgs:
+                text_form.add_error(field, str(message))
+        else:
+            rest[key] = msgs
+    if rest:
+        apply_errors(ApplicationError(error.message, extra=rest), form)
+
+
+def _project_form_page(request, cycle, *, form=None, text_forms=None, project=None, frozen=None, status=200):
+    has_errors = form is not None and (form.errors or any(f.errors for f in text_forms.values()))
+    return render(
+        request,
+        "proposals/vetting/project_form.html",
+        {
+            "cycle": cycle,
+            "form": form,
+            "text_forms": text_forms,
+            "project": project,
+            "frozen": frozen,
+            "has_errors": has_errors,
+        },
+        status=status,
+    )
+
+
+def _save_project(request, form, text_forms, call):
+    """Validate the forms and call the service. The response on success or refusal, else None
+    (re-render with the errors)."""
+    if not (form.is_valid() and all(f.is_valid() for f in text_forms.values())):
+        return None
+    try:
+        project = call(texts={code: f.text_input() for code, f in text_forms.items()}, **form.service_kwargs())
+    except PhaseClosed as error:
+        message_error(request, error)
+        return None
+    except ApplicationError as error:
+        if error.extra:
+            _apply_project_errors(error, form, text_forms)
+        else:
+            form.add_error(None, str(error.message))
+        return None
+    return project
+
+
+@require_http_methods(["GET", "POST"])
+def vetting_project_create(request, slug):
+    if refused := _gate(request, Action.PROJECT_EDIT):
+        return refused
+    cycle = _cycle(slug)
+    if frozen := _closed(Action.PROJECT_EDIT, cycle):
+        return _project_form_page(request, cycle, frozen=frozen, status=409 if request.method == "POST" else 200)
+    categories = list(selectors.category_list(cycle=cycle))
+    idea_choices, ideas = _idea_choices(cycle)
+    if request.method == "POST":
+        form = ProjectForm(request.POST, request.FILES, cycle=cycle, categories=categories, idea_choices=idea_choices)
+        text_forms = project_text_forms(request.POST)
+
+        def create(**kwargs):
+            return services.project_create_from_ideas(actor=request.user, cycle=cycle, **kwargs)
+
+        project = _save_project(request, form, text_forms, create)
+        if project is not None:
+            count = project.sources.count()
+            messages.success(
+                request,
+                ngettext(
+                    "Project %(code)s created from %(count)s idea.",
+                    "Project %(code)s created from %(count)s ideas.",
+                    count,
+                )
+                % {"code": project.code, "count": count},
+            )
+            return redirect("vetting_project_list", slug=cycle.slug)
+        if _closed(Action.PROJECT_EDIT, cycle):  # voting opened meanwhile
+            return redirect("vetting_project_list", slug=cycle.slug)
+    else:
+        # Preselected from the queue (?ideas=1&ideas=2); the district and place follow from them.
+        picked = [ideas[v] for v in dict.fromkeys(request.GET.getlist("ideas")) if v in ideas]
+        initial = {"ideas": [str(i.pk) for i in picked]}
+        districts = {i.district_id for i in picked}
+        if len(districts) == 1:
+            initial["district"] = str(districts.pop())
+        if len(picked) == 1:
+            initial["address"] = picked[0].address
+        form = ProjectForm(initial=initial, cycle=cycle, categories=categories, idea_choices=idea_choices)
+        text_forms = project_text_forms()
+    return _project_form_page(request, cycle, form=form, text_forms=text_forms)
+
+
+@require_http_methods(["GET", "POST"])
+def vetting_project_edit(request, pk):
+    if refused := _gate(request, Action.PROJECT_EDIT):
+        return refused
+    project = selectors.project_get(pk=pk)
+    if project is None:
+        raise Http404
+    cycle = project.cycle
+    if frozen := _closed(Action.PROJECT_EDIT, cycle):
+        return _project_form_page(
+            request, cycle, project=project, frozen=frozen, status=409 if request.method == "POST" else 200
+        )
+    categories = list(selectors.category_list(cycle=cycle))
+    if request.method == "POST":
+        form = ProjectForm(request.POST, request.FILES, cycle=cycle, categories=categories)
+        text_forms = project_text_forms(request.POST)
+
+        def update(**kwargs):
+            return services.project_update(actor=request.user, project=project, **kwargs)
+
+        saved = _save_project(request, form, text_forms, update)
+        if saved is not None:
+            messages.success(request, _("Project %(code)s saved.") % {"code": saved.code})
+            return redirect("vetting_project_list", slug=cycle.slug)
+        if _closed(Action.PROJECT_EDIT, cycle):
+            return redirect("vetting_project_list", slug=cycle.slug)
+    else:
+        form = ProjectForm(initial=ProjectForm.initial_from(project), cycle=cycle, categories=categories)
+        text_forms = project_text_forms(project=project)
+    return _project_form_page(request, cycle, form=form, text_forms=text_forms, project=project)
+
+
+# --- categories --------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def vetting_category_list(request, slug):
+    if refused := _gate(request, Action.CATEGORY_MANAGE if request.method == "POST" else Action.VETTING_AREA):
+        return refused
+    cycle = _cycle(slug)
+    closed = _closed(Action.CATEGORY_MANAGE, cycle)
+    form = None
+    if request.method == "POST":
+        if closed:
+            messages.error(request, closed)
+            return redirect("vetting_category_list", slug=cycle.slug)
+        form = CategoryForm(request.POST)
+        if form.is_valid():
+            try:
+                category = services.category_create(
+                    actor=request.user, cycle=cycle, name=form.cleaned_data["name"], translations=form.translations()
+                )
+            except ApplicationError as error:
+                if not _keep_form(request, error, form):
+                    return redirect("vetting_category_list", slug=cycle.slug)
+            else:
+                messages.success(request, _("Category “%(name)s” added.") % {"name": category.name})
+                return redirect("vetting_category_list", slug=cycle.slug)
+    can_manage = permissions.can(request.user, Action.CATEGORY_MANAGE, cycle)
+    if form is None and can_manage:
+        form = CategoryForm()
+    return render(
+        request,
+        "proposals/vetting/category_list.html",
+        {
+            "cycle": cycle,
+            "categories": selectors.category_list(cycle=cycle),
+            "form": form,
+            "closed": closed,
+            "can_manage": can_manage,
+        },
+    )
+
+
+# --- reports -----------------------------------------------------------------------------------------
+def _report_groups(cycle, *, bound: tuple[int, HideForm] | None = None) -> list[dict]:
+    """Open reports grouped by what they are about (one hide form per idea or comment)."""
+    groups: dict[tuple[str, int], dict] = {}
+    for report in selectors.report_list_open(cycle=cycle):
+        key = ("idea", report.idea_id) if report.idea_id else ("comment", report.comment_id)
+        if key not in groups:
+            form = bound[1] if bound and bound[0] == report.pk else HideForm(prefix=f"report-{report.pk}")
+            groups[key] = {
+                "kind": key[0],
+                "idea": report.idea if report.idea_id else report.comment.idea,
+                "comment": report.comment,
+                "first": report,
+                "reports": [],
+                "form": form,
+            }
+        groups[key]["reports"].append(report)
+    return list(groups.values())
+
+
+def _reports_page(request, cycle, *, bound=None):
+    return render(
+        request,
+        "proposals/vetting/report_list.html",
+        {
+            "cycle": cycle,
+            "groups": _report_groups(cycle, bound=bound),
+            "can_moderate": permissions.can(request.user, Action.MODERATE, cycle),
+        },
+    )
+
+
+@require_safe
+def vetting_report_list(request, slug):
+    if refused := _gate(request):
+        return refused
+    return _reports_page(request, _cycle(slug))
+
+
+@require_POST
+def vetting_report_hide(request, slug, pk):
+    """Hide what report ``pk`` is about (an idea or a comment); its open reports are resolved."""
+    if refused := _gate(request, Action.MODERATE):
+        return refused
+    cycle = _cycle(slug)
+    report = selectors.report_list_open(cycle=cycle).filter(pk=pk).first()
+    if report is None:
+        messages.error(request, _("This report has already been dealt with."))
+        return redirect("vetting_report_list", slug=cycle.slug)
+    form = HideForm(request.POST, prefix=f"report-{report.pk}")
+    if form.is_valid():
+        target = {"idea": report.idea} if report.idea_id else {"comment": report.comment}
+        try:
+            services.content_hide(actor=request.user, reason=form.cleaned_data["reason"], **target)
+        except ApplicationError as error:
+            if not _keep_form(request, error, form):
+                return redirect("vetting_report_list", slug=cycle.slug)
+        else:
+            if report.idea_id:
+                messages.success(request, _("The idea “%(title)s” is now hidden.") % {"title": report.idea.title})
+            else:
+                messages.success(request, _("The comment is now hidden."))
+            return redirect("vetting_report_list", slug=cycle.slug)
+    return _reports_page(request, cycle, bound=(report.pk, form))
