@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import user_mfa_ready
+from accounts.roles import Role, user_has_role
 from budgets.phases import Capability
 from core.errors import NotAllowed, PhaseClosed
 
@@ -43,6 +44,7 @@ MSG_VETTING_CLOSED = _("Ideas can only be reviewed during the vetting phase.")
 MSG_PROJECTS_FROZEN = _("Projects can no longer change: voting has opened and the ballot is frozen.")
 MSG_PAPER_CLOSED = _("Paper ideas can be entered only while ideas are collected or vetted.")
 MSG_NOT_PUBLIC = _("This cycle is not public.")
+MSG_AUDITOR_READ_ONLY = _("Auditor accounts are read-only.")
 MSG_CATEGORIES_CLOSED = _("Categories can be changed only before vetting starts.")
 
 
@@ -95,8 +97,11 @@ def check_who(user, action: Action, idea=None) -> None:
             raise NotAllowed(MSG_ROLE_REQUIRED)
         if not user_mfa_ready(user):
             raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
-    elif not user_email_verified(user):
-        raise NotAllowed(MSG_VERIFY_EMAIL)
+    else:
+        if user_has_role(user, Role.AUDITOR):  # DESIGN.md §6: auditors change nothing
+            raise NotAllowed(MSG_AUDITOR_READ_ONLY)
+        if not user_email_verified(user):
+            raise NotAllowed(MSG_VERIFY_EMAIL)
     if rule.own and (idea is None or idea.author_id != user.pk):
         raise NotAllowed(MSG_NOT_YOURS)
 

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle, District
@@ -166,6 +166,8 @@ def _notify(user, kind: str, subject: str, body: str, /, **params) -> None:
     if user is None:
         return
     with translation.override(getattr(user, "language", None) or "en"):
+        # Lazy parameters (labels) render here, in the recipient's language.
+        params = {k: str(v) for k, v in params.items()}
         notification_queue(recipient=user, kind=kind, subject=gettext(subject) % params, body=gettext(body) % params)
 
 
@@ -257,8 +259,10 @@ def idea_submit(*, actor, cycle: Cycle | int, data: IdeaInput) -> Idea:
     _notify(
         actor,
         "idea.received",
-        "We received your idea “%(title)s”",
-        "Thank you! Your idea “%(title)s” has been received. You will hear from us when staff have reviewed it.",
+        gettext_noop("We received your idea “%(title)s”"),
+        gettext_noop(
+            "Thank you! Your idea “%(title)s” has been received. You will hear from us when staff have reviewed it."
+        ),
         title=idea.title,
     )
     return idea
@@ -468,9 +472,9 @@ def content_hide(*, actor, reason: str, idea: Idea | None = None, comment: Comme
     _notify(
         target.author,
         f"{kind}.hidden",
-        "Your contribution was hidden",
-        "A moderator hid your %(kind)s. Reason: %(reason)s",
-        kind=gettext("idea") if idea else gettext("comment"),
+        gettext_noop("Your contribution was hidden"),
+        gettext_noop("A moderator hid your %(kind)s. Reason: %(reason)s"),
+        kind=_("idea") if idea else _("comment"),
         reason=reason,
     )
     return target
@@ -588,10 +592,10 @@ def review_publish(*, actor, idea: Idea | int) -> Idea:
         _notify(
             user,
             "idea.decision",
-            "A decision on the idea “%(title)s”",
-            "Staff have reviewed the idea “%(title)s”: %(status)s. %(reason)s",
+            gettext_noop("A decision on the idea “%(title)s”"),
+            gettext_noop("Staff have reviewed the idea “%(title)s”: %(status)s. %(reason)s"),
             title=idea.title,
-            status=idea.get_status_display(),
+            status=Idea.Status(idea.status).label,  # lazy: rendered in the recipient's language
             reason=review.public_reason,
         )
     return idea
@@ -738,8 +742,10 @@ def project_create_from_ideas(
             _notify(
                 user,
                 "idea.in_project",
-                "The idea “%(title)s” became project %(code)s",
-                "The idea “%(title)s” is now part of the ballot project %(code)s “%(project)s” (cost %(cost)s).",
+                gettext_noop("The idea “%(title)s” became project %(code)s"),
+                gettext_noop(
+                    "The idea “%(title)s” is now part of the ballot project %(code)s “%(project)s” (cost %(cost)s)."
+                ),
                 title=idea.title,
                 code=project.code,
                 project=texts.get(getattr(user, "language", "en"), texts["en"]).title,

@@ -986,6 +986,7 @@ def test_after_voting_opens_projects_are_frozen(cycle, idea, vetting_staff, offi
 
 # --- the permissions matrix -----------------------------------------------------------------------------
 ROLES = ("anonymous", "author", "other_resident", "vetting_staff", "official", "auditor")
+RESIDENT_ROLES = ("author", "other_resident", "vetting_staff", "official")
 
 
 class World:
@@ -1011,7 +1012,10 @@ def _submit(world, user):
 
 
 def _edit_own(world, user):
-    own = world.idea if user in (None, world.author) else submit(world.cycle, user, title="Mine")
+    if user in (None, world.author, world.users["auditor"]):  # an auditor cannot have submitted one
+        own = world.idea
+    else:
+        own = submit(world.cycle, user, title="Mine")
     return "patch", f"/api/v1/ideas/{own.pk}/", {"title": "Edited"}
 
 
@@ -1023,19 +1027,20 @@ def _edit_other(world, user):
 
 ACTIONS = {
     # action: (vetting phase?, request builder, expected status per role)
-    "submit": (False, _submit, dict.fromkeys(ROLES[1:], 201)),
-    "edit_own": (False, _edit_own, dict.fromkeys(ROLES[1:], 200)),
+    # Auditors are read-only (DESIGN.md §6): the resident actions are refused to them too.
+    "submit": (False, _submit, dict.fromkeys(RESIDENT_ROLES, 201)),
+    "edit_own": (False, _edit_own, dict.fromkeys(RESIDENT_ROLES, 200)),
     "edit_other": (False, _edit_other, {}),
     "withdraw": (False, lambda w, u: ("post", f"/api/v1/ideas/{w.idea.pk}/withdraw/", {}), {"author": 200}),
     "endorse": (
         False,
         lambda w, u: ("post", f"/api/v1/ideas/{w.idea.pk}/endorsement/", {}),
-        {"author": 409, "other_resident": 201, "vetting_staff": 201, "official": 201, "auditor": 201},
+        {"author": 409, "other_resident": 201, "vetting_staff": 201, "official": 201},
     ),
     "comment": (
         False,
         lambda w, u: ("post", f"/api/v1/ideas/{w.idea.pk}/comments/", {"body": "Nice."}),
-        dict.fromkeys(ROLES[1:], 201),
+        dict.fromkeys(RESIDENT_ROLES, 201),
     ),
     "vetting_queue": (
         True,
@@ -1302,3 +1307,14 @@ def test_the_open_api_schema_lists_the_proposals_endpoints(api):
         "/api/v1/comments/{id}/hide/",
     } <= paths
     assert "internal_notes" not in str(schema["components"]["schemas"]["IdeaDetailOutput"])
+
+
+@pytest.mark.parametrize("action", ["submit", "endorse", "comment"])
+def test_auditors_are_read_only(users, action):
+    vetting, build, _expected = ACTIONS[action]
+    world = World(users=users, vetting=vetting)
+    method, url, data = build(world, users["auditor"])
+    before = snapshot()
+    body = assert_problem(getattr(client_for(users["auditor"]), method)(url, data, format="json"), 403)
+    assert body["detail"] == str(permissions.MSG_AUDITOR_READ_ONLY)
+    assert snapshot() == before
