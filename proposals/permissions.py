@@ -86,6 +86,12 @@ def user_email_verified(user) -> bool:
     return cached
 
 
+def read_only(user) -> bool:
+    """Auditors see what residents see and change nothing (DESIGN.md §6): no resident action is
+    allowed to them, nor offered."""
+    return user_has_role(user, Role.AUDITOR)
+
+
 def check_who(user, action: Action, idea=None) -> None:
     if user is None:  # the system
         return
@@ -98,7 +104,7 @@ def check_who(user, action: Action, idea=None) -> None:
         if not user_mfa_ready(user):
             raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
     else:
-        if user_has_role(user, Role.AUDITOR):  # DESIGN.md §6: auditors change nothing
+        if read_only(user):
             raise NotAllowed(MSG_AUDITOR_READ_ONLY)
         if not user_email_verified(user):
             raise NotAllowed(MSG_VERIFY_EMAIL)

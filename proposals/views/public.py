@@ -101,7 +101,7 @@ def idea_list(request, slug):
             "form": form,
             "page_obj": page,
             "filtered": any(filters[name] for name in ("q", "district", "category", "status")),
-            "can_submit": cycle.allows(Capability.SUBMIT_IDEAS),
+            "can_submit": cycle.allows(Capability.SUBMIT_IDEAS) and not permissions.read_only(request.user),
         },
     )
 
@@ -161,6 +161,7 @@ def idea_detail(request, pk):
             "discussion_open": visible and cycle.allows(Capability.DISCUSS_IDEAS),
             "endorsed": selectors.has_endorsed(user=user, idea=idea),
             "following": selectors.is_following(user=user, idea=idea),
+            "read_only": permissions.read_only(user),  # an auditor: no buttons that can only be refused
             "comment_form": CommentForm(auto_id="comment-%s"),
             **_map_settings(),
         },
@@ -367,6 +368,7 @@ def project_detail(request, pk):
             # Hidden ideas stay out of public pages (withdrawn ideas never become projects).
             "source_ideas": [source.idea for source in project.sources.all() if not source.idea.is_hidden],
             "following": selectors.is_following(user=request.user, project=project),
+            "read_only": permissions.read_only(request.user),
         },
     )
 
