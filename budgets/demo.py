@@ -93,7 +93,9 @@ def _schedule(target: Phase, now: datetime) -> dict[str, datetime]:
     zone = ZoneInfo(DEMO_TIME_ZONE)
     today = now.astimezone(zone).replace(hour=9, minute=0, second=0, microsecond=0)
     fields = ["ideas_open_at", "vetting_open_at", "voting_open_at", "voting_close_at"]
-    reached = min(phase_index(target), len(fields))  # how many boundaries are behind us
+    # How many boundaries are behind us. The close of voting always lies ahead: a demo past voting
+    # closed it by hand (and opening voting needs a close time in the future).
+    reached = min(phase_index(target), len(fields) - 1)
     schedule = {}
     for i, name in enumerate(fields):
         weeks = (i - reached + 1) * 4 if i >= reached else -(reached - i) * 4

@@ -36,6 +36,7 @@ class Capability(StrEnum):
     DISCUSS_IDEAS = "discuss_ideas"  # endorse and comment
     ENTER_PAPER_IDEAS = "enter_paper_ideas"  # staff key in ideas collected on paper
     VET_IDEAS = "vet_ideas"
+    DESIGN_BALLOT = "design_ballot"  # ballot designs and eligibility, until voting opens
     EDIT_PROJECTS = "edit_projects"
     CAST_BALLOTS = "cast_ballots"
     PAUSE_VOTING = "pause_voting"
@@ -49,10 +50,12 @@ class Capability(StrEnum):
 
 C = Capability
 CAPABILITIES: dict[Phase, frozenset[Capability]] = {
-    Phase.DRAFT: frozenset({C.CONFIGURE}),
-    Phase.IDEAS: frozenset({C.PUBLIC, C.SUBMIT_IDEAS, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS}),
+    Phase.DRAFT: frozenset({C.CONFIGURE, C.DESIGN_BALLOT}),
+    Phase.IDEAS: frozenset(
+        {C.PUBLIC, C.SUBMIT_IDEAS, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS, C.DESIGN_BALLOT}
+    ),
     Phase.VETTING: frozenset(
-        {C.PUBLIC, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS, C.VET_IDEAS, C.EDIT_PROJECTS}
+        {C.PUBLIC, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS, C.VET_IDEAS, C.EDIT_PROJECTS, C.DESIGN_BALLOT}
     ),
     Phase.VOTING: frozenset(
         {C.PUBLIC, C.BROWSE_IDEAS, C.CAST_BALLOTS, C.PAUSE_VOTING, C.EXTEND_VOTING, C.ENTER_PAPER_BALLOTS}

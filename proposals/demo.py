@@ -138,29 +138,28 @@ def fill_vetting(*, cycle, users, rng) -> None:
                     internal_notes="Estimate from the department's 2025 unit prices.",
                 )
             services.review_publish(actor=staff, idea=idea)
-        feasible = [idea for idea in ideas[:-1]]
-        for index in range(0, len(feasible) - 1, 2):
-            pair = feasible[index : index + 2]
-            base = pair[0].title.split(" (")[0]
+        # The first two feasible ideas are merged into one project; each other feasible idea
+        # becomes a project of its own.
+        feasible = ideas[:-1]
+        groups = [feasible[:2], *[[idea] for idea in feasible[2:]]]
+        for number, group in enumerate(groups, start=1):
+            base = group[0].title.split(" (")[0]
+            description = " ".join(idea.description for idea in group)
             services.project_create_from_ideas(
                 actor=official,
                 cycle=cycle,
-                ideas=pair,
+                ideas=group,
                 district=district,
-                code=f"{district.code}-{index // 2 + 1:02d}",
-                cost=costs[(index // 2) % len(costs)],
-                category=pair[0].category,
-                address=pair[0].address,
+                code=f"{district.code}-{number:02d}",
+                cost=costs[(number - 1) % len(costs)],
+                category=group[0].category,
+                address=group[0].address,
                 texts={
                     "en": services.ProjectTextInput(
-                        title=base,
-                        summary=f"{base} in {district.name}.",
-                        description=f"{pair[0].description} {pair[1].description}",
+                        title=base, summary=f"{base} in {district.name}.", description=description
                     ),
                     "es": services.ProjectTextInput(
-                        title=f"{base} (ES)",
-                        summary=f"{base} en {district.name}.",
-                        description=f"{pair[0].description} {pair[1].description}",
+                        title=f"{base} (ES)", summary=f"{base} en {district.name}.", description=description
                     ),
                 },
             )

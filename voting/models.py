@@ -1,1 +1,191 @@
-"""Eligibility, verification, ballots and the voter roll (DESIGN.md §3) — built by the voting issue."""
+"""Eligibility, ballot designs and the vote record (DESIGN.md §3).
+
+Two records, written in one transaction, never linked:
+- ``VoterRollEntry`` — who took part (identity key, district, channel, method, site, language):
+  unique per (district, identity key); that constraint is what stops a second ballot.
+- ``Ballot`` — random UUIDv4, district, channel, choices, points, receipt hash. No user, IP, date,
+  time, sequence number or site.
+Both are insert-only (a PostgreSQL trigger refuses UPDATE, DELETE, TRUNCATE). Personal details live
+in ``Identity``, which the archive step can erase.
+"""
+
+import uuid
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.db.append_only import AppendOnlyQuerySet
+
+from .methods import Method
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online (resident account)")
+    PHONE = "phone", _("Phone (SMS code)")
+    CODE = "code", _("Printed access code")
+    KIOSK = "kiosk", _("Kiosk at a voting site")
+    PAPER = "paper", _("Paper ballot")
+    IMPORT = "import", _("Imported")
+
+
+class AllocationRule(models.TextChoices):
+    GREEDY = "greedy", _("Greedy (most votes first)")
+    MES = "mes", _("Method of Equal Shares")
+    MES_GREEDY = "mes-greedy", _("Method of Equal Shares, then greedy")
+
+
+class Eligibility(models.Model):
+    """Who may vote in a cycle (US PB: no census; attested residence and age)."""
+
+    cycle = models.OneToOneField("budgets.Cycle", on_delete=models.CASCADE, related_name="eligibility")
+    minimum_age = models.PositiveSmallIntegerField(_("minimum age"), default=14, validators=[MaxValueValidator(120)])
+    age_on = models.DateField(
+        _("age counted on"), null=True, blank=True, help_text=_("Default: the day voting closes.")
+    )
+    allow_live_work_study = models.BooleanField(_("people who work or study here may vote too"), default=False)
+
+    def __str__(self):
+        return f"Eligibility for {self.cycle}"
+
+
+class BallotDesign(models.Model):
+    """A district's ballot: method, limits, allocation rule. Frozen when voting opens."""
+
+    district = models.OneToOneField("budgets.District", on_delete=models.CASCADE, related_name="ballot_design")
+    method = models.CharField(_("ballot method"), max_length=16, choices=[(m.value, m.value) for m in Method])
+    min_picks = models.PositiveSmallIntegerField(_("minimum picks"), default=1)
+    max_picks = models.PositiveSmallIntegerField(_("maximum picks (ranked: how many to rank)"), null=True, blank=True)
+    min_spend_percent = models.PositiveSmallIntegerField(
+        _("minimum share of the budget to spend (%)"), default=0, validators=[MaxValueValidator(100)]
+    )
+    points_total = models.PositiveSmallIntegerField(_("points to spread"), null=True, blank=True)
+    points_cap = models.PositiveSmallIntegerField(_("most points per project"), null=True, blank=True)
+    allocation_rule = models.CharField(
+        _("allocation rule"), max_length=16, choices=AllocationRule.choices, default=AllocationRule.GREEDY
+    )
+    intro = models.TextField(_("introduction shown above the ballot"), blank=True)
+    shuffle = models.BooleanField(_("show projects in a random order for each voter"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(method__in=[m.value for m in Method]), name="ballot_design_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(allocation_rule__in=["greedy", "mes", "mes-greedy"]),
+                name="ballot_design_rule_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_picks__isnull=True) | models.Q(max_picks__gte=models.F("min_picks")),
+                name="ballot_design_picks_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.district}: {self.method}"
+
+
+class BallotFreeze(models.Model):
+    """The canonical form of a cycle's ballot designs when voting opened, and its SHA-256."""
+
+    cycle = models.OneToOneField("budgets.Cycle", on_delete=models.PROTECT, related_name="ballot_freeze")
+    canonical = models.TextField()
+    fingerprint = models.CharField(max_length=64)
+    frozen_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.fingerprint
+
+
+class Identity(models.Model):
+    """Personal details of a voter, kept apart from the roll; erased at archive (DESIGN.md §3)."""
+
+    identity_key = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+
+    def __str__(self):
+        return self.identity_key[:12]
+
+
+class InsertOnlyQuerySet(AppendOnlyQuerySet, models.QuerySet):
+    pass
+
+
+class InsertOnlyModel(models.Model):
+    objects = InsertOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} is insert-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} is insert-only")
+
+
+class VoterRollEntry(InsertOnlyModel):
+    """Who took part. One per (district, identity key): the database refuses a second ballot."""
+
+    district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="roll_entries")
+    identity_key = models.CharField(max_length=64)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    verification = models.CharField(max_length=32)
+    site = models.CharField(max_length=120, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    voted_on = models.DateField()  # turnout per day comes from here, never from ballots
+
+    class Meta:
+        verbose_name_plural = "voter roll entries"
+        constraints = [
+            models.UniqueConstraint(fields=["district", "identity_key"], name="roll_one_ballot_per_voter"),
+        ]
+
+    def __str__(self):
+        return f"{self.district_id}:{self.identity_key[:8]}"
+
+
+class Ballot(InsertOnlyModel):
+    """An anonymous ballot: nothing here points at a person, a place or a time."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="ballots")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    choices = models.JSONField()  # project codes in ballot order
+    points = models.JSONField(null=True, blank=True)
+    receipt_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(channel__in=["online", "phone", "code", "kiosk", "paper", "import"]),
+                name="ballot_channel_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class BallotVoid(models.Model):
+    """A ballot taken out of the count (e.g. a keying error), with the reason. The ballot stays."""
+
+    ballot = models.OneToOneField(Ballot, on_delete=models.PROTECT, related_name="void")
+    reason = models.TextField()
+    actor_id = models.BigIntegerField(null=True)
+    voided_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"void {self.ballot_id}"

@@ -68,7 +68,12 @@ def new_resident(**kwargs):
 
 
 def move(cycle: Cycle, official, target: str) -> Cycle:
-    """Move the cycle through the one phase service, as an official with a reason."""
+    """Move the cycle through the one phase service, as an official with a reason (preparing the
+    ballot first when voting opens)."""
+    if target == "voting":
+        from tests.ballots import ballot_prepare
+
+        ballot_prepare(cycle, official)
     return cycle_transition(actor=official, cycle=cycle, target=target, reason="Test: the schedule moved on.")
 
 

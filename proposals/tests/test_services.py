@@ -489,6 +489,7 @@ def test_endorsing_and_commenting_close_when_voting_opens(cycle, resident, neigh
     idea = submit(cycle, resident)
     move(cycle, official, Phase.VETTING)
     assert services.idea_endorse(actor=neighbour, idea=idea) is True  # still open while vetting
+    make_project(cycle, official, [idea])  # voting needs something on the ballot
     move(cycle, official, Phase.VOTING)
     before = counts()
     for call in (

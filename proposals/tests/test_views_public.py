@@ -18,7 +18,10 @@ from budgets.phases import Phase
 from core.models import AuditEvent
 from proposals import images, permissions, services
 from proposals.models import Comment, Endorsement, Follow, Idea, Report
+from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, user_with_role
+
+from .builders import make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -586,6 +589,8 @@ def test_anonymous_endorse_goes_to_login_and_get_goes_back_to_the_idea(client, c
 def test_endorsing_when_discussion_is_closed_is_a_message(client, cycle, resident, other_resident, official):
     idea = _submit(resident, cycle)
     _to_vetting(official, cycle)
+    make_project(cycle, official, [idea])  # voting needs something on the ballot
+    ballot_prepare(cycle, official)
     cycle_services.cycle_transition(actor=official, cycle=cycle, target=Phase.VOTING, reason="Vote.")
     client.force_login(other_resident)
     html = client.get(reverse("idea_detail", args=[idea.pk])).content.decode()

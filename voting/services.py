@@ -1,0 +1,371 @@
+"""Ballot designs, the freeze when voting opens, and casting a ballot.
+
+``ballot_cast`` is the vote path: one database transaction that touches PostgreSQL only — no cache,
+broker, email or SMS call inside it, no audit event naming the ballot (the roll entry is the
+record), no log line with the ballot id or receipt code.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+
+from budgets.models import Cycle, District
+from budgets.phases import Capability, Phase, register_guard, register_hook
+from core.canonical import canonical_bytes, sha256_hex
+from core.errors import Conflict, GuardFailed, NotAllowed, PhaseClosed, ValidationFailed
+from core.money import format_money
+from core.services import audit_record, notification_queue
+
+from . import crypto, methods
+from .methods.messages import problem_message
+from .models import (
+    AllocationRule,
+    Ballot,
+    BallotDesign,
+    BallotFreeze,
+    BallotVoid,
+    Eligibility,
+    Identity,
+    VoterRollEntry,
+)
+from .permissions import check_design_open, check_official
+
+
+class AlreadyVoted(Conflict):
+    code = "already_voted"
+    default_message = _("A ballot has already been cast for you in this district. Thank you for voting!")
+
+
+class VotingClosed(PhaseClosed):
+    code = "voting_closed"
+    default_message = _("Voting is closed. Your ballot was not recorded.")
+
+
+class VotingPaused(PhaseClosed):
+    code = "voting_paused"
+    default_message = _("Voting is paused for the moment. Your ballot was not recorded; please try again later.")
+
+
+class BallotInvalid(ValidationFailed):
+    code = "ballot_invalid"
+    default_message = _("The ballot is not valid. Nothing was recorded.")
+
+
+class NotEligible(NotAllowed):
+    code = "not_eligible"
+    default_message = _("You are not eligible to vote in this district.")
+
+
+MSG_TOO_YOUNG = _("Voters must be at least %(age)s years old on %(date)s.")
+MSG_METHOD_NEEDS = _("The %(method)s method needs “%(field)s”.")
+MSG_PICKS_ORDER = _("The maximum number of picks cannot be below the minimum.")
+MSG_MES_RANKED = _("The Method of Equal Shares is not defined for ranked ballots; choose greedy.")
+MSG_GUARD_NO_DESIGN = _("District %(code)s has no ballot design yet.")
+MSG_GUARD_NO_PROJECTS = _("No district has projects to vote on.")
+MSG_GUARD_TOO_FEW = _("District %(code)s asks for at least %(min)s picks but has only %(count)s projects.")
+MSG_GUARD_NO_CLOSE = _("Set the time voting closes (in the future) before voting opens.")
+MSG_ATTEST = _("Please confirm that the information you gave is true.")
+MSG_DISTRICT_OTHER_CYCLE = _("Choose a district of this cycle.")
+
+
+# --- designs and eligibility ----------------------------------------------------------------------
+@transaction.atomic
+def eligibility_set(*, actor, cycle: Cycle, minimum_age: int, age_on: date | None, allow_live_work_study: bool):
+    check_official(actor)
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    check_design_open(cycle)
+    if not isinstance(minimum_age, int) or not 0 <= minimum_age <= 120:
+        raise ValidationFailed(extra={"minimum_age": [_("Enter an age between 0 and 120.")]})
+    eligibility, _created = Eligibility.objects.get_or_create(cycle=cycle)
+    before = {"minimum_age": eligibility.minimum_age, "age_on": eligibility.age_on,
+              "allow_live_work_study": eligibility.allow_live_work_study}  # fmt: skip
+    eligibility.minimum_age, eligibility.age_on = minimum_age, age_on
+    eligibility.allow_live_work_study = allow_live_work_study
+    eligibility.save()
+    after = {"minimum_age": minimum_age, "age_on": age_on, "allow_live_work_study": allow_live_work_study}
+    audit_record(
+        actor=actor, action="eligibility.set", object_type="cycle", object_id=cycle.pk, before=before, after=after
+    )
+    return eligibility
+
+
+DESIGN_FIELDS = ("method", "min_picks", "max_picks", "min_spend_percent", "points_total", "points_cap",
+                 "allocation_rule", "intro", "shuffle")  # fmt: skip
+
+
+def _design_errors(values: dict) -> dict:
+    errors: dict[str, list] = {}
+    method = values.get("method")
+    if method not in [m.value for m in methods.Method]:
+        errors.setdefault("method", []).append(_("Choose a ballot method."))
+        return errors
+    if values.get("allocation_rule") not in AllocationRule.values:
+        errors.setdefault("allocation_rule", []).append(_("Choose an allocation rule."))
+    if method == methods.Method.RANKED and values.get("allocation_rule") != AllocationRule.GREEDY:
+        errors.setdefault("allocation_rule", []).append(MSG_MES_RANKED)
+    if method == methods.Method.RANKED and not values.get("max_picks"):
+        errors.setdefault("max_picks", []).append(MSG_METHOD_NEEDS % {"method": method, "field": _("how many to rank")})
+    if method == methods.Method.CUMULATIVE and not values.get("points_total"):
+        errors.setdefault("points_total", []).append(
+            MSG_METHOD_NEEDS % {"method": method, "field": _("points to spread")}
+        )
+    if values.get("max_picks") is not None and values["max_picks"] < (values.get("min_picks") or 0):
+        errors.setdefault("max_picks", []).append(MSG_PICKS_ORDER)
+    if not 0 <= (values.get("min_spend_percent") or 0) <= 100:
+        errors.setdefault("min_spend_percent", []).append(_("Enter a percentage from 0 to 100."))
+    return errors
+
+
+@transaction.atomic
+def ballot_design_set(*, actor, district: District, **values) -> BallotDesign:
+    """Create or change a district's ballot design while the ballot is not frozen."""
+    unknown = set(values) - set(DESIGN_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown design fields: {sorted(unknown)}")
+    check_official(actor)
+    cycle = Cycle.objects.select_for_update().get(pk=district.cycle_id)
+    check_design_open(cycle)
+    design = BallotDesign.objects.filter(district=district).first() or BallotDesign(district=district)
+    before = {f: getattr(design, f) for f in DESIGN_FIELDS} if design.pk else {}
+    for name, value in values.items():
+        setattr(design, name, value)
+    errors = _design_errors({f: getattr(design, f) for f in DESIGN_FIELDS})
+    if errors:
+        raise ValidationFailed(extra=errors)
+    design.save()
+    after = {f: getattr(design, f) for f in DESIGN_FIELDS}
+    if after != before:
+        audit_record(actor=actor, action="ballot_design.set", object_type="district", object_id=district.pk,
+                     before=before, after=after)  # fmt: skip
+    return design
+
+
+def ballot_rules(district: District, design: BallotDesign | None = None) -> methods.Rules:
+    """The pure method's view of a district's ballot (projects by public code)."""
+    design = design or district.ballot_design
+    projects = {p.code: p.cost for p in district.projects.all()}
+    return methods.Rules(
+        method=methods.Method(design.method),
+        projects=projects,
+        budget=district.budget,
+        min_picks=design.min_picks,
+        max_picks=design.max_picks,
+        min_spend=(district.budget * design.min_spend_percent / Decimal(100)).quantize(Decimal("0.01")),
+        points_total=design.points_total,
+        points_cap=design.points_cap,
+    )
+
+
+def cycle_ballot_canonical(cycle: Cycle) -> dict:
+    """Everything the vote depends on, in one canonical document: the fingerprint covers it."""
+    eligibility = Eligibility.objects.filter(cycle=cycle).first()
+    districts = []
+    for district in cycle.districts.order_by("code").prefetch_related("projects__texts"):
+        design = BallotDesign.objects.filter(district=district).first()
+        districts.append({
+            "code": district.code,
+            "name": district.name,
+            "kind": district.kind,
+            "budget": district.budget,
+            "design": {f: getattr(design, f) for f in DESIGN_FIELDS} if design else None,
+            "projects": [
+                {"code": p.code, "cost": p.cost,
+                 "texts": {t.language: {"title": t.title, "summary": t.summary} for t in p.texts.all()}}
+                for p in sorted(district.projects.all(), key=lambda p: p.code)
+            ],
+        })  # fmt: skip
+    return {
+        "cycle": cycle.slug,
+        "currency": cycle.currency,
+        "voting_close_at": cycle.voting_close_at,
+        "eligibility": {
+            "minimum_age": eligibility.minimum_age,
+            "age_on": eligibility.age_on,
+            "allow_live_work_study": eligibility.allow_live_work_study,
+        }
+        if eligibility
+        else None,
+        "districts": districts,
+    }
+
+
+def _guard_ballot_ready(*, cycle: Cycle) -> None:
+    """vetting → voting: every district with projects has a complete, valid design (a district
+    without projects has no ballot), at least one district has projects, and voting has a close
+    time in the future."""
+    problems = []
+    if cycle.voting_close_at is None or cycle.voting_close_at <= timezone.now():
+        problems.append(str(MSG_GUARD_NO_CLOSE))
+    with_projects = 0
+    for district in cycle.districts.order_by("code"):
+        count = district.projects.count()
+        if count == 0:
+            continue  # no feasible projects here: this district has no ballot
+        with_projects += 1
+        design = BallotDesign.objects.filter(district=district).first()
+        if design is None:
+            problems.append(str(MSG_GUARD_NO_DESIGN % {"code": district.code}))
+        elif design.min_picks > count:
+            problems.append(str(MSG_GUARD_TOO_FEW % {"code": district.code, "min": design.min_picks, "count": count}))
+    if not with_projects:
+        problems.append(str(MSG_GUARD_NO_PROJECTS))
+    if problems:
+        raise GuardFailed(" ".join(problems), extra={"ballot": problems})
+
+
+def _hook_freeze(*, cycle: Cycle, actor) -> None:
+    """vetting → voting: freeze the designs and publish their fingerprint."""
+    Eligibility.objects.get_or_create(cycle=cycle)
+    document = canonical_bytes(cycle_ballot_canonical(cycle))
+    freeze = BallotFreeze.objects.create(
+        cycle=cycle, canonical=document.decode("utf-8"), fingerprint=sha256_hex(document)
+    )
+    audit_record(actor=actor, action="ballot.frozen", object_type="cycle", object_id=cycle.pk,
+                 after={"fingerprint": freeze.fingerprint})  # fmt: skip
+
+
+def register() -> None:
+    register_guard(Phase.VETTING, Phase.VOTING, _guard_ballot_ready)
+    register_hook(Phase.VETTING, Phase.VOTING, _hook_freeze)
+
+
+# --- casting ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Voter:
+    """Who is casting, as the vote path needs it: the identity key, and details for the erasable
+    identity table and the eligibility check."""
+
+    identity_key: str
+    channel: str
+    verification: str
+    language: str = "en"
+    site: str = ""
+    date_of_birth: date | None = None
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+    notify_user: object = None  # an account to send the "you voted" confirmation to
+
+
+@dataclass(frozen=True)
+class CastResult:
+    receipt_code: str  # shown once, on screen only
+
+
+def _age_on(cycle: Cycle, eligibility: Eligibility) -> date:
+    if eligibility.age_on:
+        return eligibility.age_on
+    close = cycle.voting_close_at or timezone.now()
+    return timezone.localtime(close).date()
+
+
+def _years_between(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _lock_cycle_shared(cycle_id: int) -> Cycle:
+    """Read the cycle under a shared row lock: ballots do not block each other, but a pause or the
+    close (which take the row exclusively) waits for ballots in flight, and ballots after it see it."""
+    if connection.vendor == "postgresql":
+        cycle = Cycle.objects.raw("SELECT * FROM budgets_cycle WHERE id = %s FOR SHARE", [cycle_id])[0]
+    else:
+        cycle = Cycle.objects.get(pk=cycle_id)
+    return cycle
+
+
+def _check_open(cycle: Cycle) -> None:
+    if cycle.is_paused and Phase(cycle.phase) == Phase.VOTING:
+        raise VotingPaused()
+    if not cycle.allows(Capability.CAST_BALLOTS):
+        raise VotingClosed()
+    if cycle.voting_close_at is not None and timezone.now() >= cycle.voting_close_at:
+        raise VotingClosed()
+
+
+@transaction.atomic
+def ballot_cast(*, voter: Voter, district: District | int, ballot: methods.Ballot, attested: bool = True) -> CastResult:
+    """Store one voter's whole ballot for one district, or nothing.
+
+    Invariant: one roll entry per (district, identity key) — the database's unique constraint, not a
+    check — and one anonymous ballot for it, in the same transaction; nothing links the two.
+    Errors: VotingPaused / VotingClosed (409), NotEligible (403), BallotInvalid (400, every
+    problem), AlreadyVoted (409). Locking: the cycle row FOR SHARE (PostgreSQL).
+    """
+    district = District.objects.select_related("cycle").get(
+        pk=district.pk if isinstance(district, District) else district
+    )
+    cycle = _lock_cycle_shared(district.cycle_id)
+    _check_open(cycle)
+    if not attested:
+        raise NotEligible(MSG_ATTEST)
+    eligibility = Eligibility.objects.filter(cycle=cycle).first() or Eligibility(cycle=cycle)
+    if voter.channel in ("online", "phone", "kiosk"):
+        age_on = _age_on(cycle, eligibility)
+        if voter.date_of_birth is None or _years_between(voter.date_of_birth, age_on) < eligibility.minimum_age:
+            raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
+    design = BallotDesign.objects.get(district=district)
+    rules = ballot_rules(district, design)
+    problems = methods.validate(rules, ballot)
+    if problems:
+        money = lambda amount: format_money(amount, cycle.currency)  # noqa: E731
+        raise BallotInvalid(extra={"ballot": [problem_message(p, money=money) for p in problems]})
+
+    try:
+        with transaction.atomic():
+            VoterRollEntry.objects.create(
+                district=district,
+                identity_key=voter.identity_key,
+                channel=voter.channel,
+                verification=voter.verification,
+                site=voter.site,
+                language=voter.language,
+                voted_on=timezone.localdate(),
+            )
+    except IntegrityError as exc:
+        raise AlreadyVoted() from exc
+    if any((voter.name, voter.email, voter.phone, voter.address, voter.date_of_birth)):
+        Identity.objects.update_or_create(
+            identity_key=voter.identity_key,
+            defaults={"name": voter.name, "email": voter.email, "phone": voter.phone, "address": voter.address,
+                      "date_of_birth": voter.date_of_birth},
+        )  # fmt: skip
+    code = crypto.code_new()
+    Ballot.objects.create(
+        district=district,
+        channel=voter.channel,
+        choices=list(ballot.choices),
+        points=list(ballot.points) if ballot.points is not None else None,
+        receipt_hash=crypto.receipt_hash(code),
+    )
+    if voter.notify_user is not None:
+        with translation.override(voter.language or "en"):
+            notification_queue(
+                recipient=voter.notify_user,
+                kind="vote.confirmation",
+                subject=gettext(gettext_noop("Thank you for voting")),
+                body=gettext(gettext_noop("Your ballot for %(district)s in %(cycle)s has been recorded. "
+                                          "Keep the receipt code you were shown to check that it is counted."))
+                % {"district": district.name, "cycle": cycle.name},
+                essential=True,
+            )  # fmt: skip
+    if connection.vendor == "postgresql":
+        # The close of voting is a timestamp: a ballot that would commit after it does not count.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT clock_timestamp() < %s", [cycle.voting_close_at or timezone.now()])
+            if cycle.voting_close_at is not None and not cursor.fetchone()[0]:
+                raise VotingClosed()
+    return CastResult(receipt_code=code)
+
+
+def receipt_check(*, code: str) -> str:
+    """ "counted", "voided" or "unknown" — nothing about the choices."""
+    ballot_id = Ballot.objects.filter(receipt_hash=crypto.receipt_hash(code)).values_list("id", flat=True).first()
+    if ballot_id is None:
+        return "unknown"
+    return "voided" if BallotVoid.objects.filter(ballot_id=ballot_id).exists() else "counted"
