@@ -1,0 +1,70 @@
+"""Reads for ballot pages, the API and officials' turnout (counts from the roll, never ballots)."""
+
+import random
+
+from django.db.models import Count
+
+from budgets.models import Cycle, District
+from proposals.models import Project
+
+from .models import BallotDesign, BallotFreeze, Eligibility, VoterRollEntry
+
+
+def ballot_districts(cycle: Cycle) -> list[District]:
+    """Districts that have a ballot (a design and projects), wards first, by code."""
+    return list(
+        District.objects.filter(cycle=cycle, ballot_design__isnull=False, projects__isnull=False)
+        .select_related("ballot_design")
+        .distinct()
+        .order_by("kind", "code")
+    )
+
+
+def ballot_for(district: District, *, seed: str | None = None) -> tuple[BallotDesign, list[Project]]:
+    """A district's design and its projects (texts prefetched); shuffled per voter when the design
+    asks for it (``seed``: stable for one voter, so a page reload keeps the order)."""
+    design = BallotDesign.objects.get(district=district)
+    projects = list(
+        Project.objects.filter(district=district).select_related("category").prefetch_related("texts").order_by("code")
+    )
+    if design.shuffle and seed is not None:
+        random.Random(seed).shuffle(projects)
+    return design, projects
+
+
+def ballot_fingerprint(cycle: Cycle) -> str | None:
+    return BallotFreeze.objects.filter(cycle=cycle).values_list("fingerprint", flat=True).first()
+
+
+def eligibility_for(cycle: Cycle) -> Eligibility:
+    return Eligibility.objects.filter(cycle=cycle).first() or Eligibility(cycle=cycle)
+
+
+def has_voted(*, district: District, identity_key: str) -> bool:
+    return VoterRollEntry.objects.filter(district=district, identity_key=identity_key).exists()
+
+
+def turnout(cycle: Cycle) -> dict:
+    """Participation counts from the voter roll: by district, channel, site, language and day."""
+    roll = VoterRollEntry.objects.filter(district__cycle=cycle)
+
+    def by(*fields):
+        return list(roll.values(*fields).annotate(count=Count("id")).order_by(*fields))
+
+    return {
+        "total": roll.count(),
+        "by_district": by("district__code", "district__name"),
+        "by_channel": by("channel"),
+        "by_site": by("site"),
+        "by_language": by("language"),
+        "by_day": by("voted_on"),
+    }
+
+
+def designs_for(cycle: Cycle) -> list[District]:
+    return list(
+        District.objects.filter(cycle=cycle)
+        .select_related("ballot_design")
+        .annotate(project_count=Count("projects"))
+        .order_by("kind", "code")
+    )
