@@ -47,10 +47,19 @@ class CycleForm(forms.Form):
         label=_("Ideas per resident"), min_value=1, max_value=1000, initial=10,
         help_text=_("How many ideas one resident may submit in this cycle."),
     )  # fmt: skip
+    extra_languages = forms.CharField(
+        label=_("More languages for project texts"),
+        required=False,
+        max_length=200,
+        help_text=_("Optional language codes beyond English and Spanish, separated by commas, e.g. zh-hans, ar."),
+    )
     ideas_open_at = LocalDateTimeField(label=_("Ideas open"), required=False)
     vetting_open_at = LocalDateTimeField(label=_("Vetting starts"), required=False)
     voting_open_at = LocalDateTimeField(label=_("Voting opens"), required=False)
     voting_close_at = LocalDateTimeField(label=_("Voting closes"), required=False)
+
+    def clean_extra_languages(self):
+        return [code.strip().lower() for code in self.cleaned_data["extra_languages"].split(",") if code.strip()]
 
     def clean_currency(self):
         return self.cleaned_data["currency"].upper()
@@ -73,6 +82,7 @@ class CycleForm(forms.Form):
         for field in SCHEDULE_FIELDS:
             value = getattr(cycle, field)
             initial[field] = value.astimezone(zone).replace(tzinfo=None) if value else None
+        initial["extra_languages"] = ", ".join(cycle.extra_languages)
         return initial
 
 

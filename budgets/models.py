@@ -44,6 +44,12 @@ class Cycle(models.Model):
     ideas_per_resident = models.PositiveSmallIntegerField(
         _("ideas per resident"), default=10, help_text=_("How many ideas one resident may submit in this cycle.")
     )
+    extra_languages = models.JSONField(
+        _("more languages for project texts and ballots"),
+        default=list,
+        blank=True,
+        help_text=_("Language codes beyond English and Spanish, e.g. zh-hans, ar, hi."),
+    )
     voting_paused_at = models.DateTimeField(_("voting paused since"), null=True, blank=True)
     voting_pause_reason = models.TextField(_("reason for the pause"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,6 +69,15 @@ class Cycle(models.Model):
 
     def __str__(self):
         return self.name
+
+    def content_languages(self) -> list[tuple[str, str]]:
+        """Languages project texts and ballots are written in: the site's, then the cycle's own."""
+        from django.conf import settings
+        from django.conf.locale import LANG_INFO
+
+        site = list(settings.LANGUAGES)
+        known = {code for code, _name in site}
+        return site + [(c, LANG_INFO[c]["name"]) for c in self.extra_languages if c in LANG_INFO and c not in known]
 
     def allows(self, capability: Capability) -> bool:
         """What the current phase allows, with the pause applied to casting ballots."""

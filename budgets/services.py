@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
+from django.conf.locale import LANG_INFO
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +41,7 @@ MSG_TRANSITION_FORBIDDEN = _("A cycle in “%(source)s” cannot move to “%(ta
 MSG_TRANSITION_OWN_SERVICE = _("“%(target)s” can only be reached through its own step (%(via)s).")
 MSG_EXTEND_NOT_LATER = _("The new closing time must be later than the current one and in the future.")
 MSG_REQUIRED = _("This field is required.")
+MSG_UNKNOWN_LANGUAGE = _("Use known language codes (e.g. zh-hans, ar, hi), each once, beyond English and Spanish.")
 MSG_IDEA_LIMIT_RANGE = _("Allow between 1 and 1000 ideas per resident.")
 
 _TIME_ZONES = {tz for tz, _label in TIME_ZONE_CHOICES}
@@ -78,6 +81,15 @@ def _validate_cycle(data: dict, districts: list[DistrictInput] | None) -> tuple[
         isinstance(data["ideas_per_resident"], int) and 1 <= data["ideas_per_resident"] <= 1000
     ):
         err("ideas_per_resident", MSG_IDEA_LIMIT_RANGE)
+    if "extra_languages" in data:
+        codes = data["extra_languages"]
+        site = {code for code, _name in settings.LANGUAGES}
+        if (
+            not isinstance(codes, list)
+            or any(c not in LANG_INFO or c in site for c in codes)
+            or len(set(codes)) != len(codes)
+        ):
+            err("extra_languages", MSG_UNKNOWN_LANGUAGE)
     dates = [(f, data.get(f)) for f in SCHEDULE_FIELDS if data.get(f) is not None]
     for (f1, d1), (f2, d2) in zip(dates, dates[1:], strict=False):
         if not d1 < d2:
@@ -133,6 +145,7 @@ def _cycle_snapshot(cycle: Cycle) -> dict:
         "time_zone": cycle.time_zone,
         "currency": cycle.currency,
         "ideas_per_resident": cycle.ideas_per_resident,
+        "extra_languages": cycle.extra_languages,
         "phase": cycle.phase,
         **{f: getattr(cycle, f) for f in SCHEDULE_FIELDS},
         "districts": [
@@ -142,7 +155,9 @@ def _cycle_snapshot(cycle: Cycle) -> dict:
     }
 
 
-_EDITABLE = ("name", "slug", "description", "time_zone", "currency", "ideas_per_resident", *SCHEDULE_FIELDS)
+_EDITABLE = (
+    "name", "slug", "description", "time_zone", "currency", "ideas_per_resident", "extra_languages", *SCHEDULE_FIELDS,
+)  # fmt: skip
 
 
 @transaction.atomic
@@ -155,6 +170,7 @@ def cycle_create(
     time_zone: str = "America/New_York",
     currency: str = "USD",
     ideas_per_resident: int = 10,
+    extra_languages: list[str] | None = None,
     districts: list[DistrictInput],
     ideas_open_at: datetime | None = None,
     vetting_open_at: datetime | None = None,
@@ -175,6 +191,7 @@ def cycle_create(
         "time_zone": time_zone,
         "currency": currency,
         "ideas_per_resident": ideas_per_resident,
+        "extra_languages": extra_languages or [],
         "ideas_open_at": ideas_open_at,
         "vetting_open_at": vetting_open_at,
         "voting_open_at": voting_open_at,

@@ -197,10 +197,16 @@ class Project(models.Model):
         return f"{self.code} {self.title}"
 
     def text(self, language: str | None = None) -> "ProjectText | None":
-        """The project's text in ``language`` (default: the active one), else English."""
-        language = (language or translation.get_language() or "en").split("-")[0]
+        """The project's text in ``language`` (default: the active one; "zh-hans", then "zh"),
+        else English."""
+        language = (language or translation.get_language() or "en").lower()
         texts = {t.language: t for t in self.texts.all()}
-        return texts.get(language) or texts.get("en") or next(iter(texts.values()), None)
+        return (
+            texts.get(language)
+            or texts.get(language.split("-")[0])
+            or texts.get("en")
+            or next(iter(texts.values()), None)
+        )
 
     @property
     def title(self) -> str:

@@ -624,7 +624,6 @@ _CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 
 def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, category, address, texts) -> dict:
-    from django.conf import settings
 
     district = _district(errors, cycle, district)
     code = (code or "").strip().upper()
@@ -638,7 +637,8 @@ def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, cate
             % {"cost": format_money(cost, cycle.currency), "budget": format_money(district.budget, cycle.currency)},
         )
     clean_texts = {}
-    for language, name in settings.LANGUAGES:
+    languages = cycle.content_languages()
+    for language, name in languages:
         text = (texts or {}).get(language)
         if text is None or not all((getattr(text, f) or "").strip() for f in ("title", "summary", "description")):
             errors.add(f"texts.{language}", MSG_TEXT_MISSING % {"language": name})
@@ -648,9 +648,6 @@ def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, cate
             summary=_text(errors, f"texts.{language}.summary", text.summary, max_length=300),
             description=_text(errors, f"texts.{language}.description", text.description, max_length=DESCRIPTION_MAX),
         )
-    for language, text in (texts or {}).items():  # extra languages a cycle adds
-        if language not in clean_texts and language not in dict(settings.LANGUAGES) and text:
-            clean_texts[language] = text
     return {
         "district": district,
         "code": code,

@@ -740,3 +740,16 @@ def test_cycle_update_changes_the_idea_limit_in_draft(official):
     assert cycle.ideas_per_resident == 3
     event = AuditEvent.objects.filter(action="cycle.updated").latest("id")
     assert event.before["ideas_per_resident"] == 10 and event.after["ideas_per_resident"] == 3
+
+
+def test_a_cycle_can_add_languages_for_project_texts(official):
+    cycle = services.cycle_create(actor=official, extra_languages=["zh-hans", "ar"], **_create_kwargs())
+    assert [code for code, _name in cycle.content_languages()] == ["en", "es", "zh-hans", "ar"]
+
+
+@pytest.mark.parametrize("codes", [["klingon"], ["es"], ["ar", "ar"], "ar"])
+def test_unknown_or_repeated_languages_are_refused(official, codes):
+    with pytest.raises(ValidationFailed) as exc:
+        services.cycle_create(actor=official, extra_languages=codes, **_create_kwargs())
+    assert [str(m) for m in exc.value.extra["extra_languages"]] == [str(services.MSG_UNKNOWN_LANGUAGE)]
+    assert not Cycle.objects.exists()

@@ -248,11 +248,11 @@ class ProjectTextForm(forms.Form):
         )
 
 
-def project_text_forms(data=None, *, project=None) -> dict[str, ProjectTextForm]:
-    """One text form per language in settings.LANGUAGES (the service requires all of them)."""
+def project_text_forms(data=None, *, cycle, project=None) -> dict[str, ProjectTextForm]:
+    """One text form per language of the cycle (the site's plus its own; the service requires all)."""
     existing = {t.language: t for t in project.texts.all()} if project is not None else {}
     text_forms = {}
-    for code, name in settings.LANGUAGES:
+    for code, name in cycle.content_languages():
         text = existing.get(code)
         initial = {"title": text.title, "summary": text.summary, "description": text.description} if text else None
         text_forms[code] = ProjectTextForm(data, language=code, language_name=name, initial=initial)

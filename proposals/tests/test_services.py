@@ -978,3 +978,22 @@ def test_status_history_is_public_and_ordered(vetting, vetting_staff, official):
         ("under_review", "feasible"),
         ("feasible", "in_project"),
     ]
+
+
+def test_a_cycle_with_more_languages_needs_project_texts_in_them(official):
+    from proposals.services import MSG_TEXT_MISSING, ProjectTextInput, project_create_from_ideas
+
+    cycle = CycleFactory(ideas=True, wards="A", extra_languages=["zh-hans"])
+    idea = submit(cycle, new_resident())
+    move(cycle, official, "vetting")
+    kwargs = dict(actor=official, cycle=cycle, ideas=[idea], district=ward(cycle), code="A-01", cost="1000")
+    with pytest.raises(ValidationFailed) as exc:
+        project_create_from_ideas(texts=texts(), **kwargs)
+    assert [str(m) for m in exc.value.extra["texts.zh-hans"]] == [
+        str(MSG_TEXT_MISSING % {"language": "Simplified Chinese"})
+    ]
+    assert not Project.objects.exists()
+    zh = ProjectTextInput(title="饮水机", summary="两台饮水机。", description="全年使用的饮水机。")
+    project = project_create_from_ideas(texts={**texts(), "zh-hans": zh}, **kwargs)
+    assert project.text("zh-hans").title == "饮水机"
+    assert project.text("fr").title == "Drinking fountains"  # falls back to English

@@ -828,3 +828,11 @@ def test_user_text_is_escaped(staff_client, official, cycle):
     html = staff_client.get(reverse("vetting_queue", args=[cycle.slug])).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_project_form_asks_for_every_language_of_the_cycle(staff_client, official):
+    cycle = CycleFactory(vetting=True, wards="A", extra_languages=["zh-hans"])
+    html = staff_client.get(reverse("vetting_project_create", args=[cycle.slug])).content.decode()
+    for legend in ("Text in English", "Text in Spanish", "Text in Simplified Chinese"):
+        assert legend in html
+    assert 'name="text-zh-hans-title"' in html

@@ -360,7 +360,7 @@ def vetting_project_create(request, slug):
     idea_choices, ideas = _idea_choices(cycle)
     if request.method == "POST":
         form = ProjectForm(request.POST, request.FILES, cycle=cycle, categories=categories, idea_choices=idea_choices)
-        text_forms = project_text_forms(request.POST)
+        text_forms = project_text_forms(request.POST, cycle=cycle)
 
         def create(**kwargs):
             return services.project_create_from_ideas(actor=request.user, cycle=cycle, **kwargs)
@@ -390,7 +390,7 @@ def vetting_project_create(request, slug):
         if len(picked) == 1:
             initial["address"] = picked[0].address
         form = ProjectForm(initial=initial, cycle=cycle, categories=categories, idea_choices=idea_choices)
-        text_forms = project_text_forms()
+        text_forms = project_text_forms(cycle=cycle)
     return _project_form_page(request, cycle, form=form, text_forms=text_forms)
 
 
@@ -409,7 +409,7 @@ def vetting_project_edit(request, pk):
     categories = list(selectors.category_list(cycle=cycle))
     if request.method == "POST":
         form = ProjectForm(request.POST, request.FILES, cycle=cycle, categories=categories)
-        text_forms = project_text_forms(request.POST)
+        text_forms = project_text_forms(request.POST, cycle=cycle)
 
         def update(**kwargs):
             return services.project_update(actor=request.user, project=project, **kwargs)
@@ -422,7 +422,7 @@ def vetting_project_edit(request, pk):
             return redirect("vetting_project_list", slug=cycle.slug)
     else:
         form = ProjectForm(initial=ProjectForm.initial_from(project), cycle=cycle, categories=categories)
-        text_forms = project_text_forms(project=project)
+        text_forms = project_text_forms(cycle=cycle, project=project)
     return _project_form_page(request, cycle, form=form, text_forms=text_forms, project=project)
 
 
