@@ -1,6 +1,7 @@
 """The audit log and the notifications outbox: both written inside the caller's transaction."""
 
 import logging
+import threading
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -96,13 +97,24 @@ def notification_queue(*, recipient, kind: str, subject: str, body: str, essenti
 
 
 def notification_dispatch(*, notification_id: int) -> None:
-    """Hand one notification to Celery; a broker outage is logged, not raised."""
+    """Hand one notification to Celery without making the request wait for the broker.
+
+    With a real broker the publish happens on a short-lived background thread: a refused, slow or
+    hung Redis costs the request nothing, and a failed publish is only logged — the row waits in
+    the outbox for the periodic retry. In-process (eager) mode runs the task here.
+    """
     from .tasks import notification_deliver_task
 
-    try:
-        notification_deliver_task.apply_async(args=[notification_id], retry=False)
-    except Exception:  # noqa: BLE001 - the outbox row is safe; the periodic task retries
-        logger.warning("notification %s not dispatched (broker unavailable); will retry", notification_id)
+    def publish():
+        try:
+            notification_deliver_task.apply_async(args=[notification_id], retry=False)
+        except Exception:  # noqa: BLE001 - the outbox row is safe; the periodic task retries
+            logger.warning("notification %s not dispatched (broker unavailable); will retry", notification_id)
+
+    if notification_deliver_task.app.conf.task_always_eager:
+        publish()
+    else:
+        threading.Thread(target=publish, name=f"dispatch-{notification_id}", daemon=True).start()
 
 
 def notification_deliver(*, notification_id: int) -> bool:
