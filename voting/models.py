@@ -189,3 +189,62 @@ class BallotVoid(models.Model):
 
     def __str__(self):
         return f"void {self.ballot_id}"
+
+
+class AccessCodeBatch(models.Model):
+    """Printed one-time access codes for a district (only their keyed hashes are stored)."""
+
+    district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="access_code_batches")
+    size = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    created_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.size} codes for {self.district}"
+
+
+class AccessCode(models.Model):
+    batch = models.ForeignKey(AccessCodeBatch, on_delete=models.PROTECT, related_name="codes")
+    district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="access_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.code_hash[:8]
+
+
+class PhoneChallenge(models.Model):
+    """An SMS code sent to a phone: a keyed hash of the number and of the code, an expiry, and a
+    count of wrong guesses."""
+
+    phone_hash = models.CharField(max_length=64, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.phone_hash[:8]
+
+
+class VerificationAttempt(models.Model):
+    """Rate limits for codes and SMS, counted in PostgreSQL (no cache on the vote path)."""
+
+    class Kind(models.TextChoices):
+        ACCESS_CODE = "access_code"
+        SMS_SEND = "sms_send"
+        SMS_CHECK = "sms_check"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    key_hash = models.CharField(max_length=64)
+    success = models.BooleanField(default=False)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "key_hash", "at"], name="verification_rate_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.at}"

@@ -5,9 +5,11 @@ broker, email or SMS call inside it, no audit event naming the ballot (the roll 
 record), no log line with the ballot id or receipt code.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
@@ -22,8 +24,10 @@ from core.money import format_money
 from core.services import audit_record, notification_queue
 
 from . import crypto, methods
+from .methods.base import ballot_from_ranks
 from .methods.messages import problem_message
 from .models import (
+    AccessCode,
     AllocationRule,
     Ballot,
     BallotDesign,
@@ -54,6 +58,16 @@ class VotingPaused(PhaseClosed):
 class BallotInvalid(ValidationFailed):
     code = "ballot_invalid"
     default_message = _("The ballot is not valid. Nothing was recorded.")
+
+
+class NoBallot(Conflict):
+    code = "no_ballot"
+    default_message = _("There is no ballot for this district.")
+
+
+class CodeNotUsable(Conflict):
+    code = "code_not_usable"
+    default_message = _("This access code cannot be used: it was used already, has expired, or is for another ballot.")
 
 
 class NotEligible(NotAllowed):
@@ -251,6 +265,7 @@ class Voter:
     phone: str = ""
     address: str = ""
     notify_user: object = None  # an account to send the "you voted" confirmation to
+    access_code_hash: str = ""  # a printed code, used up in the ballot's own transaction
 
 
 @dataclass(frozen=True)
@@ -262,7 +277,7 @@ def _age_on(cycle: Cycle, eligibility: Eligibility) -> date:
     if eligibility.age_on:
         return eligibility.age_on
     close = cycle.voting_close_at or timezone.now()
-    return timezone.localtime(close).date()
+    return timezone.localtime(close, ZoneInfo(cycle.time_zone)).date()  # the cycle's day, not UTC's
 
 
 def _years_between(born: date, on: date) -> int:
@@ -288,19 +303,11 @@ def _check_open(cycle: Cycle) -> None:
         raise VotingClosed()
 
 
-@transaction.atomic
-def ballot_cast(*, voter: Voter, district: District | int, ballot: methods.Ballot, attested: bool = True) -> CastResult:
-    """Store one voter's whole ballot for one district, or nothing.
-
-    Invariant: one roll entry per (district, identity key) — the database's unique constraint, not a
-    check — and one anonymous ballot for it, in the same transaction; nothing links the two.
-    Errors: VotingPaused / VotingClosed (409), NotEligible (403), BallotInvalid (400, every
-    problem), AlreadyVoted (409). Locking: the cycle row FOR SHARE (PostgreSQL).
-    """
-    district = District.objects.select_related("cycle").get(
-        pk=district.pk if isinstance(district, District) else district
-    )
-    cycle = _lock_cycle_shared(district.cycle_id)
+def _cast_checks(
+    *, cycle: Cycle, district: District, voter: Voter, ballot: methods.Ballot, attested: bool, rank_problems=()
+) -> None:
+    """Everything ``ballot_cast`` refuses before it writes, in order: paused/closed, attestation,
+    age, then every problem with the ballot."""
     _check_open(cycle)
     if not attested:
         raise NotEligible(MSG_ATTEST)
@@ -309,12 +316,47 @@ def ballot_cast(*, voter: Voter, district: District | int, ballot: methods.Ballo
         age_on = _age_on(cycle, eligibility)
         if voter.date_of_birth is None or _years_between(voter.date_of_birth, age_on) < eligibility.minimum_age:
             raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
-    design = BallotDesign.objects.get(district=district)
+    design = BallotDesign.objects.filter(district=district).first()
+    if design is None:
+        raise NoBallot()
     rules = ballot_rules(district, design)
-    problems = methods.validate(rules, ballot)
+    problems = [*rank_problems, *methods.validate(rules, ballot)]
     if problems:
         money = lambda amount: format_money(amount, cycle.currency)  # noqa: E731
         raise BallotInvalid(extra={"ballot": [problem_message(p, money=money) for p in problems]})
+
+
+@transaction.atomic
+def ballot_cast(
+    *,
+    voter: Voter,
+    district: District | int,
+    ballot: methods.Ballot | None = None,
+    ranks: Mapping[str, int] | None = None,
+    attested: bool = True,
+) -> CastResult:
+    """Store one voter's whole ballot for one district, or nothing.
+
+    ``ranks`` ({project code: rank}, 1 = first choice) may stand for ``ballot`` on a ranked ballot,
+    as a form or the API sends it: gaps and repeated ranks are refused with the other problems.
+
+    Invariant: one roll entry per (district, identity key) — the database's unique constraint, not a
+    check — and one anonymous ballot for it, in the same transaction; nothing links the two.
+    Errors: VotingPaused / VotingClosed (409), NotEligible (403), BallotInvalid (400, every
+    problem), AlreadyVoted (409). Locking: the cycle row FOR SHARE (PostgreSQL).
+    """
+    if (ballot is None) == (ranks is None):
+        raise TypeError("ballot_cast takes either a ballot or ranks")
+    district = District.objects.select_related("cycle").get(
+        pk=district.pk if isinstance(district, District) else district
+    )
+    cycle = _lock_cycle_shared(district.cycle_id)
+    rank_problems = []
+    if ranks is not None:
+        ballot, rank_problems = ballot_from_ranks(ranks)
+    _cast_checks(
+        cycle=cycle, district=district, voter=voter, ballot=ballot, attested=attested, rank_problems=rank_problems
+    )
 
     try:
         with transaction.atomic():
@@ -325,10 +367,17 @@ def ballot_cast(*, voter: Voter, district: District | int, ballot: methods.Ballo
                 verification=voter.verification,
                 site=voter.site,
                 language=voter.language,
-                voted_on=timezone.localdate(),
+                voted_on=timezone.localdate(timezone=ZoneInfo(cycle.time_zone)),
             )
     except IntegrityError as exc:
         raise AlreadyVoted() from exc
+    if voter.access_code_hash:
+        # Conditional UPDATE: of two ballots racing on one code, exactly one uses it up.
+        used = AccessCode.objects.filter(
+            code_hash=voter.access_code_hash, district=district, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(used_at=timezone.now())
+        if used != 1:
+            raise CodeNotUsable()
     if any((voter.name, voter.email, voter.phone, voter.address, voter.date_of_birth)):
         Identity.objects.update_or_create(
             identity_key=voter.identity_key,
@@ -361,6 +410,19 @@ def ballot_cast(*, voter: Voter, district: District | int, ballot: methods.Ballo
             if cycle.voting_close_at is not None and not cursor.fetchone()[0]:
                 raise VotingClosed()
     return CastResult(receipt_code=code)
+
+
+def ballot_check(*, voter: Voter, district: District | int, ballot: methods.Ballot, attested: bool = True) -> None:
+    """What ``ballot_cast`` would refuse now, without writing anything (the ballot page's review
+    step): the same errors with the same messages, plus AlreadyVoted when the roll already has this
+    voter. Advisory only — ``ballot_cast`` checks everything again under its lock, and the roll's
+    unique constraint is what finally stops a second ballot. No lock taken."""
+    district = District.objects.select_related("cycle").get(
+        pk=district.pk if isinstance(district, District) else district
+    )
+    _cast_checks(cycle=district.cycle, district=district, voter=voter, ballot=ballot, attested=attested)
+    if VoterRollEntry.objects.filter(district=district, identity_key=voter.identity_key).exists():
+        raise AlreadyVoted()
 
 
 def receipt_check(*, code: str) -> str:

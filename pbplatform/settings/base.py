@@ -225,7 +225,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"PhaseEnum": "budgets.phases.Phase", "IdeaStatusEnum": "proposals.models.Idea.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "PhaseEnum": "budgets.phases.Phase",
+        "IdeaStatusEnum": "proposals.models.Idea.Status",
+        "ReceiptStatusEnum": "voting.api.RECEIPT_STATUSES",
+    },
 }
 
 # --- Logging -------------------------------------------------------------------------------------
@@ -256,3 +260,5 @@ PB_MAP_ATTRIBUTION = env(
     default='© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
 )
 PB_MAP_CENTER = env("PB_MAP_CENTER", default="40.7178,-74.0431")  # "lat,lng" where the map starts
+# SMS for phone verification: a class with send(phone, text); a real provider plugs in here.
+PB_SMS_BACKEND = env("PB_SMS_BACKEND", default="voting.sms.ConsoleBackend")

@@ -18,3 +18,4 @@ ACCOUNT_RATE_LIMITS = False
 # Tasks run in-process in tests, so a test sees their effect; the tests that start a real Celery
 # worker switch this off for their duration (tests/conftest.py, `worker`).
 CELERY_TASK_ALWAYS_EAGER = env.bool("PB_CELERY_EAGER", default=True)
+PB_SMS_BACKEND = "voting.sms.LocmemBackend"

@@ -1,0 +1,24 @@
+"""Pluggable SMS backends (``PB_SMS_BACKEND``). The console backend prints to standard output, like
+Django's console email backend — never through logging, which must not carry codes."""
+
+import sys
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+outbox: list[tuple[str, str]] = []  # the locmem backend's sent messages, for tests
+
+
+class ConsoleBackend:
+    def send(self, phone: str, text: str) -> None:
+        sys.stdout.write(f"SMS to {phone}: {text}\n")
+        sys.stdout.flush()
+
+
+class LocmemBackend:
+    def send(self, phone: str, text: str) -> None:
+        outbox.append((phone, text))
+
+
+def sms_send(phone: str, text: str) -> None:
+    import_string(settings.PB_SMS_BACKEND)().send(phone, text)
