@@ -4,11 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.api import MeView
 from core.views import healthz
 
 api_v1 = [
+    path("me/", MeView.as_view(), name="api-me"),
     path("", include("budgets.api_urls")),
     path("", include("proposals.api_urls")),
+    path("", include("voting.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -22,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("budgets.urls")),
     path("", include("proposals.urls")),
+    path("", include("voting.urls")),
 ]
 # Uploaded photos in development; in production a web server or object storage serves MEDIA_ROOT.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
