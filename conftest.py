@@ -5,10 +5,17 @@ import os
 import pytest
 from django.conf import settings
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import CycleFactory, UserFactory, user_with_role
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Property tests: no deadline (a loaded CI machine is not a bug), reproducible in CI, and a failing
+# example printed as a blob that @reproduce_failure replays. Fewer examples on a laptop.
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None, print_blob=True, max_examples=30)
+hypothesis_settings.load_profile("ci" if IN_CI else "dev")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -71,7 +71,9 @@ def audit_record(
 # --- Notifications outbox --------------------------------------------------------------------------
 
 
-def notification_queue(*, recipient, kind: str, subject: str, body: str, essential: bool = False) -> object | None:
+def notification_queue(
+    *, recipient, kind: str, subject: str, body: str, essential: bool = False, dispatch: bool = True
+) -> object | None:
     """Write a notification row in the caller's transaction and dispatch delivery after commit.
 
     Skipped (None) when the recipient turned updates off, unless ``essential``. Never calls the
@@ -92,7 +94,9 @@ def notification_queue(*, recipient, kind: str, subject: str, body: str, essenti
         subject=str(subject)[:200],
         body=str(body),
     )
-    transaction.on_commit(lambda: notification_dispatch(notification_id=notification.pk))
+    if dispatch:
+        transaction.on_commit(lambda: notification_dispatch(notification_id=notification.pk))
+    # else: the periodic retry task delivers it (the vote path makes no broker call at all).
     return notification
 
 

@@ -137,9 +137,12 @@ class InsertOnlyModel(models.Model):
 
 
 class VoterRollEntry(InsertOnlyModel):
-    """Who took part. One per (district, identity key): the database refuses a second ballot."""
+    """Who took part. The database refuses a second ballot: one entry per (district, identity), and
+    one ward ballot (and one citywide ballot) per identity in a cycle."""
 
+    cycle = models.ForeignKey("budgets.Cycle", on_delete=models.PROTECT, related_name="roll_entries")
     district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="roll_entries")
+    scope = models.CharField(max_length=10)  # the district's kind: "ward" or "citywide"
     identity_key = models.CharField(max_length=64)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     verification = models.CharField(max_length=32)
@@ -151,6 +154,10 @@ class VoterRollEntry(InsertOnlyModel):
         verbose_name_plural = "voter roll entries"
         constraints = [
             models.UniqueConstraint(fields=["district", "identity_key"], name="roll_one_ballot_per_voter"),
+            models.UniqueConstraint(
+                fields=["cycle", "scope", "identity_key"], name="roll_one_ward_ballot_per_voter_per_cycle"
+            ),
+            models.CheckConstraint(condition=models.Q(scope__in=["ward", "citywide"]), name="roll_scope_valid"),
         ]
 
     def __str__(self):

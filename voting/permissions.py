@@ -1,15 +1,20 @@
-"""Who may design ballots and see turnout (officials with MFA), and when."""
+"""Who may vote online (a verified resident account), design ballots (officials with MFA) and see
+turnout (officials and auditors with MFA), and when."""
 
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import user_mfa_ready
+from accounts.roles import Role, user_has_role
 from budgets.phases import Capability
 from core.errors import NotAllowed, PhaseClosed
+from proposals.permissions import user_email_verified
 
 MSG_LOGIN_REQUIRED = _("Please log in first.")
 MSG_ROLE_REQUIRED = _("Your account does not have the role needed for this.")
 MSG_MFA_REQUIRED = _("Set up two-factor authentication (an authenticator app) before using this area.")
 MSG_BALLOT_FROZEN = _("The ballot is frozen: voting has opened, so its design can no longer change.")
+MSG_VERIFY_EMAIL = _("Please confirm your email address first (we sent you a link).")
+MSG_AUDITOR_READ_ONLY = _("Auditor accounts are read-only.")
 
 
 def check_official(user) -> None:
@@ -21,6 +26,28 @@ def check_official(user) -> None:
         raise NotAllowed(MSG_ROLE_REQUIRED)
     if not user_mfa_ready(user):
         raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
+
+
+def check_online_voter(user) -> None:
+    """A resident account may vote online: logged in, email verified, and not an auditor (auditors
+    are read-only). Eligibility itself (age, attested residence) is the vote path's check."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotAllowed(MSG_LOGIN_REQUIRED)
+    if user_has_role(user, Role.AUDITOR):
+        raise NotAllowed(MSG_AUDITOR_READ_ONLY)
+    if not user_email_verified(user):
+        raise NotAllowed(MSG_VERIFY_EMAIL)
+
+
+def check_turnout(user) -> None:
+    """Turnout (counts from the roll) is for officials and auditors, both with MFA."""
+    if getattr(user, "is_authenticated", False) and not user.has_perm("budgets.manage_cycle"):
+        if not user.has_perm("core.view_audit_log"):
+            raise NotAllowed(MSG_ROLE_REQUIRED)
+        if not user_mfa_ready(user):
+            raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
+        return
+    check_official(user)
 
 
 def check_design_open(cycle) -> None:

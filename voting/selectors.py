@@ -44,6 +44,15 @@ def has_voted(*, district: District, identity_key: str) -> bool:
     return VoterRollEntry.objects.filter(district=district, identity_key=identity_key).exists()
 
 
+def voted_district_ids(*, cycle: Cycle, identity_key: str) -> set[int]:
+    """The districts of ``cycle`` where this identity is on the roll (one query, for ballot lists)."""
+    return set(
+        VoterRollEntry.objects.filter(district__cycle=cycle, identity_key=identity_key).values_list(
+            "district_id", flat=True
+        )
+    )
+
+
 def turnout(cycle: Cycle) -> dict:
     """Participation counts from the voter roll: by district, channel, site, language and day."""
     roll = VoterRollEntry.objects.filter(district__cycle=cycle)

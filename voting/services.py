@@ -42,7 +42,10 @@ from .permissions import check_design_open, check_official
 
 class AlreadyVoted(Conflict):
     code = "already_voted"
-    default_message = _("A ballot has already been cast for you in this district. Thank you for voting!")
+    default_message = _(
+        "You have already voted: one ballot per person in this district (and one ward ballot per cycle). "
+        "Thank you for voting!"
+    )
 
 
 class VotingClosed(PhaseClosed):
@@ -303,6 +306,26 @@ def _check_open(cycle: Cycle) -> None:
         raise VotingClosed()
 
 
+_FROZEN: dict[tuple, tuple] = {}  # (district, cycle, cycle.updated_at) → (eligibility, design, rules)
+
+
+def _ballot_setup(cycle: Cycle, district: District):
+    """The district's eligibility, design and rules. Once the ballot is frozen (nothing about it
+    can change while voting: the capability table forbids it) they are read once per process."""
+    frozen = not (cycle.allows(Capability.DESIGN_BALLOT) or cycle.allows(Capability.EDIT_PROJECTS))
+    key = (district.pk, cycle.pk, cycle.updated_at)
+    if frozen and key in _FROZEN:
+        return _FROZEN[key]
+    eligibility = Eligibility.objects.filter(cycle=cycle).first() or Eligibility(cycle=cycle)
+    design = BallotDesign.objects.filter(district=district).first()
+    setup = (eligibility, design, ballot_rules(district, design) if design else None)
+    if frozen:
+        if len(_FROZEN) > 1000:
+            _FROZEN.clear()
+        _FROZEN[key] = setup
+    return setup
+
+
 def _cast_checks(
     *, cycle: Cycle, district: District, voter: Voter, ballot: methods.Ballot, attested: bool, rank_problems=()
 ) -> None:
@@ -311,15 +334,13 @@ def _cast_checks(
     _check_open(cycle)
     if not attested:
         raise NotEligible(MSG_ATTEST)
-    eligibility = Eligibility.objects.filter(cycle=cycle).first() or Eligibility(cycle=cycle)
+    eligibility, design, rules = _ballot_setup(cycle, district)
     if voter.channel in ("online", "phone", "kiosk"):
         age_on = _age_on(cycle, eligibility)
         if voter.date_of_birth is None or _years_between(voter.date_of_birth, age_on) < eligibility.minimum_age:
             raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
-    design = BallotDesign.objects.filter(district=district).first()
     if design is None:
         raise NoBallot()
-    rules = ballot_rules(district, design)
     problems = [*rank_problems, *methods.validate(rules, ballot)]
     if problems:
         money = lambda amount: format_money(amount, cycle.currency)  # noqa: E731
@@ -358,19 +379,7 @@ def ballot_cast(
         cycle=cycle, district=district, voter=voter, ballot=ballot, attested=attested, rank_problems=rank_problems
     )
 
-    try:
-        with transaction.atomic():
-            VoterRollEntry.objects.create(
-                district=district,
-                identity_key=voter.identity_key,
-                channel=voter.channel,
-                verification=voter.verification,
-                site=voter.site,
-                language=voter.language,
-                voted_on=timezone.localdate(timezone=ZoneInfo(cycle.time_zone)),
-            )
-    except IntegrityError as exc:
-        raise AlreadyVoted() from exc
+    _roll_insert(cycle=cycle, district=district, voter=voter)
     if voter.access_code_hash:
         # Conditional UPDATE: of two ballots racing on one code, exactly one uses it up.
         used = AccessCode.objects.filter(
@@ -379,11 +388,14 @@ def ballot_cast(
         if used != 1:
             raise CodeNotUsable()
     if any((voter.name, voter.email, voter.phone, voter.address, voter.date_of_birth)):
-        Identity.objects.update_or_create(
-            identity_key=voter.identity_key,
-            defaults={"name": voter.name, "email": voter.email, "phone": voter.phone, "address": voter.address,
-                      "date_of_birth": voter.date_of_birth},
-        )  # fmt: skip
+        identity = {"name": voter.name, "email": voter.email, "phone": voter.phone, "address": voter.address,
+                    "date_of_birth": voter.date_of_birth}  # fmt: skip
+        Identity.objects.bulk_create(  # one INSERT … ON CONFLICT DO UPDATE
+            [Identity(identity_key=voter.identity_key, **identity)],
+            update_conflicts=True,
+            unique_fields=["identity_key"],
+            update_fields=list(identity),
+        )
     code = crypto.code_new()
     Ballot.objects.create(
         district=district,
@@ -402,6 +414,7 @@ def ballot_cast(
                                           "Keep the receipt code you were shown to check that it is counted."))
                 % {"district": district.name, "cycle": cycle.name},
                 essential=True,
+                dispatch=False,  # no broker call from the vote request: the periodic task sends it
             )  # fmt: skip
     if connection.vendor == "postgresql":
         # The close of voting is a timestamp: a ballot that would commit after it does not count.
@@ -410,6 +423,42 @@ def ballot_cast(
             if cycle.voting_close_at is not None and not cursor.fetchone()[0]:
                 raise VotingClosed()
     return CastResult(receipt_code=code)
+
+
+_ROLL_INSERT = """
+    INSERT INTO voting_voterrollentry
+        (cycle_id, district_id, scope, identity_key, channel, verification, site, language, voted_on)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+"""
+
+
+def _roll_insert(*, cycle: Cycle, district: District, voter: Voter) -> None:
+    """The roll entry, or AlreadyVoted: the unique constraints decide, not a prior check."""
+    values = {
+        "cycle_id": cycle.pk,
+        "district_id": district.pk,
+        "scope": district.kind,
+        "identity_key": voter.identity_key,
+        "channel": voter.channel,
+        "verification": voter.verification,
+        "site": voter.site,
+        "language": voter.language,
+        "voted_on": timezone.localdate(timezone=ZoneInfo(cycle.time_zone)),
+    }
+    if connection.vendor == "postgresql":
+        # One statement, no savepoint: a conflict on either unique constraint inserts nothing.
+        with connection.cursor() as cursor:
+            cursor.execute(_ROLL_INSERT, list(values.values()))
+            if cursor.fetchone() is None:
+                raise AlreadyVoted()
+        return
+    try:
+        with transaction.atomic():
+            VoterRollEntry.objects.create(**values)
+    except IntegrityError as exc:
+        raise AlreadyVoted() from exc
 
 
 def ballot_check(*, voter: Voter, district: District | int, ballot: methods.Ballot, attested: bool = True) -> None:
@@ -421,7 +470,9 @@ def ballot_check(*, voter: Voter, district: District | int, ballot: methods.Ball
         pk=district.pk if isinstance(district, District) else district
     )
     _cast_checks(cycle=district.cycle, district=district, voter=voter, ballot=ballot, attested=attested)
-    if VoterRollEntry.objects.filter(district=district, identity_key=voter.identity_key).exists():
+    if VoterRollEntry.objects.filter(
+        cycle_id=district.cycle_id, scope=district.kind, identity_key=voter.identity_key
+    ).exists():
         raise AlreadyVoted()
 
 

@@ -41,7 +41,7 @@ class Problem:
 
 def _common(rules: Rules, ballot: Ballot) -> list[Problem]:
     problems = []
-    unknown = [c for c in ballot.choices if c not in rules.projects]
+    unknown = list(dict.fromkeys(c for c in ballot.choices if c not in rules.projects))  # each named once
     if unknown:
         problems.append(Problem("unknown_project", {"projects": unknown}))
     seen, duplicates = set(), []

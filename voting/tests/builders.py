@@ -1,0 +1,110 @@
+"""Building voting state through the real services, for the voting tests: a cycle in vetting with
+paper ideas turned into projects, ballot designs, then the real vetting → voting transition (guard
+and freeze). Plain functions, like proposals/tests/builders.py, so any test module can use them."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count
+
+from budgets.models import Cycle, District
+from budgets.phases import Phase
+from budgets.services import cycle_transition
+from core.models import AuditEvent, Notification
+from proposals import services as proposals_services
+from proposals.models import Project
+from proposals.tests.builders import idea_input, make_project, ward
+from tests.ballots import ballot_prepare
+from tests.factories import CycleFactory
+from voting import crypto, services
+from voting.models import Ballot, BallotDesign, Identity, VoterRollEntry
+
+# Ward → [(project code, cost)]. Ward B's projects cost more than half the $50,000 budget.
+PROJECTS = {
+    "A": [("A-01", "20000"), ("A-02", "15000"), ("A-03", "30000")],
+    "B": [("B-01", "30000"), ("B-02", "25000"), ("B-03", "10000")],
+}
+
+
+@dataclass
+class World:
+    cycle: Cycle
+    official: object
+    projects: dict[str, Project] = field(default_factory=dict)
+
+    def district(self, code: str) -> District:
+        return self.cycle.districts.get(code=code)
+
+
+def paper_idea(cycle: Cycle, staff, district: str):
+    """An idea keyed in by staff (open during vetting), the source of a ward's projects."""
+    return proposals_services.idea_submit_paper(
+        actor=staff,
+        cycle=cycle,
+        data=idea_input(cycle, district=ward(cycle, district), title=f"Ideas from ward {district}"),
+        proposer_name="Ward meeting",
+    )
+
+
+def vetting_world(official, *, wards: str = "ABC", projects: dict | None = None) -> World:
+    """A cycle in vetting with projects made from paper ideas through the proposals services."""
+    cycle = CycleFactory(vetting=True, wards=wards)
+    world = World(cycle=cycle, official=official)
+    for code, items in (PROJECTS if projects is None else projects).items():
+        idea = paper_idea(cycle, official, code)
+        for project_code, cost in items:
+            world.projects[project_code] = make_project(
+                cycle, official, [idea], code=project_code, cost=cost, district=code
+            )
+    return world
+
+
+def voting_world(official, *, designs: dict | None = None, wards: str = "ABC", projects: dict | None = None) -> World:
+    """A cycle moved to voting for real. Every district with projects gets an approval design
+    (``ballot_prepare``), then ``designs`` (ward → design fields) overrides it."""
+    world = vetting_world(official, wards=wards, projects=projects)
+    design(world, designs or {})
+    open_voting(world)
+    return world
+
+
+def design(world: World, designs: dict) -> None:
+    ballot_prepare(world.cycle, world.official)
+    for code, values in designs.items():
+        services.ballot_design_set(actor=world.official, district=world.district(code), **values)
+
+
+def open_voting(world: World) -> Cycle:
+    world.cycle = cycle_transition(
+        actor=world.official, cycle=world.cycle, target=Phase.VOTING, reason="Test: voting opens."
+    )
+    return world.cycle
+
+
+def voter(key, *, channel: str = "online", born: date | None = date(1980, 5, 17), **kwargs) -> services.Voter:
+    return services.Voter(
+        identity_key=crypto.identity_key("test", str(key)),
+        channel=channel,
+        verification="test",
+        date_of_birth=born,
+        **kwargs,
+    )
+
+
+def counts() -> dict[str, int]:
+    """Everything a cast may write: equal before and after a refused ballot."""
+    return {
+        "roll": VoterRollEntry.objects.count(),
+        "ballots": Ballot.objects.count(),
+        "identities": Identity.objects.count(),
+        "notifications": Notification.objects.count(),
+        "audit": AuditEvent.objects.count(),
+        "designs": BallotDesign.objects.count(),
+    }
+
+
+def assert_roll_matches_ballots() -> None:
+    """Voter-roll entries = ballots, per district, always (DESIGN.md §3)."""
+    roll = dict(VoterRollEntry.objects.values_list("district").annotate(n=Count("id")))
+    ballots = dict(Ballot.objects.values_list("district").annotate(n=Count("id")))
+    assert roll == ballots

@@ -1,0 +1,210 @@
+"""The vote record (DESIGN.md §3): the ballot table can point at nothing but its district, ballot
+ids are random UUIDv4, and the roll and the ballots are insert-only — in the database itself."""
+
+import re
+import uuid
+from itertools import combinations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from voting import crypto, services
+from voting.methods import Ballot
+from voting.models import Ballot as StoredBallot
+from voting.models import VoterRollEntry
+
+from .builders import assert_roll_matches_ballots, voter, voting_world
+
+pytestmark = pytest.mark.django_db
+
+BALLOT_COLUMNS = {"id", "district_id", "channel", "choices", "points", "receipt_hash"}
+# Words a column name must not contain (split on "_"): nothing naming a person, a place or a time.
+FORBIDDEN_WORDS = {
+    "user", "account", "identity", "voter", "roll", "person", "name", "email", "phone", "address",
+    "ip", "site", "location", "kiosk", "device", "session", "agent",
+    "created", "updated", "at", "on", "date", "time", "timestamp", "day", "seq", "sequence", "number",
+}  # fmt: skip
+TIME_FIELD_TYPES = {"DateField", "DateTimeField", "TimeField", "DurationField"}
+
+
+@pytest.fixture
+def world(official):
+    return voting_world(official)
+
+
+def cast_many(world, n: int, district: str = "A") -> list[uuid.UUID]:
+    """Cast ``n`` ballots; return their ids in casting order (found through the receipt codes)."""
+    ids = []
+    for i in range(n):
+        result = services.ballot_cast(
+            voter=voter(f"record-{district}-{i}"),
+            district=world.district(district),
+            ballot=Ballot(choices=(f"{district}-0{1 + i % 3}",)),
+        )
+        ids.append(StoredBallot.objects.get(receipt_hash=crypto.receipt_hash(result.receipt_code)).id)
+    return ids
+
+
+def kendall_tau(values: list) -> float:
+    """Rank correlation between the position in ``values`` and the value (1: same order)."""
+    pairs = list(combinations(range(len(values)), 2))
+    concordant = sum(1 if values[i] < values[j] else -1 for i, j in pairs)
+    return concordant / len(pairs)
+
+
+# --- the schema, by database introspection --------------------------------------------------------------
+@pytest.mark.postgres
+def test_the_ballot_table_reaches_nothing_but_its_district():
+    introspection = connection.introspection
+    with connection.cursor() as cursor:
+        description = introspection.get_table_description(cursor, "voting_ballot")
+        relations = introspection.get_relations(cursor, "voting_ballot")
+        constraints = introspection.get_constraints(cursor, "voting_ballot")
+        cursor.execute(
+            "SELECT column_name, data_type, column_default FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = 'voting_ballot'"
+        )
+        sql_columns = {name: (data_type, default) for name, data_type, default in cursor.fetchall()}
+    columns = {c.name: introspection.get_field_type(c.type_code, c) for c in description}
+    assert set(columns) == set(sql_columns) == BALLOT_COLUMNS
+    assert columns["id"] == "UUIDField"
+    for name, field_type in columns.items():
+        assert not set(name.split("_")) & FORBIDDEN_WORDS, name
+        assert field_type not in TIME_FIELD_TYPES, (name, field_type)
+    for name, (data_type, default) in sql_columns.items():
+        assert not re.search(r"date|time|interval", data_type), (name, data_type)
+        assert default is None, (name, default)  # no sequence, no now(): the application draws the id
+    # One foreign key, to the district: no user, roll entry, identity or site.
+    assert relations == {"district_id": ("id", "budgets_district")}
+    foreign_keys = [c["foreign_key"] for c in constraints.values() if c["foreign_key"]]
+    assert foreign_keys == [("budgets_district", "id")]
+    (primary,) = [c["columns"] for c in constraints.values() if c["primary_key"]]
+    assert primary == ["id"]
+
+
+@pytest.mark.postgres
+def test_the_roll_and_the_identities_have_no_link_to_ballots():
+    introspection = connection.introspection
+    with connection.cursor() as cursor:
+        assert introspection.get_relations(cursor, "voting_voterrollentry") == {
+            "cycle_id": ("id", "budgets_cycle"),
+            "district_id": ("id", "budgets_district"),
+        }
+        assert introspection.get_relations(cursor, "voting_identity") == {}
+        roll_columns = {c.name for c in introspection.get_table_description(cursor, "voting_voterrollentry")}
+        cursor.execute(
+            "SELECT conrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND confrelid = 'voting_ballot'::regclass"
+        )
+        referencing = {row[0] for row in cursor.fetchall()}
+    assert not any("ballot" in column or "receipt" in column for column in roll_columns)
+    # Only side tables about the ballot itself point at it (a void record); nothing about voters.
+    assert referencing == {"voting_ballotvoid"}
+
+
+def test_the_ballot_model_has_only_anonymous_fields():
+    assert {f.column for f in StoredBallot._meta.concrete_fields} == BALLOT_COLUMNS
+    relations = {f.name: f.related_model._meta.label for f in StoredBallot._meta.concrete_fields if f.is_relation}
+    assert relations == {"district": "budgets.District"}
+
+
+# --- ballot ids --------------------------------------------------------------------------------------
+@pytest.mark.postgres
+def test_ballot_ids_are_random_uuid4_unrelated_to_the_casting_order(world):
+    ids = cast_many(world, 50)
+    assert len(set(ids)) == 50
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+    # The order in which PostgreSQL sorts the ids (the primary key's order) says nothing about the
+    # order of casting. For 50 random ids Kendall's tau has a standard deviation of about 0.1, so
+    # |tau| < 0.5 fails about once in three million runs; sequential or time-ordered ids give 1.
+    in_cast_order = [str(i) for i in ids]
+    assert abs(kendall_tau(in_cast_order)) < 0.5
+    by_database = [str(i) for i in StoredBallot.objects.order_by("id").values_list("id", flat=True)]
+    assert by_database == sorted(in_cast_order)
+    assert by_database not in (in_cast_order, in_cast_order[::-1])
+    assert_roll_matches_ballots()
+
+
+# --- insert-only, in PostgreSQL -------------------------------------------------------------------------------
+STATEMENTS = {
+    "UPDATE": "UPDATE {table} SET channel = 'paper'",
+    "DELETE": "DELETE FROM {table}",
+    "TRUNCATE": "TRUNCATE {table} CASCADE",
+}
+
+
+def snapshot(table: str) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608 - a constant table name
+        return cursor.fetchall()
+
+
+def refused(table: str, operation: str) -> None:
+    expected = f"table {table} is append-only: {operation} refused"
+    with pytest.raises(DatabaseError, match=expected), transaction.atomic(), connection.cursor() as cursor:
+        # Fire the pending (deferred) foreign-key checks of this transaction's inserts first, so
+        # that TRUNCATE meets the trigger rather than "pending trigger events".
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(STATEMENTS[operation].format(table=table))
+
+
+def assert_superuser():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        assert cursor.fetchone() == (True,)  # privileges would not stop this role: the trigger does
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("operation", list(STATEMENTS))
+@pytest.mark.parametrize("table", ["voting_ballot", "voting_voterrollentry"])
+def test_postgres_refuses_changing_the_vote_record_even_for_a_superuser(world, table, operation):
+    cast_many(world, 3)
+    assert_superuser()
+    before = snapshot(table)
+    assert len(before) == 3
+    refused(table, operation)
+    assert snapshot(table) == before
+    assert_roll_matches_ballots()
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_changing_a_committed_vote_record(transactional_db, official):
+    """The same on committed rows, outside any test transaction (as an operator's psql would)."""
+    cast_many(voting_world(official), 2)
+    assert_superuser()
+    for table in ("voting_ballot", "voting_voterrollentry"):
+        before = snapshot(table)
+        for operation in STATEMENTS:
+            refused(table, operation)
+        assert snapshot(table) == before
+    assert_roll_matches_ballots()
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_changing_one_ballot_by_id(world):
+    (ballot_id,) = cast_many(world, 1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE voting_ballot SET choices = '[\"A-03\"]' WHERE id = %s", [ballot_id])
+    assert StoredBallot.objects.get(pk=ballot_id).choices == ["A-01"]
+
+
+# --- insert-only, in the models (every database) -------------------------------------------------------------
+def test_the_orm_refuses_changing_ballots_and_roll_entries(world):
+    cast_many(world, 2)
+    ballot, entry = StoredBallot.objects.first(), VoterRollEntry.objects.first()
+    ballot.choices = ["A-03"]
+    for attempt in (
+        ballot.save,
+        ballot.delete,
+        entry.save,
+        entry.delete,
+        lambda: StoredBallot.objects.update(channel="paper"),
+        lambda: StoredBallot.objects.all().delete(),
+        lambda: VoterRollEntry.objects.filter(pk=entry.pk).update(site="elsewhere"),
+        lambda: VoterRollEntry.objects.all().delete(),
+    ):
+        with pytest.raises(TypeError):
+            attempt()
+    assert StoredBallot.objects.count() == VoterRollEntry.objects.count() == 2
+    assert sorted(StoredBallot.objects.values_list("choices", flat=True)) == [["A-01"], ["A-02"]]
+    assert_roll_matches_ballots()

@@ -1,0 +1,609 @@
+"""Services: casting a ballot (the vote path), eligibility, the vetting → voting guard and the
+freeze of ballot designs. State is built through the real services (voting/tests/builders.py)."""
+
+import hashlib
+import json
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from budgets.models import Cycle
+from budgets.phases import Phase
+from budgets.services import cycle_transition, voting_extend, voting_pause, voting_resume
+from core.canonical import canonical_bytes
+from core.errors import GuardFailed, PhaseClosed
+from core.models import AuditEvent, Notification
+from proposals import permissions as proposals_permissions
+from proposals import services as proposals_services
+from proposals.models import Project
+from proposals.tests.builders import texts
+from voting import crypto, services
+from voting.methods import Ballot
+from voting.models import Ballot as StoredBallot
+from voting.models import BallotDesign, BallotFreeze, Eligibility, Identity, VoterRollEntry
+from voting.permissions import MSG_BALLOT_FROZEN
+
+from .builders import (
+    assert_roll_matches_ballots,
+    counts,
+    design,
+    open_voting,
+    paper_idea,
+    vetting_world,
+    voter,
+    voting_world,
+)
+
+pytestmark = pytest.mark.django_db
+
+NEW_YORK = ZoneInfo("America/New_York")
+RECEIPT = re.compile(rf"[{crypto.ALPHABET}]{{4}}(-[{crypto.ALPHABET}]{{4}}){{4}}")
+
+# One ward per method: A approval, B knapsack (min spend 50%), C ranked (k = 2), D cumulative
+# (10 points, at most 6 per project). Ward E has no projects, so no ballot.
+PROJECTS = {
+    "A": [("A-01", "20000"), ("A-02", "15000"), ("A-03", "30000")],
+    "B": [("B-01", "30000"), ("B-02", "25000"), ("B-03", "10000")],
+    "C": [("C-01", "10000"), ("C-02", "10000"), ("C-03", "10000")],
+    "D": [("D-01", "10000"), ("D-02", "10000"), ("D-03", "10000")],
+}
+DESIGNS = {
+    "B": {"method": "knapsack", "min_spend_percent": 50},
+    "C": {"method": "ranked", "max_picks": 2},
+    "D": {"method": "cumulative", "points_total": 10, "points_cap": 6},
+}
+
+
+@pytest.fixture
+def world(official):
+    return voting_world(official, designs=DESIGNS, wards="ABCDE", projects=PROJECTS)
+
+
+def cast(world, key="voter-1", district="A", choices=("A-01",), **kwargs):
+    ballot_kwargs = {"ranks": kwargs.pop("ranks")} if "ranks" in kwargs else {}
+    if not ballot_kwargs:
+        ballot_kwargs["ballot"] = Ballot(choices=tuple(choices), points=kwargs.pop("points", None))
+    attested = kwargs.pop("attested", True)
+    return services.ballot_cast(
+        voter=voter(key, **kwargs), district=world.district(district), attested=attested, **ballot_kwargs
+    )
+
+
+def messages(exc_info, field="ballot") -> list[str]:
+    return [str(m) for m in exc_info.value.extra[field]]
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+# --- the happy path ------------------------------------------------------------------------------------
+def test_cast_stores_one_roll_entry_and_one_anonymous_ballot_and_returns_a_receipt(
+    world, resident, django_capture_on_commit_callbacks
+):
+    before = counts()
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = cast(
+            world,
+            "rosa",
+            choices=("A-02", "A-01"),
+            language="es",
+            site="",
+            name="Rosa Resident",
+            email="rosa@example.org",
+            notify_user=resident,
+        )
+    assert RECEIPT.fullmatch(result.receipt_code)
+    assert counts() == before | {
+        "roll": before["roll"] + 1,
+        "ballots": before["ballots"] + 1,
+        "identities": before["identities"] + 1,
+        "notifications": before["notifications"] + 1,
+    }
+    ballot = StoredBallot.objects.get()
+    assert ballot.id.version == 4
+    assert (ballot.district, ballot.channel, ballot.choices, ballot.points) == (
+        world.district("A"),
+        "online",
+        ["A-02", "A-01"],
+        None,
+    )
+    assert ballot.receipt_hash == crypto.receipt_hash(result.receipt_code)
+    entry = VoterRollEntry.objects.get()
+    assert (entry.district, entry.identity_key, entry.channel, entry.verification, entry.language) == (
+        world.district("A"),
+        crypto.identity_key("test", "rosa"),
+        "online",
+        "test",
+        "es",
+    )
+    assert entry.voted_on == timezone.localtime(timezone.now(), NEW_YORK).date()
+    identity = Identity.objects.get()
+    assert (identity.identity_key, identity.name, identity.email) == (
+        entry.identity_key,
+        "Rosa Resident",
+        "rosa@example.org",
+    )
+    # The receipt says "in the count", for the code however it is typed, and nothing else.
+    assert services.receipt_check(code=result.receipt_code) == "counted"
+    assert services.receipt_check(code=result.receipt_code.lower().replace("-", " ")) == "counted"
+    assert services.receipt_check(code=crypto.code_new()) == "unknown"
+    # The confirmation is an outbox row for the account, sent after commit; it carries neither the
+    # receipt code nor the choices.
+    (note,) = Notification.objects.filter(kind="vote.confirmation")
+    assert (note.recipient, note.address, note.sent_at) == (resident, resident.email, None)
+    assert "Ward A" in note.body
+    text = note.subject + note.body
+    assert result.receipt_code not in text and result.receipt_code.replace("-", "") not in text
+    assert not any(code in text for code in ("A-01", "A-02", "Drinking fountains", "Fuentes de agua"))
+    assert callbacks == []  # no broker call from the vote request: the periodic task sends it
+    # No audit event was written by the cast, and none anywhere names the ballot.
+    assert AuditEvent.objects.count() == before["audit"]
+    for event in AuditEvent.objects.all():
+        dumped = json.dumps([event.object_id, event.before, event.after, event.reason], default=str)
+        assert str(ballot.id) not in dumped and ballot.id.hex not in dumped
+    assert_roll_matches_ballots()
+
+
+def test_a_voter_without_an_account_gets_no_notification_and_no_identity_row_without_details(world):
+    before = counts()
+    cast(world, "walk-in", channel="code", born=None)
+    assert counts() == before | {"roll": before["roll"] + 1, "ballots": before["ballots"] + 1}
+    assert_roll_matches_ballots()
+
+
+@pytest.mark.parametrize("where", ["after the roll entry", "after the notification"])
+def test_roll_entry_ballot_and_notification_are_one_transaction(world, resident, monkeypatch, where):
+    """A failure anywhere in the cast leaves nothing: no roll entry without its ballot."""
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("fail inside the cast")
+
+    if where == "after the roll entry":
+        monkeypatch.setattr(services.crypto, "code_new", boom)
+    else:
+        real = services.notification_queue
+
+        def queue_then_fail(**kwargs):
+            real(**kwargs)
+            assert Notification.objects.filter(kind="vote.confirmation").count() == 1
+            boom()
+
+        monkeypatch.setattr(services, "notification_queue", queue_then_fail)
+    before = counts()
+    with pytest.raises(RuntimeError):
+        cast(world, "rosa", notify_user=resident, email="rosa@example.org")
+    assert counts() == before
+    assert_roll_matches_ballots()
+
+
+# --- one ballot per voter per district -------------------------------------------------------------------
+@pytest.mark.parametrize("channel", ["online", "phone"], ids=["same-channel", "other-channel"])
+def test_the_same_voter_again_is_already_voted_and_nothing_changes(world, resident, channel):
+    cast(world, "rosa", notify_user=resident, email="rosa@example.org")
+    before = counts()
+    with pytest.raises(services.AlreadyVoted) as exc:
+        cast(world, "rosa", choices=("A-03",), channel=channel, notify_user=resident, email="other@example.org")
+    assert exc.value.status == 409 and exc.value.code == "already_voted"
+    assert str(exc.value.message) == str(services.AlreadyVoted.default_message)
+    assert counts() == before
+    assert StoredBallot.objects.get().choices == ["A-01"]
+    assert Identity.objects.get().email == "rosa@example.org"
+    assert_roll_matches_ballots()
+
+
+def test_one_voter_casts_one_ward_ballot_per_cycle(world):
+    cast(world, "rosa", district="A", choices=("A-01",))
+    with pytest.raises(services.AlreadyVoted):  # the database's per-cycle constraint, not a check
+        cast(world, "rosa", district="B", choices=("B-01",))
+    assert VoterRollEntry.objects.filter(identity_key=crypto.identity_key("test", "rosa")).count() == 1
+    assert StoredBallot.objects.count() == 1
+    assert_roll_matches_ballots()
+
+
+# --- bad ballots ---------------------------------------------------------------------------------------
+BAD_BALLOTS = [
+    pytest.param(
+        "A",
+        {"choices": ("A-01", "Z-99")},
+        ["This ballot names a project that is not on this ballot: Z-99."],
+        id="unknown-project",
+    ),
+    pytest.param(
+        "A",
+        {"choices": ("A-01", "B-01")},
+        ["This ballot names a project that is not on this ballot: B-01."],
+        id="project-of-another-ward",
+    ),
+    pytest.param(
+        "A",
+        {"choices": ("A-01", "A-02", "A-01")},
+        ["Each project can be chosen only once: A-01 appears more than once."],
+        id="duplicate-project",
+    ),
+    pytest.param("A", {"choices": ()}, ["Choose at least one project."], id="empty"),
+    pytest.param(
+        "C",
+        {"ranks": {"C-01": 1, "C-02": 3}},
+        ["Ranks must follow each other with no gaps: 1, 2, 3 … (you used 1, 3)."],
+        id="ranks-with-gaps",
+    ),
+    pytest.param("C", {"ranks": {"C-01": 1, "C-02": 1}}, ["Each rank can be used only once."], id="repeated-ranks"),
+    pytest.param(
+        "C",
+        {"ranks": {"C-01": 1, "C-02": 2, "C-03": 3}},
+        ["Choose at most 2 projects (you chose 3)."],
+        id="ranked-more-than-k",
+    ),
+    pytest.param(
+        "D",
+        {"choices": ("D-01", "D-02"), "points": (6, 5)},
+        ["You gave 11 points; you have 10 to spread."],
+        id="points-over-total",
+    ),
+    pytest.param(
+        "D",
+        {"choices": ("D-01", "D-02"), "points": (7, 1)},
+        ["No project can get more than 6 points (D-01)."],
+        id="points-over-cap",
+    ),
+    pytest.param(
+        "D",
+        {"choices": ("D-01", "D-02"), "points": (5, 0)},
+        ["Points must be whole numbers above zero."],
+        id="points-zero",
+    ),
+    pytest.param(
+        "B",
+        {"choices": ("B-01", "B-02")},
+        ["Your choices cost $55,000, more than the budget of $50,000."],
+        id="knapsack-over-budget",
+    ),
+    pytest.param(
+        "B",
+        {"choices": ("B-03",)},
+        ["Your choices cost $10,000; choose projects worth at least $25,000."],
+        id="knapsack-under-minimum-spend",
+    ),
+    pytest.param(
+        "A",
+        {"choices": ("A-01", "Z-99", "Z-99")},
+        [
+            "This ballot names a project that is not on this ballot: Z-99.",
+            "Each project can be chosen only once: Z-99 appears more than once.",
+        ],
+        id="every-problem-at-once",
+    ),
+]
+
+
+@pytest.mark.parametrize(("district", "ballot", "expected"), BAD_BALLOTS)
+def test_a_bad_ballot_is_refused_with_a_clear_error_and_nothing_is_stored(world, resident, district, ballot, expected):
+    before = counts()
+    with pytest.raises(services.BallotInvalid) as exc:
+        cast(world, "rosa", district=district, notify_user=resident, email="rosa@example.org", **ballot)
+    assert exc.value.status == 400 and exc.value.code == "ballot_invalid"
+    assert str(exc.value.message) == "The ballot is not valid. Nothing was recorded."
+    assert messages(exc) == expected
+    assert counts() == before
+    # Nothing was stored, so the same voter can still vote.
+    valid = {"A": ("A-01",), "B": ("B-01", "B-03"), "C": ("C-02", "C-01"), "D": ("D-01",)}[district]
+    cast(world, "rosa", district=district, choices=valid, points=(6,) if district == "D" else None)
+    assert StoredBallot.objects.get().choices == list(valid)
+    assert_roll_matches_ballots()
+
+
+def test_a_district_without_a_ballot_is_a_clear_refusal(world):
+    before = counts()
+    with pytest.raises(services.NoBallot) as exc:
+        cast(world, district="E", choices=("A-01",))  # ward E has no projects, so no ballot
+    assert exc.value.status == 409 and str(exc.value.message) == "There is no ballot for this district."
+    assert counts() == before
+    assert_roll_matches_ballots()
+
+
+def test_a_ranked_ballot_given_as_ranks_is_stored_in_rank_order(world):
+    cast(world, "rosa", district="C", ranks={"C-03": 2, "C-01": 1})
+    assert StoredBallot.objects.get().choices == ["C-01", "C-03"]
+    assert_roll_matches_ballots()
+
+
+def test_a_cumulative_ballot_keeps_its_points(world):
+    cast(world, "rosa", district="D", choices=("D-02", "D-01"), points=(6, 4))
+    ballot = StoredBallot.objects.get()
+    assert (ballot.choices, ballot.points) == (["D-02", "D-01"], [6, 4])
+    assert_roll_matches_ballots()
+
+
+def test_a_ballot_is_given_as_choices_or_as_ranks_not_both(world):
+    with pytest.raises(TypeError):
+        services.ballot_cast(
+            voter=voter("rosa"), district=world.district("C"), ballot=Ballot(choices=("C-01",)), ranks={"C-01": 1}
+        )
+    assert counts()["roll"] == 0
+    assert_roll_matches_ballots()
+
+
+# --- when voting is open --------------------------------------------------------------------------------
+@pytest.mark.parametrize("after", [timedelta(0), timedelta(minutes=1), timedelta(days=30)])
+def test_a_ballot_after_the_close_is_refused(world, after):
+    before = counts()
+    closed = world.cycle.voting_close_at + after
+    with time_machine.travel(closed, tick=False), pytest.raises(services.VotingClosed) as exc:
+        cast(world)
+    assert exc.value.status == 409 and exc.value.code == "voting_closed"
+    assert str(exc.value.message) == "Voting is closed. Your ballot was not recorded."
+    assert counts() == before
+    assert_roll_matches_ballots()
+
+
+def test_a_ballot_just_before_the_close_is_counted(world):
+    with time_machine.travel(world.cycle.voting_close_at - timedelta(seconds=1), tick=False):
+        result = cast(world)
+    assert services.receipt_check(code=result.receipt_code) == "counted"
+    assert_roll_matches_ballots()
+
+
+def test_a_ballot_after_voting_moved_on_to_counting_is_refused(world):
+    cycle_transition(actor=world.official, cycle=world.cycle, target=Phase.COUNTING, reason="Test: closed early.")
+    before = counts()
+    with pytest.raises(services.VotingClosed):
+        cast(world)
+    assert counts() == before
+    assert_roll_matches_ballots()
+
+
+def test_a_ballot_while_paused_is_refused_and_works_again_after_resume(world):
+    voting_pause(actor=world.official, cycle=world.cycle, reason="Power cut at the library site.")
+    before = counts()
+    with pytest.raises(services.VotingPaused) as exc:
+        cast(world)
+    assert exc.value.status == 409 and exc.value.code == "voting_paused"
+    assert str(exc.value.message) == (
+        "Voting is paused for the moment. Your ballot was not recorded; please try again later."
+    )
+    assert counts() == before
+    voting_resume(actor=world.official, cycle=world.cycle, reason="Power is back.")
+    result = cast(world)
+    assert services.receipt_check(code=result.receipt_code) == "counted"
+    assert_roll_matches_ballots()
+
+
+def test_an_extension_is_honoured(world):
+    old_close = world.cycle.voting_close_at
+    voting_extend(
+        actor=world.official, cycle=world.cycle, close_at=old_close + timedelta(days=2), reason="Website outage."
+    )
+    with time_machine.travel(old_close + timedelta(days=1), tick=False):
+        cast(world, "between-the-closes")
+    after_new_close = old_close + timedelta(days=2, seconds=1)
+    with time_machine.travel(after_new_close, tick=False), pytest.raises(services.VotingClosed):
+        cast(world, "after-the-new-close")
+    assert StoredBallot.objects.count() == 1
+    assert_roll_matches_ballots()
+
+
+# --- eligibility -----------------------------------------------------------------------------------------
+@pytest.fixture
+def late_close_world(official):
+    """Voting closes at 23:30 in New York — already the next day in UTC — with voters 16 and up."""
+    world = vetting_world(official, wards="AB")
+    close_day = (timezone.now().astimezone(NEW_YORK) + timedelta(days=5)).date()
+    close_at = datetime(close_day.year, close_day.month, close_day.day, 23, 30, tzinfo=NEW_YORK)
+    Cycle.objects.filter(pk=world.cycle.pk).update(voting_close_at=close_at)  # schedule edits are for drafts
+    world.cycle.refresh_from_db()
+    services.eligibility_set(
+        actor=official, cycle=world.cycle, minimum_age=16, age_on=None, allow_live_work_study=False
+    )
+    design(world, {})
+    open_voting(world)
+    world.close_day = close_day
+    return world
+
+
+def test_a_voter_below_the_minimum_age_on_the_closing_day_is_not_eligible(late_close_world):
+    world, close_day = late_close_world, late_close_world.close_day
+    before = counts()
+    # Sixteen the day after voting closes (in New York), though it is that day in UTC already.
+    with pytest.raises(services.NotEligible) as exc:
+        cast(world, "almost-sixteen", born=years_before(close_day, 16) + timedelta(days=1))
+    assert exc.value.status == 403 and exc.value.code == "not_eligible"
+    assert str(exc.value.message) == f"Voters must be at least 16 years old on {close_day.isoformat()}."
+    with pytest.raises(services.NotEligible):
+        cast(world, "no-birth-date", born=None)
+    assert counts() == before
+    cast(world, "sixteen-on-closing-day", born=years_before(close_day, 16))
+    assert StoredBallot.objects.count() == 1
+    assert_roll_matches_ballots()
+
+
+def test_the_roll_records_the_day_in_the_cycles_time_zone(late_close_world):
+    evening = datetime.combine(late_close_world.close_day - timedelta(days=1), datetime.min.time(), NEW_YORK)
+    with time_machine.travel(evening + timedelta(hours=21), tick=False):  # 01:00 the next day in UTC
+        cast(late_close_world, "evening-voter")
+    assert VoterRollEntry.objects.get().voted_on == late_close_world.close_day - timedelta(days=1)
+    assert_roll_matches_ballots()
+
+
+def test_a_voter_who_did_not_attest_is_not_eligible(world):
+    before = counts()
+    with pytest.raises(services.NotEligible) as exc:
+        cast(world, attested=False)
+    assert str(exc.value.message) == "Please confirm that the information you gave is true."
+    assert counts() == before
+    assert_roll_matches_ballots()
+
+
+# --- the vetting → voting guard ------------------------------------------------------------------------------
+def assert_guard_refuses(world, *expected):
+    before = counts()
+    with pytest.raises(GuardFailed) as exc:
+        cycle_transition(actor=world.official, cycle=world.cycle, target=Phase.VOTING, reason="Test: open voting.")
+    assert exc.value.status == 409
+    assert [str(m) for m in exc.value.extra["ballot"]] == [str(m) for m in expected]
+    assert str(exc.value.message) == " ".join(str(m) for m in expected)
+    assert Cycle.objects.get(pk=world.cycle.pk).phase == Phase.VETTING
+    assert not BallotFreeze.objects.exists()
+    assert counts() == before
+
+
+def test_guard_refuses_a_district_with_projects_but_no_design(official):
+    world = vetting_world(official, wards="ABC")  # projects in A and B
+    design(world, {})
+    BallotDesign.objects.filter(district__code="B").delete()  # as if B's design had never been made
+    assert_guard_refuses(world, services.MSG_GUARD_NO_DESIGN % {"code": "B"})
+
+
+def test_guard_refuses_when_no_district_has_projects(official):
+    world = vetting_world(official, wards="AB", projects={})
+    design(world, {})
+    assert_guard_refuses(world, services.MSG_GUARD_NO_PROJECTS)
+
+
+def test_guard_refuses_without_a_close_time(official):
+    world = vetting_world(official, wards="AB")
+    for code in "AB":
+        services.ballot_design_set(actor=official, district=world.district(code), method="approval")
+    assert world.cycle.voting_close_at is None
+    assert_guard_refuses(world, services.MSG_GUARD_NO_CLOSE)
+
+
+def test_guard_refuses_a_close_time_in_the_past(official):
+    world = vetting_world(official, wards="AB")
+    design(world, {})
+    Cycle.objects.filter(pk=world.cycle.pk).update(voting_close_at=timezone.now() - timedelta(minutes=1))
+    world.cycle.refresh_from_db()
+    assert_guard_refuses(world, services.MSG_GUARD_NO_CLOSE)
+
+
+def test_guard_refuses_more_required_picks_than_projects(official):
+    world = vetting_world(official, wards="AB")
+    design(world, {"A": {"min_picks": 4}})
+    assert_guard_refuses(world, services.MSG_GUARD_TOO_FEW % {"code": "A", "min": 4, "count": 3})
+
+
+def test_guard_reports_every_problem_at_once(official):
+    world = vetting_world(official, wards="AB")
+    services.ballot_design_set(actor=official, district=world.district("A"), method="approval")
+    assert_guard_refuses(world, services.MSG_GUARD_NO_CLOSE, services.MSG_GUARD_NO_DESIGN % {"code": "B"})
+
+
+# --- the freeze ----------------------------------------------------------------------------------------------
+CLOSE_AT = datetime(2031, 6, 3, 21, 0, tzinfo=NEW_YORK)
+
+
+def frozen_world(official, designs=DESIGNS):
+    """A cycle built like every other one with these designs and a fixed close time."""
+    world = vetting_world(official, wards="ABCDE", projects=PROJECTS)
+    Cycle.objects.filter(pk=world.cycle.pk).update(voting_close_at=CLOSE_AT)
+    world.cycle.refresh_from_db()
+    design(world, designs)
+    open_voting(world)
+    return world
+
+
+def test_opening_voting_freezes_the_designs_with_a_fingerprint(official):
+    world = frozen_world(official)
+    freeze = BallotFreeze.objects.get(cycle=world.cycle)
+    assert freeze.fingerprint == hashlib.sha256(freeze.canonical.encode("utf-8")).hexdigest()
+    assert freeze.canonical == canonical_bytes(services.cycle_ballot_canonical(world.cycle)).decode("utf-8")
+    document = json.loads(freeze.canonical)
+    assert document["cycle"] == world.cycle.slug and document["currency"] == "USD"
+    assert document["voting_close_at"] == "2031-06-04T01:00:00.000000Z"
+    assert document["eligibility"] == {"minimum_age": 14, "age_on": None, "allow_live_work_study": False}
+    districts = {d["code"]: d for d in document["districts"]}
+    assert list(districts) == list("ABCDE")
+    assert districts["E"]["design"] is None and districts["E"]["projects"] == []
+    assert districts["B"]["budget"] == "50000.00"
+    assert (districts["B"]["design"]["method"], districts["B"]["design"]["min_spend_percent"]) == ("knapsack", 50)
+    assert districts["D"]["design"]["points_total"] == 10 and districts["D"]["design"]["points_cap"] == 6
+    assert districts["C"]["design"]["max_picks"] == 2
+    assert districts["A"]["projects"][0] == {
+        "code": "A-01",
+        "cost": "20000.00",
+        "texts": {
+            "en": {"title": "Drinking fountains", "summary": "Drinking fountains for the ward."},
+            "es": {"title": "Fuentes de agua", "summary": "Fuentes de agua para el distrito."},
+        },
+    }
+    (event,) = AuditEvent.objects.filter(action="ballot.frozen", object_id=str(world.cycle.pk))
+    assert event.after == {"fingerprint": freeze.fingerprint}
+
+
+def test_the_fingerprint_is_deterministic_and_covers_the_design(official):
+    first = BallotFreeze.objects.get(cycle=frozen_world(official).cycle)
+    second_world = frozen_world(official)
+    second = BallotFreeze.objects.get(cycle=second_world.cycle)
+    # Same data → the same document but for the slug, and so the same fingerprint for the same slug.
+    one, two = json.loads(first.canonical), json.loads(second.canonical)
+    assert one.pop("cycle") != two.pop("cycle")
+    assert one == two
+    relabelled = canonical_bytes(json.loads(first.canonical) | {"cycle": second_world.cycle.slug})
+    assert hashlib.sha256(relabelled).hexdigest() == second.fingerprint
+    # A different design is a different fingerprint.
+    third = BallotFreeze.objects.get(cycle=frozen_world(official, DESIGNS | {"A": {"max_picks": 2}}).cycle)
+    three = json.loads(third.canonical)
+    del three["cycle"]
+    assert three["districts"][0]["design"]["max_picks"] == 2
+    assert three != one
+    relabelled = canonical_bytes(three | {"cycle": second_world.cycle.slug})
+    assert hashlib.sha256(relabelled).hexdigest() != second.fingerprint
+
+
+def test_a_design_change_after_the_freeze_is_refused_with_nothing_changed(official):
+    world = frozen_world(official)
+    freeze = BallotFreeze.objects.get(cycle=world.cycle)
+    project = Project.objects.get(code="A-01")
+    designs = list(BallotDesign.objects.order_by("pk").values())
+    eligibility = list(Eligibility.objects.values())
+    before = counts()
+    with pytest.raises(PhaseClosed) as exc:
+        services.ballot_design_set(actor=official, district=world.district("A"), method="knapsack")
+    assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
+    with pytest.raises(PhaseClosed) as exc:
+        services.ballot_design_set(actor=official, district=world.district("E"), method="approval")  # a new one
+    assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
+    with pytest.raises(PhaseClosed) as exc:
+        services.eligibility_set(actor=official, cycle=world.cycle, minimum_age=18, age_on=None,
+                                 allow_live_work_study=False)  # fmt: skip
+    assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
+    with pytest.raises(PhaseClosed) as exc:
+        proposals_services.project_update(
+            actor=official, project=project, district=world.district("A"), code="A-01", cost="5000", texts=texts()
+        )
+    assert str(exc.value.message) == str(proposals_permissions.MSG_PROJECTS_FROZEN)
+    with pytest.raises(PhaseClosed):
+        proposals_services.project_create_from_ideas(
+            actor=official,
+            cycle=world.cycle,
+            ideas=list(project.ideas.all()),
+            district=world.district("A"),
+            code="A-09",
+            cost="100",
+            texts=texts(),
+        )
+    assert counts() == before
+    assert list(BallotDesign.objects.order_by("pk").values()) == designs
+    assert list(Eligibility.objects.values()) == eligibility
+    assert Project.objects.get(pk=project.pk).cost == Decimal("20000.00")
+    assert not Project.objects.filter(code="A-09").exists()
+    assert canonical_bytes(services.cycle_ballot_canonical(world.cycle)).decode("utf-8") == freeze.canonical
+    assert BallotFreeze.objects.count() == 1
+
+
+def test_designs_and_eligibility_can_change_until_voting_opens(official):
+    world = vetting_world(official, wards="AB")
+    paper_idea(world.cycle, official, "B")  # paper ideas are still being keyed in while vetting
+    design(world, {"A": {"method": "knapsack"}})
+    services.ballot_design_set(actor=official, district=world.district("A"), method="approval", max_picks=2)
+    services.eligibility_set(actor=official, cycle=world.cycle, minimum_age=16, age_on=None, allow_live_work_study=True)
+    assert BallotDesign.objects.get(district__code="A").method == "approval"
+    assert Eligibility.objects.get(cycle=world.cycle).minimum_age == 16

@@ -1,0 +1,420 @@
+"""Voting pages: a resident casts a ballot online (choose → review → cast; JavaScript only adds a
+live meter), anyone checks a receipt code, officials design the ballots and watch turnout.
+
+Thin: parse, call a service, render. The receipt code exists only in the response to the cast
+POST: never in a URL, the session, a flash message, an email or a log; the pages that carry
+choices or a code are never cached. Service errors come back as form errors (a message per broken
+rule) or as a page that says why nothing was recorded; denials go through ``deny``.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from budgets import selectors as cycle_selectors
+from budgets.models import District
+from budgets.phases import Capability, Phase, phase_allows, phase_reached
+from core.errors import ApplicationError, NotAllowed, PhaseClosed
+from core.money import format_money
+from core.views_mixins import apply_errors, deny
+
+from . import crypto, methods, permissions, selectors, services
+from .forms import (
+    METHOD_LABELS,
+    BallotDesignForm,
+    EligibilityForm,
+    ReceiptForm,
+    VoterForm,
+    attest_label,
+    ballot_choices,
+)
+from .methods.messages import problem_message
+from .models import Channel
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+def _public_cycle(slug):
+    cycle = cycle_selectors.cycle_get_public(slug)
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def _staff_cycle(slug):
+    cycle = cycle_selectors.cycle_get_staff(slug)
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def _gate(request, check, cycle):
+    """None if ``check(user)`` passes; else the denial (log in, MFA set-up or 403; audited)."""
+    try:
+        check(request.user)
+    except NotAllowed as error:
+        return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
+    return None
+
+
+def _identity_key(user) -> str:
+    return crypto.identity_key("account", str(user.pk))
+
+
+def _voting_state(cycle) -> str:
+    """ "open", "paused", "not_open" (before voting) or "closed", for what a page offers. Casting
+    itself is decided by the vote path, under its lock."""
+    if cycle.is_paused and phase_allows(cycle.phase, Capability.CAST_BALLOTS):
+        return "paused"
+    if cycle.allows(Capability.CAST_BALLOTS):
+        if cycle.voting_close_at is not None and timezone.now() >= cycle.voting_close_at:
+            return "closed"
+        return "open"
+    return "closed" if phase_reached(cycle.phase, Phase.VOTING) else "not_open"
+
+
+STATE_TITLES = {
+    "paused": gettext_lazy("Voting is paused"),
+    "closed": gettext_lazy("Voting is closed"),
+    "not_open": gettext_lazy("Voting has not opened yet"),
+    "already_voted": gettext_lazy("You have already voted"),
+}
+
+
+def _state_message(state: str) -> str:
+    """What a page shown before any ballot is sent says (the vote path's own messages say that
+    nothing was recorded)."""
+    if state == "paused":
+        return _("Ballots cannot be cast for the moment; please come back later.")
+    if state == "closed":
+        return _("Voting has closed: ballots can no longer be cast.")
+    if state == "not_open":
+        return _("Voting has not opened yet. Come back when it opens.")
+    return str(services.AlreadyVoted.default_message)
+
+
+def _ballot_district(cycle, code) -> District:
+    for district in selectors.ballot_districts(cycle):
+        if district.code == code:
+            return district
+    raise Http404
+
+
+def _money(cycle):
+    return lambda amount: format_money(amount, cycle.currency)
+
+
+# --- voting ------------------------------------------------------------------------------------------
+@require_GET
+def vote_index(request, slug):
+    """The ballots this voter can cast in the cycle (their ward's and the citywide one), marked
+    when already cast."""
+    cycle = _public_cycle(slug)
+    if refused := _gate(request, permissions.check_online_voter, cycle):
+        return refused
+    voted = selectors.voted_district_ids(cycle=cycle, identity_key=_identity_key(request.user))
+    ballots = [{"district": d, "voted": d.pk in voted} for d in selectors.ballot_districts(cycle)]
+    state = _voting_state(cycle)
+    return render(
+        request,
+        "voting/vote_index.html",
+        {
+            "cycle": cycle,
+            "wards": [b for b in ballots if b["district"].kind == District.Kind.WARD],
+            "citywide": [b for b in ballots if b["district"].kind == District.Kind.CITYWIDE],
+            "state": state,
+            "state_title": STATE_TITLES.get(state, ""),
+            "state_message": _state_message(state) if state != "open" else "",
+        },
+    )
+
+
+class _Ballot:
+    """Everything the ballot page, the review page and the confirmation page show."""
+
+    def __init__(self, request, cycle, district):
+        self.cycle, self.district = cycle, district
+        self.design, self.projects = selectors.ballot_for(district, seed=f"{request.user.pk}:{district.pk}")
+        self.method = methods.Method(self.design.method)
+        self.eligibility = selectors.eligibility_for(cycle)
+        self.attest_text = attest_label(
+            citywide=district.kind == District.Kind.CITYWIDE, live_work_study=self.eligibility.allow_live_work_study
+        )
+        self.rules = services.ballot_rules(district, self.design)
+
+    def context(self, **extra) -> dict:
+        design, rules = self.design, self.rules
+        return {
+            "cycle": self.cycle,
+            "district": self.district,
+            "design": design,
+            "method": self.method.value,
+            "budget": self.district.budget,
+            "min_spend": rules.min_spend,
+            "rank_options": [str(n) for n in range(1, min(design.max_picks or 0, len(self.projects)) + 1)],
+            "pause_reason": self.cycle.voting_pause_reason,
+            "attest_text": self.attest_text,
+            **extra,
+        }
+
+    def rows(self, choices=None) -> list[dict]:
+        picks = set(choices.picks) if choices else set()
+        ranks = choices.ranks if choices else {}
+        points = choices.points if choices else {}
+        return [
+            {
+                "project": p,
+                "text": p.text(),
+                "checked": p.code in picks,
+                "rank": ranks.get(p.code, ""),
+                "points": points.get(p.code, ""),
+            }
+            for p in self.projects
+        ]
+
+    def chosen(self, ballot: methods.Ballot) -> tuple[list[dict], object]:
+        """The review page's list, in ballot order, and its total (cost, or points)."""
+        by_code = {p.code: p for p in self.projects}
+        rows = []
+        for index, code in enumerate(ballot.choices):
+            project = by_code[code]
+            rows.append({
+                "project": project,
+                "text": project.text(),
+                "rank": index + 1,
+                "points": ballot.points[index] if ballot.points else None,
+            })  # fmt: skip
+        if self.method == methods.Method.CUMULATIVE:
+            return rows, sum(ballot.points or ())
+        return rows, sum((by_code[c].cost for c in ballot.choices), Decimal(0))
+
+
+def _render_ballot_form(request, ballot: _Ballot, *, form, choices=None, ballot_errors=(), status=200):
+    return render(
+        request,
+        "voting/ballot_form.html",
+        ballot.context(form=form, rows=ballot.rows(choices), ballot_errors=list(ballot_errors)),
+        status=status,
+    )
+
+
+def _render_refused(request, ballot: _Ballot, *, state: str, message, status=409):
+    if state == "paused":
+        ballot.cycle.refresh_from_db(fields=["voting_paused_at", "voting_pause_reason"])
+    return render(
+        request,
+        "voting/ballot_refused.html",
+        ballot.context(state=state, state_title=STATE_TITLES[state], message=message),
+        status=status,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def vote_ballot(request, slug, code):
+    """GET: the ballot. POST ``step=review``: check everything, show the choices to confirm (carried
+    in hidden fields). POST ``step=edit``: the ballot again, as filled in. POST ``step=cast``: cast
+    it; the response is the confirmation with the receipt code (no redirect: the code must not
+    travel in a URL or the session)."""
+    cycle = _public_cycle(slug)
+    if refused := _gate(request, permissions.check_online_voter, cycle):
+        return refused
+    district = _ballot_district(cycle, code)
+    ballot = _Ballot(request, cycle, district)
+    key = _identity_key(request.user)
+
+    if request.method == "GET":
+        state = _voting_state(cycle)
+        if state == "open" and selectors.has_voted(district=district, identity_key=key):
+            state = "already_voted"
+        if state != "open":
+            return _render_refused(request, ballot, state=state, message=_state_message(state), status=200)
+        return _render_ballot_form(request, ballot, form=VoterForm(attest_text=ballot.attest_text))
+
+    step = request.POST.get("step", "review")
+    choices = ballot_choices(request.POST, ballot.method)
+    if step == "edit":
+        form = VoterForm(initial=VoterForm.initial_from_post(request.POST), attest_text=ballot.attest_text)
+        return _render_ballot_form(request, ballot, form=form, choices=choices)
+
+    form = VoterForm(request.POST, attest_text=ballot.attest_text)
+    problems = choices.problems
+    if not form.is_valid() or problems:
+        problems = [*problems, *methods.validate(ballot.rules, choices.ballot)]  # every mistake at once
+    if problems or form.errors:
+        errors = [problem_message(p, money=_money(cycle)) for p in problems]
+        return _render_ballot_form(request, ballot, form=form, choices=choices, ballot_errors=errors)
+
+    data = form.cleaned_data
+    voter = services.Voter(
+        identity_key=key,
+        channel=Channel.ONLINE,
+        verification="account",
+        language=(translation.get_language() or settings.LANGUAGE_CODE).split("-")[0],
+        date_of_birth=data["date_of_birth"],
+        address=data["address"],
+        email=request.user.email,
+        notify_user=request.user,
+    )
+    service = services.ballot_cast if step == "cast" else services.ballot_check
+    try:
+        result = service(voter=voter, district=district, ballot=choices.ballot, attested=data["attest"])
+    except services.BallotInvalid as error:
+        errors = error.extra.get("ballot") or [error.message]
+        return _render_ballot_form(request, ballot, form=form, choices=choices, ballot_errors=errors)
+    except services.NotEligible as error:
+        form.add_error(None, error.message)
+        return _render_ballot_form(request, ballot, form=form, choices=choices)
+    except services.AlreadyVoted as error:
+        return _render_refused(request, ballot, state="already_voted", message=error.message)
+    except services.VotingPaused as error:
+        return _render_refused(request, ballot, state="paused", message=error.message)
+    except services.VotingClosed as error:
+        return _render_refused(request, ballot, state="closed", message=error.message)
+
+    if step == "cast":
+        return render(request, "voting/ballot_cast.html", ballot.context(receipt_code=result.receipt_code))
+    rows, total = ballot.chosen(choices.ballot)
+    return render(
+        request,
+        "voting/ballot_review.html",
+        ballot.context(chosen=rows, total=total, hidden=choices.hidden_fields(), voter=data),
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def receipt(request):
+    """Anyone with a receipt code learns whether that ballot is in the count (nothing about its
+    choices). POST only: the code never goes in a URL."""
+    result = None
+    if request.method == "POST":
+        form = ReceiptForm(request.POST)
+        if form.is_valid():
+            result = services.receipt_check(code=form.cleaned_data["code"])
+            form = ReceiptForm()  # the code is not shown back
+    else:
+        form = ReceiptForm()
+    return render(request, "voting/receipt.html", {"form": form, "result": result})
+
+
+# --- officials ---------------------------------------------------------------------------------------
+def _design_forms(cycle, districts, *, bound=None):
+    forms_by_code = {}
+    for district in districts:
+        prefix = f"design-{district.code}"
+        if bound is not None and bound[0] == district.code:
+            forms_by_code[district.code] = bound[1]
+        else:
+            design = getattr(district, "ballot_design", None)
+            forms_by_code[district.code] = BallotDesignForm(
+                prefix=prefix, initial=BallotDesignForm.initial_from(design)
+            )
+    return forms_by_code
+
+
+@require_http_methods(["GET", "POST"])
+def staff_ballot(request, slug):
+    """Per district a form for its ballot design, and the cycle's eligibility form, until voting
+    opens; after that the frozen designs, read-only, with their fingerprint."""
+    cycle = _staff_cycle(slug)
+    if refused := _gate(request, permissions.check_official, cycle):
+        return refused
+    districts = selectors.designs_for(cycle)
+    eligibility = selectors.eligibility_for(cycle)
+    eligibility_form = EligibilityForm(prefix="eligibility", initial=EligibilityForm.initial_from(eligibility))
+    bound = None
+
+    if request.method == "POST":
+        which = request.POST.get("form", "")
+        if which == "eligibility":
+            form = eligibility_form = EligibilityForm(request.POST, prefix="eligibility")
+
+            def save(data):
+                services.eligibility_set(actor=request.user, cycle=cycle, **data)
+
+            done = _("Eligibility saved.")
+        else:
+            district = next((d for d in districts if f"design-{d.code}" == which), None)
+            if district is None:
+                raise Http404
+            form = BallotDesignForm(request.POST, prefix=which)
+            bound = (district.code, form)
+
+            def save(data):
+                services.ballot_design_set(actor=request.user, district=district, **data)
+
+            done = _("Ballot design for %(district)s saved.") % {"district": district.name}
+        try:
+            permissions.check_design_open(cycle)
+            if form.is_valid():
+                save(form.cleaned_data)
+                messages.success(request, done)
+                return redirect("staff_ballot", slug=cycle.slug)
+        except NotAllowed as error:
+            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
+        except PhaseClosed as error:  # voting opened meanwhile: the ballot is frozen, nothing changed
+            messages.error(request, error.message)
+            return redirect("staff_ballot", slug=cycle.slug)
+        except ApplicationError as error:
+            apply_errors(error, form)
+
+    frozen = not cycle.allows(Capability.DESIGN_BALLOT)
+    design_forms = _design_forms(cycle, districts, bound=bound)
+    return render(
+        request,
+        "voting/staff_ballot.html",
+        {
+            "cycle": cycle,
+            "frozen": frozen,
+            "frozen_message": permissions.MSG_BALLOT_FROZEN,
+            "fingerprint": selectors.ballot_fingerprint(cycle),
+            "districts": [
+                {
+                    "district": d,
+                    "design": getattr(d, "ballot_design", None),
+                    "form": design_forms[d.code],
+                    "method_label": METHOD_LABELS.get(getattr(getattr(d, "ballot_design", None), "method", None), ""),
+                }
+                for d in districts
+            ],
+            "eligibility": eligibility,
+            "eligibility_form": eligibility_form,
+        },
+    )
+
+
+@require_GET
+def staff_turnout(request, slug):
+    """Participation from the voter roll — counts only, never choices."""
+    cycle = _staff_cycle(slug)
+    if refused := _gate(request, permissions.check_turnout, cycle):
+        return refused
+    data = selectors.turnout(cycle)
+    counted = {row["district__code"]: row["count"] for row in data["by_district"]}
+    channels = dict(Channel.choices)
+    languages = dict(settings.LANGUAGES)
+    return render(
+        request,
+        "voting/staff_turnout.html",
+        {
+            "cycle": cycle,
+            "total": data["total"],
+            "by_district": [{"district": d, "count": counted.get(d.code, 0)} for d in cycle.districts.all()],
+            "by_channel": [{"label": channels.get(r["channel"], r["channel"]), "count": r["count"]}
+                           for r in data["by_channel"]],
+            "by_site": [{"label": r["site"] or _("no voting site (online, phone, code)"), "count": r["count"]}
+                        for r in data["by_site"]],
+            "by_language": [{"label": languages.get(r["language"], r["language"] or _("not recorded")),
+                             "count": r["count"]} for r in data["by_language"]],
+            "by_day": data["by_day"],
+            "now": timezone.now(),
+        },
+    )  # fmt: skip
