@@ -17,7 +17,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle, District
-from budgets.phases import Capability, Phase, register_guard, register_hook
+from budgets.phases import Capability, Phase, phase_allows, register_guard, register_hook
 from core.canonical import canonical_bytes, sha256_hex
 from core.errors import Conflict, GuardFailed, NotAllowed, PhaseClosed, ValidationFailed
 from core.money import format_money
@@ -287,16 +287,6 @@ def _years_between(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _lock_cycle_shared(cycle_id: int) -> Cycle:
-    """Read the cycle under a shared row lock: ballots do not block each other, but a pause or the
-    close (which take the row exclusively) waits for ballots in flight, and ballots after it see it."""
-    if connection.vendor == "postgresql":
-        cycle = Cycle.objects.raw("SELECT * FROM budgets_cycle WHERE id = %s FOR SHARE", [cycle_id])[0]
-    else:
-        cycle = Cycle.objects.get(pk=cycle_id)
-    return cycle
-
-
 def _check_open(cycle: Cycle) -> None:
     if cycle.is_paused and Phase(cycle.phase) == Phase.VOTING:
         raise VotingPaused()
@@ -364,14 +354,16 @@ def ballot_cast(
     Invariant: one roll entry per (district, identity key) — the database's unique constraint, not a
     check — and one anonymous ballot for it, in the same transaction; nothing links the two.
     Errors: VotingPaused / VotingClosed (409), NotEligible (403), BallotInvalid (400, every
-    problem), AlreadyVoted (409). Locking: the cycle row FOR SHARE (PostgreSQL).
+    problem), AlreadyVoted (409). Locking: none on the cycle (a hot row shared by every ballot);
+    instead the last statement before commit re-reads the phase, the pause and the clock, so a ballot
+    commits only while voting is open — a pause or close counts from the moment it is committed.
     """
     if (ballot is None) == (ranks is None):
         raise TypeError("ballot_cast takes either a ballot or ranks")
     district = District.objects.select_related("cycle").get(
         pk=district.pk if isinstance(district, District) else district
     )
-    cycle = _lock_cycle_shared(district.cycle_id)
+    cycle = district.cycle
     rank_problems = []
     if ranks is not None:
         ballot, rank_problems = ballot_from_ranks(ranks)
@@ -416,13 +408,29 @@ def ballot_cast(
                 essential=True,
                 dispatch=False,  # no broker call from the vote request: the periodic task sends it
             )  # fmt: skip
-    if connection.vendor == "postgresql":
-        # The close of voting is a timestamp: a ballot that would commit after it does not count.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT clock_timestamp() < %s", [cycle.voting_close_at or timezone.now()])
-            if cycle.voting_close_at is not None and not cursor.fetchone()[0]:
-                raise VotingClosed()
+    _still_open(cycle)
     return CastResult(receipt_code=code)
+
+
+_STILL_OPEN = """
+    SELECT phase, voting_paused_at IS NOT NULL,
+           voting_close_at IS NOT NULL AND clock_timestamp() >= voting_close_at
+    FROM budgets_cycle WHERE id = %s
+"""
+
+
+def _still_open(cycle: Cycle) -> None:
+    """The last statement of a cast: the close of voting is a timestamp and a pause takes effect
+    when it commits; a ballot that would commit after either is not stored."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_STILL_OPEN, [cycle.pk])
+        phase, paused, closed = cursor.fetchone()
+    if paused and phase == Phase.VOTING:
+        raise VotingPaused()
+    if closed or not phase_allows(phase, Capability.CAST_BALLOTS):
+        raise VotingClosed()
 
 
 _ROLL_INSERT = """

@@ -4,6 +4,7 @@ and freeze). Plain functions, like proposals/tests/builders.py, so any test modu
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Count
 
@@ -15,7 +16,7 @@ from proposals import services as proposals_services
 from proposals.models import Project
 from proposals.tests.builders import idea_input, make_project, ward
 from tests.ballots import ballot_prepare
-from tests.factories import CycleFactory
+from tests.factories import CycleFactory, DistrictFactory
 from voting import crypto, services
 from voting.models import Ballot, BallotDesign, Identity, VoterRollEntry
 
@@ -46,9 +47,12 @@ def paper_idea(cycle: Cycle, staff, district: str):
     )
 
 
-def vetting_world(official, *, wards: str = "ABC", projects: dict | None = None) -> World:
-    """A cycle in vetting with projects made from paper ideas through the proposals services."""
+def vetting_world(official, *, wards: str = "ABC", projects: dict | None = None, citywide: bool = False) -> World:
+    """A cycle in vetting with projects made from paper ideas through the proposals services
+    (``citywide``: plus a citywide district, code "CITY", $200,000)."""
     cycle = CycleFactory(vetting=True, wards=wards)
+    if citywide:
+        DistrictFactory(cycle=cycle, code="CITY", name="Citywide", kind="citywide", budget=Decimal("200000.00"))
     world = World(cycle=cycle, official=official)
     for code, items in (PROJECTS if projects is None else projects).items():
         idea = paper_idea(cycle, official, code)
@@ -59,10 +63,12 @@ def vetting_world(official, *, wards: str = "ABC", projects: dict | None = None)
     return world
 
 
-def voting_world(official, *, designs: dict | None = None, wards: str = "ABC", projects: dict | None = None) -> World:
+def voting_world(
+    official, *, designs: dict | None = None, wards: str = "ABC", projects: dict | None = None, citywide=False
+) -> World:
     """A cycle moved to voting for real. Every district with projects gets an approval design
-    (``ballot_prepare``), then ``designs`` (ward → design fields) overrides it."""
-    world = vetting_world(official, wards=wards, projects=projects)
+    (``ballot_prepare``), then ``designs`` (district code → design fields) overrides it."""
+    world = vetting_world(official, wards=wards, projects=projects, citywide=citywide)
     design(world, designs or {})
     open_voting(world)
     return world

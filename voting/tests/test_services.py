@@ -209,6 +209,23 @@ def test_one_voter_casts_one_ward_ballot_per_cycle(world):
     assert_roll_matches_ballots()
 
 
+def test_one_voter_casts_a_ward_ballot_and_the_citywide_ballot(official):
+    projects = {"A": PROJECTS["A"], "B": PROJECTS["B"], "CITY": [("CITY-01", "90000"), ("CITY-02", "120000")]}
+    world = voting_world(official, wards="AB", projects=projects, citywide=True)
+    cast(world, "rosa", district="A", choices=("A-01",))
+    cast(world, "rosa", district="CITY", choices=("CITY-02",))  # two roll entries for one person (§3)
+    before = counts()
+    with pytest.raises(services.AlreadyVoted):
+        cast(world, "rosa", district="CITY", choices=("CITY-01",))
+    with pytest.raises(services.AlreadyVoted):
+        cast(world, "rosa", district="B", choices=("B-01",))
+    assert counts() == before
+    entries = VoterRollEntry.objects.filter(identity_key=crypto.identity_key("test", "rosa"))
+    assert sorted(entries.values_list("district__code", flat=True)) == ["A", "CITY"]
+    assert sorted(StoredBallot.objects.values_list("district__code", flat=True)) == ["A", "CITY"]
+    assert_roll_matches_ballots()
+
+
 # --- bad ballots ---------------------------------------------------------------------------------------
 BAD_BALLOTS = [
     pytest.param(
