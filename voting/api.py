@@ -211,8 +211,14 @@ class BallotCastView(APIView):
     )
     def post(self, request, slug, code):
         check_online_voter(request.user)
-        cycle = _cycle(request.user, slug)
-        district = _ballot_district(cycle, code)
+        # The vote path stays lean: one query finds the ballot (the service re-reads what it needs).
+        district = (
+            District.objects.filter(cycle__slug=slug, code=code, ballot_design__isnull=False)
+            .only("id", "code", "cycle_id")
+            .first()
+        )
+        if district is None:
+            raise Http404
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
