@@ -24,7 +24,7 @@ from core.money import format_money
 from core.services import audit_record, notification_queue
 
 from . import crypto, methods
-from .methods.base import ballot_from_ranks
+from .methods.base import ballot_from_points, ballot_from_ranks
 from .methods.messages import problem_message
 from .models import (
     AccessCode,
@@ -389,11 +389,12 @@ def ballot_cast(
             update_fields=list(identity),
         )
     code = crypto.code_new()
+    stored = _canonical_order(_ballot_setup(cycle, district)[1], ballot)
     Ballot.objects.create(
         district=district,
         channel=voter.channel,
-        choices=list(ballot.choices),
-        points=list(ballot.points) if ballot.points is not None else None,
+        choices=list(stored.choices),
+        points=list(stored.points) if stored.points is not None else None,
         receipt_hash=crypto.receipt_hash(code),
     )
     if voter.notify_user is not None:
@@ -410,6 +411,19 @@ def ballot_cast(
             )  # fmt: skip
     _still_open(cycle)
     return CastResult(receipt_code=code)
+
+
+def _canonical_order(design: BallotDesign, ballot: methods.Ballot) -> methods.Ballot:
+    """The order a ballot is stored in, whatever order the voter's client sent: a chosen order
+    (or the per-voter shuffle of the page) must not make a ballot recognisable in the record, so a
+    vote cannot be proven to a buyer. Approval and knapsack: sorted codes; cumulative: by points,
+    then code (as Pabulib writes them); ranked: the order is the vote itself."""
+    method = methods.Method(design.method)
+    if method in (methods.Method.APPROVAL, methods.Method.KNAPSACK):
+        return methods.Ballot(choices=tuple(sorted(ballot.choices)))
+    if method == methods.Method.CUMULATIVE:
+        return ballot_from_points(dict(zip(ballot.choices, ballot.points, strict=True)))
+    return ballot
 
 
 _STILL_OPEN = """

@@ -20,5 +20,19 @@ class LocmemBackend:
         outbox.append((phone, text))
 
 
+class DisabledBackend:
+    """Production's default until a provider is configured: phone verification is unavailable
+    (and no code is ever printed to a log)."""
+
+    enabled = False
+
+    def send(self, phone: str, text: str) -> None:
+        raise RuntimeError("no SMS provider configured (PB_SMS_BACKEND)")
+
+
+def sms_enabled() -> bool:
+    return getattr(import_string(settings.PB_SMS_BACKEND), "enabled", True)
+
+
 def sms_send(phone: str, text: str) -> None:
     import_string(settings.PB_SMS_BACKEND)().send(phone, text)

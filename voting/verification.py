@@ -42,6 +42,12 @@ class TooManyAttempts(ApplicationError):
     default_message = _("Too many attempts. Please wait a few minutes and try again.")
 
 
+class SmsUnavailable(ApplicationError):
+    status = 409
+    code = "sms_unavailable"
+    default_message = _("Phone verification is not available. Please vote with an account or an access code.")
+
+
 MSG_CODE_INVALID = _("This code is not valid. Check it and try again.")
 MSG_CODE_USED = _("This code has already been used.")
 MSG_CODE_EXPIRED = _("This code has expired.")
@@ -82,7 +88,7 @@ def _note(kind: str, key_hash: str, success: bool) -> None:
 def access_codes_generate(*, actor, district: District, count: int, expires_at: datetime) -> list[str]:
     """Make ``count`` codes for ``district``; returns the codes (the only time they exist in clear)."""
     check_official(actor)
-    cycle = Cycle.objects.get(pk=district.cycle_id)  # fresh: the caller's copy may be stale
+    cycle = Cycle.objects.select_for_update().get(pk=district.cycle_id)  # lock first, check second
     if not (cycle.allows(Capability.DESIGN_BALLOT) or cycle.allows(Capability.CAST_BALLOTS)):
         raise PhaseClosed(MSG_NOT_VOTING_SOON)
     if not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
@@ -192,8 +198,10 @@ def phone_normalize(phone: str) -> str:
 def phone_challenge_start(*, phone: str, client_key: str, language: str = "en") -> None:
     """Send a 7-digit code by SMS (after the challenge is committed). Rate-limited per phone and
     per client."""
-    from .sms import sms_send
+    from .sms import sms_enabled, sms_send
 
+    if not sms_enabled():
+        raise SmsUnavailable()
     number = phone_normalize(phone)
     phone_hash = crypto.keyed_hash("phone", number)
     client = crypto.keyed_hash("client", client_key)

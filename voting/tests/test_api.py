@@ -587,3 +587,11 @@ def test_100_voters_each_casting_twice_at_once_get_100_ballots(official, monkeyp
     assert VoterRollEntry.objects.filter(district__code="A").count() == 100
     assert Identity.objects.count() == 100
     assert set(Ballot.objects.values_list("receipt_hash", flat=True)) == {crypto.receipt_hash(c) for c in codes}
+
+
+def test_the_stored_order_never_follows_the_clients_order(cycle, resident):
+    """A buyer could dictate an order and look for it in the record: the service stores a canonical
+    order whatever the client sends."""
+    response = cast(client_for(resident), "A", ["A-02", "A-01"])
+    assert response.status_code == 201, response.content
+    assert Ballot.objects.get().choices == ["A-01", "A-02"]

@@ -113,7 +113,7 @@ def test_cast_stores_one_roll_entry_and_one_anonymous_ballot_and_returns_a_recei
     assert (ballot.district, ballot.channel, ballot.choices, ballot.points) == (
         world.district("A"),
         "online",
-        ["A-02", "A-01"],
+        ["A-01", "A-02"],  # stored in a canonical order, not the order the voter sent
         None,
     )
     assert ballot.receipt_hash == crypto.receipt_hash(result.receipt_code)

@@ -241,3 +241,10 @@ def test_a_district_without_a_ballot_is_a_clear_refusal(official):
     with pytest.raises(services.NoBallot):
         _cast(voter, cycle.districts.get(code="B"), "A-01")
     assert Ballot.objects.count() == VoterRollEntry.objects.count() == 0
+
+
+def test_without_an_sms_provider_phone_verification_is_unavailable(settings, outbox):
+    settings.PB_SMS_BACKEND = "voting.sms.DisabledBackend"
+    with pytest.raises(verification.SmsUnavailable):
+        verification.phone_challenge_start(phone="2015550123", client_key="c")
+    assert outbox == [] and not PhoneChallenge.objects.exists()
