@@ -382,6 +382,8 @@ def ballot_cast(
     if any((voter.name, voter.email, voter.phone, voter.address, voter.date_of_birth)):
         identity = {"name": voter.name, "email": voter.email, "phone": voter.phone, "address": voter.address,
                     "date_of_birth": voter.date_of_birth}  # fmt: skip
+        # What this channel knows; a detail it lacks does not erase one another channel gave.
+        identity = {k: v for k, v in identity.items() if v not in ("", None)}
         Identity.objects.bulk_create(  # one INSERT … ON CONFLICT DO UPDATE
             [Identity(identity_key=voter.identity_key, **identity)],
             update_conflicts=True,

@@ -624,3 +624,19 @@ def test_designs_and_eligibility_can_change_until_voting_opens(official):
     services.eligibility_set(actor=official, cycle=world.cycle, minimum_age=16, age_on=None, allow_live_work_study=True)
     assert BallotDesign.objects.get(district__code="A").method == "approval"
     assert Eligibility.objects.get(cycle=world.cycle).minimum_age == 16
+
+
+def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
+    """The identity table is for the duplicate review (name, date of birth, address): a later ballot
+    (here the citywide one) from a page that does not send the name must not blank it."""
+    projects = {"A": PROJECTS["A"], "CITY": [("CITY-01", "90000")]}
+    world = voting_world(official, wards="A", projects=projects, citywide=True)
+    key = crypto.identity_key("test", "rosa")
+    full = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
+                          address="1 Grand St", date_of_birth=date(1990, 1, 1))  # fmt: skip
+    services.ballot_cast(voter=full, district=world.district("A"), ballot=Ballot(choices=("A-01",)))
+    partial = services.Voter(identity_key=key, channel="online", verification="account", name="",
+                             address="2 Grand St", date_of_birth=date(1990, 1, 1))  # fmt: skip
+    services.ballot_cast(voter=partial, district=world.district("CITY"), ballot=Ballot(choices=("CITY-01",)))
+    identity = Identity.objects.get(identity_key=key)
+    assert (identity.name, identity.address) == ("Rosa Díaz", "2 Grand St")
