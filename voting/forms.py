@@ -125,6 +125,38 @@ class VoterForm(forms.Form):
                 "attest": bool(data.get("attest"))}  # fmt: skip
 
 
+# --- voting without an account ---------------------------------------------------------------------
+_NO_AUTOFILL = {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+
+
+class AccessCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Access code"),
+        max_length=64,
+        help_text=_("The code printed on your card, e.g. 7K2M-QX9D-4H8T."),
+        widget=forms.TextInput(attrs=_NO_AUTOFILL),
+    )
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile phone number"),
+        max_length=32,
+        help_text=_("A US number with its area code, e.g. 201-555-0123. We send it a 7-digit code by SMS."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+
+class PhoneCodeForm(forms.Form):
+    phone = forms.CharField(max_length=32, widget=forms.HiddenInput)
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=16,
+        help_text=_("The 7 digits we sent to your phone."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
 # --- receipts ---------------------------------------------------------------------------------------
 class ReceiptForm(forms.Form):
     code = forms.CharField(

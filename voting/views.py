@@ -7,6 +7,7 @@ choices or a code are never cached. Service errors come back as form errors (a m
 rule) or as a page that says why nothing was recorded; denials go through ``deny``.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,15 +23,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 from budgets import selectors as cycle_selectors
 from budgets.models import District
 from budgets.phases import Capability, Phase, phase_allows, phase_reached
-from core.errors import ApplicationError, NotAllowed, PhaseClosed
+from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
+from core.middleware import client_ip
 from core.money import format_money
 from core.views_mixins import apply_errors, deny
 
-from . import crypto, methods, permissions, selectors, services
+from . import crypto, methods, permissions, selectors, services, verification
 from .forms import (
     METHOD_LABELS,
+    AccessCodeForm,
     BallotDesignForm,
     EligibilityForm,
+    PhoneCodeForm,
+    PhoneForm,
     ReceiptForm,
     VoterForm,
     attest_label,
@@ -85,6 +90,7 @@ STATE_TITLES = {
     "closed": gettext_lazy("Voting is closed"),
     "not_open": gettext_lazy("Voting has not opened yet"),
     "already_voted": gettext_lazy("You have already voted"),
+    "code_not_usable": gettext_lazy("This access code cannot be used"),
 }
 
 
@@ -111,15 +117,56 @@ def _money(cycle):
     return lambda amount: format_money(amount, cycle.currency)
 
 
+# --- voters without an account (printed access code, phone verified by SMS) --------------------------
+# The session keeps only what ``VerifiedVoter`` holds (identity key, keyed hash of the code, never a
+# code or a phone number), with the cycle and the time of the check; it is good for 30 minutes.
+SESSION_VOTER = "pb_voter"
+SESSION_VOTER_TTL = timedelta(minutes=30)
+MSG_VERIFY_AGAIN = gettext_lazy("Your verification has expired. Please verify again to vote.")
+MSG_CODE_OTHER_BALLOT = gettext_lazy(
+    "Your access code is for the ballot of %(district)s. It cannot be used for another ballot."
+)
+
+
+def _client_key(request) -> str:
+    return client_ip(request) or "unknown"
+
+
+def _session_voter_store(request, cycle, verified: verification.VerifiedVoter) -> None:
+    request.session.cycle_key()  # a new session id once verified (no session fixation)
+    request.session[SESSION_VOTER] = {
+        **verified.as_session(),
+        "cycle_id": cycle.pk,
+        "at": timezone.now().timestamp(),
+    }
+
+
+def _session_voter(request, cycle) -> tuple[dict | None, bool]:
+    """(the session voter for this cycle or None, whether one has just expired)."""
+    data = request.session.get(SESSION_VOTER)
+    if not isinstance(data, dict) or data.get("cycle_id") != cycle.pk:
+        return None, False
+    if timezone.now().timestamp() - float(data.get("at", 0)) > SESSION_VOTER_TTL.total_seconds():
+        del request.session[SESSION_VOTER]
+        return None, True
+    return data, False
+
+
 # --- voting ------------------------------------------------------------------------------------------
 @require_GET
 def vote_index(request, slug):
     """The ballots this voter can cast in the cycle (their ward's and the citywide one), marked
     when already cast."""
     cycle = _public_cycle(slug)
-    if refused := _gate(request, permissions.check_online_voter, cycle):
-        return refused
-    voted = selectors.voted_district_ids(cycle=cycle, identity_key=_identity_key(request.user))
+    session_voter, expired = None, False
+    if request.user.is_authenticated:
+        if refused := _gate(request, permissions.check_online_voter, cycle):
+            return refused
+        key = _identity_key(request.user)
+    else:
+        session_voter, expired = _session_voter(request, cycle)
+        key = session_voter["identity_key"] if session_voter else None
+    voted = selectors.voted_district_ids(cycle=cycle, identity_key=key) if key else set()
     ballots = [{"district": d, "voted": d.pk in voted} for d in selectors.ballot_districts(cycle)]
     state = _voting_state(cycle)
     return render(
@@ -132,16 +179,97 @@ def vote_index(request, slug):
             "state": state,
             "state_title": STATE_TITLES.get(state, ""),
             "state_message": _state_message(state) if state != "open" else "",
+            "unverified": key is None,
+            "expired_message": MSG_VERIFY_AGAIN if expired else "",
         },
     )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def vote_code(request, slug):
+    """A printed access code: checked (not used up: the ballot's transaction does that), then the
+    visitor goes to that code's ballot. The code travels only in this POST's body."""
+    cycle = _public_cycle(slug)
+    if request.user.is_authenticated or _voting_state(cycle) != "open":
+        return redirect("vote_index", slug=cycle.slug)
+    status, errors = 200, []
+    form = AccessCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verified = verification.access_code_redeem(code=form.cleaned_data["code"], client_key=_client_key(request))
+        except verification.TooManyAttempts as error:
+            errors, status = [error.message], error.status
+        except NotAllowed as error:
+            errors = [error.message]
+        else:
+            district = District.objects.filter(pk=verified.district_id, cycle=cycle).first()
+            if district is not None:
+                _session_voter_store(request, cycle, verified)
+                return redirect("vote_ballot", slug=cycle.slug, code=district.code)
+            errors = [verification.MSG_CODE_INVALID]  # a code for another cycle
+        form = AccessCodeForm()  # the code is not shown back
+    return render(request, "voting/vote_code.html", {"cycle": cycle, "form": form, "errors": errors}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def vote_phone(request, slug):
+    """A phone number verified by SMS. POST ``step=send``: send a 7-digit code, then the form for
+    it (the number rides along in a hidden field, never in the session or a URL). POST
+    ``step=verify``: check it, then the list of ballots."""
+    cycle = _public_cycle(slug)
+    if request.user.is_authenticated or _voting_state(cycle) != "open":
+        return redirect("vote_index", slug=cycle.slug)
+    step = request.POST.get("step", "send") if request.method == "POST" else ""
+    status = 200
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+
+    if step == "verify":
+        form = PhoneCodeForm(request.POST)
+        if form.is_valid():
+            try:
+                verified = verification.phone_challenge_verify(
+                    phone=form.cleaned_data["phone"], code=form.cleaned_data["code"], client_key=_client_key(request)
+                )
+            except verification.TooManyAttempts as error:
+                form.add_error(None, error.message)
+                status = error.status
+            except (NotAllowed, ValidationFailed) as error:
+                form.add_error(None, error.message)
+            else:
+                _session_voter_store(request, cycle, verified)
+                return redirect("vote_index", slug=cycle.slug)
+        return render(
+            request, "voting/vote_phone.html", {"cycle": cycle, "form": form, "step": "verify"}, status=status
+        )
+
+    form = PhoneForm(request.POST or None)
+    if step == "send" and form.is_valid():
+        try:
+            number = verification.phone_normalize(form.cleaned_data["phone"])
+            verification.phone_challenge_start(phone=number, client_key=_client_key(request), language=language)
+        except verification.TooManyAttempts as error:
+            form.add_error(None, error.message)
+            status = error.status
+        except ValidationFailed as error:
+            apply_errors(error, form)
+        else:
+            return render(
+                request,
+                "voting/vote_phone.html",
+                {"cycle": cycle, "form": PhoneCodeForm(initial={"phone": number}), "step": "verify",
+                 "sent_to": number[-4:]},
+            )  # fmt: skip
+    return render(request, "voting/vote_phone.html", {"cycle": cycle, "form": form, "step": "send"}, status=status)
 
 
 class _Ballot:
     """Everything the ballot page, the review page and the confirmation page show."""
 
-    def __init__(self, request, cycle, district):
+    def __init__(self, request, cycle, district, *, seed: str):
         self.cycle, self.district = cycle, district
-        self.design, self.projects = selectors.ballot_for(district, seed=f"{request.user.pk}:{district.pk}")
+        self.design, self.projects = selectors.ballot_for(district, seed=f"{seed}:{district.pk}")
         self.method = methods.Method(self.design.method)
         self.eligibility = selectors.eligibility_for(cycle)
         self.attest_text = attest_label(
@@ -224,11 +352,25 @@ def vote_ballot(request, slug, code):
     it; the response is the confirmation with the receipt code (no redirect: the code must not
     travel in a URL or the session)."""
     cycle = _public_cycle(slug)
-    if refused := _gate(request, permissions.check_online_voter, cycle):
-        return refused
+    session_voter = None
+    if request.user.is_authenticated:
+        if refused := _gate(request, permissions.check_online_voter, cycle):
+            return refused
+        key, seed = _identity_key(request.user), str(request.user.pk)
+    else:
+        session_voter, expired = _session_voter(request, cycle)
+        if expired:
+            messages.warning(request, MSG_VERIFY_AGAIN)
+            return redirect("vote_index", slug=cycle.slug)
+        if session_voter is None:
+            return _gate(request, permissions.check_online_voter, cycle)  # log in (or verify: see the list)
+        key = seed = session_voter["identity_key"]
     district = _ballot_district(cycle, code)
-    ballot = _Ballot(request, cycle, district)
-    key = _identity_key(request.user)
+    if session_voter and session_voter.get("district_id") not in (None, district.pk):
+        own = District.objects.filter(pk=session_voter["district_id"]).first()
+        message = MSG_CODE_OTHER_BALLOT % {"district": own.name if own else "—"}
+        return render(request, "403.html", {"message": message}, status=403)
+    ballot = _Ballot(request, cycle, district, seed=seed)
 
     if request.method == "GET":
         state = _voting_state(cycle)
@@ -253,16 +395,28 @@ def vote_ballot(request, slug, code):
         return _render_ballot_form(request, ballot, form=form, choices=choices, ballot_errors=errors)
 
     data = form.cleaned_data
-    voter = services.Voter(
-        identity_key=key,
-        channel=Channel.ONLINE,
-        verification="account",
-        language=(translation.get_language() or settings.LANGUAGE_CODE).split("-")[0],
-        date_of_birth=data["date_of_birth"],
-        address=data["address"],
-        email=request.user.email,
-        notify_user=request.user,
-    )
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    if session_voter:
+        voter = services.Voter(
+            identity_key=key,
+            channel=session_voter["channel"],
+            verification=session_voter["verification"],
+            access_code_hash=session_voter.get("access_code_hash", ""),
+            language=language,
+            date_of_birth=data["date_of_birth"],
+            address=data["address"],
+        )
+    else:
+        voter = services.Voter(
+            identity_key=key,
+            channel=Channel.ONLINE,
+            verification="account",
+            language=language,
+            date_of_birth=data["date_of_birth"],
+            address=data["address"],
+            email=request.user.email,
+            notify_user=request.user,
+        )
     service = services.ballot_cast if step == "cast" else services.ballot_check
     try:
         result = service(voter=voter, district=district, ballot=choices.ballot, attested=data["attest"])
@@ -278,8 +432,13 @@ def vote_ballot(request, slug, code):
         return _render_refused(request, ballot, state="paused", message=error.message)
     except services.VotingClosed as error:
         return _render_refused(request, ballot, state="closed", message=error.message)
+    except services.CodeNotUsable as error:
+        request.session.pop(SESSION_VOTER, None)
+        return _render_refused(request, ballot, state="code_not_usable", message=error.message)
 
     if step == "cast":
+        if session_voter and session_voter["channel"] == Channel.CODE:
+            del request.session[SESSION_VOTER]  # one ballot per code; a phone may still cast the citywide one
         return render(request, "voting/ballot_cast.html", ballot.context(receipt_code=result.receipt_code))
     rows, total = ballot.chosen(choices.ballot)
     return render(

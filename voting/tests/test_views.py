@@ -372,10 +372,14 @@ def test_after_voting_moves_on_the_ballot_is_closed(client, official, voter):
 # --- who may vote online -----------------------------------------------------------------------------
 def test_anonymous_visitors_are_sent_to_log_in(client, official):
     cycle = voting_cycle(official)
-    for response in (client.get(reverse("vote_index", args=[cycle.slug])), client.get(ballot_url(cycle)),
-                     post(client, cycle, "cast", {"project": ["A-01"]})):  # fmt: skip
+    for response in (client.get(ballot_url(cycle)), post(client, cycle, "cast", {"project": ["A-01"]})):
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
     assert stored() == NOTHING
+    # The list of ballots offers the ways to vote without an account (voting/tests/test_views_verified.py).
+    html = client.get(reverse("vote_index", args=[cycle.slug])).content.decode()
+    assert reverse("account_login") in html
+    assert f'href="{reverse("vote_code", args=[cycle.slug])}"' in html
+    assert f'href="{reverse("vote_phone", args=[cycle.slug])}"' in html
 
 
 def test_auditors_are_read_only(client, official, auditor):
