@@ -2,8 +2,14 @@
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
+from django.utils.translation import gettext_lazy as _
 
 from .roles import user_requires_mfa
+
+# The refusals every app's permissions module gives (one text, one translation).
+MSG_LOGIN_REQUIRED = _("Please log in first.")
+MSG_ROLE_REQUIRED = _("Your account does not have the role needed for this.")
+MSG_MFA_REQUIRED = _("Set up two-factor authentication (an authenticator app) before using this area.")
 
 
 def user_mfa_ready(user) -> bool:

@@ -5,16 +5,14 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from accounts.permissions import MSG_LOGIN_REQUIRED
 from core.errors import ApplicationError, NotAllowed
 from core.views_mixins import apply_errors, deny
 
 from . import services
 from .forms import PreferencesForm
-
-MSG_LOGIN_REQUIRED = gettext_lazy("Please log in first.")
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import user_mfa_ready
+from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready
 from core.errors import NotAllowed, PhaseClosed
 
 from .phases import Capability
@@ -26,9 +26,6 @@ class Action(StrEnum):
     VOTING_RESUME = "voting_resume"
 
 
-MSG_LOGIN_REQUIRED = _("Please log in first.")
-MSG_ROLE_REQUIRED = _("Your account does not have the role needed for this.")
-MSG_MFA_REQUIRED = _("Set up two-factor authentication (an authenticator app) before using this area.")
 MSG_NOT_IN_DRAFT = _("The cycle can only be edited while it is in draft.")
 MSG_NOT_VOTING = _("This is only possible while voting is open.")
 MSG_ALREADY_PAUSED = _("Voting is already paused.")

@@ -10,7 +10,7 @@ from enum import StrEnum
 from allauth.account.models import EmailAddress
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import user_mfa_ready
+from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready
 from accounts.roles import Role, user_has_role
 from budgets.phases import Capability
 from core.errors import NotAllowed, PhaseClosed
@@ -33,10 +33,7 @@ class Action(StrEnum):
     CATEGORY_MANAGE = "category_manage"
 
 
-MSG_LOGIN_REQUIRED = _("Please log in first.")
 MSG_VERIFY_EMAIL = _("Please confirm your email address first (we sent you a link).")
-MSG_ROLE_REQUIRED = _("Your account does not have the role needed for this.")
-MSG_MFA_REQUIRED = _("Set up two-factor authentication (an authenticator app) before using this area.")
 MSG_NOT_YOURS = _("Only the author can change this idea.")
 MSG_IDEAS_CLOSED = _("Ideas can only be submitted or changed while the cycle is collecting ideas.")
 MSG_DISCUSSION_CLOSED = _("Endorsing and commenting are closed in this phase.")

@@ -42,11 +42,10 @@ def _cycle(user, slug: str) -> Cycle:
 
 
 def _ballot_district(cycle: Cycle, code: str) -> District:
-    """A district of the cycle that has a ballot (a design and projects); 404 otherwise."""
-    for district in selectors.ballot_districts(cycle):
-        if district.code == code:
-            return district
-    raise Http404
+    district = selectors.ballot_district(cycle, code)
+    if district is None:
+        raise Http404
+    return district
 
 
 def _language(user) -> str:

@@ -3,15 +3,12 @@ turnout (officials and auditors with MFA), and when."""
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import user_mfa_ready
+from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready
 from accounts.roles import Role, user_has_role
 from budgets.phases import Capability
 from core.errors import NotAllowed, PhaseClosed
 from proposals.permissions import user_email_verified
 
-MSG_LOGIN_REQUIRED = _("Please log in first.")
-MSG_ROLE_REQUIRED = _("Your account does not have the role needed for this.")
-MSG_MFA_REQUIRED = _("Set up two-factor authentication (an authenticator app) before using this area.")
 MSG_BALLOT_FROZEN = _("The ballot is frozen: voting has opened, so its design can no longer change.")
 MSG_VERIFY_EMAIL = _("Please confirm your email address first (we sent you a link).")
 MSG_AUDITOR_READ_ONLY = _("Auditor accounts are read-only.")

@@ -20,6 +20,11 @@ def ballot_districts(cycle: Cycle) -> list[District]:
     )
 
 
+def ballot_district(cycle: Cycle, code: str) -> District | None:
+    """The district of ``cycle`` with this code, if it has a ballot (a design and projects)."""
+    return next((d for d in ballot_districts(cycle) if d.code == code), None)
+
+
 def ballot_for(district: District, *, seed: str | None = None) -> tuple[BallotDesign, list[Project]]:
     """A district's design and its projects (texts prefetched); shuffled per voter when the design
     asks for it (``seed``: stable for one voter, so a page reload keeps the order)."""

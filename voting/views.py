@@ -107,10 +107,10 @@ def _state_message(state: str) -> str:
 
 
 def _ballot_district(cycle, code) -> District:
-    for district in selectors.ballot_districts(cycle):
-        if district.code == code:
-            return district
-    raise Http404
+    district = selectors.ballot_district(cycle, code)
+    if district is None:
+        raise Http404
+    return district
 
 
 def _money(cycle):
