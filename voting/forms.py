@@ -217,3 +217,18 @@ class EligibilityForm(forms.Form):
     @classmethod
     def initial_from(cls, eligibility) -> dict:
         return {name: getattr(eligibility, name) for name in cls.base_fields}
+
+
+class AccessCodeBatchForm(forms.Form):
+    """Officials make a batch of printed codes for one district."""
+
+    district = forms.ChoiceField(label=_("District"))
+    count = forms.IntegerField(label=_("How many codes"), min_value=1, max_value=20000, initial=100)
+    valid_days = forms.IntegerField(
+        label=_("Valid for (days)"), min_value=1, max_value=365, initial=30,
+        help_text=_("Codes expire after this many days (and cannot be used once voting closes)."),
+    )  # fmt: skip
+
+    def __init__(self, *args, districts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["district"].choices = [(str(d.pk), f"{d.code} · {d.name}") for d in districts]

@@ -10,4 +10,5 @@ urlpatterns = [
     path("receipt/", views.receipt, name="receipt"),
     path("staff/cycles/<slug:slug>/ballot/", views.staff_ballot, name="staff_ballot"),
     path("staff/cycles/<slug:slug>/turnout/", views.staff_turnout, name="staff_turnout"),
+    path("staff/cycles/<slug:slug>/access-codes/", views.staff_access_codes, name="staff_access_codes"),
 ]

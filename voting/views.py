@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from core.views_mixins import apply_errors, deny
 from . import crypto, methods, permissions, selectors, services, verification
 from .forms import (
     METHOD_LABELS,
+    AccessCodeBatchForm,
     AccessCodeForm,
     BallotDesignForm,
     EligibilityForm,
@@ -577,3 +578,32 @@ def staff_turnout(request, slug):
             "now": timezone.now(),
         },
     )  # fmt: skip
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def staff_access_codes(request, slug):
+    """Officials make a batch of printed one-time codes for a district. The answer to the POST is the
+    download itself (a zip with codes.csv and codes.pdf): the codes exist in clear only there."""
+    cycle = _staff_cycle(slug)
+    if refused := _gate(request, permissions.check_official, cycle):
+        return refused
+    districts = selectors.ballot_districts(cycle) or list(cycle.districts.all())
+    form = AccessCodeBatchForm(request.POST or None, districts=districts)
+    if request.method == "POST" and form.is_valid():
+        district = next(d for d in districts if str(d.pk) == form.cleaned_data["district"])
+        expires_at = timezone.now() + timedelta(days=form.cleaned_data["valid_days"])
+        try:
+            codes = verification.access_codes_generate(
+                actor=request.user, district=district, count=form.cleaned_data["count"], expires_at=expires_at
+            )
+        except NotAllowed as error:
+            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
+        except ApplicationError as error:
+            apply_errors(error, form)
+        else:
+            bundle = verification.access_codes_bundle(district=district, codes=codes, expires_at=expires_at)
+            response = HttpResponse(bundle, content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="access-codes-{cycle.slug}-{district.code}.zip"'
+            return response
+    return render(request, "voting/staff_access_codes.html", {"cycle": cycle, "form": form})

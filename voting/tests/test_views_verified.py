@@ -210,3 +210,46 @@ def test_logged_in_residents_keep_using_their_account(client, official, resident
     assert "I have an access code" not in index
     response = client.get(reverse("vote_code", args=[cycle.slug]))
     assert response.status_code == 302 and response["Location"] == reverse("vote_index", args=[cycle.slug])
+
+
+def test_officials_download_a_batch_of_printed_codes(client, official):
+    import csv
+    import io
+    import zipfile
+
+    from django.urls import reverse
+
+    from voting.models import AccessCode
+    from voting.tests.builders import PROJECTS, voting_world
+
+    world = voting_world(official, wards="A", projects={"A": PROJECTS["A"]})
+    client.force_login(official)
+    url = reverse("staff_access_codes", args=[world.cycle.slug])
+    assert client.get(url).status_code == 200
+    district = world.district("A")
+    response = client.post(url, {"district": str(district.pk), "count": "5", "valid_days": "10"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    bundle = zipfile.ZipFile(io.BytesIO(response.content))
+    codes = [row["code"] for row in csv.DictReader(io.StringIO(bundle.read("codes.csv").decode()))]
+    assert len(codes) == 5 and AccessCode.objects.filter(district=district).count() == 5
+    assert bundle.read("codes.pdf").startswith(b"%PDF")
+    # Nothing but the download holds them: the stored rows are keyed hashes.
+    assert not AccessCode.objects.filter(code_hash__in=codes).exists()
+    # Bad input: a clear error, nothing made.
+    response = client.post(url, {"district": str(district.pk), "count": "0", "valid_days": "10"})
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
+    assert AccessCode.objects.count() == 5
+
+
+def test_residents_cannot_make_codes(client, resident, official):
+    from django.urls import reverse
+
+    from voting.models import AccessCode
+    from voting.tests.builders import PROJECTS, voting_world
+
+    world = voting_world(official, wards="A", projects={"A": PROJECTS["A"]})
+    client.force_login(resident)
+    url = reverse("staff_access_codes", args=[world.cycle.slug])
+    response = client.post(url, {"district": str(world.district("A").pk), "count": "5", "valid_days": "10"})
+    assert response.status_code == 403
+    assert not AccessCode.objects.exists()
