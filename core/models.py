@@ -3,14 +3,10 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .db.append_only import AppendOnlyQuerySet
+from .db.append_only import AppendOnlyModel
 
 
-class AuditEventQuerySet(AppendOnlyQuerySet, models.QuerySet):
-    pass
-
-
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One state change or denied access. Written by services inside their own transaction.
 
     ``hash`` = SHA-256 of the canonical JSON of :meth:`chain_payload`, which includes
@@ -37,8 +33,6 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects = AuditEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
@@ -52,14 +46,6 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("audit events are append-only")
 
     def chain_payload(self) -> dict:
         return {

@@ -658,6 +658,18 @@ def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, cate
     }
 
 
+def _project_image(errors: _Errors, image):
+    """The uploaded image re-encoded without metadata, or None (problems go to ``errors``)."""
+    if not image:
+        return None
+    try:
+        return image_clean(image, field="image")
+    except ValidationFailed as exc:
+        for m in exc.extra.get("image", []):
+            errors.add("image", m)
+    return None
+
+
 def _project_snapshot(project: Project) -> dict:
     return {
         "code": project.code,
@@ -708,13 +720,7 @@ def project_create_from_ideas(
     )
     if fields["code"] and Project.objects.filter(cycle=cycle, code=fields["code"]).exists():
         errors.add("code", MSG_CODE_TAKEN % {"code": fields["code"]})
-    clean_image = None
-    if image:
-        try:
-            clean_image = image_clean(image, field="image")
-        except ValidationFailed as exc:
-            for m in exc.extra.get("image", []):
-                errors.add("image", m)
+    clean_image = _project_image(errors, image)
     errors.raise_if_any()
     texts = fields.pop("texts")
     project = Project(cycle=cycle, **fields)
@@ -771,13 +777,7 @@ def project_update(
     )
     if fields["code"] and Project.objects.filter(cycle=cycle, code=fields["code"]).exclude(pk=project.pk).exists():
         errors.add("code", MSG_CODE_TAKEN % {"code": fields["code"]})
-    clean_image = None
-    if image:
-        try:
-            clean_image = image_clean(image, field="image")
-        except ValidationFailed as exc:
-            for m in exc.extra.get("image", []):
-                errors.add("image", m)
+    clean_image = _project_image(errors, image)
     errors.raise_if_any()
     before = _project_snapshot(project)
     texts = fields.pop("texts")

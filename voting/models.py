@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.db.append_only import AppendOnlyQuerySet
+from core.db.append_only import AppendOnlyModel
 
 from .methods import Method
 
@@ -117,26 +117,7 @@ class Identity(models.Model):
         return self.identity_key[:12]
 
 
-class InsertOnlyQuerySet(AppendOnlyQuerySet, models.QuerySet):
-    pass
-
-
-class InsertOnlyModel(models.Model):
-    objects = InsertOnlyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError(f"{type(self).__name__} is insert-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError(f"{type(self).__name__} is insert-only")
-
-
-class VoterRollEntry(InsertOnlyModel):
+class VoterRollEntry(AppendOnlyModel):
     """Who took part. The database refuses a second ballot: one entry per (district, identity), and
     one ward ballot (and one citywide ballot) per identity in a cycle."""
 
@@ -164,7 +145,7 @@ class VoterRollEntry(InsertOnlyModel):
         return f"{self.district_id}:{self.identity_key[:8]}"
 
 
-class Ballot(InsertOnlyModel):
+class Ballot(AppendOnlyModel):
     """An anonymous ballot: nothing here points at a person, a place or a time."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

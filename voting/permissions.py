@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready
 from accounts.roles import Role, user_has_role
+from budgets import permissions as budget_permissions
 from budgets.phases import Capability
 from core.errors import NotAllowed, PhaseClosed
 from proposals.permissions import user_email_verified
@@ -15,14 +16,8 @@ MSG_AUDITOR_READ_ONLY = _("Auditor accounts are read-only.")
 
 
 def check_official(user) -> None:
-    if user is None:
-        return
-    if not getattr(user, "is_authenticated", False):
-        raise NotAllowed(MSG_LOGIN_REQUIRED)
-    if not user.has_perm("budgets.manage_cycle"):
-        raise NotAllowed(MSG_ROLE_REQUIRED)
-    if not user_mfa_ready(user):
-        raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
+    """Ballot design, eligibility and access codes: what officials (with MFA) who manage cycles do."""
+    budget_permissions.check_who(user, budget_permissions.Action.CYCLE_CREATE)
 
 
 def check_online_voter(user) -> None:
@@ -50,12 +45,3 @@ def check_turnout(user) -> None:
 def check_design_open(cycle) -> None:
     if not cycle.allows(Capability.DESIGN_BALLOT):
         raise PhaseClosed(MSG_BALLOT_FROZEN)
-
-
-def can_see_turnout(user) -> bool:
-    try:
-        check_official(user)
-    except NotAllowed:
-        return bool(user and getattr(user, "is_authenticated", False) and user.has_perm("core.view_audit_log")
-                    and user_mfa_ready(user))  # fmt: skip
-    return True

@@ -87,7 +87,6 @@ MSG_GUARD_NO_PROJECTS = _("No district has projects to vote on.")
 MSG_GUARD_TOO_FEW = _("District %(code)s asks for at least %(min)s picks but has only %(count)s projects.")
 MSG_GUARD_NO_CLOSE = _("Set the time voting closes (in the future) before voting opens.")
 MSG_ATTEST = _("Please confirm that the information you gave is true.")
-MSG_DISTRICT_OTHER_CYCLE = _("Choose a district of this cycle.")
 
 
 # --- designs and eligibility ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ audit log here and, later, by the ballot and voter-roll tables. On other databas
 SQLite default) the models' own save/delete guards are what remains.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION pb_refuse_change() RETURNS trigger AS $$
@@ -58,3 +58,24 @@ class AppendOnlyQuerySet:
 
     def delete(self):
         raise TypeError("append-only table: deletes are refused")
+
+
+class AppendOnlyManagerQuerySet(AppendOnlyQuerySet, models.QuerySet):
+    pass
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are inserted, never changed or deleted through the ORM (the trigger is the real guard)."""
+
+    objects = AppendOnlyManagerQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} is append-only (insert-only)")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} is append-only (insert-only)")
