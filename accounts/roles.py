@@ -23,8 +23,9 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "budgets.manage_cycle",
         "proposals.vet_ideas",
         "core.view_audit_log",
+        "voting.run_voting_site",
     ),
-    Role.VOLUNTEER: (),
+    Role.VOLUNTEER: ("voting.run_voting_site",),
     Role.AUDITOR: ("core.view_audit_log",),
 }
 

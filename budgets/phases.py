@@ -42,6 +42,7 @@ class Capability(StrEnum):
     PAUSE_VOTING = "pause_voting"
     EXTEND_VOTING = "extend_voting"
     ENTER_PAPER_BALLOTS = "enter_paper_ballots"
+    REVIEW_PROVISIONAL = "review_provisional"  # accept or reject provisional ballots, settle duplicates
     RUN_TALLY = "run_tally"
     VIEW_RESULTS = "view_results"
     POST_UPDATES = "post_updates"
@@ -60,7 +61,7 @@ CAPABILITIES: dict[Phase, frozenset[Capability]] = {
     Phase.VOTING: frozenset(
         {C.PUBLIC, C.BROWSE_IDEAS, C.CAST_BALLOTS, C.PAUSE_VOTING, C.EXTEND_VOTING, C.ENTER_PAPER_BALLOTS}
     ),
-    Phase.COUNTING: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.ENTER_PAPER_BALLOTS, C.RUN_TALLY}),
+    Phase.COUNTING: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.ENTER_PAPER_BALLOTS, C.REVIEW_PROVISIONAL, C.RUN_TALLY}),
     Phase.RESULTS: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS}),
     Phase.IMPLEMENTATION: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.POST_UPDATES}),
     Phase.ARCHIVED: frozenset({C.PUBLIC, C.VIEW_RESULTS}),

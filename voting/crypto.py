@@ -4,8 +4,14 @@ Identity keys and receipt hashes are HMAC-SHA256 under the deployment's secret k
 not a password hasher: they must be looked up by value). Receipt codes carry 100 random bits.
 """
 
+import base64
+import hashlib
 import secrets
+import unicodedata
+from datetime import date
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 # Crockford-style alphabet: no I, L, O, U — easy to read aloud and type.
@@ -33,3 +39,39 @@ def code_normalize(code: str) -> str:
 
 def receipt_hash(code: str) -> str:
     return keyed_hash("receipt", code_normalize(code))
+
+
+def match_key(*, name: str, date_of_birth: date | None, address: str) -> str:
+    """Same name, date of birth and address → same key (case, accents, punctuation and spacing
+    ignored): how possible duplicate people are found across channels. Empty when one is missing."""
+    parts = [_fold(name), date_of_birth.isoformat() if date_of_birth else "", _fold(address)]
+    if not all(parts):
+        return ""
+    return keyed_hash("match", "|".join(parts))
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+
+
+def _fernet() -> Fernet:
+    key = hashlib.sha256(f"pbplatform.voting.seal:{settings.SECRET_KEY}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(value: str) -> str:
+    """Encrypt (authenticated) under a key derived from the deployment's secret: the provisional
+    ballot's link, readable only by the service that settles it."""
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def unseal(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:  # pragma: no cover - a changed secret key
+        raise ValueError("sealed value cannot be opened with this deployment's key") from exc
+
+
+def ballot_tag(ballot_id) -> str:
+    return keyed_hash("ballot-tag", str(ballot_id))

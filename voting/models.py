@@ -108,6 +108,10 @@ class Identity(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     address = models.CharField(max_length=300, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
+    # Keyed hash of the normalised (name, date of birth, address) when all three are known: two
+    # identity keys sharing it are a possible duplicate person across channels.
+    match_key = models.CharField(max_length=64, blank=True, db_index=True)
+    checkin = models.JSONField(default=dict, blank=True)  # check-in details (site, volunteer, ID seen)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -236,3 +240,164 @@ class VerificationAttempt(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.at}"
+
+
+class VotingSite(models.Model):
+    """A named place where volunteers run kiosks and hand out paper ballots."""
+
+    cycle = models.ForeignKey("budgets.Cycle", on_delete=models.PROTECT, related_name="voting_sites")
+    name = models.CharField(_("name"), max_length=120)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    active = models.BooleanField(_("open for voting"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "name"], name="voting_site_unique_name")]
+        permissions = [("run_voting_site", "Can run a kiosk and key in paper ballots at a voting site")]
+
+    def __str__(self):
+        return self.name
+
+
+class ProvisionalBallot(models.Model):
+    """A ballot whose eligibility could not be confirmed when it was cast (DESIGN.md §3).
+
+    The ballot itself is in ``Ballot`` like any other; this side table holds the *sealed* link to
+    it: the ballot id encrypted under the deployment's key (``crypto.seal``), next to the roll entry
+    it belongs to. Officials decide from the roll entry and the identity, never seeing the
+    choices. Accepting erases the link (the ballot is counted like any other); rejecting voids the
+    ballot with the reason and erases the link too. ``ballot_tag`` (a keyed hash of the ballot id)
+    lets the receipt page say "under review" while it is pending; it is erased with the link.
+    """
+
+    class Reason(models.TextChoices):
+        NOT_CONFIRMED = "not_confirmed", _("Eligibility could not be confirmed at check-in")
+        POSSIBLE_DUPLICATE = "possible_duplicate", _("Possible duplicate: same name, date of birth and address")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        ACCEPTED = "accepted", _("Accepted and counted")
+        REJECTED = "rejected", _("Rejected, not counted")
+
+    cycle = models.ForeignKey("budgets.Cycle", on_delete=models.PROTECT, related_name="provisional_ballots")
+    district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="provisional_ballots")
+    roll_entry = models.OneToOneField(VoterRollEntry, on_delete=models.PROTECT, related_name="provisional")
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    note = models.TextField(blank=True)  # what the volunteer wrote at check-in
+    sealed_ballot = models.TextField(blank=True)
+    ballot_tag = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decision_reason = models.TextField(blank=True)
+    decided_by_id = models.BigIntegerField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="pending", sealed_ballot__gt="", ballot_tag__gt="")
+                | (~models.Q(status="pending") & models.Q(sealed_ballot="", ballot_tag="")),
+                name="provisional_link_only_while_pending",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | models.Q(decision_reason__gt=""),
+                name="provisional_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"provisional {self.pk} ({self.status})"
+
+
+class DuplicateReview(models.Model):
+    """An official's decision on a group of identities that share name, date of birth and address."""
+
+    class Decision(models.TextChoices):
+        DISTINCT = "distinct", _("Different people")
+        SAME_PERSON = "same_person", _("The same person")
+
+    cycle = models.ForeignKey("budgets.Cycle", on_delete=models.PROTECT, related_name="duplicate_reviews")
+    match_key = models.CharField(max_length=64)
+    decision = models.CharField(max_length=12, choices=Decision.choices)
+    note = models.TextField(blank=True)
+    decided_by_id = models.BigIntegerField(null=True)
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "match_key"], name="duplicate_review_once")]
+
+    def __str__(self):
+        return f"{self.match_key[:8]}: {self.decision}"
+
+
+class PaperBatch(models.Model):
+    """The paper ballots of one ballot box (a site, a district): keyed in twice by two different
+    volunteers, mismatches resolved, then reconciled (issued = valid + invalid + spoiled), which
+    stores its valid sheets as ballots."""
+
+    class Status(models.TextChoices):
+        KEYING = "keying", _("Being keyed in")
+        RECONCILED = "reconciled", _("Reconciled")
+
+    district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="paper_batches")
+    site = models.ForeignKey(VotingSite, on_delete=models.PROTECT, related_name="paper_batches")
+    label = models.CharField(_("batch label"), max_length=60)
+    voted_on = models.DateField(_("voting day"))
+    issued = models.PositiveIntegerField(_("ballots issued"))
+    spoiled = models.PositiveIntegerField(_("ballots spoiled"), default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.KEYING)
+    created_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reconciled_by_id = models.BigIntegerField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district", "site", "label"], name="paper_batch_unique_label"),
+            models.CheckConstraint(condition=models.Q(spoiled__lte=models.F("issued")), name="paper_spoiled_le_issued"),
+        ]
+
+    def __str__(self):
+        return f"{self.site} / {self.label}"
+
+
+class PaperEntry(models.Model):
+    """One volunteer's keying of one paper sheet, in pass 1 or pass 2."""
+
+    batch = models.ForeignKey(PaperBatch, on_delete=models.PROTECT, related_name="entries")
+    sheet = models.PositiveIntegerField()
+    pass_no = models.PositiveSmallIntegerField()
+    keyed_by_id = models.BigIntegerField()
+    choices = models.JSONField(default=list)  # project codes as marked on the sheet
+    points = models.JSONField(null=True, blank=True)
+    invalid_reason = models.TextField(blank=True)  # non-empty: the sheet breaks the rules (or is unreadable)
+    keyed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "pass_no", "sheet"], name="paper_entry_once_per_pass"),
+            models.CheckConstraint(condition=models.Q(pass_no__in=[1, 2]), name="paper_entry_pass_valid"),
+            models.CheckConstraint(condition=models.Q(sheet__gte=1), name="paper_entry_sheet_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.batch_id}#{self.sheet} pass {self.pass_no}"
+
+
+class PaperResolution(models.Model):
+    """What an official read on a sheet whose two keyings differ."""
+
+    batch = models.ForeignKey(PaperBatch, on_delete=models.PROTECT, related_name="resolutions")
+    sheet = models.PositiveIntegerField()
+    choices = models.JSONField(default=list)
+    points = models.JSONField(null=True, blank=True)
+    invalid_reason = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+    resolved_by_id = models.BigIntegerField()
+    resolved_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "sheet"], name="paper_resolution_once")]
+
+    def __str__(self):
+        return f"{self.batch_id}#{self.sheet} resolved"

@@ -35,6 +35,7 @@ from .models import (
     BallotVoid,
     Eligibility,
     Identity,
+    ProvisionalBallot,
     VoterRollEntry,
 )
 from .permissions import check_design_open, check_official
@@ -268,11 +269,18 @@ class Voter:
     address: str = ""
     notify_user: object = None  # an account to send the "you voted" confirmation to
     access_code_hash: str = ""  # a printed code, used up in the ballot's own transaction
+    checkin: Mapping | None = None  # check-in details at a voting site (kept in the erasable identity)
+    # Set when eligibility could not be confirmed (ProvisionalBallot.Reason): the ballot is stored
+    # as provisional. A possible duplicate (same name, date of birth, address as someone on the
+    # roll of this ballot) is made provisional by ``ballot_cast`` itself.
+    provisional_reason: str = ""
+    provisional_note: str = ""
 
 
 @dataclass(frozen=True)
 class CastResult:
     receipt_code: str  # shown once, on screen only
+    provisional: bool = False
 
 
 def _age_on(cycle: Cycle, eligibility: Eligibility) -> date:
@@ -370,7 +378,7 @@ def ballot_cast(
         cycle=cycle, district=district, voter=voter, ballot=ballot, attested=attested, rank_problems=rank_problems
     )
 
-    _roll_insert(cycle=cycle, district=district, voter=voter)
+    roll_id = _roll_insert(cycle=cycle, district=district, voter=voter)
     if voter.access_code_hash:
         # Conditional UPDATE: of two ballots racing on one code, exactly one uses it up.
         used = AccessCode.objects.filter(
@@ -378,26 +386,30 @@ def ballot_cast(
         ).update(used_at=timezone.now())
         if used != 1:
             raise CodeNotUsable()
-    if any((voter.name, voter.email, voter.phone, voter.address, voter.date_of_birth)):
-        identity = {"name": voter.name, "email": voter.email, "phone": voter.phone, "address": voter.address,
-                    "date_of_birth": voter.date_of_birth}  # fmt: skip
-        # What this channel knows; a detail it lacks does not erase one another channel gave.
-        identity = {k: v for k, v in identity.items() if v not in ("", None)}
-        Identity.objects.bulk_create(  # one INSERT … ON CONFLICT DO UPDATE
-            [Identity(identity_key=voter.identity_key, **identity)],
-            update_conflicts=True,
-            unique_fields=["identity_key"],
-            update_fields=list(identity),
-        )
+    match = crypto.match_key(name=voter.name, date_of_birth=voter.date_of_birth, address=voter.address)
+    _identity_upsert(voter, match)
+    provisional_reason = voter.provisional_reason or (
+        ProvisionalBallot.Reason.POSSIBLE_DUPLICATE if match and _possible_duplicate(district, voter, match) else ""
+    )
     code = crypto.code_new()
     stored = _canonical_order(_ballot_setup(cycle, district)[1], ballot)
-    Ballot.objects.create(
+    cast = Ballot.objects.create(
         district=district,
         channel=voter.channel,
         choices=list(stored.choices),
         points=list(stored.points) if stored.points is not None else None,
         receipt_hash=crypto.receipt_hash(code),
     )
+    if provisional_reason:
+        ProvisionalBallot.objects.create(
+            cycle=cycle,
+            district=district,
+            roll_entry_id=roll_id,
+            reason=provisional_reason,
+            note=voter.provisional_note,
+            sealed_ballot=crypto.seal(str(cast.pk)),
+            ballot_tag=crypto.ballot_tag(cast.pk),
+        )
     if voter.notify_user is not None:
         with translation.override(voter.language or "en"):
             notification_queue(
@@ -411,7 +423,41 @@ def ballot_cast(
                 dispatch=False,  # no broker call from the vote request: the periodic task sends it
             )  # fmt: skip
     _still_open(cycle)
-    return CastResult(receipt_code=code)
+    return CastResult(receipt_code=code, provisional=bool(provisional_reason))
+
+
+def _identity_upsert(voter: Voter, match: str) -> None:
+    identity = {
+        "name": voter.name,
+        "email": voter.email,
+        "phone": voter.phone,
+        "address": voter.address,
+        "date_of_birth": voter.date_of_birth,
+        "match_key": match,
+        "checkin": dict(voter.checkin or {}),
+    }
+    # What this channel knows; a detail it lacks does not erase one another channel gave.
+    identity = {k: v for k, v in identity.items() if v not in ("", None, {})}
+    if not identity:
+        return
+    Identity.objects.bulk_create(  # one INSERT … ON CONFLICT DO UPDATE
+        [Identity(identity_key=voter.identity_key, **identity)],
+        update_conflicts=True,
+        unique_fields=["identity_key"],
+        update_fields=list(identity),
+    )
+
+
+def _possible_duplicate(district: District, voter: Voter, match: str) -> bool:
+    """Someone else with the same name, date of birth and address is already on this ballot's roll
+    (in this district, or for a ward ballot in another ward of the cycle)."""
+    return VoterRollEntry.objects.filter(
+        cycle_id=district.cycle_id,
+        scope=district.kind,
+        identity_key__in=Identity.objects.filter(match_key=match)
+        .exclude(identity_key=voter.identity_key)
+        .values("identity_key"),
+    ).exists()
 
 
 def _canonical_order(design: BallotDesign, ballot: methods.Ballot) -> methods.Ballot:
@@ -457,8 +503,8 @@ _ROLL_INSERT = """
 """
 
 
-def _roll_insert(*, cycle: Cycle, district: District, voter: Voter) -> None:
-    """The roll entry, or AlreadyVoted: the unique constraints decide, not a prior check."""
+def _roll_insert(*, cycle: Cycle, district: District, voter: Voter) -> int:
+    """The roll entry's id, or AlreadyVoted: the unique constraints decide, not a prior check."""
     values = {
         "cycle_id": cycle.pk,
         "district_id": district.pk,
@@ -474,12 +520,13 @@ def _roll_insert(*, cycle: Cycle, district: District, voter: Voter) -> None:
         # One statement, no savepoint: a conflict on either unique constraint inserts nothing.
         with connection.cursor() as cursor:
             cursor.execute(_ROLL_INSERT, list(values.values()))
-            if cursor.fetchone() is None:
+            row = cursor.fetchone()
+            if row is None:
                 raise AlreadyVoted()
-        return
+        return row[0]
     try:
         with transaction.atomic():
-            VoterRollEntry.objects.create(**values)
+            return VoterRollEntry.objects.create(**values).pk
     except IntegrityError as exc:
         raise AlreadyVoted() from exc
 
@@ -500,8 +547,13 @@ def ballot_check(*, voter: Voter, district: District | int, ballot: methods.Ball
 
 
 def receipt_check(*, code: str) -> str:
-    """ "counted", "voided" or "unknown" — nothing about the choices."""
+    """ "counted", "pending" (a provisional ballot waiting for review), "voided" (rejected or voided)
+    or "unknown" — nothing about the choices."""
     ballot_id = Ballot.objects.filter(receipt_hash=crypto.receipt_hash(code)).values_list("id", flat=True).first()
     if ballot_id is None:
         return "unknown"
-    return "voided" if BallotVoid.objects.filter(ballot_id=ballot_id).exists() else "counted"
+    if BallotVoid.objects.filter(ballot_id=ballot_id).exists():
+        return "voided"
+    if ProvisionalBallot.objects.filter(ballot_tag=crypto.ballot_tag(ballot_id)).exists():
+        return "pending"
+    return "counted"
