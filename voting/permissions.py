@@ -45,3 +45,17 @@ def check_turnout(user) -> None:
 def check_design_open(cycle) -> None:
     if not cycle.allows(Capability.DESIGN_BALLOT):
         raise PhaseClosed(MSG_BALLOT_FROZEN)
+
+
+MSG_SITE_WORKER = _("Only volunteers and officials can run a voting site.")
+
+
+def check_site_worker(user) -> None:
+    """Kiosks and paper keying: volunteers (no MFA: they work on shared devices at a site) and
+    officials (with MFA, as everywhere else they act)."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotAllowed(MSG_LOGIN_REQUIRED)
+    if not user.has_perm("voting.run_voting_site"):
+        raise NotAllowed(MSG_SITE_WORKER)
+    if user.has_perm("budgets.manage_cycle") and not user_mfa_ready(user):
+        raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
