@@ -8,8 +8,8 @@ from .phases import SCHEDULE_FIELDS, Capability, Phase, phase_allows
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in available_timezones() if "/" in tz or tz == "UTC")
 district_code_validator = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$",
-    _("Use 1–16 letters, digits, '-' or '_', starting with a letter or digit."),
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+    _("Use 1–64 letters, digits, '-' or '_', starting with a letter or digit."),
 )
 
 
@@ -98,7 +98,7 @@ class District(models.Model):
         CITYWIDE = "citywide", _("Citywide")
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="districts")
-    code = models.CharField(_("code"), max_length=16, validators=[district_code_validator])
+    code = models.CharField(_("code"), max_length=64, validators=[district_code_validator])
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.WARD)
     budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
@@ -116,3 +116,66 @@ class District(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+
+class TallyRun(models.Model):
+    """One rule run over one district's counted ballots (DESIGN.md §4).
+
+    Keyed by (district, rule, parameters, input hash): the input is the district's deterministic
+    ``.pb`` export and ``input_hash`` its SHA-256, so a redelivered or doubled trigger finds the run
+    already there, and several rules can be compared on one input. ``output`` is the canonical JSON
+    of the outcome: same input → byte-identical output.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="tally_runs")
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="tally_runs")
+    rule = models.CharField(max_length=16)
+    params = models.CharField(max_length=200, default="{}")  # canonical JSON of the rule's parameters
+    input_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    output = models.TextField(blank=True)  # canonical JSON (budgets.rules.outcome_to_json)
+    output_hash = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    ballots = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)  # how long the rule took (for officials' information)
+
+    class Meta:
+        ordering = ["district_id", "rule", "-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "rule", "params", "input_hash"], name="tally_run_once"),
+            models.CheckConstraint(
+                condition=models.Q(rule__in=["greedy", "mes", "mes-greedy"]), name="tally_rule_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.district_id} {self.rule} {self.input_hash[:8]}"
+
+
+class DistrictResult(models.Model):
+    """The published result of a district: the certified run, and any later revision (a funded
+    project withdrawn, the tally re-run without it). The newest row is the one shown."""
+
+    class Kind(models.TextChoices):
+        CERTIFIED = "certified", _("Certified")
+        REVISED = "revised", _("Revised after a project was withdrawn")
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="results")
+    run = models.ForeignKey(TallyRun, on_delete=models.PROTECT, related_name="results")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["district_id", "-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.district_id}: {self.kind}"

@@ -175,7 +175,12 @@ class Project(models.Model):
 
     cycle = models.ForeignKey("budgets.Cycle", on_delete=models.PROTECT, related_name="projects")
     district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="projects")
-    code = models.CharField(_("public code"), max_length=16)
+    code = models.CharField(_("public code"), max_length=32)
+    # The id in an imported Pabulib file (kept as the project's id in exports and tallies).
+    external_id = models.CharField(max_length=64, blank=True)
+    # A funded project found impossible after certification (the tally re-runs without it).
+    withdrawn_reason = models.TextField(blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
     category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="projects")
     address = models.CharField(_("address or place"), max_length=ADDRESS_MAX, blank=True)

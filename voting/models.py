@@ -401,3 +401,14 @@ class PaperResolution(models.Model):
 
     def __str__(self):
         return f"{self.batch_id}#{self.sheet} resolved"
+
+
+class BallotSource(models.Model):
+    """For a ballot imported from a Pabulib file: the file's ``voter_id``, which the district's
+    export writes back (so export → import → export is byte-identical). Nothing else has one."""
+
+    ballot = models.OneToOneField(Ballot, on_delete=models.PROTECT, primary_key=True, related_name="source")
+    voter_id = models.CharField(max_length=200)
+
+    def __str__(self):
+        return self.voter_id
