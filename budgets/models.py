@@ -102,6 +102,9 @@ class District(models.Model):
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.WARD)
     budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    # For a district imported from a Pabulib file: the file's descriptive META (description,
+    # country, unit, instance, dates…), written back by the district's export.
+    source_meta = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["cycle_id", "kind", "code"]

@@ -237,13 +237,20 @@ def _guard_ballot_ready(*, cycle: Cycle) -> None:
 
 def _hook_freeze(*, cycle: Cycle, actor) -> None:
     """vetting → voting: freeze the designs and publish their fingerprint."""
+    freeze_store(cycle=cycle, actor=actor)
+
+
+def freeze_store(*, cycle: Cycle, actor) -> BallotFreeze:
+    """Store the canonical form of the cycle's ballots and its fingerprint (when voting opens; for
+    an imported election, each time a district is added), audited."""
     Eligibility.objects.get_or_create(cycle=cycle)
     document = canonical_bytes(cycle_ballot_canonical(cycle))
-    freeze = BallotFreeze.objects.create(
-        cycle=cycle, canonical=document.decode("utf-8"), fingerprint=sha256_hex(document)
+    freeze, _created = BallotFreeze.objects.update_or_create(
+        cycle=cycle, defaults={"canonical": document.decode("utf-8"), "fingerprint": sha256_hex(document)}
     )
     audit_record(actor=actor, action="ballot.frozen", object_type="cycle", object_id=cycle.pk,
                  after={"fingerprint": freeze.fingerprint})  # fmt: skip
+    return freeze
 
 
 def register() -> None:
