@@ -6,7 +6,8 @@ class VotingConfig(AppConfig):
     verbose_name = "Voting"
 
     def ready(self):
-        from . import demo, services
+        from . import demo, review, services
 
         services.register()
         demo.register()
+        review.register()

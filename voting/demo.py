@@ -1,16 +1,25 @@
 """Demo content for voting (registered with budgets.demo): knapsack ballots like Jersey City's,
-and a few hundred ballots cast through the real vote path with a fixed seed."""
+a few hundred ballots cast through the real vote path with a fixed seed, two voting sites ready
+for kiosks, and a batch of printed access codes (a few printed by load_demo)."""
 
 from datetime import date
 from decimal import Decimal
 
+from django.urls import reverse
+
 from accounts.roles import Role
 from budgets.phases import Phase
 
-from . import crypto, methods, services
-from .models import BallotDesign, VoterRollEntry
+from . import crypto, methods, services, sites, verification
+from .models import AccessCodeBatch, BallotDesign, VoterRollEntry, VotingSite
 
 DEMO_VOTERS_PER_WARD = 50
+DEMO_SITES = (
+    ("City Hall", "280 Grove Street, Jersey City, NJ 07302"),
+    ("Public Library", "472 Jersey Avenue, Jersey City, NJ 07302"),
+)
+DEMO_ACCESS_CODES = 20  # for ward A
+DEMO_ACCESS_CODES_SHOWN = 5
 
 
 def fill_designs(*, cycle, users, rng) -> None:
@@ -57,8 +66,32 @@ def fill_ballots(*, cycle, users, rng) -> None:
             )
 
 
+def fill_sites_and_codes(*, cycle, users, rng) -> list[str]:
+    """Voting sites where the demo volunteer can open a kiosk, and printed access codes for ward A:
+    only their keyed hashes are stored, so the few shown are printed now or never."""
+    official = users[Role.OFFICIAL]
+    existing = set(VotingSite.objects.filter(cycle=cycle).values_list("name", flat=True))
+    for name, address in DEMO_SITES:
+        if name not in existing:
+            sites.voting_site_create(actor=official, cycle=cycle, name=name, address=address)
+    if AccessCodeBatch.objects.filter(district__cycle=cycle).exists():
+        return []
+    ward_a = cycle.districts.get(code="A")
+    codes = verification.access_codes_generate(
+        actor=official, district=ward_a, count=DEMO_ACCESS_CODES, expires_at=cycle.voting_close_at
+    )
+    return [
+        "",
+        f"Voting kiosk (log in as the volunteer): {reverse('kiosk_start', args=[cycle.slug])}"
+        f" — sites: {', '.join(name for name, _address in DEMO_SITES)}",
+        f"Printed access codes for {ward_a.name} (each casts one ballot at {reverse('vote_code', args=[cycle.slug])}):",
+        *(f"  {code}" for code in codes[:DEMO_ACCESS_CODES_SHOWN]),
+    ]
+
+
 def register() -> None:
     from budgets.demo import register_demo_filler
 
     register_demo_filler(Phase.VETTING, fill_designs)
     register_demo_filler(Phase.VOTING, fill_ballots)
+    register_demo_filler(Phase.VOTING, fill_sites_and_codes)

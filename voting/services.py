@@ -330,6 +330,20 @@ def _ballot_setup(cycle: Cycle, district: District):
     return setup
 
 
+def _check_age(cycle: Cycle, eligibility: Eligibility, voter: Voter) -> None:
+    if voter.channel in ("online", "phone", "kiosk"):
+        age_on = _age_on(cycle, eligibility)
+        if voter.date_of_birth is None or _years_between(voter.date_of_birth, age_on) < eligibility.minimum_age:
+            raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
+
+
+def _check_not_on_roll(district: District, voter: Voter) -> None:
+    if VoterRollEntry.objects.filter(
+        cycle_id=district.cycle_id, scope=district.kind, identity_key=voter.identity_key
+    ).exists():
+        raise AlreadyVoted()
+
+
 def _cast_checks(
     *, cycle: Cycle, district: District, voter: Voter, ballot: methods.Ballot, attested: bool, rank_problems=()
 ) -> None:
@@ -339,10 +353,7 @@ def _cast_checks(
     if not attested:
         raise NotEligible(MSG_ATTEST)
     eligibility, design, rules = _ballot_setup(cycle, district)
-    if voter.channel in ("online", "phone", "kiosk"):
-        age_on = _age_on(cycle, eligibility)
-        if voter.date_of_birth is None or _years_between(voter.date_of_birth, age_on) < eligibility.minimum_age:
-            raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
+    _check_age(cycle, eligibility, voter)
     if design is None:
         raise NoBallot()
     problems = [*rank_problems, *methods.validate(rules, ballot)]
@@ -547,10 +558,22 @@ def ballot_check(*, voter: Voter, district: District | int, ballot: methods.Ball
         pk=district.pk if isinstance(district, District) else district
     )
     _cast_checks(cycle=district.cycle, district=district, voter=voter, ballot=ballot, attested=attested)
-    if VoterRollEntry.objects.filter(
-        cycle_id=district.cycle_id, scope=district.kind, identity_key=voter.identity_key
-    ).exists():
-        raise AlreadyVoted()
+    _check_not_on_roll(district, voter)
+
+
+def voter_check(*, voter: Voter, district: District | int) -> None:
+    """What ``ballot_cast`` would refuse about the voter alone, before there is a ballot (a kiosk's
+    check-in): paused/closed, age, no ballot in the district, already on this ballot's roll — the
+    same errors and messages as ``ballot_check``. Advisory: no lock; the cast checks again."""
+    district = District.objects.select_related("cycle").get(
+        pk=district.pk if isinstance(district, District) else district
+    )
+    _check_open(district.cycle)
+    eligibility, design, _rules = _ballot_setup(district.cycle, district)
+    _check_age(district.cycle, eligibility, voter)
+    if design is None:
+        raise NoBallot()
+    _check_not_on_roll(district, voter)
 
 
 def receipt_check(*, code: str) -> str:

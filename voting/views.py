@@ -268,8 +268,9 @@ def vote_phone(request, slug):
 class _Ballot:
     """Everything the ballot page, the review page and the confirmation page show."""
 
-    def __init__(self, request, cycle, district, *, seed: str):
+    def __init__(self, request, cycle, district, *, seed: str, page: dict | None = None):
         self.cycle, self.district = cycle, district
+        self.page = page or {}  # e.g. a kiosk's layout and form action (voting/views_kiosk.py)
         self.design, self.projects = selectors.ballot_for(district, seed=f"{seed}:{district.pk}")
         self.method = methods.Method(self.design.method)
         self.eligibility = selectors.eligibility_for(cycle)
@@ -290,6 +291,7 @@ class _Ballot:
             "rank_options": [str(n) for n in range(1, min(design.max_picks or 0, len(self.projects)) + 1)],
             "pause_reason": self.cycle.voting_pause_reason,
             "attest_text": self.attest_text,
+            **self.page,
             **extra,
         }
 
@@ -373,42 +375,19 @@ def vote_ballot(request, slug, code):
         return render(request, "403.html", {"message": message}, status=403)
     ballot = _Ballot(request, cycle, district, seed=seed)
 
-    if request.method == "GET":
-        state = _voting_state(cycle)
-        if state == "open" and selectors.has_voted(district=district, identity_key=key):
-            state = "already_voted"
-        if state != "open":
-            return _render_refused(request, ballot, state=state, message=_state_message(state), status=200)
-        return _render_ballot_form(request, ballot, form=VoterForm(attest_text=ballot.attest_text))
-
-    step = request.POST.get("step", "review")
-    choices = ballot_choices(request.POST, ballot.method)
-    if step == "edit":
-        form = VoterForm(initial=VoterForm.initial_from_post(request.POST), attest_text=ballot.attest_text)
-        return _render_ballot_form(request, ballot, form=form, choices=choices)
-
-    form = VoterForm(request.POST, attest_text=ballot.attest_text)
-    problems = choices.problems
-    if not form.is_valid() or problems:
-        problems = [*problems, *methods.validate(ballot.rules, choices.ballot)]  # every mistake at once
-    if problems or form.errors:
-        errors = [problem_message(p, money=_money(cycle)) for p in problems]
-        return _render_ballot_form(request, ballot, form=form, choices=choices, ballot_errors=errors)
-
-    data = form.cleaned_data
-    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
-    if session_voter:
-        voter = services.Voter(
-            identity_key=key,
-            channel=session_voter["channel"],
-            verification=session_voter["verification"],
-            access_code_hash=session_voter.get("access_code_hash", ""),
-            language=language,
-            date_of_birth=data["date_of_birth"],
-            address=data["address"],
-        )
-    else:
-        voter = services.Voter(
+    def voter_for(data) -> services.Voter:
+        language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        if session_voter:
+            return services.Voter(
+                identity_key=key,
+                channel=session_voter["channel"],
+                verification=session_voter["verification"],
+                access_code_hash=session_voter.get("access_code_hash", ""),
+                language=language,
+                date_of_birth=data["date_of_birth"],
+                address=data["address"],
+            )
+        return services.Voter(
             identity_key=key,
             channel=Channel.ONLINE,
             verification="account",
@@ -418,9 +397,54 @@ def vote_ballot(request, slug, code):
             email=request.user.email,
             notify_user=request.user,
         )
+
+    def on_cast(result) -> dict:
+        if session_voter and session_voter["channel"] == Channel.CODE:
+            del request.session[SESSION_VOTER]  # one ballot per code; a phone may still cast the citywide one
+        return {}
+
+    return ballot_steps(request, ballot, key=key, voter_for=voter_for, on_cast=on_cast)
+
+
+def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, voter_form=None):
+    """The ballot page's steps for one voter, whoever they are (an account, a session voter, a
+    kiosk's checked-in voter): GET the form, POST ``edit`` / ``review`` / ``cast``.
+    ``voter_for(cleaned data)`` builds the ``services.Voter``; ``on_cast(result)`` runs after a cast
+    and returns extra context for the confirmation; ``voter_form(data=None, initial=None)`` makes
+    the "About you" form (default: ``VoterForm``)."""
+
+    def make_form(data=None, initial=None):
+        if voter_form is not None:
+            return voter_form(data, initial=initial)
+        return VoterForm(data, initial=initial, attest_text=ballot.attest_text)
+
+    if request.method == "GET":
+        state = _voting_state(ballot.cycle)
+        if state == "open" and selectors.has_voted(district=ballot.district, identity_key=key):
+            state = "already_voted"
+        if state != "open":
+            return _render_refused(request, ballot, state=state, message=_state_message(state), status=200)
+        return _render_ballot_form(request, ballot, form=make_form())
+
+    step = request.POST.get("step", "review")
+    choices = ballot_choices(request.POST, ballot.method)
+    if step == "edit":
+        form = make_form(initial=VoterForm.initial_from_post(request.POST))
+        return _render_ballot_form(request, ballot, form=form, choices=choices)
+
+    form = make_form(request.POST)
+    problems = choices.problems
+    if not form.is_valid() or problems:
+        problems = [*problems, *methods.validate(ballot.rules, choices.ballot)]  # every mistake at once
+    if problems or form.errors:
+        errors = [problem_message(p, money=_money(ballot.cycle)) for p in problems]
+        return _render_ballot_form(request, ballot, form=form, choices=choices, ballot_errors=errors)
+
+    data = form.cleaned_data
+    voter = voter_for(data)
     service = services.ballot_cast if step == "cast" else services.ballot_check
     try:
-        result = service(voter=voter, district=district, ballot=choices.ballot, attested=data["attest"])
+        result = service(voter=voter, district=ballot.district, ballot=choices.ballot, attested=data["attest"])
     except services.BallotInvalid as error:
         errors = error.extra.get("ballot") or [error.message]
         return _render_ballot_form(request, ballot, form=form, choices=choices, ballot_errors=errors)
@@ -438,9 +462,8 @@ def vote_ballot(request, slug, code):
         return _render_refused(request, ballot, state="code_not_usable", message=error.message)
 
     if step == "cast":
-        if session_voter and session_voter["channel"] == Channel.CODE:
-            del request.session[SESSION_VOTER]  # one ballot per code; a phone may still cast the citywide one
-        return render(request, "voting/ballot_cast.html", ballot.context(receipt_code=result.receipt_code))
+        extra = on_cast(result) or {}
+        return render(request, "voting/ballot_cast.html", ballot.context(receipt_code=result.receipt_code, **extra))
     rows, total = ballot.chosen(choices.ballot)
     return render(
         request,

@@ -7,6 +7,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -394,7 +395,7 @@ def test_too_young_is_403_not_eligible_and_stores_nothing(cycle, resident):
     born = timezone.localdate() - timedelta(days=365 * 10)
     response = cast(client_for(resident), "A", ["A-01"], date_of_birth=born.isoformat())
     body = assert_problem(response, 403, "not_eligible")
-    age_on = timezone.localtime(cycle.voting_close_at).date()
+    age_on = timezone.localtime(cycle.voting_close_at, ZoneInfo(cycle.time_zone)).date()
     assert body["detail"] == str(services.MSG_TOO_YOUNG % {"age": 14, "date": age_on.isoformat()})
     assert counts() == before
 

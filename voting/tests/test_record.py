@@ -98,8 +98,12 @@ def test_the_roll_and_the_identities_have_no_link_to_ballots():
         )
         referencing = {row[0] for row in cursor.fetchall()}
     assert not any("ballot" in column or "receipt" in column for column in roll_columns)
-    # Only side tables about the ballot itself point at it (a void record); nothing about voters.
-    assert referencing == {"voting_ballotvoid"}
+    # Only side tables about the ballot itself point at it (a void record; an imported ballot's
+    # source id in its Pabulib file); nothing about voters.
+    assert referencing == {"voting_ballotvoid", "voting_ballotsource"}
+    with connection.cursor() as cursor:
+        source_columns = {c.name for c in introspection.get_table_description(cursor, "voting_ballotsource")}
+    assert source_columns == {"ballot_id", "voter_id"}
 
 
 def test_the_ballot_model_has_only_anonymous_fields():

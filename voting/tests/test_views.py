@@ -536,7 +536,7 @@ def test_turnout_counts_voters_per_ward_channel_site_language_and_day(client, of
     cast_via_service(new_resident(), cycle, "A", ("A-01",), language="en")
     cast_via_service(new_resident(), cycle, "A", ("A-02",), language="es")
     cast_via_service(new_resident(), cycle, "B", ("B-01",), language="es")
-    today = timezone.localdate().isoformat()
+    today = timezone.localdate(timezone=ZoneInfo(cycle.time_zone)).isoformat()  # the cycle's day, not UTC's
     for user in (official, auditor):
         client.force_login(user)
         response = client.get(reverse("staff_turnout", args=[cycle.slug]))

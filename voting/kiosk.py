@@ -1,0 +1,262 @@
+"""Kiosks at voting sites (DESIGN.md §3): a volunteer opens a kiosk on a device at an active site,
+checks each voter in, and the voter casts one ballot on that device.
+
+The kiosk lives in the device's session (the volunteer's login), never in a table: which cycle
+and site, who opened it and when (``Kiosk``), and at most one checked-in voter (``CheckedIn``),
+good for one ballot and for ``PB_KIOSK_IDLE_SECONDS`` after the device's last request. Opening and
+closing a kiosk are audited; a check-in writes nothing — the ballot's own transaction
+(``services.ballot_cast``) stores the roll entry (channel "kiosk", verification "checkin", the
+site's name) and the erasable identity (name, date of birth, address, check-in details). Nothing
+about the check-in reaches the ballot.
+
+A person checked in is known by a keyed hash of their normalised name, date of birth and address:
+checked in twice (at two sites, or twice at one), they have one identity key, and the roll's unique
+constraint refuses the second ballot.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from budgets.models import Cycle, District
+from budgets.phases import Capability, phase_allows
+from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
+from core.services import audit_record
+
+from . import crypto, selectors, services
+from .models import Channel, ProvisionalBallot, VotingSite
+from .permissions import check_site_worker
+
+IDLE_SECONDS = 180  # default for settings.PB_KIOSK_IDLE_SECONDS
+
+MSG_KIOSK_NOT_VOTING = _("A kiosk can be opened only while voting is open.")
+MSG_SITE_INACTIVE = _("This voting site is closed: its kiosks cannot check voters in.")
+MSG_SITE_OTHER_CYCLE = _("Choose a voting site of this cycle.")
+MSG_NOT_YOUR_KIOSK = _("Only the volunteer who opened this kiosk can check voters in on it.")
+MSG_CHECKIN_PAUSED = _("Voting is paused: voters cannot be checked in for the moment.")
+MSG_CHECKIN_CLOSED = _("Voting is not open: voters cannot be checked in.")
+MSG_CHECKIN_ALREADY_VOTED = _(
+    "This person has already voted: one ballot per person in a district, and one ward ballot per cycle "
+    "(they were checked in before, here or at another site)."
+)
+MSG_CHECKIN_NO_BALLOT = _("There is no ballot for this district.")
+MSG_NAME = _("Enter the voter's full name.")
+MSG_DATE_OF_BIRTH = _("Enter the voter's date of birth.")
+MSG_ADDRESS = _("Enter the voter's home address.")
+MSG_DISTRICT = _("Choose the ballot this voter votes on.")
+MSG_LANGUAGE = _("Choose the voter's language.")
+
+
+class SiteInactive(Conflict):
+    code = "site_inactive"
+    default_message = MSG_SITE_INACTIVE
+
+
+def idle_seconds() -> int:
+    """How long a checked-in voter stays checked in after the device's last request."""
+    return int(getattr(settings, "PB_KIOSK_IDLE_SECONDS", IDLE_SECONDS))
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    """An open kiosk, as the device's session keeps it."""
+
+    cycle_id: int
+    site_id: int
+    site_name: str
+    volunteer_id: int
+    opened_at: float  # a timestamp
+
+    def as_session(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_session(cls, data) -> "Kiosk | None":
+        try:
+            return cls(**data)
+        except TypeError:  # nothing stored, or the shape of another release
+            return None
+
+
+@dataclass(frozen=True)
+class CheckedIn:
+    """A voter checked in at a kiosk, for one ballot. ``seen_at``: the device's last request."""
+
+    identity_key: str
+    district_id: int
+    site_name: str
+    volunteer_id: int
+    name: str
+    date_of_birth: str  # ISO date: the session stores JSON
+    address: str
+    language: str
+    confirmed: bool  # the volunteer saw proof of age and address
+    note: str
+    seen_at: float
+
+    def as_session(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_session(cls, data) -> "CheckedIn | None":
+        try:
+            return cls(**data)
+        except TypeError:
+            return None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return now.timestamp() - self.seen_at > idle_seconds()
+
+    def seen(self, now: datetime | None = None) -> "CheckedIn":
+        return CheckedIn(**{**asdict(self), "seen_at": (now or timezone.now()).timestamp()})
+
+    def voter(self) -> services.Voter:
+        """The vote path's voter: the site goes on the roll entry, the check-in details into the
+        erasable identity; an unconfirmed eligibility makes the ballot provisional."""
+        return services.Voter(
+            identity_key=self.identity_key,
+            channel=Channel.KIOSK,
+            verification="checkin",
+            language=self.language,
+            site=self.site_name,
+            date_of_birth=date.fromisoformat(self.date_of_birth),
+            name=self.name,
+            address=self.address,
+            checkin={"site": self.site_name, "volunteer_id": self.volunteer_id, "id_seen": self.confirmed},
+            provisional_reason="" if self.confirmed else ProvisionalBallot.Reason.NOT_CONFIRMED,
+            provisional_note="" if self.confirmed else self.note,
+        )
+
+
+# --- reads -------------------------------------------------------------------------------------------
+def voting_sites(cycle: Cycle, *, active_only: bool = False) -> list[VotingSite]:
+    sites = VotingSite.objects.filter(cycle=cycle)
+    return list(sites.filter(active=True) if active_only else sites)
+
+
+def kiosk_can_open(cycle: Cycle) -> bool:
+    """Voting is the cycle's phase and its close time has not passed (a pause does not close it)."""
+    if not phase_allows(cycle.phase, Capability.CAST_BALLOTS):
+        return False
+    return cycle.voting_close_at is None or timezone.now() < cycle.voting_close_at
+
+
+def checkin_identity_key(*, name: str, date_of_birth: date, address: str) -> str:
+    """Same name, date of birth and address (case, accents, punctuation and spacing ignored) → the
+    same key, whatever site checked the person in."""
+    return crypto.identity_key("checkin", crypto.match_key(name=name, date_of_birth=date_of_birth, address=address))
+
+
+# --- services ----------------------------------------------------------------------------------------
+@transaction.atomic
+def kiosk_open(*, actor, site: VotingSite) -> Kiosk:
+    """Open a kiosk at ``site`` on the actor's device (the caller keeps the result in its session).
+
+    Errors: NotAllowed (not a volunteer, or an official without MFA), PhaseClosed (the cycle is not
+    in voting, or voting has closed), SiteInactive. Locking: the site row, so a site being closed
+    at the same moment is seen. Audited as "kiosk.open"."""
+    check_site_worker(actor)
+    site = VotingSite.objects.select_for_update().get(pk=site.pk)
+    cycle = Cycle.objects.get(pk=site.cycle_id)
+    if not kiosk_can_open(cycle):
+        raise PhaseClosed(MSG_KIOSK_NOT_VOTING)
+    if not site.active:
+        raise SiteInactive()
+    kiosk = Kiosk(
+        cycle_id=cycle.pk,
+        site_id=site.pk,
+        site_name=site.name,
+        volunteer_id=actor.pk,
+        opened_at=timezone.now().timestamp(),
+    )
+    audit_record(
+        actor=actor, action="kiosk.open", object_type="voting_site", object_id=site.pk,
+        after={"cycle": cycle.slug, "site": site.name},
+    )  # fmt: skip
+    return kiosk
+
+
+@transaction.atomic
+def kiosk_close(*, actor, site: VotingSite) -> None:
+    """Close the actor's kiosk at ``site`` (the caller forgets it). No role check: whoever opened a
+    kiosk may end kiosk mode on their device, even after losing the role. Audited as "kiosk.close"."""
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAllowed()
+    audit_record(
+        actor=actor, action="kiosk.close", object_type="voting_site", object_id=site.pk,
+        after={"cycle": site.cycle.slug, "site": site.name},
+    )  # fmt: skip
+
+
+def kiosk_checkin(
+    *,
+    actor,
+    kiosk: Kiosk,
+    name: str,
+    date_of_birth: date | None,
+    address: str,
+    district: District | int | None,
+    language: str,
+    eligibility_confirmed: bool,
+    note: str = "",
+) -> CheckedIn:
+    """Check one voter in at an open kiosk, for one ballot. Writes nothing (the ballot's transaction
+    stores the roll entry and the identity).
+
+    Refused, in order: NotAllowed (the actor is no site worker, or did not open this kiosk),
+    ValidationFailed (missing name, date of birth, address, ballot or language), SiteInactive,
+    VotingPaused / VotingClosed, NotEligible (under the minimum age, the vote path's own rule),
+    NoBallot, AlreadyVoted (this person is on this ballot's roll). Advisory: no lock; ``ballot_cast``
+    checks it all again and the roll's unique constraint has the last word. Eligibility not
+    confirmed by the volunteer is no refusal: the ballot will be provisional."""
+    check_site_worker(actor)
+    if actor.pk != kiosk.volunteer_id:
+        raise NotAllowed(MSG_NOT_YOUR_KIOSK)
+    name, address, note = (name or "").strip(), (address or "").strip(), (note or "").strip()
+    district_id = district.pk if isinstance(district, District) else district
+    ballot_ids = {d.pk for d in selectors.ballot_districts(Cycle.objects.get(pk=kiosk.cycle_id))}
+    errors: dict[str, list] = {}
+    if not name:
+        errors["name"] = [MSG_NAME]
+    if date_of_birth is None:
+        errors["date_of_birth"] = [MSG_DATE_OF_BIRTH]
+    if not address:
+        errors["address"] = [MSG_ADDRESS]
+    if district_id not in ballot_ids:
+        errors["district"] = [MSG_DISTRICT]
+    if language not in dict(settings.LANGUAGES):
+        errors["language"] = [MSG_LANGUAGE]
+    if errors:
+        raise ValidationFailed(extra=errors)
+    site = VotingSite.objects.get(pk=kiosk.site_id)
+    if not site.active:
+        raise SiteInactive()
+    checked_in = CheckedIn(
+        identity_key=checkin_identity_key(name=name, date_of_birth=date_of_birth, address=address),
+        district_id=district_id,
+        site_name=site.name,
+        volunteer_id=actor.pk,
+        name=name[:150],
+        date_of_birth=date_of_birth.isoformat(),
+        address=address[:300],
+        language=language,
+        confirmed=bool(eligibility_confirmed),
+        note=note,
+        seen_at=timezone.now().timestamp(),
+    )
+    try:
+        services.voter_check(voter=checked_in.voter(), district=district_id)
+    except services.VotingPaused as error:
+        raise services.VotingPaused(MSG_CHECKIN_PAUSED) from error
+    except services.VotingClosed as error:
+        raise services.VotingClosed(MSG_CHECKIN_CLOSED) from error
+    except services.NoBallot as error:
+        raise services.NoBallot(MSG_CHECKIN_NO_BALLOT) from error
+    except services.AlreadyVoted as error:
+        raise services.AlreadyVoted(MSG_CHECKIN_ALREADY_VOTED) from error
+    return checked_in

@@ -1,0 +1,301 @@
+"""Voting sites (officials) and kiosks (a volunteer, and the voters they check in).
+
+A kiosk is the volunteer's logged-in device in kiosk mode: ``kiosk_start`` opens it at a site, then
+is its check-in page; the checked-in voter votes on the ordinary ballot pages (``views.ballot_steps``)
+in the kiosk's layout, which hides the site's menus. The voter part of the session is forgotten on
+cast, on "next voter", on a new check-in, and after ``PB_KIOSK_IDLE_SECONDS`` without a request
+(JavaScript pings while the voter is active, and returns the device to the start when idle; without
+JavaScript a meta refresh does). The kiosk itself stays open until the volunteer closes it.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from budgets.models import District
+from core.errors import ApplicationError, NotAllowed
+from core.views_mixins import apply_errors, deny
+
+from . import kiosk, permissions, selectors, sites
+from . import views as ballot_views
+from .forms_kiosk import CheckInForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
+from .kiosk import CheckedIn, Kiosk
+from .models import VotingSite
+
+SESSION_KIOSK = "pb_kiosk"  # Kiosk.as_session(): cycle, site, volunteer, opened at
+SESSION_KIOSK_VOTER = "pb_kiosk_voter"  # CheckedIn.as_session(), or nothing
+
+MSG_OPEN_FIRST = gettext_lazy("This device is not a kiosk for this cycle: open a kiosk first.")
+MSG_NO_VOTER = gettext_lazy("No voter is checked in on this kiosk. Nothing was recorded: check the voter in.")
+MSG_VOTER_EXPIRED = gettext_lazy(
+    "The voter's session ended after a time without activity. Nothing was recorded: check the voter in again."
+)
+MSG_KIOSK_CLOSED = gettext_lazy("The kiosk is closed.")
+MSG_SITE_ADDED = gettext_lazy("Voting site “%(name)s” added.")
+MSG_SITE_OPENED = gettext_lazy("“%(name)s” is open for voting.")
+MSG_SITE_CLOSED = gettext_lazy("“%(name)s” is closed: its kiosks check no one in.")
+
+
+# --- the kiosk in the session ------------------------------------------------------------------------
+def _kiosk(request, cycle) -> Kiosk | None:
+    """This device's open kiosk for ``cycle``, if the logged-in person opened it."""
+    opened = Kiosk.from_session(request.session.get(SESSION_KIOSK))
+    if opened is None or opened.cycle_id != cycle.pk or opened.volunteer_id != request.user.pk:
+        return None
+    return opened
+
+
+def _forget_voter(request) -> None:
+    request.session.pop(SESSION_KIOSK_VOTER, None)
+
+
+def _checked_in(request, opened: Kiosk) -> tuple[CheckedIn | None, bool]:
+    """(the checked-in voter, or None; whether one has just timed out). A voter who timed out is
+    forgotten here, so nothing they send afterwards can be stored."""
+    voter = CheckedIn.from_session(request.session.get(SESSION_KIOSK_VOTER) or {})
+    if voter is None or voter.volunteer_id != opened.volunteer_id:
+        return None, False
+    if voter.expired():
+        _forget_voter(request)
+        return None, True
+    return voter, False
+
+
+def _kiosk_page(cycle, opened: Kiosk, *, idle_timer: bool) -> dict:
+    """What the kiosk layout needs. ``idle_timer``: a voter's page returns to the start when idle."""
+    return {
+        "layout": "voting/kiosk/layout.html",
+        "kiosk": opened,
+        "kiosk_idle": kiosk.idle_seconds() if idle_timer else None,
+        "kiosk_reset_url": reverse("kiosk_reset", args=[cycle.slug]),
+        "kiosk_alive_url": reverse("kiosk_alive", args=[cycle.slug]),
+    }
+
+
+def _site_worker_gate(request, cycle):
+    return ballot_views._gate(request, permissions.check_site_worker, cycle)
+
+
+# --- volunteer: open the kiosk, check voters in, close it ----------------------------------------------
+@never_cache
+@require_http_methods(["GET", "POST"])
+def kiosk_start(request, slug):
+    """Without an open kiosk: choose a site and open one. With one: the check-in page."""
+    cycle = ballot_views._public_cycle(slug)
+    if refused := _site_worker_gate(request, cycle):
+        return refused
+    opened = _kiosk(request, cycle)
+    if opened is None:
+        return _open_page(request, cycle)
+    return _checkin_page(request, cycle, opened)
+
+
+def _open_page(request, cycle):
+    all_sites = kiosk.voting_sites(cycle)
+    form = KioskOpenForm(request.POST if request.POST.get("action") == "open" else None, sites=all_sites)
+    if request.method == "POST" and request.POST.get("action") != "open":
+        messages.warning(request, MSG_OPEN_FIRST)  # e.g. a check-in posted after the kiosk was closed
+        return redirect("kiosk_start", slug=cycle.slug)
+    if request.method == "POST" and form.is_valid():
+        site = next(s for s in all_sites if s.pk == form.cleaned_data["site"])
+        try:
+            opened = kiosk.kiosk_open(actor=request.user, site=site)
+        except NotAllowed as error:
+            return deny(request, error, object_type="voting_site", object_id=str(site.pk))
+        except ApplicationError as error:
+            form.add_error("site", error.message)
+        else:
+            request.session[SESSION_KIOSK] = opened.as_session()
+            _forget_voter(request)
+            return redirect("kiosk_start", slug=cycle.slug)
+    return render(
+        request,
+        "voting/kiosk/open.html",
+        {
+            "cycle": cycle,
+            "form": form,
+            "active_sites": [s for s in all_sites if s.active],
+            "can_open": kiosk.kiosk_can_open(cycle),
+            "not_open_message": kiosk.MSG_KIOSK_NOT_VOTING,
+        },
+    )
+
+
+def _checkin_page(request, cycle, opened: Kiosk):
+    districts = selectors.ballot_districts(cycle)
+    posted = request.method == "POST"
+    if posted:
+        _forget_voter(request)  # a new check-in replaces the last one, even when it is refused
+        if request.POST.get("action") != "checkin":
+            return redirect("kiosk_start", slug=cycle.slug)
+    form = CheckInForm(request.POST if posted else None, districts=districts)
+    if posted and form.is_valid():
+        try:
+            checked_in = kiosk.kiosk_checkin(actor=request.user, kiosk=opened, **form.cleaned_data)
+        except NotAllowed as error:
+            return deny(request, error, object_type="voting_site", object_id=str(opened.site_id))
+        except ApplicationError as error:
+            apply_errors(error, form)
+        else:
+            request.session[SESSION_KIOSK_VOTER] = checked_in.as_session()
+            return redirect("kiosk_ballot", slug=cycle.slug)
+    state = ballot_views._voting_state(cycle)
+    site = VotingSite.objects.filter(pk=opened.site_id).first()
+    return render(
+        request,
+        "voting/kiosk/checkin.html",
+        {
+            "cycle": cycle,
+            "form": form,
+            "state": state,
+            "state_title": ballot_views.STATE_TITLES.get(state, ""),
+            "state_message": ballot_views._state_message(state) if state != "open" else "",
+            "site_inactive_message": kiosk.MSG_SITE_INACTIVE if site is None or not site.active else "",
+            **_kiosk_page(cycle, opened, idle_timer=False),
+        },
+    )
+
+
+@require_POST
+def kiosk_close(request, slug):
+    """End kiosk mode on this device (audited); back to the page that opens one."""
+    cycle = ballot_views._public_cycle(slug)
+    opened = _kiosk(request, cycle)
+    if opened is not None:
+        site = VotingSite.objects.select_related("cycle").filter(pk=opened.site_id).first()
+        if site is not None:
+            kiosk.kiosk_close(actor=request.user, site=site)
+        messages.success(request, MSG_KIOSK_CLOSED)
+    request.session.pop(SESSION_KIOSK, None)
+    _forget_voter(request)
+    return redirect("kiosk_start", slug=cycle.slug)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def kiosk_reset(request, slug):
+    """Forget the checked-in voter (after a ballot, "next voter", or when the device sat idle) and
+    return to the check-in. Forgetting is always safe, so anyone may ask."""
+    cycle = ballot_views._public_cycle(slug)
+    _forget_voter(request)
+    return redirect("kiosk_start", slug=cycle.slug)
+
+
+@never_cache
+@require_POST
+def kiosk_alive(request, slug):
+    """The idle timer's ping while the voter is active: 204 (still checked in, or nobody is), 410
+    (the voter timed out: nothing they send will be stored)."""
+    cycle = ballot_views._public_cycle(slug)
+    if refused := _site_worker_gate(request, cycle):
+        return refused
+    opened = _kiosk(request, cycle)
+    if opened is None:
+        return HttpResponse(status=410)
+    voter, expired = _checked_in(request, opened)
+    if expired:
+        return HttpResponse(status=410)
+    if voter is not None:
+        request.session[SESSION_KIOSK_VOTER] = voter.seen().as_session()
+    return HttpResponse(status=204)
+
+
+# --- the voter: the ordinary ballot pages, in the kiosk's layout -------------------------------------
+@never_cache
+@require_http_methods(["GET", "POST"])
+def kiosk_ballot(request, slug):
+    """The checked-in voter's ballot (review, cast) in the language chosen at check-in. Cast as
+    channel "kiosk", verification "checkin", with the site on the roll entry; then the receipt
+    code, once, and the voter is forgotten."""
+    cycle = ballot_views._public_cycle(slug)
+    if refused := _site_worker_gate(request, cycle):
+        return refused
+    opened = _kiosk(request, cycle)
+    if opened is None:
+        messages.warning(request, MSG_OPEN_FIRST)
+        return redirect("kiosk_start", slug=cycle.slug)
+    voter, expired = _checked_in(request, opened)
+    if voter is None:
+        messages.warning(request, MSG_VOTER_EXPIRED if expired else MSG_NO_VOTER)
+        return redirect("kiosk_start", slug=cycle.slug)
+    if not VotingSite.objects.filter(pk=opened.site_id, active=True).exists():
+        _forget_voter(request)
+        messages.error(request, kiosk.MSG_SITE_INACTIVE)
+        return redirect("kiosk_start", slug=cycle.slug)
+    district = District.objects.filter(pk=voter.district_id, cycle=cycle).first()
+    if district is None or selectors.ballot_district(cycle, district.code) is None:
+        _forget_voter(request)
+        raise Http404
+    request.session[SESSION_KIOSK_VOTER] = voter.seen().as_session()
+
+    page = {**_kiosk_page(cycle, opened, idle_timer=True), "form_action": reverse("kiosk_ballot", args=[cycle.slug])}
+    with translation.override(voter.language):
+        ballot = ballot_views._Ballot(request, cycle, district, seed=voter.identity_key, page=page)
+
+        def voter_form(data=None, initial=None):
+            return KioskVoterForm(data, initial=initial, attest_text=ballot.attest_text, checked_in=voter)
+
+        def on_cast(result) -> dict:
+            _forget_voter(request)  # one ballot per check-in; the kiosk stays open
+            return {"provisional": result.provisional}
+
+        return ballot_views.ballot_steps(
+            request,
+            ballot,
+            key=voter.identity_key,
+            voter_for=lambda data: voter.voter(),
+            on_cast=on_cast,
+            voter_form=voter_form,
+        )
+
+
+# --- officials: voting sites ---------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def staff_sites(request, slug):
+    """The cycle's voting sites: add one, open or close one (a closed site's kiosks check no one in)."""
+    cycle = ballot_views._staff_cycle(slug)
+    if refused := ballot_views._gate(request, permissions.check_official, cycle):
+        return refused
+    action = request.POST.get("action", "")
+    form = VotingSiteForm(request.POST if action == "create" else None)
+    if request.method == "POST":
+        try:
+            if action == "create":
+                if form.is_valid():
+                    site = sites.voting_site_create(actor=request.user, cycle=cycle, **form.cleaned_data)
+                    messages.success(request, MSG_SITE_ADDED % {"name": site.name})
+                    return redirect("staff_sites", slug=cycle.slug)
+            elif action in ("open", "close"):
+                site = _site_of(cycle, request.POST.get("site"))
+                sites.voting_site_set_active(actor=request.user, site=site, active=action == "open")
+                done = MSG_SITE_OPENED if action == "open" else MSG_SITE_CLOSED
+                messages.success(request, done % {"name": site.name})
+                return redirect("staff_sites", slug=cycle.slug)
+            else:
+                raise Http404
+        except NotAllowed as error:
+            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
+        except ApplicationError as error:
+            apply_errors(error, form)
+    return render(
+        request,
+        "voting/staff_sites.html",
+        {
+            "cycle": cycle,
+            "sites": kiosk.voting_sites(cycle),
+            "form": form,
+            "can_open_kiosks": kiosk.kiosk_can_open(cycle),
+        },
+    )
+
+
+def _site_of(cycle, value) -> VotingSite:
+    try:
+        return VotingSite.objects.get(cycle=cycle, pk=int(value))
+    except (TypeError, ValueError, VotingSite.DoesNotExist) as exc:
+        raise Http404 from exc
