@@ -42,15 +42,27 @@ DEMO_USERS: dict[Role, tuple[str, str, str | None]] = {
 WARDS = "ABCDEF"
 WARD_BUDGET = Decimal("50000.00")
 # The demo is built up to here; later issues move this on as they build each phase's content.
-DEMO_MAX_PHASE = Phase.COUNTING
+DEMO_MAX_PHASE = Phase.ARCHIVED
 
-Filler = Callable[..., None]  # filler(cycle=..., users=..., rng=...)
+# filler(cycle=..., users=..., rng=...); it may return lines for the person loading the demo (printed
+# by load_demo with the logins, e.g. access codes that exist in clear only then).
+Filler = Callable[..., list[str] | None]
 _FILLERS: dict[Phase, list[Filler]] = {}
 
 
 def register_demo_filler(phase: Phase, filler: Filler) -> None:
     if filler not in _FILLERS.setdefault(phase, []):
         _FILLERS[phase].append(filler)
+
+
+# mover(cycle=..., users=...) -> Cycle: takes the demo into a phase its own way (audit archives the
+# demo at once, without waiting for the retention period).
+Mover = Callable[..., Cycle]
+_MOVERS: dict[Phase, Mover] = {}
+
+
+def register_demo_mover(target: Phase, mover: Mover) -> None:
+    _MOVERS[target] = mover
 
 
 class DemoRefused(Exception):
@@ -63,6 +75,8 @@ class DemoReport:
     created: bool
     moved: list[str] = field(default_factory=list)
     users: dict[Role, User] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the fillers said
+    rules: dict[str, str] = field(default_factory=dict)  # district code → the rule certified
 
 
 def totp_uri(email: str, secret: str) -> str:
@@ -133,22 +147,34 @@ def demo_load(*, phase: Phase = Phase.IDEAS, now: datetime | None = None) -> Dem
             districts=[DistrictInput(code=w, name=f"Ward {w}", budget=WARD_BUDGET) for w in WARDS],
             **_schedule(phase, now),
         )
-        _fill(Phase.DRAFT, cycle, users, rng)
-    report = DemoReport(cycle=cycle, created=created, users=users)
+    notes = _fill(Phase.DRAFT, cycle, users, rng) if created else []
+    report = DemoReport(cycle=cycle, created=created, users=users, notes=notes)
     while not phase_reached(cycle.phase, phase):
         nxt = transition_next(cycle.phase)
-        cycle = cycle_transition(
-            actor=official, cycle=cycle, target=nxt.target, reason="Demo: advancing to the requested phase."
-        )
+        if nxt.target == Phase.RESULTS:
+            # Results are published only by certifying the declared rule's tally (budgets.tally).
+            from .tally import counted_districts, cycle_certify, tally_cycle
+
+            tally_cycle(cycle=cycle)
+            report.rules = {d.code: d.ballot_design.allocation_rule for d in counted_districts(cycle)}
+            cycle = cycle_certify(actor=official, cycle=cycle, reason="Demo: tallied with the declared rules.")
+        elif nxt.target in _MOVERS:
+            cycle = _MOVERS[nxt.target](cycle=cycle, users=users)
+        else:
+            cycle = cycle_transition(
+                actor=official, cycle=cycle, target=nxt.target, reason="Demo: advancing to the requested phase."
+            )
         report.moved.append(cycle.phase)
-        _fill(Phase(cycle.phase), cycle, users, rng)
+        report.notes += _fill(Phase(cycle.phase), cycle, users, rng)
     report.cycle = cycle
     return report
 
 
-def _fill(phase: Phase, cycle: Cycle, users, rng) -> None:
+def _fill(phase: Phase, cycle: Cycle, users, rng) -> list[str]:
+    notes = []
     for filler in _FILLERS.get(phase, []):
-        filler(cycle=cycle, users=users, rng=rng)
+        notes += filler(cycle=cycle, users=users, rng=rng) or []
+    return notes
 
 
 DEMO_PHASE_CHOICES = [p.value for p in PHASE_ORDER]

@@ -27,6 +27,11 @@ def _schedule_order_constraints():
     return constraints
 
 
+class TieBreak(models.TextChoices):
+    DECLARED = "declared", _("Declared order (project codes)")
+    LOTTERY = "lottery", _("Public lottery")
+
+
 class Cycle(models.Model):
     """One PB process ("Jersey City PB 2026"). Its phase changes only through
     ``budgets.services.cycle_transition`` (or a transition's own service)."""
@@ -52,6 +57,11 @@ class Cycle(models.Model):
     )
     voting_paused_at = models.DateTimeField(_("voting paused since"), null=True, blank=True)
     voting_pause_reason = models.TextField(_("reason for the pause"), blank=True)
+    # Ties in the tally: the declared order (projects' codes), or a public lottery whose draw (the
+    # seed, e.g. numbers drawn in public) an official records before the tally (budgets.lottery).
+    tie_break = models.CharField(_("tie-break"), max_length=10, choices=TieBreak.choices, default=TieBreak.DECLARED)
+    lottery_seed = models.CharField(_("lottery draw"), max_length=100, blank=True)
+    lottery_drawn_at = models.DateTimeField(_("lottery drawn at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,6 +74,9 @@ class Cycle(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(phase__in=Phase.values), name="cycle_phase_valid"),
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="cycle_currency_iso4217"),
+            models.CheckConstraint(
+                condition=models.Q(tie_break__in=["declared", "lottery"]), name="cycle_tie_break_valid"
+            ),
             *_schedule_order_constraints(),
         ]
 

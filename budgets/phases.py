@@ -62,8 +62,9 @@ CAPABILITIES: dict[Phase, frozenset[Capability]] = {
         {C.PUBLIC, C.BROWSE_IDEAS, C.CAST_BALLOTS, C.PAUSE_VOTING, C.EXTEND_VOTING, C.ENTER_PAPER_BALLOTS}
     ),
     Phase.COUNTING: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.ENTER_PAPER_BALLOTS, C.REVIEW_PROVISIONAL, C.RUN_TALLY}),
-    Phase.RESULTS: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS}),
-    Phase.IMPLEMENTATION: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.POST_UPDATES}),
+    # After certification the tally can still re-run (a funded project withdrawn, an auditor's check).
+    Phase.RESULTS: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.RUN_TALLY}),
+    Phase.IMPLEMENTATION: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.POST_UPDATES, C.RUN_TALLY}),
     Phase.ARCHIVED: frozenset({C.PUBLIC, C.VIEW_RESULTS}),
 }
 

@@ -14,6 +14,7 @@ TITLE_MAX = 150
 DESCRIPTION_MAX = 5000
 COMMENT_MAX = 2000
 ADDRESS_MAX = 300
+UPDATE_NOTE_MAX = 2000
 
 
 class Category(models.Model):
@@ -308,3 +309,30 @@ class Report(models.Model):
                 name="report_exactly_one_target",
             ),
         ]
+
+
+class ProjectUpdate(models.Model):
+    """An official's public status update on a funded project (implementation tracking)."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    note = models.TextField(_("note"), validators=[MaxLengthValidator(UPDATE_NOTE_MAX)])
+    photo = models.ImageField(_("photo"), upload_to="updates/%Y/%m/", blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["planned", "in_progress", "done"]), name="project_update_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.project_id}: {self.status}"

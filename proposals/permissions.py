@@ -31,6 +31,7 @@ class Action(StrEnum):
     PROJECT_EDIT = "project_edit"
     MODERATE = "moderate"
     CATEGORY_MANAGE = "category_manage"
+    POST_UPDATE = "post_update"  # implementation updates on funded projects
 
 
 MSG_VERIFY_EMAIL = _("Please confirm your email address first (we sent you a link).")
@@ -43,6 +44,7 @@ MSG_PAPER_CLOSED = _("Paper ideas can be entered only while ideas are collected 
 MSG_NOT_PUBLIC = _("This cycle is not public.")
 MSG_AUDITOR_READ_ONLY = _("Auditor accounts are read-only.")
 MSG_CATEGORIES_CLOSED = _("Categories can be changed only before vetting starts.")
+MSG_UPDATES_CLOSED = _("Updates on funded projects are posted once the cycle is in implementation.")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ RULES: dict[Action, Rule] = {
     Action.CATEGORY_MANAGE: Rule(
         "staff", "budgets.manage_cycle", (Capability.CONFIGURE, Capability.SUBMIT_IDEAS), MSG_CATEGORIES_CLOSED
     ),
+    Action.POST_UPDATE: Rule("staff", "budgets.manage_cycle", (Capability.POST_UPDATES,), MSG_UPDATES_CLOSED),
 }
 
 

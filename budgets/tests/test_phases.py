@@ -64,7 +64,9 @@ def test_capabilities_that_belong_to_one_phase():
     assert holders[Capability.CAST_BALLOTS] == {Phase.VOTING}
     assert holders[Capability.PAUSE_VOTING] == {Phase.VOTING}
     assert holders[Capability.EXTEND_VOTING] == {Phase.VOTING}
-    assert holders[Capability.RUN_TALLY] == {Phase.COUNTING}
+    # Counting runs the tally; after certification it can re-run (a withdrawn project, a check).
+    assert holders[Capability.RUN_TALLY] == {Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION}
+    assert holders[Capability.REVIEW_PROVISIONAL] == {Phase.COUNTING}
     assert holders[Capability.ENTER_PAPER_BALLOTS] == {Phase.VOTING, Phase.COUNTING}
     assert holders[Capability.VIEW_RESULTS] == {Phase.RESULTS, Phase.IMPLEMENTATION, Phase.ARCHIVED}
 

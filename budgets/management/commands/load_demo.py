@@ -28,11 +28,16 @@ class Command(BaseCommand):
             self.stdout.write(f"Created the demo cycle “{cycle.slug}”.")
         if report.moved:
             self.stdout.write(f"Moved the demo cycle through: {', '.join(report.moved)}.")
+        if report.rules:
+            rules = ", ".join(f"{code}: {rule}" for code, rule in sorted(report.rules.items()))
+            self.stdout.write(f"Tallied and certified with each ward's declared rule ({rules}).")
         if not report.created and not report.moved:
             self.stdout.write(f"The demo cycle is already at “{cycle.phase}” (asked: “{phase}”); nothing changed.")
         self.stdout.write(f"Demo cycle “{cycle.slug}” is in the “{cycle.phase}” phase.")
         if quiet_logins:
             return
+        for line in report.notes:  # e.g. usable access codes: secrets, like the logins
+            self.stdout.write(line)
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, (email, _name, secret) in DEMO_USERS.items():

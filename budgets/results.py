@@ -1,0 +1,295 @@
+"""Reads for the public results (issue #5 item 4): each district's published result and the cycle's
+participation. Public only once the cycle allows ``Capability.VIEW_RESULTS`` (after certification);
+the pages and the API check that before calling anything here.
+
+What is shown comes from the published ``DistrictResult`` (the newest row: certified, or revised
+after a funded project was withdrawn) and its run's canonical output; participation comes only from
+the voter roll (counts, never choices). Every function here runs a fixed number of queries,
+whatever the number of districts, projects, revisions or voters.
+"""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from django.conf import settings
+from django.conf.locale import LANG_INFO
+from django.db.models import Count, Prefetch
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.money import format_money
+
+from . import selectors
+from .models import Cycle, District, DistrictResult
+from .phases import Capability
+
+RULE_LABELS = {
+    "greedy": gettext_lazy("Greedy (most votes first)"),
+    "mes": gettext_lazy("Method of Equal Shares"),
+    "mes-greedy": gettext_lazy("Method of Equal Shares, then greedy"),
+}
+MSG_DID_NOT_FIT = gettext_lazy("Did not fit the remaining %(amount)s")
+MSG_NO_VOTES = gettext_lazy("No votes")
+MSG_COULD_NOT_AFFORD = gettext_lazy("Its supporters' equal shares could not cover its cost")
+MSG_WITHDRAWN = gettext_lazy("Withdrawn after certification: %(reason)s")
+MSG_NOT_FUNDED = gettext_lazy("Not funded")
+MSG_NO_SITE = gettext_lazy("No voting site (online, phone or access code)")
+MSG_NO_LANGUAGE = gettext_lazy("Not recorded")
+# Equal shares measures what a project gives its supporters by its cost: a project that costs
+# nothing gives them nothing to pay for, so the rule passes it over (as the reference library does).
+MSG_ZERO_COST = gettext_lazy("Costs nothing, so equal shares passed over it")
+
+
+def published_cycle(slug: str) -> Cycle | None:
+    """The public cycle with ``slug`` if its results are published (it allows VIEW_RESULTS), else
+    None: the one gate of the results pages and API (before certification they are a 404)."""
+    cycle = selectors.cycle_get_public(slug)
+    if cycle is None or not cycle.allows(Capability.VIEW_RESULTS):
+        return None
+    return cycle
+
+
+# --- district results ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProjectResult:
+    pk: int
+    code: str
+    pb_id: str  # the id the tally uses: the imported file's id, else the public code
+    title: str
+    cost: Decimal
+    votes: Fraction  # approvals, points, or L − r for ranked ballots (exact, as the rule counted them)
+    funded: bool
+    withdrawn: bool
+    why: str  # plain words, for every project not funded ("" when funded)
+
+    @property
+    def votes_text(self) -> str:
+        return votes_text(self.votes)
+
+    @property
+    def votes_whole(self) -> int:
+        """For choosing a plural form."""
+        return int(self.votes)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One published result of a district, oldest first: the certified one, then each revision."""
+
+    kind: str  # DistrictResult.Kind
+    label: str
+    at: datetime
+    rule: str
+    reason: str
+    withdrawn: list[str]  # public codes of the projects this revision took out
+
+
+@dataclass(frozen=True)
+class DistrictResults:
+    district: District
+    currency: str
+    rule: str
+    rule_label: str
+    budget: Decimal
+    used: Decimal
+    left: Decimal
+    ballots: int  # counted ballots (voided ones left out), from the run
+    projects: list[ProjectResult]  # by votes (most first), then code
+    history: list[Revision]
+    input_hash: str
+    output_hash: str
+
+    @property
+    def funded(self) -> list[ProjectResult]:
+        return [p for p in self.projects if p.funded]
+
+    @property
+    def not_funded(self) -> list[ProjectResult]:
+        return [p for p in self.projects if not p.funded]
+
+    @property
+    def revised(self) -> bool:
+        return any(r.kind == DistrictResult.Kind.REVISED for r in self.history)
+
+
+def votes_text(votes: Fraction) -> str:
+    """A vote total in the active language: "1,234"; fractional points with two decimals."""
+    if votes.denominator == 1:
+        return formats.number_format(int(votes), use_l10n=True, force_grouping=True)
+    return formats.number_format(float(votes), 2, use_l10n=True, force_grouping=True)
+
+
+def why_not_funded(reason: dict | None, currency: str) -> str:
+    """The run's machine-readable reason (budgets.rules.base.Outcome) in plain words."""
+    kind = (reason or {}).get("reason")
+    if kind == "did_not_fit":
+        amount = format_money(Decimal(reason.get("remaining", "0")), currency)
+        return str(MSG_DID_NOT_FIT % {"amount": amount})
+    if kind == "no_support":
+        return str(MSG_NO_VOTES)
+    if kind == "supporters_could_not_afford":
+        return str(MSG_COULD_NOT_AFFORD)
+    if kind == "zero_cost":
+        return str(MSG_ZERO_COST)
+    return str(MSG_NOT_FUNDED)
+
+
+def _project_rows(project, *, outputs: list[dict], current: dict, currency: str) -> ProjectResult | None:
+    """One project's row; ``outputs`` are the district's published outputs, newest first."""
+    pb_id = project.external_id or project.code
+    seen = next((o for o in outputs if pb_id in o.get("votes", {})), None)
+    withdrawn = project.withdrawn_at is not None
+    if seen is None and not withdrawn:
+        return None  # never on a counted ballot (no vote total to show)
+    votes = Fraction(seen["votes"][pb_id]) if seen else Fraction(0)
+    funded = not withdrawn and pb_id in current.get("selected", ())
+    if funded:
+        why = ""
+    elif withdrawn:
+        why = str(MSG_WITHDRAWN % {"reason": project.withdrawn_reason})
+    else:
+        why = why_not_funded(current.get("reasons", {}).get(pb_id), currency)
+    text = project.text()
+    return ProjectResult(
+        pk=project.pk, code=project.code, pb_id=pb_id, title=text.title if text else project.code,
+        cost=project.cost, votes=votes, funded=funded, withdrawn=withdrawn, why=why,
+    )  # fmt: skip
+
+
+def _history(results: list[DistrictResult], outputs: list[dict], codes: dict[str, str]) -> list[Revision]:
+    """``results`` and ``outputs`` newest first; the history oldest first."""
+    history = []
+    pairs = list(zip(results, outputs, strict=True))[::-1]
+    previous: dict | None = None
+    for result, output in pairs:
+        gone = sorted(set(previous.get("votes", {})) - set(output.get("votes", {}))) if previous else []
+        history.append(
+            Revision(
+                kind=result.kind, label=str(result.get_kind_display()), at=result.created_at,
+                rule=result.run.rule, reason=result.reason, withdrawn=[codes.get(pid, pid) for pid in gone],
+            )
+        )  # fmt: skip
+        previous = output
+    return history
+
+
+def _district_results(district: District, results: list[DistrictResult], projects, currency: str) -> DistrictResults:
+    outputs = [json.loads(r.run.output or "{}") for r in results]
+    current, run = outputs[0], results[0].run
+    rows = [_project_rows(p, outputs=outputs, current=current, currency=currency) for p in projects]
+    rows = sorted((r for r in rows if r is not None), key=lambda r: (-r.votes, r.code))
+    codes = {p.external_id or p.code: p.code for p in projects}
+    used = Decimal(current.get("budget_used", "0"))
+    return DistrictResults(
+        district=district, currency=currency, rule=run.rule, rule_label=str(RULE_LABELS.get(run.rule, run.rule)),
+        budget=district.budget, used=used, left=Decimal(current.get("budget_left", district.budget - used)),
+        ballots=run.ballots, projects=rows, history=_history(results, outputs, codes),
+        input_hash=run.input_hash, output_hash=run.output_hash,
+    )  # fmt: skip
+
+
+def cycle_results(cycle: Cycle, *, district_code: str | None = None) -> list[DistrictResults]:
+    """Every district with a published result (by kind, then code), or only ``district_code``'s.
+    Four queries: districts, published results with their runs, projects, project texts."""
+    from proposals.models import Project, ProjectText
+
+    districts = District.objects.filter(cycle=cycle).order_by("kind", "code")
+    if district_code is not None:
+        districts = districts.filter(code=district_code)
+    districts = list(districts)
+    by_district: dict[int, list[DistrictResult]] = {}
+    published = (
+        DistrictResult.objects.filter(district__in=districts).select_related("run").order_by("-created_at", "-id")
+    )
+    for result in published:
+        by_district.setdefault(result.district_id, []).append(result)
+    projects: dict[int, list] = {}
+    texts = Prefetch("texts", queryset=ProjectText.objects.order_by("language"))
+    for project in (
+        Project.objects.filter(district__in=[d for d in districts if d.pk in by_district])
+        .prefetch_related(texts)
+        .order_by("code")
+    ):
+        projects.setdefault(project.district_id, []).append(project)
+    return [
+        _district_results(d, by_district[d.pk], projects.get(d.pk, []), cycle.currency)
+        for d in districts
+        if d.pk in by_district
+    ]
+
+
+def district_results(cycle: Cycle, code: str) -> DistrictResults | None:
+    """One district's published result, or None (no such district, or nothing published for it)."""
+    found = cycle_results(cycle, district_code=code)
+    return found[0] if found else None
+
+
+# --- participation -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Group:
+    key: str  # the raw value (district code, ISO date, channel, site, language code)
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Participation:
+    """Counts of voter-roll entries (one per ballot cast, per district). Never anything about choices."""
+
+    total: int
+    by_district: list[Group] = field(default_factory=list)
+    by_day: list[Group] = field(default_factory=list)
+    by_channel: list[Group] = field(default_factory=list)
+    by_site: list[Group] = field(default_factory=list)
+    by_language: list[Group] = field(default_factory=list)
+
+
+def _language_name(code: str) -> str:
+    if not code:
+        return str(MSG_NO_LANGUAGE)
+    names = {c: str(name) for c, name in settings.LANGUAGES}
+    if code in names:
+        return names[code]
+    info = LANG_INFO.get(code) or LANG_INFO.get(code.split("-")[0])
+    return _(info["name"]) if info and "name" in info else code
+
+
+def participation(cycle: Cycle) -> Participation:
+    """Turnout by district, day, channel, voting site and language, from the voter roll. Two
+    queries: the cycle's districts, and one grouped count over the roll."""
+    from voting.models import Channel, VoterRollEntry
+
+    districts = list(District.objects.filter(cycle=cycle).order_by("kind", "code"))
+    rows = (
+        VoterRollEntry.objects.filter(cycle_id=cycle.pk)
+        .values_list("district_id", "voted_on", "channel", "site", "language")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    per: dict[str, Counter] = {k: Counter() for k in ("district", "day", "channel", "site", "language")}
+    for district_id, voted_on, channel, site, language, n in rows:
+        per["district"][district_id] += n
+        per["day"][voted_on] += n
+        per["channel"][channel] += n
+        per["site"][site] += n
+        per["language"][language] += n
+    channels = dict(Channel.choices)
+
+    def groups(counter: Counter, label) -> list[Group]:
+        # The empty value ("no site", "not recorded") last.
+        return [Group(k, str(label(k)), n) for k, n in sorted(counter.items(), key=lambda kv: (kv[0] == "", kv[0]))]
+
+    return Participation(
+        total=sum(per["channel"].values()),
+        by_district=[Group(d.code, d.name, per["district"].get(d.pk, 0)) for d in districts],
+        by_day=[Group(day.isoformat(), formats.date_format(day, "SHORT_DATE_FORMAT"), n)
+                for day, n in sorted(per["day"].items())],
+        by_channel=groups(per["channel"], lambda c: channels.get(c, c)),
+        by_site=groups(per["site"], lambda s: s or MSG_NO_SITE),
+        by_language=groups(per["language"], _language_name),
+    )  # fmt: skip
