@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("budgets.api_urls")),
     path("", include("proposals.api_urls")),
     path("", include("voting.api_urls")),
+    path("", include("audit.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -26,6 +27,7 @@ urlpatterns = [
     path("", include("budgets.urls")),
     path("", include("proposals.urls")),
     path("", include("voting.urls")),
+    path("", include("audit.urls")),
 ]
 # Uploaded photos in development; in production a web server or object storage serves MEDIA_ROOT.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "budgets",
     "proposals",
     "voting",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -262,3 +263,10 @@ PB_MAP_ATTRIBUTION = env(
 PB_MAP_CENTER = env("PB_MAP_CENTER", default="40.7178,-74.0431")  # "lat,lng" where the map starts
 # SMS for phone verification: a class with send(phone, text); a real provider plugs in here.
 PB_SMS_BACKEND = env("PB_SMS_BACKEND", default="voting.sms.ConsoleBackend")
+# The audit bundle and the archive (audit app): a published group (district × channel) with fewer
+# ballots than this is merged; identities are erased this many days after the results.
+PB_SMALL_CELL = env.int("PB_SMALL_CELL", default=10)
+PB_RETENTION_DAYS = env.int("PB_RETENTION_DAYS", default=365)
+# Built bundles live outside MEDIA_ROOT (which a web server serves publicly): only the audit views
+# hand them out, after their permission check.
+PB_BUNDLE_ROOT = env.path("PB_BUNDLE_ROOT", default=BASE_DIR / "private" / "bundles")

@@ -1,0 +1,202 @@
+"""Audit pages: the auditor area (bundles, receipt look-ups), officials' voiding of a ballot, and the
+public record of a certified cycle.
+
+Thin: check, call a service, render. Every denial goes through ``deny`` (audited). Pages work
+without JavaScript: a bundle being built is shown with its progress, and the page reloads itself
+(a meta refresh) until the download link is there.
+"""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from budgets import selectors as cycle_selectors
+from core.errors import ApplicationError, NotAllowed, PhaseClosed
+from core.views_mixins import apply_errors, deny, message_error
+
+from . import permissions, selectors, services
+from .forms import BallotVoidForm, ReceiptLookupForm
+from .models import Bundle
+
+REFRESH_SECONDS = 5
+
+
+def _staff_cycle(slug):
+    cycle = cycle_selectors.cycle_get_staff(slug)
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def _gate(request, check, *, object_type: str = "page", object_id: str = ""):
+    try:
+        check(request.user)
+    except NotAllowed as error:
+        return deny(request, error, object_type=object_type, object_id=object_id)
+    return None
+
+
+def _file_response(path, bundle: Bundle) -> FileResponse:
+    response = FileResponse(open(path, "rb"), as_attachment=True, filename=bundle.filename)  # noqa: SIM115
+    response["Content-Type"] = "application/zip"
+    response["X-Content-SHA256"] = bundle.sha256
+    return response
+
+
+# --- the auditor area --------------------------------------------------------------------------------
+@require_GET
+def audit_index(request):
+    """The cycles an auditor can take a bundle of."""
+    if refused := _gate(request, permissions.check_auditor):
+        return refused
+    return render(request, "audit/index.html", {"cycles": cycle_selectors.cycle_list_staff()})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def audit_cycle(request, slug):
+    """One cycle: ask for its auditor bundle, follow the build, download it; the public record."""
+    cycle = _staff_cycle(slug)
+    if refused := _gate(request, permissions.check_auditor, object_type="cycle", object_id=str(cycle.pk)):
+        return refused
+    if request.method == "POST":
+        try:
+            services.bundle_request(actor=request.user, cycle=cycle)
+        except NotAllowed as error:
+            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
+        except ApplicationError as error:
+            message_error(request, error)
+        else:
+            messages.success(request, _("The bundle is being built. This page shows its progress."))
+        return redirect("audit_cycle", slug=cycle.slug)
+    bundles = list(selectors.bundles_for(cycle, variant=Bundle.Variant.AUDITOR)[:20])
+    return render(
+        request,
+        "audit/cycle.html",
+        {
+            "cycle": cycle,
+            "bundles": bundles,
+            "refresh": REFRESH_SECONDS if selectors.building(bundles) else None,
+            "public_record": permissions.public_record_exists(cycle),
+            "exportable": permissions.ballots_exportable(cycle),
+            "not_exportable_message": permissions.MSG_NOT_EXPORTABLE,
+            "can_void": permissions.can_void(request.user),
+            "receipt_form": ReceiptLookupForm(),
+        },
+    )
+
+
+@require_GET
+def audit_bundle_download(request, pk):
+    """The auditor bundle's zip (auditors and officials with MFA); every download is audited."""
+    bundle = selectors.bundle_get(pk)
+    if bundle is None or bundle.variant != Bundle.Variant.AUDITOR:
+        raise Http404
+    try:
+        path = services.bundle_download(actor=request.user, bundle=bundle)
+    except NotAllowed as error:
+        return deny(request, error, object_type="bundle", object_id=str(bundle.pk))
+    except ApplicationError as error:
+        if error.status == 404:
+            raise Http404 from error
+        message_error(request, error)
+        return redirect("audit_cycle", slug=bundle.cycle.slug)
+    return _file_response(path, bundle)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def audit_receipt(request, slug):
+    """Settle a voter's complaint: which ballots.csv row a receipt code belongs to (audited)."""
+    cycle = _staff_cycle(slug)
+    if refused := _gate(request, permissions.check_auditor, object_type="cycle", object_id=str(cycle.pk)):
+        return refused
+    form = ReceiptLookupForm(request.POST or None)
+    result, looked_up = None, False
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.receipt_lookup(actor=request.user, cycle=cycle, code=form.cleaned_data["code"])
+            looked_up = True
+            form = ReceiptLookupForm()  # the code is not echoed back into the page
+        except NotAllowed as error:
+            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
+        except ApplicationError as error:
+            apply_errors(error, form)
+    return render(request, "audit/receipt.html", {"cycle": cycle, "form": form, "result": result,
+                                                  "looked_up": looked_up})  # fmt: skip
+
+
+# --- voiding a ballot (officials) ------------------------------------------------------------------------
+@never_cache
+@require_http_methods(["GET", "POST"])
+def staff_ballot_void(request, slug):
+    """Officials void a ballot with a reason during counting; the cycle's voided ballots below."""
+    cycle = _staff_cycle(slug)
+    if refused := _gate(request, permissions.check_voider, object_type="cycle", object_id=str(cycle.pk)):
+        return refused
+    districts = list(cycle.districts.filter(ballot_design__isnull=False).order_by("code"))
+    form = BallotVoidForm(request.POST or None, districts=districts)
+    is_open = True
+    try:
+        permissions.check_void_open(cycle)
+    except PhaseClosed:
+        is_open = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        ballot = services.ballot_find(cycle=cycle, district_code=data["district"], ballot_id=data["ballot_id"])
+        if ballot is None:
+            form.add_error("ballot_id", services.MSG_BALLOT_UNKNOWN)
+        else:
+            try:
+                services.ballot_void(actor=request.user, ballot_id=ballot.pk, reason=data["reason"])
+            except NotAllowed as error:
+                return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
+            except ApplicationError as error:
+                apply_errors(error, form)
+            else:
+                # No ballot id in the message: flash messages travel in cookies and sessions.
+                messages.success(request, _("The ballot is void. Run the tally again before certifying the results."))
+                return redirect("staff_ballot_void", slug=cycle.slug)
+    return render(
+        request,
+        "audit/void.html",
+        {"cycle": cycle, "form": form, "is_open": is_open, "closed_message": permissions.MSG_VOID_CLOSED,
+         "voids": selectors.voids_for(cycle)},
+    )  # fmt: skip
+
+
+# --- the public record ---------------------------------------------------------------------------------
+def _public_cycle(slug):
+    cycle = cycle_selectors.cycle_get_public(slug)
+    if cycle is None or not permissions.public_record_exists(cycle):
+        raise Http404
+    return cycle
+
+
+@require_GET
+def public_record(request, slug):
+    """The public record of a certified cycle: its status while it is built, then the download."""
+    cycle = _public_cycle(slug)
+    bundle = services.public_record_get(cycle=cycle)
+    building = bundle.status in (Bundle.Status.QUEUED, Bundle.Status.BUILDING)
+    return render(
+        request,
+        "audit/public_record.html",
+        {"cycle": cycle, "bundle": bundle, "refresh": REFRESH_SECONDS if building else None},
+    )
+
+
+@require_GET
+def public_record_download(request, slug, pk):
+    cycle = _public_cycle(slug)
+    bundle = Bundle.objects.filter(pk=pk, cycle=cycle, variant=Bundle.Variant.PUBLIC).select_related("cycle").first()
+    if bundle is None:
+        raise Http404
+    try:
+        path = services.bundle_download(actor=request.user, bundle=bundle)
+    except ApplicationError as error:
+        raise Http404 from error
+    return _file_response(path, bundle)
