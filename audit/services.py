@@ -25,8 +25,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
-from django.db.models import CharField
-from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -227,10 +225,6 @@ class ReceiptFound:
     status: str  # "counted", "pending", "voided" (voting.services.receipt_check)
 
 
-def _public_id():
-    return Coalesce("source__voter_id", Cast("id", CharField()), output_field=CharField())
-
-
 @transaction.atomic
 def receipt_lookup(*, actor, cycle: Cycle, code: str) -> ReceiptFound | None:
     """Which row of the auditor bundle's ``ballots.csv`` a voter's receipt code belongs to (None:
@@ -245,15 +239,15 @@ def receipt_lookup(*, actor, cycle: Cycle, code: str) -> ReceiptFound | None:
         raise ValidationFailed(extra={"code": [MSG_RECEIPT_EMPTY]})
     row = (
         Ballot.objects.filter(receipt_hash=crypto.receipt_hash(code), district__cycle=cycle)
-        .annotate(public_id=_public_id())
-        .values_list("public_id", "district__code")
+        .values_list("id", "source__voter_id", "district__code")
         .first()
     )
     audit_record(actor=actor, action="receipt.lookup", object_type="cycle", object_id=cycle.pk,
                  after={"found": row is not None})  # fmt: skip
     if row is None:
         return None
-    return ReceiptFound(ballot_id=str(row[0]), district=row[1], status=receipt_check(code=code))
+    ballot_id, source_id, district = row  # the id ballots.csv shows: an imported ballot's source id
+    return ReceiptFound(ballot_id=source_id or str(ballot_id), district=district, status=receipt_check(code=code))
 
 
 # --- voiding a ballot ----------------------------------------------------------------------------------

@@ -62,9 +62,9 @@ def results_world(official, *, ballots_a: int = 12, ballots_b: int = 11, kiosk_a
 
 
 def public_id(ballot) -> str:
-    """A native ballot's id as ballots.csv and the .pb write it: the database's text of the UUID (with
-    dashes on PostgreSQL; SQLite stores 32 hex digits)."""
-    return str(ballot.pk) if connection.vendor == "postgresql" else ballot.pk.hex
+    """A native ballot's id as ballots.csv and the .pb write it: the UUID's dashed text, on
+    PostgreSQL and SQLite alike."""
+    return str(ballot.pk)
 
 
 def person_details(n: int) -> dict:

@@ -270,3 +270,5 @@ PB_RETENTION_DAYS = env.int("PB_RETENTION_DAYS", default=365)
 # Built bundles live outside MEDIA_ROOT (which a web server serves publicly): only the audit views
 # hand them out, after their permission check.
 PB_BUNDLE_ROOT = env.path("PB_BUNDLE_ROOT", default=BASE_DIR / "private" / "bundles")
+# Kiosks: a checked-in voter who does nothing for this long is reset (the kiosk stays open).
+PB_KIOSK_IDLE_SECONDS = env.int("PB_KIOSK_IDLE_SECONDS", default=180)
