@@ -32,7 +32,8 @@ def fill_designs(*, cycle, users, rng) -> None:
                 district=district,
                 method=methods.Method.KNAPSACK,
                 min_picks=1,
-                allocation_rule="greedy",
+                # Jersey City counts by votes (greedy); wards D–F show the Method of Equal Shares.
+                allocation_rule="mes" if district.code in "DEF" else "greedy",
                 intro="Choose the projects you want, up to the ward's $50,000.",
             )
 

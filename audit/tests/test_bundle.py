@@ -69,7 +69,11 @@ def test_the_demo_bundle_holds_exactly_the_documented_files_and_verifies(demo_bu
     assert ids == sorted(ids)  # sorted by ballot id
     assert all(row[5] for row in rows[1:])  # the auditor bundle carries receipt hashes
     manifest = json.loads(files["manifest.json"])
-    assert {d["code"]: d["rule"] for d in manifest["districts"]} == {code: "greedy" for code in wards}
+    declared = dict(
+        cycle.districts.filter(ballot_design__isnull=False).values_list("code", "ballot_design__allocation_rule")
+    )
+    assert {d["code"]: d["rule"] for d in manifest["districts"]} == declared
+    assert set(declared.values()) == {"greedy", "mes"}  # the demo certifies both rules, and pb_verify recounts both
     assert all(d["certified"] for d in manifest["districts"]) and manifest["results_hash"]
     assert len(AuditEvent.objects.all()) == len(files["audit_log.jsonl"].splitlines())
 

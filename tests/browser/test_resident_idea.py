@@ -55,7 +55,10 @@ def test_resident_marks_the_place_on_the_map(live_server, browser, settings, tmp
     expect(page.get_by_role("status")).to_contain_text("has been submitted")
     expect(page.get_by_role("heading", level=1)).to_have_text("Benches with a map point")
     idea = Idea.objects.get()
-    assert (idea.latitude, idea.longitude) == (Decimal("40.717800"), Decimal("-74.043100"))
+    # The map's centre: PB_MAP_CENTER, give or take the few metres Leaflet may pan when the phone
+    # layout settles (a pixel at this zoom is about 5 m).
+    assert abs(idea.latitude - Decimal("40.7178")) < Decimal("0.0005")
+    assert abs(idea.longitude - Decimal("-74.0431")) < Decimal("0.0005")
     assert errors == []
     context.close()
 
