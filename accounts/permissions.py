@@ -4,6 +4,8 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import NotAllowed
+
 from .roles import user_requires_mfa
 
 # The refusals every app's permissions module gives (one text, one translation).
@@ -24,3 +26,14 @@ def user_mfa_ready(user) -> bool:
         cached = is_mfa_enabled(user, [Authenticator.Type.TOTP])
         user._pb_mfa_ready = cached
     return cached
+
+
+def check_role_with_mfa(user, *perms: str) -> None:
+    """Logged in, holding at least one of ``perms``, and with TOTP set up when the role needs it:
+    the shared shape of every staff and auditor check. Raises ``NotAllowed`` (log in / role / MFA)."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotAllowed(MSG_LOGIN_REQUIRED)
+    if perms and not any(user.has_perm(perm) for perm in perms):
+        raise NotAllowed(MSG_ROLE_REQUIRED)
+    if not user_mfa_ready(user):
+        raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})

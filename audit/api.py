@@ -6,7 +6,7 @@ services' (and ``audit.permissions``') answer, the same as for the HTML pages; r
 ``ApplicationError``s that core.api renders as RFC 7807 problems (and audits when 401/403).
 """
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
@@ -21,13 +21,9 @@ from budgets.models import Cycle
 
 from . import permissions, selectors, services
 from .models import Bundle
+from .views import bundle_file_response
 
-
-def _staff_cycle(slug: str) -> Cycle:
-    cycle = cycle_selectors.cycle_get_staff(slug)
-    if cycle is None:
-        raise Http404
-    return cycle
+_staff_cycle = cycle_selectors.cycle_get_staff_or_404
 
 
 class BundleOutput(serializers.Serializer):
@@ -50,13 +46,6 @@ class BundleOutput(serializers.Serializer):
         if bundle.variant == Bundle.Variant.AUDITOR:
             return reverse("api-audit-bundle-download", args=[bundle.pk])
         return reverse("api-public-record-download", args=[bundle.cycle.slug, bundle.pk])
-
-
-def _zip_response(path, bundle: Bundle) -> FileResponse:
-    response = FileResponse(open(path, "rb"), as_attachment=True, filename=bundle.filename)  # noqa: SIM115
-    response["Content-Type"] = "application/zip"
-    response["X-Content-SHA256"] = bundle.sha256
-    return response
 
 
 class BundleListView(APIView):
@@ -101,7 +90,7 @@ class BundleDownloadView(APIView):
         if bundle is None or bundle.variant != Bundle.Variant.AUDITOR:
             permissions.check_auditor(request.user)
             raise Http404
-        return _zip_response(services.bundle_download(actor=request.user, bundle=bundle), bundle)
+        return bundle_file_response(services.bundle_download(actor=request.user, bundle=bundle), bundle)
 
 
 class ReceiptLookupOutput(serializers.Serializer):
@@ -177,9 +166,7 @@ class BallotVoidView(APIView):
 
 
 def _public_cycle(slug: str) -> Cycle:
-    cycle = cycle_selectors.cycle_get_public(slug)
-    if cycle is None:
-        raise Http404
+    cycle = cycle_selectors.cycle_get_public_or_404(slug)
     permissions.check_public_record(cycle)
     return cycle
 
@@ -206,4 +193,4 @@ class PublicRecordDownloadView(APIView):
         )
         if bundle is None:
             raise Http404
-        return _zip_response(services.bundle_download(actor=request.user, bundle=bundle), bundle)
+        return bundle_file_response(services.bundle_download(actor=request.user, bundle=bundle), bundle)

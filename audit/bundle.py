@@ -38,7 +38,8 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from budgets.models import Cycle, District, DistrictResult, TallyRun
+from budgets.models import Cycle, DistrictResult, TallyRun
+from budgets.tally import counted_districts, district_result
 from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 
 FORMAT = "pbplatform-audit-bundle/1"
@@ -262,15 +263,6 @@ def _percent(done: int, total: int, start: int, end: int) -> int:
 
 
 # --- the other files -----------------------------------------------------------------------------------
-def _counted_districts(cycle: Cycle) -> list[District]:
-    """The districts with a ballot (a design), by code: the ones the tally counts."""
-    return list(cycle.districts.filter(ballot_design__isnull=False).select_related("ballot_design").order_by("code"))
-
-
-def _published(district: District) -> DistrictResult | None:
-    return DistrictResult.objects.filter(district=district).select_related("run").first()
-
-
 def _design_document(cycle: Cycle) -> dict:
     from proposals.models import Project
     from voting.models import BallotFreeze
@@ -330,21 +322,15 @@ def _tally_document(cycle: Cycle) -> dict:
 
 
 def _roll_counts(cycle: Cycle) -> dict[str, dict]:
-    from voting.models import VoterRollEntry
+    from voting.selectors import roll_groups
 
-    roll = VoterRollEntry.objects.filter(cycle=cycle)
+    codes = dict(cycle.districts.values_list("pk", "code"))
     per: dict[str, dict] = {}
-
-    def add(field_name: str, key: str):
-        rows = roll.values_list("district__code", field_name).annotate(n=Count("id")).order_by()
-        for code, value, n in rows:
-            group = per.setdefault(code, {"voters": 0, "by_channel": {}, "by_site": {}, "by_day": {}})
+    for district_id, voted_on, channel, site, _language, n in roll_groups(cycle):
+        group = per.setdefault(codes[district_id], {"voters": 0, "by_channel": {}, "by_site": {}, "by_day": {}})
+        for key, value in (("by_channel", channel), ("by_site", site), ("by_day", voted_on)):
             label = value.isoformat() if hasattr(value, "isoformat") else (value or "")
-            group[key][label] = n
-
-    add("channel", "by_channel")
-    add("site", "by_site")
-    add("voted_on", "by_day")
+            group[key][label] = group[key].get(label, 0) + n
     for group in per.values():
         group["voters"] = sum(group["by_channel"].values())
     return per
@@ -417,7 +403,7 @@ class BundleInfo:
 def results_key(cycle: Cycle) -> str:
     """What a public record describes: the published run of each district (a revised result after a
     project is withdrawn makes a new key, so a new record)."""
-    published = {d.code: (r.run_id if (r := _published(d)) else None) for d in _counted_districts(cycle)}
+    published = {d.code: (r.run_id if (r := district_result(d)) else None) for d in counted_districts(cycle)}
     return sha256_hex(canonical_bytes(published))
 
 
@@ -454,7 +440,7 @@ def _bundle_write(*, cycle: Cycle, out: Path, public: bool, progress: Progress) 
     from budgets import interop
 
     cycle = Cycle.objects.get(pk=cycle.pk)
-    districts = _counted_districts(cycle)
+    districts = counted_districts(cycle)
     channel_map, totals = _channel_maps(cycle, public=public)
     total = sum(totals.values())
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -469,7 +455,7 @@ def _bundle_write(*, cycle: Cycle, out: Path, public: bool, progress: Progress) 
             progress(name, _percent(done, total, 45, 90))
             writer.entry(name, interop.district_pb_chunks(district))
             done += totals.get(district.code, 0)
-            published = _published(district)
+            published = district_result(district)
             district_entries.append({
                 "code": district.code,
                 "name": district.name,

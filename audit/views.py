@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from budgets import selectors as cycle_selectors
 from core.errors import ApplicationError, NotAllowed, PhaseClosed
-from core.views_mixins import apply_errors, deny, message_error
+from core.views_mixins import apply_errors, cycle_gate, deny, gate, message_error
 
 from . import permissions, selectors, services
 from .forms import BallotVoidForm, ReceiptLookupForm
@@ -24,22 +24,11 @@ from .models import Bundle
 REFRESH_SECONDS = 5
 
 
-def _staff_cycle(slug):
-    cycle = cycle_selectors.cycle_get_staff(slug)
-    if cycle is None:
-        raise Http404
-    return cycle
+_staff_cycle = cycle_selectors.cycle_get_staff_or_404
 
 
-def _gate(request, check, *, object_type: str = "page", object_id: str = ""):
-    try:
-        check(request.user)
-    except NotAllowed as error:
-        return deny(request, error, object_type=object_type, object_id=object_id)
-    return None
-
-
-def _file_response(path, bundle: Bundle) -> FileResponse:
+def bundle_file_response(path, bundle: Bundle) -> FileResponse:
+    """A bundle's zip as a download, with its SHA-256 in a header (the pages and the API)."""
     response = FileResponse(open(path, "rb"), as_attachment=True, filename=bundle.filename)  # noqa: SIM115
     response["Content-Type"] = "application/zip"
     response["X-Content-SHA256"] = bundle.sha256
@@ -50,7 +39,7 @@ def _file_response(path, bundle: Bundle) -> FileResponse:
 @require_GET
 def audit_index(request):
     """The cycles an auditor can take a bundle of."""
-    if refused := _gate(request, permissions.check_auditor):
+    if refused := gate(request, permissions.check_auditor):
         return refused
     return render(request, "audit/index.html", {"cycles": cycle_selectors.cycle_list_staff()})
 
@@ -60,7 +49,7 @@ def audit_index(request):
 def audit_cycle(request, slug):
     """One cycle: ask for its auditor bundle, follow the build, download it; the public record."""
     cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_auditor, object_type="cycle", object_id=str(cycle.pk)):
+    if refused := cycle_gate(request, permissions.check_auditor, cycle):
         return refused
     if request.method == "POST":
         try:
@@ -104,7 +93,7 @@ def audit_bundle_download(request, pk):
             raise Http404 from error
         message_error(request, error)
         return redirect("audit_cycle", slug=bundle.cycle.slug)
-    return _file_response(path, bundle)
+    return bundle_file_response(path, bundle)
 
 
 @never_cache
@@ -112,7 +101,7 @@ def audit_bundle_download(request, pk):
 def audit_receipt(request, slug):
     """Settle a voter's complaint: which ballots.csv row a receipt code belongs to (audited)."""
     cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_auditor, object_type="cycle", object_id=str(cycle.pk)):
+    if refused := cycle_gate(request, permissions.check_auditor, cycle):
         return refused
     form = ReceiptLookupForm(request.POST or None)
     result, looked_up = None, False
@@ -135,7 +124,7 @@ def audit_receipt(request, slug):
 def staff_ballot_void(request, slug):
     """Officials void a ballot with a reason during counting; the cycle's voided ballots below."""
     cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_voider, object_type="cycle", object_id=str(cycle.pk)):
+    if refused := cycle_gate(request, permissions.check_voider, cycle):
         return refused
     districts = list(cycle.districts.filter(ballot_design__isnull=False).order_by("code"))
     form = BallotVoidForm(request.POST or None, districts=districts)
@@ -199,4 +188,4 @@ def public_record_download(request, slug, pk):
         path = services.bundle_download(actor=request.user, bundle=bundle)
     except ApplicationError as error:
         raise Http404 from error
-    return _file_response(path, bundle)
+    return bundle_file_response(path, bundle)

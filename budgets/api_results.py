@@ -11,16 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import results
-from .models import Cycle
+from .views_results import results_cycle
 
 NOT_PUBLISHED = OpenApiResponse(description="No such public cycle, or its results are not certified yet.")
-
-
-def results_cycle(slug: str) -> Cycle:
-    cycle = results.published_cycle(slug)
-    if cycle is None:
-        raise Http404
-    return cycle
 
 
 def _number(value):

@@ -136,6 +136,18 @@ DistrictFormSet = forms.formset_factory(
 )
 
 
+def audit_note_field(*, max_length: int = 2000, widget=None) -> forms.CharField:
+    """The optional note an official may add to a decision (certifying, accepting a provisional
+    ballot, settling duplicates…): it goes into the audit event's reason."""
+    return forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=max_length,
+        widget=widget or forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the audit log."),
+    )
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),

@@ -4,6 +4,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .forms import audit_note_field
 from .models import TieBreak
 
 REASON_MAX = 2000
@@ -26,13 +27,7 @@ class CertifyForm(forms.Form):
         label=_("I have checked each district's outcome with its declared rule, and I certify these results."),
         error_messages={"required": _("Tick the box to confirm the results you certify.")},
     )
-    reason = forms.CharField(
-        label=_("Note (optional)"),
-        required=False,
-        max_length=REASON_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Kept in the audit log."),
-    )
+    reason = audit_note_field(max_length=REASON_MAX)
 
 
 class WithdrawForm(forms.Form):
@@ -48,9 +43,7 @@ class WithdrawForm(forms.Form):
 
 class TieBreakForm(forms.Form):
     tie_break = forms.ChoiceField(label=_("Ties between projects"), choices=TieBreak.choices, widget=forms.RadioSelect)
-    reason = forms.CharField(
-        label=_("Note (optional)"), required=False, max_length=REASON_MAX, help_text=_("Kept in the audit log.")
-    )
+    reason = audit_note_field(max_length=REASON_MAX, widget=forms.TextInput)
 
 
 class LotteryDrawForm(forms.Form):

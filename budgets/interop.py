@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from budgets.models import Cycle, District, district_code_validator
 from budgets.pabulib import PbElection, pb_parse
-from budgets.phases import Phase
+from budgets.phases import Capability, Phase
 from core.errors import ValidationFailed
 from core.services import audit_record
 
@@ -303,7 +303,7 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
         )  # fmt: skip
         audit_record(actor=None, action="cycle.import", object_type="cycle", object_id=cycle.pk,
                      after={"slug": slug, "phase": Phase.COUNTING.value})  # fmt: skip
-    elif cycle.phase != Phase.COUNTING:
+    elif not cycle.allows(Capability.CERTIFY_RESULTS):
         raise ValidationFailed(_("Cycle “%(slug)s” is not in the counting phase; files can only be added then.")
                                % {"slug": slug})  # fmt: skip
     if District.objects.filter(cycle=cycle, code=code).exists():

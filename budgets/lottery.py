@@ -112,7 +112,7 @@ def cycle_lottery_draw(*, actor, cycle: Cycle, seed: str, reason: str = "") -> C
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.tie_break != TieBreak.LOTTERY:
         raise Conflict(MSG_NO_LOTTERY)
-    if not cycle.allows(Capability.RUN_TALLY) or cycle.allows(Capability.VIEW_RESULTS):
+    if not cycle.allows(Capability.CERTIFY_RESULTS):
         raise PhaseClosed(MSG_DRAW_PHASE)
     if cycle.lottery_seed:
         raise Conflict(MSG_ALREADY_DRAWN)

@@ -10,7 +10,12 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready
+from accounts.permissions import (  # noqa: F401 - the messages are re-exported for callers and tests
+    MSG_LOGIN_REQUIRED,
+    MSG_MFA_REQUIRED,
+    MSG_ROLE_REQUIRED,
+    check_role_with_mfa,
+)
 from core.errors import NotAllowed, PhaseClosed
 
 from .phases import Capability
@@ -54,12 +59,15 @@ def check_who(user, action: Action) -> None:
     if user is None:
         return
     rule = RULES[action]
-    if not getattr(user, "is_authenticated", False):
-        raise NotAllowed(MSG_LOGIN_REQUIRED)
-    if rule.permission and not user.has_perm(rule.permission):
-        raise NotAllowed(MSG_ROLE_REQUIRED)
-    if not user_mfa_ready(user):
-        raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
+    check_role_with_mfa(user, *filter(None, [rule.permission]))
+
+
+def check_official_or_auditor(user) -> None:
+    """Read-only staff pages (turnout, the provisional and duplicate reviews, the tally page):
+    officials and auditors, both with MFA. ``None`` is the system, as for ``check_who``."""
+    if user is None:
+        return
+    check_role_with_mfa(user, "budgets.manage_cycle", "core.view_audit_log")
 
 
 def check_when(action: Action, cycle) -> None:

@@ -44,6 +44,8 @@ class Capability(StrEnum):
     ENTER_PAPER_BALLOTS = "enter_paper_ballots"
     REVIEW_PROVISIONAL = "review_provisional"  # accept or reject provisional ballots, settle duplicates
     RUN_TALLY = "run_tally"
+    # Settle the count before it is public: draw the tie lottery, certify the tally, import files.
+    CERTIFY_RESULTS = "certify_results"
     VIEW_RESULTS = "view_results"
     POST_UPDATES = "post_updates"
     PUBLIC = "public"  # the cycle is listed on public pages
@@ -61,7 +63,9 @@ CAPABILITIES: dict[Phase, frozenset[Capability]] = {
     Phase.VOTING: frozenset(
         {C.PUBLIC, C.BROWSE_IDEAS, C.CAST_BALLOTS, C.PAUSE_VOTING, C.EXTEND_VOTING, C.ENTER_PAPER_BALLOTS}
     ),
-    Phase.COUNTING: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.ENTER_PAPER_BALLOTS, C.REVIEW_PROVISIONAL, C.RUN_TALLY}),
+    Phase.COUNTING: frozenset(
+        {C.PUBLIC, C.BROWSE_IDEAS, C.ENTER_PAPER_BALLOTS, C.REVIEW_PROVISIONAL, C.RUN_TALLY, C.CERTIFY_RESULTS}
+    ),
     # After certification the tally can still re-run (a funded project withdrawn, an auditor's check).
     Phase.RESULTS: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.RUN_TALLY}),
     Phase.IMPLEMENTATION: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.POST_UPDATES, C.RUN_TALLY}),

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.conf.locale import LANG_INFO
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +28,7 @@ from . import selectors
 from .models import Cycle, District, DistrictResult
 from .phases import Capability
 
+# The same words as the ballot design's choices (voting.models.AllocationRule); the tally page's too.
 RULE_LABELS = {
     "greedy": gettext_lazy("Greedy (most votes first)"),
     "mes": gettext_lazy("Method of Equal Shares"),
@@ -262,15 +263,11 @@ def _language_name(code: str) -> str:
 def participation(cycle: Cycle) -> Participation:
     """Turnout by district, day, channel, voting site and language, from the voter roll. Two
     queries: the cycle's districts, and one grouped count over the roll."""
-    from voting.models import Channel, VoterRollEntry
+    from voting.models import Channel
+    from voting.selectors import roll_groups
 
     districts = list(District.objects.filter(cycle=cycle).order_by("kind", "code"))
-    rows = (
-        VoterRollEntry.objects.filter(cycle_id=cycle.pk)
-        .values_list("district_id", "voted_on", "channel", "site", "language")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    rows = roll_groups(cycle)
     per: dict[str, Counter] = {k: Counter() for k in ("district", "day", "channel", "site", "language")}
     for district_id, voted_on, channel, site, language, n in rows:
         per["district"][district_id] += n

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet, Sum
+from django.http import Http404
 
 from core.models import AuditEvent
 
@@ -36,6 +37,21 @@ def cycle_get_public(slug: str) -> Cycle | None:
 
 def cycle_get_staff(slug: str) -> Cycle | None:
     return cycle_list_staff().filter(slug=slug).first()
+
+
+# For views (HTML and API): a missing cycle is a 404.
+def cycle_get_public_or_404(slug: str) -> Cycle:
+    cycle = cycle_get_public(slug)
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def cycle_get_staff_or_404(slug: str) -> Cycle:
+    cycle = cycle_get_staff(slug)
+    if cycle is None:
+        raise Http404
+    return cycle
 
 
 @dataclass(frozen=True)

@@ -9,22 +9,16 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from core.models import AuditEvent
 
 from . import interop, lottery
 from .models import Cycle, District, DistrictResult, TallyRun
 from .phases import Capability
+from .results import RULE_LABELS
 from .rules import RULES
 from .tally import counted_districts, tally_blockers
 
-# The same words as the ballot design's choices (voting.models.AllocationRule).
-RULE_LABELS = {
-    "greedy": _("Greedy (most votes first)"),
-    "mes": _("Method of Equal Shares"),
-    "mes-greedy": _("Method of Equal Shares, then greedy"),
-}
 # A request waits this long for its runs to appear before the page stops refreshing for it.
 REQUEST_WAIT = timedelta(minutes=10)
 # A run still "running" after this long is presumed lost (its worker died); asking again recomputes it.
@@ -129,8 +123,7 @@ class TallyPage:
     @property
     def can_certify_now(self) -> bool:
         return (
-            self.cycle.allows(Capability.RUN_TALLY)
-            and not self.cycle.allows(Capability.VIEW_RESULTS)
+            self.cycle.allows(Capability.CERTIFY_RESULTS)
             and not self.tally_blockers
             and not self.certify_blockers
             and bool(self.districts)

@@ -46,8 +46,8 @@ class DistrictOutcome:
 
 
 def counted_districts(cycle: Cycle) -> list[District]:
-    """The districts with a ballot (a design), in code order."""
-    return list(cycle.districts.filter(ballot_design__isnull=False).order_by("code"))
+    """The districts with a ballot (a design), in code order: the ones the tally counts."""
+    return list(cycle.districts.filter(ballot_design__isnull=False).select_related("ballot_design").order_by("code"))
 
 
 def tally_blockers(cycle: Cycle) -> list[str]:
@@ -135,8 +135,9 @@ def _compute(run: TallyRun, election: Election, rule: str) -> TallyRun:
 
 
 def ballots_exportable(cycle: Cycle) -> bool:
-    """Ballots (the tally's input) leave the platform only once voting has closed."""
-    return cycle.allows(Capability.RUN_TALLY)
+    """Ballots (the tally's input) leave the platform only once voting has closed: counting or
+    later, archived too (the ``.pb`` export, the audit bundle and the public record)."""
+    return cycle.allows(Capability.RUN_TALLY) or cycle.allows(Capability.VIEW_RESULTS)
 
 
 def tally_cycle(*, cycle: Cycle, rules: list[str] | None = None, actor=None, strict: bool = False) -> list[TallyRun]:
@@ -196,7 +197,7 @@ def cycle_certify(*, actor, cycle: Cycle, reason: str = "") -> Cycle:
 
     check_who(actor, Action.CYCLE_TRANSITION)
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
-    if Phase(cycle.phase) != Phase.COUNTING:
+    if not cycle.allows(Capability.CERTIFY_RESULTS):
         raise PhaseClosed(_("Results can only be certified while the cycle is in counting."))
     runs = current_runs(cycle)
     problems, chosen = [], []
@@ -238,7 +239,7 @@ def project_withdraw(*, actor, project, reason: str):
     if not reason:
         raise ValidationFailed(extra={"reason": [MSG_WITHDRAW_REASON]})
     published = district_result(project.district)
-    if published is None or (project.external_id or project.code) not in _selected(published.run):
+    if published is None or (project.external_id or project.code) not in run_selected(published.run):
         raise NotAllowed(MSG_WITHDRAW_NOT_FUNDED)
     project.withdrawn_reason, project.withdrawn_at = reason, timezone.now()
     project.save(update_fields=["withdrawn_reason", "withdrawn_at"])
@@ -253,11 +254,13 @@ def project_withdraw(*, actor, project, reason: str):
     return run
 
 
-def _selected(run: TallyRun) -> set[str]:
+def run_selected(run: TallyRun) -> set[str]:
+    """The project ids (``external_id`` or code) a finished run funds."""
     return set(json.loads(run.output).get("selected", []))
 
 
 def district_result(district: District) -> DistrictResult | None:
+    """The district's published result: the newest row (certified, or revised after a withdrawal)."""
     return DistrictResult.objects.filter(district=district).select_related("run").first()
 
 

@@ -15,54 +15,32 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import MSG_MFA_REQUIRED, user_mfa_ready
 from core.errors import ApplicationError, NotAllowed, ValidationFailed
-from core.views_mixins import apply_errors, deny
+from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
 
 from . import lottery, selectors, selectors_tally, tally
 from .forms_tally import CertifyForm, LotteryDrawForm, TallyRunForm, TieBreakForm, WithdrawForm
 from .models import TieBreak
-from .permissions import Action, check_who
+from .permissions import Action, check_official_or_auditor, check_who
 from .phases import Capability
 
 REFRESH_SECONDS = 5
 
 
-def check_tally_viewer(user) -> None:
-    """Officials (with MFA) and auditors (with MFA, read-only) see the tally page."""
-    authenticated = getattr(user, "is_authenticated", False)
-    if authenticated and not user.has_perm("budgets.manage_cycle") and user.has_perm("core.view_audit_log"):
-        if not user_mfa_ready(user):
-            raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
-        return
-    check_who(user, Action.CYCLE_TRANSITION)
+# Officials (with MFA) and auditors (with MFA, read-only) see the tally page; officials act.
+check_tally_viewer = check_official_or_auditor
 
 
 def check_tally_official(user) -> None:
     check_who(user, Action.CYCLE_TRANSITION)
 
 
-def _gate(request, check, cycle):
-    try:
-        check(request.user)
-    except NotAllowed as error:
-        return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-    return None
-
-
-def _cycle(slug):
-    cycle = selectors.cycle_get_staff(slug)
-    if cycle is None:
-        raise Http404
-    return cycle
+_gate = cycle_gate
+_cycle = selectors.cycle_get_staff_or_404
 
 
 def _acts(user) -> bool:
-    try:
-        check_tally_official(user)
-    except NotAllowed:
-        return False
-    return True
+    return user_passes(check_tally_official, user)
 
 
 def _withdraw_form(project_pk, data=None):
@@ -113,7 +91,7 @@ def _render(request, cycle, *, bound: dict | None = None, errors: list[str] | No
 
 def _open_steps(cycle) -> set[str]:
     """The lottery draw and certification belong to counting: the tally may run, results are not out."""
-    if cycle.allows(Capability.RUN_TALLY) and not cycle.allows(Capability.VIEW_RESULTS):
+    if cycle.allows(Capability.CERTIFY_RESULTS):
         return {"draw", "certify"}
     return set()
 

@@ -26,6 +26,30 @@ def deny(request, error: NotAllowed, *, object_type: str = "page", object_id: st
     return render(request, "403.html", {"message": error.message}, status=403)
 
 
+def gate(request, check, *, object_type: str = "page", object_id: str = ""):
+    """None if ``check(request.user)`` passes; else the denial (log in, MFA set-up or 403; audited,
+    naming ``object_type``/``object_id``)."""
+    try:
+        check(request.user)
+    except NotAllowed as error:
+        return deny(request, error, object_type=object_type, object_id=object_id)
+    return None
+
+
+def cycle_gate(request, check, cycle):
+    """``gate`` for a page about one cycle (the denial names the cycle)."""
+    return gate(request, check, object_type="cycle", object_id=str(cycle.pk))
+
+
+def user_passes(check, user) -> bool:
+    """Whether ``check(user)`` lets ``user`` through (what a page offers; the services decide)."""
+    try:
+        check(user)
+    except NotAllowed:
+        return False
+    return True
+
+
 def apply_errors(error: ApplicationError, form, *, prefix_forms: dict | None = None) -> None:
     """Put a service's errors on a form (and on sub-forms by ``prefix.index.field`` keys)."""
     if not error.extra:

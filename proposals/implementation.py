@@ -12,8 +12,6 @@ endorsers and its followers. Each person gets one notification however often the
 chain, and only if they have not turned updates off (``core.services.notification_queue``).
 """
 
-import json
-
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -34,14 +32,14 @@ MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
 
 def project_is_funded(project: Project) -> bool:
     """The district's published result selects the project, and it has not been withdrawn."""
-    from budgets.tally import district_result
+    from budgets.tally import district_result, run_selected
 
     if project.withdrawn_at is not None:
         return False
     result = district_result(project.district)
     if result is None:
         return False
-    return (project.external_id or project.code) in json.loads(result.run.output).get("selected", [])
+    return (project.external_id or project.code) in run_selected(result.run)
 
 
 def project_chain_people(project: Project) -> list:

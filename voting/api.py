@@ -161,7 +161,7 @@ class BallotCastView(APIView):
 
     class Input(serializers.Serializer):
         choices = serializers.ListField(
-            child=serializers.CharField(max_length=16),
+            child=serializers.CharField(max_length=32),
             required=False,
             max_length=MAX_ENTRIES,
             help_text="Project codes; for a ranked ballot, most preferred first.",

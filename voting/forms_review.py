@@ -5,18 +5,14 @@ missing decision: their messages come back as form errors)."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from budgets.forms import audit_note_field
+
 from .models import DuplicateReview
 from .review import MAX_TEXT
 
 
 class ProvisionalAcceptForm(forms.Form):
-    note = forms.CharField(
-        label=_("Note (optional)"),
-        required=False,
-        max_length=MAX_TEXT,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Kept in the audit log."),
-    )
+    note = audit_note_field(max_length=MAX_TEXT)
 
 
 class ProvisionalRejectForm(forms.Form):
@@ -41,10 +37,4 @@ class DuplicateReviewForm(forms.Form):
         choices=DuplicateReview.Decision.choices,
         widget=forms.RadioSelect,
     )
-    note = forms.CharField(
-        label=_("Note (optional)"),
-        required=False,
-        max_length=MAX_TEXT,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Kept in the audit log."),
-    )
+    note = audit_note_field(max_length=MAX_TEXT)

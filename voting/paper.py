@@ -390,14 +390,7 @@ def _entries(batch: PaperBatch) -> dict[int, dict[int, PaperEntry]]:
 
 def paper_mismatches(batch: PaperBatch) -> list[Mismatch]:
     """Sheets where the two passes differ (resolved or not) or one pass is missing, by sheet."""
-    keyed = _entries(batch)
-    resolutions = {r.sheet: r for r in batch.resolutions.all()}
-    found = []
-    for sheet in sorted(set(keyed[1]) | set(keyed[2])):
-        first, second = keyed[1].get(sheet), keyed[2].get(sheet)
-        if first is None or second is None or Reading.of(first).key() != Reading.of(second).key():
-            found.append(Mismatch(sheet=sheet, first=first, second=second, resolution=resolutions.get(sheet)))
-    return found
+    return paper_batch_state(batch).mismatches
 
 
 @transaction.atomic
@@ -497,9 +490,6 @@ def paper_batch_state(batch: PaperBatch) -> BatchState:
     beyond = sorted(s for s in set(keyed[1]) | set(keyed[2]) if s > expected)
     if beyond:
         problems.append(str(MSG_BEYOND % {"n": expected, "sheets": _ranges(beyond)}))
-    unresolved = [m.sheet for m in mismatches if m.missing_pass is None and m.resolution is None]
-    if unresolved:
-        problems.append(str(MSG_UNRESOLVED % {"sheets": _ranges(unresolved)}))
     state = BatchState(
         expected=expected,
         keyed={p: len(keyed[p]) for p in PASSES},
@@ -507,6 +497,8 @@ def paper_batch_state(batch: PaperBatch) -> BatchState:
         mismatches=mismatches,
         problems=problems,
     )
+    if state.unresolved:
+        problems.append(str(MSG_UNRESOLVED % {"sheets": _ranges([m.sheet for m in state.unresolved])}))
     if batch.issued != state.valid + state.invalid + batch.spoiled:
         problems.append(
             str(MSG_COUNTS % {"issued": batch.issued, "valid": state.valid, "invalid": state.invalid,

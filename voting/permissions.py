@@ -3,7 +3,7 @@ turnout (officials and auditors with MFA), and when."""
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready
+from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready  # noqa: F401
 from accounts.roles import Role, user_has_role
 from budgets import permissions as budget_permissions
 from budgets.phases import Capability
@@ -33,13 +33,7 @@ def check_online_voter(user) -> None:
 
 def check_turnout(user) -> None:
     """Turnout (counts from the roll) is for officials and auditors, both with MFA."""
-    if getattr(user, "is_authenticated", False) and not user.has_perm("budgets.manage_cycle"):
-        if not user.has_perm("core.view_audit_log"):
-            raise NotAllowed(MSG_ROLE_REQUIRED)
-        if not user_mfa_ready(user):
-            raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
-        return
-    check_official(user)
+    budget_permissions.check_official_or_auditor(user)
 
 
 def check_design_open(cycle) -> None:

@@ -30,7 +30,8 @@ from core.errors import Conflict, GuardFailed, NotFound, PhaseClosed, Validation
 from core.services import audit_record
 
 from . import crypto
-from .models import BallotVoid, DuplicateReview, Identity, PaperBatch, ProvisionalBallot, VoterRollEntry
+from .models import BallotVoid, DuplicateReview, Identity, ProvisionalBallot, VoterRollEntry
+from .paper import paper_batches_unreconciled
 from .permissions import check_official
 
 MSG_REVIEW_CLOSED = _("Provisional ballots are accepted or rejected during counting, after voting has closed.")
@@ -62,13 +63,20 @@ def _lock_for_review(provisional: ProvisionalBallot | int) -> tuple[Cycle, Provi
     return cycle, locked
 
 
-def _check_pending(provisional: ProvisionalBallot) -> None:
+def _lock_pending(*, actor, provisional: ProvisionalBallot | int) -> tuple[Cycle, ProvisionalBallot]:
+    """What both decisions check, in this order: an official, the locks, counting, still pending."""
+    check_official(actor)
+    cycle, provisional = _lock_for_review(provisional)
+    if not cycle.allows(Capability.REVIEW_PROVISIONAL):
+        raise PhaseClosed(MSG_REVIEW_CLOSED)
     if provisional.status != ProvisionalBallot.Status.PENDING:
         status = ProvisionalBallot.Status(provisional.status).label
         raise AlreadyDecided(MSG_ALREADY_DECIDED % {"status": status})
+    return cycle, provisional
 
 
-def _decide(provisional: ProvisionalBallot, *, actor, status: str, reason: str) -> None:
+def _decide(provisional: ProvisionalBallot, *, cycle: Cycle, actor, status: str, reason: str, action: str) -> None:
+    """Store the decision, erase the sealed link, and write the audit event (never the ballot)."""
     provisional.status = status
     provisional.decision_reason = reason
     provisional.sealed_ballot = ""  # the link is gone for good
@@ -78,6 +86,12 @@ def _decide(provisional: ProvisionalBallot, *, actor, status: str, reason: str) 
     provisional.save(
         update_fields=["status", "decision_reason", "sealed_ballot", "ballot_tag", "decided_by_id", "decided_at"]
     )
+    audit_record(
+        actor=actor, action=action, object_type="provisional_ballot", object_id=provisional.pk,
+        before={"status": ProvisionalBallot.Status.PENDING},
+        after={"status": provisional.status, "district": provisional.district.code, "cycle": cycle.slug},
+        reason=reason,
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -89,18 +103,11 @@ def provisional_accept(*, actor, provisional: ProvisionalBallot | int, note: str
     only), PhaseClosed (only during counting), AlreadyDecided (decided before). Locking: the cycle
     row, then the provisional ballot row.
     """
-    check_official(actor)
-    cycle, provisional = _lock_for_review(provisional)
-    if not cycle.allows(Capability.REVIEW_PROVISIONAL):
-        raise PhaseClosed(MSG_REVIEW_CLOSED)
-    _check_pending(provisional)
+    cycle, provisional = _lock_pending(actor=actor, provisional=provisional)
     note = (note or "").strip()[:MAX_TEXT]
-    _decide(provisional, actor=actor, status=ProvisionalBallot.Status.ACCEPTED, reason=note)
-    audit_record(
-        actor=actor, action="provisional.accept", object_type="provisional_ballot", object_id=provisional.pk,
-        before={"status": ProvisionalBallot.Status.PENDING},
-        after={"status": provisional.status, "district": provisional.district.code, "cycle": cycle.slug},
-        reason=note,
+    _decide(
+        provisional, cycle=cycle, actor=actor, status=ProvisionalBallot.Status.ACCEPTED, reason=note,
+        action="provisional.accept",
     )  # fmt: skip
     return provisional
 
@@ -119,11 +126,7 @@ def provisional_reject(*, actor, provisional: ProvisionalBallot | int, reason: s
     NotAllowed, PhaseClosed (only during counting), ValidationFailed (no reason), AlreadyDecided.
     Locking: the cycle row, then the provisional ballot row.
     """
-    check_official(actor)
-    cycle, provisional = _lock_for_review(provisional)
-    if not cycle.allows(Capability.REVIEW_PROVISIONAL):
-        raise PhaseClosed(MSG_REVIEW_CLOSED)
-    _check_pending(provisional)
+    cycle, provisional = _lock_pending(actor=actor, provisional=provisional)
     reason = (reason or "").strip()[:MAX_TEXT]
     if not reason:
         raise ValidationFailed(extra={"reason": [MSG_REJECT_REASON]})
@@ -136,12 +139,9 @@ def provisional_reject(*, actor, provisional: ProvisionalBallot | int, reason: s
         # row and in the audit log, never next to the ballot's choices in the exported record.
         defaults={"reason": VOID_REASON_PROVISIONAL, "actor_id": getattr(actor, "pk", None)},
     )
-    _decide(provisional, actor=actor, status=ProvisionalBallot.Status.REJECTED, reason=reason)
-    audit_record(
-        actor=actor, action="provisional.reject", object_type="provisional_ballot", object_id=provisional.pk,
-        before={"status": ProvisionalBallot.Status.PENDING},
-        after={"status": provisional.status, "district": provisional.district.code, "cycle": cycle.slug},
-        reason=reason,
+    _decide(
+        provisional, cycle=cycle, actor=actor, status=ProvisionalBallot.Status.REJECTED, reason=reason,
+        action="provisional.reject",
     )  # fmt: skip
     return provisional
 
@@ -365,10 +365,6 @@ def duplicate_undecided_count(cycle: Cycle) -> int:
 
 
 # --- what stops the tally and certification -------------------------------------------------------------
-def _paper_unreconciled_count(cycle: Cycle) -> int:
-    return PaperBatch.objects.filter(district__cycle=cycle).exclude(status=PaperBatch.Status.RECONCILED).count()
-
-
 def tally_blockers(cycle: Cycle) -> list[str]:
     """Why the tally cannot run yet, in plain language (empty: it may run): provisional ballots
     waiting for a decision, paper batches not reconciled."""
@@ -382,7 +378,7 @@ def tally_blockers(cycle: Cycle) -> list[str]:
             )
             % {"count": pending}
         )
-    if unreconciled := _paper_unreconciled_count(cycle):
+    if unreconciled := paper_batches_unreconciled(cycle).count():
         problems.append(
             ngettext(
                 "%(count)s paper ballot batch is not reconciled yet.",

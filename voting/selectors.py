@@ -58,6 +58,17 @@ def voted_district_ids(*, cycle: Cycle, identity_key: str) -> set[int]:
     )
 
 
+def roll_groups(cycle: Cycle) -> list[tuple]:
+    """The cycle's voter roll in groups: (district id, day, channel, site, language, count) — one
+    grouped query, counts only (the public participation and the audit bundle's turnout)."""
+    return list(
+        VoterRollEntry.objects.filter(cycle_id=cycle.pk)
+        .values_list("district_id", "voted_on", "channel", "site", "language")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
 def turnout(cycle: Cycle) -> dict:
     """Participation counts from the voter roll: by district, channel, site, language and day."""
     roll = VoterRollEntry.objects.filter(district__cycle=cycle)

@@ -302,7 +302,7 @@ def _years_between(born: date, on: date) -> int:
 
 
 def _check_open(cycle: Cycle) -> None:
-    if cycle.is_paused and Phase(cycle.phase) == Phase.VOTING:
+    if cycle.is_paused and phase_allows(cycle.phase, Capability.CAST_BALLOTS):
         raise VotingPaused()
     if not cycle.allows(Capability.CAST_BALLOTS):
         raise VotingClosed()
@@ -506,7 +506,7 @@ def _still_open(cycle: Cycle) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_STILL_OPEN, [cycle.pk])
         phase, paused, closed = cursor.fetchone()
-    if paused and phase == Phase.VOTING:
+    if paused and phase_allows(phase, Capability.CAST_BALLOTS):
         raise VotingPaused()
     if closed or not phase_allows(phase, Capability.CAST_BALLOTS):
         raise VotingClosed()

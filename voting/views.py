@@ -26,7 +26,7 @@ from budgets.phases import Capability, Phase, phase_allows, phase_reached
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.middleware import client_ip
 from core.money import format_money
-from core.views_mixins import apply_errors, deny
+from core.views_mixins import apply_errors, cycle_gate, deny
 
 from . import crypto, methods, permissions, selectors, services, verification
 from .forms import (
@@ -45,29 +45,10 @@ from .forms import (
 from .methods.messages import problem_message
 from .models import Channel
 
-
 # --- helpers -----------------------------------------------------------------------------------------
-def _public_cycle(slug):
-    cycle = cycle_selectors.cycle_get_public(slug)
-    if cycle is None:
-        raise Http404
-    return cycle
-
-
-def _staff_cycle(slug):
-    cycle = cycle_selectors.cycle_get_staff(slug)
-    if cycle is None:
-        raise Http404
-    return cycle
-
-
-def _gate(request, check, cycle):
-    """None if ``check(user)`` passes; else the denial (log in, MFA set-up or 403; audited)."""
-    try:
-        check(request.user)
-    except NotAllowed as error:
-        return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-    return None
+_public_cycle = cycle_selectors.cycle_get_public_or_404
+_staff_cycle = cycle_selectors.cycle_get_staff_or_404
+_gate = cycle_gate  # None, or the denial (log in, MFA set-up or 403; audited)
 
 
 def _identity_key(user) -> str:
@@ -394,6 +375,7 @@ def vote_ballot(request, slug, code):
             language=language,
             date_of_birth=data["date_of_birth"],
             address=data["address"],
+            name=request.user.display_name,  # with the address and birth date: duplicate review across channels
             email=request.user.email,
             notify_user=request.user,
         )

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from budgets import selectors as cycle_selectors
 from budgets.phases import Capability
 from core.errors import ApplicationError, Conflict, NotAllowed, PhaseClosed, ValidationFailed
-from core.views_mixins import apply_errors, deny
+from core.views_mixins import apply_errors, deny, user_passes
 
 from . import methods, paper, permissions, selectors, services
 from .forms import METHOD_LABELS
@@ -29,14 +29,6 @@ from .models import PaperBatch, VotingSite
 from .views import _gate, _staff_cycle
 
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
-
-
-def _can(check, user) -> bool:
-    try:
-        check(user)
-    except NotAllowed:
-        return False
-    return True
 
 
 def _batch(cycle, batch_id) -> PaperBatch:
@@ -121,7 +113,9 @@ def paper_batch_list(request, slug):
             "closed_message": paper.MSG_PAPER_CLOSED,
             "districts": selectors.ballot_districts(cycle),
             "ballot_languages": cycle.content_languages(),
-            "printable": not cycle.allows(Capability.DESIGN_BALLOT) or _can(permissions.check_official, request.user),
+            "printable": (
+                not cycle.allows(Capability.DESIGN_BALLOT) or user_passes(permissions.check_official, request.user)
+            ),
         },
     )
 
@@ -172,7 +166,7 @@ def paper_batch_create(request, slug):
 def _render_batch(request, cycle, batch, *, counts_form=None, status=200):
     state = paper.paper_batch_state(batch)
     passes = paper.paper_passes_open_to(batch, request.user)
-    is_official = _can(permissions.check_official, request.user)
+    is_official = user_passes(permissions.check_official, request.user)
     keying = batch.status == PaperBatch.Status.KEYING
     return render(
         request,

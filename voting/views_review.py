@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from budgets.phases import Capability, Phase, phase_reached
 from core.errors import ApplicationError, Conflict, NotAllowed, NotFound, ValidationFailed
-from core.views_mixins import apply_errors, deny
+from core.views_mixins import apply_errors, deny, user_passes
 
 from . import permissions, review
 from .forms_review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
@@ -25,11 +25,7 @@ from .views import _gate, _staff_cycle
 
 def _acts(user) -> bool:
     """Officials with MFA decide; auditors (and officials' pages seen by them) only look."""
-    try:
-        permissions.check_official(user)
-    except NotAllowed:
-        return False
-    return True
+    return user_passes(permissions.check_official, user)
 
 
 def _stage(cycle, *, open_now: bool, opens_at: Phase) -> str:

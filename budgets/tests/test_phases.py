@@ -67,6 +67,8 @@ def test_capabilities_that_belong_to_one_phase():
     # Counting runs the tally; after certification it can re-run (a withdrawn project, a check).
     assert holders[Capability.RUN_TALLY] == {Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION}
     assert holders[Capability.REVIEW_PROVISIONAL] == {Phase.COUNTING}
+    # The lottery draw and certification: after voting, before anything is public.
+    assert holders[Capability.CERTIFY_RESULTS] == {Phase.COUNTING}
     assert holders[Capability.ENTER_PAPER_BALLOTS] == {Phase.VOTING, Phase.COUNTING}
     assert holders[Capability.VIEW_RESULTS] == {Phase.RESULTS, Phase.IMPLEMENTATION, Phase.ARCHIVED}
 

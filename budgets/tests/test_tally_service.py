@@ -172,6 +172,13 @@ def test_refused_while_a_provisional_ballot_is_pending(official):
     assert_roll_matches_ballots()
 
 
+@pytest.mark.parametrize("phase", list(Phase))
+def test_ballots_leave_the_platform_once_voting_has_closed(phase):
+    # One answer for the .pb export command, the audit bundle and the public record: archived too.
+    closed = phase in (Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION, Phase.ARCHIVED)
+    assert tally.ballots_exportable(Cycle(phase=phase)) is closed
+
+
 @pytest.mark.parametrize("role", ["resident", "volunteer", "vetting_staff", "auditor", "official_without_mfa"])
 def test_only_officials_with_mfa_run_or_ask_for_the_tally(role, official, request):
     world = counting_world(official)
