@@ -3,6 +3,7 @@
 
 from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import District
@@ -15,8 +16,25 @@ class VotingSiteForm(forms.Form):
     address = forms.CharField(label=_("Address"), max_length=300, required=False)
 
 
+def pin_field(**kwargs) -> forms.CharField:
+    return forms.CharField(
+        min_length=4,
+        max_length=8,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        validators=[RegexValidator(r"^[0-9]+$", _("Use digits only."))],
+        **kwargs,
+    )
+
+
 class KioskOpenForm(forms.Form):
     site = forms.TypedChoiceField(label=_("Voting site"), coerce=int, empty_value=None)
+    pin = pin_field(
+        label=_("Kiosk PIN"),
+        help_text=_(
+            "4 to 8 digits that only you know. You enter it to check each voter in and to close the "
+            "kiosk: without it, a voter cannot leave the kiosk's pages."
+        ),
+    )
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
@@ -30,6 +48,8 @@ class KioskOpenForm(forms.Form):
 
 class CheckInForm(forms.Form):
     """What the volunteer asks and sees at check-in."""
+
+    pin = pin_field(label=_("Kiosk PIN (volunteer)"))
 
     name = forms.CharField(label=_("Full name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     date_of_birth = forms.DateField(
@@ -89,3 +109,7 @@ class KioskVoterForm(VoterForm):
         for name in ("date_of_birth", "address"):
             self.fields[name].disabled = True
             self.fields[name].help_text = _("As entered at check-in. If it is wrong, ask the volunteer.")
+
+
+class KioskCloseForm(forms.Form):
+    pin = pin_field(label=_("Kiosk PIN"))

@@ -14,6 +14,8 @@ checked in twice (at two sites, or twice at one), they have one identity key, an
 constraint refuses the second ballot.
 """
 
+import hmac
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
@@ -260,3 +262,21 @@ def kiosk_checkin(
     except services.AlreadyVoted as error:
         raise services.AlreadyVoted(MSG_CHECKIN_ALREADY_VOTED) from error
     return checked_in
+
+
+# --- the kiosk PIN ----------------------------------------------------------------------------------
+# The kiosk runs in the volunteer's logged-in session, so a voter must not be able to leave the
+# kiosk's pages (KioskLockMiddleware), check themselves in, or close the kiosk: each check-in and the
+# closing ask for a PIN the volunteer chose when opening it. The session keeps a keyed hash of it.
+PIN_TRIES = 5  # wrong PINs before the kiosk closes itself and logs the device out
+
+
+def pin_seal(pin: str) -> dict:
+    salt = secrets.token_hex(16)
+    return {"salt": salt, "hash": crypto.keyed_hash("kiosk-pin", f"{salt}:{pin}"), "failures": 0}
+
+
+def pin_matches(sealed: dict | None, pin: str) -> bool:
+    if not isinstance(sealed, dict) or not sealed.get("salt") or not pin:
+        return False
+    return hmac.compare_digest(sealed.get("hash", ""), crypto.keyed_hash("kiosk-pin", f"{sealed['salt']}:{pin}"))

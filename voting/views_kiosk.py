@@ -9,6 +9,7 @@ JavaScript a meta refresh does). The kiosk itself stays open until the volunteer
 """
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,19 +24,24 @@ from core.views_mixins import apply_errors, deny
 
 from . import kiosk, permissions, selectors, sites
 from . import views as ballot_views
-from .forms_kiosk import CheckInForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
+from .forms_kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
 from .kiosk import CheckedIn, Kiosk
+from .middleware import SESSION_KIOSK  # Kiosk.as_session(): cycle, site, volunteer, opened at
 from .models import VotingSite
 
-SESSION_KIOSK = "pb_kiosk"  # Kiosk.as_session(): cycle, site, volunteer, opened at
 SESSION_KIOSK_VOTER = "pb_kiosk_voter"  # CheckedIn.as_session(), or nothing
+SESSION_KIOSK_PIN = "pb_kiosk_pin"  # kiosk.pin_seal(): salt, keyed hash, wrong tries
 
 MSG_OPEN_FIRST = gettext_lazy("This device is not a kiosk for this cycle: open a kiosk first.")
 MSG_NO_VOTER = gettext_lazy("No voter is checked in on this kiosk. Nothing was recorded: check the voter in.")
 MSG_VOTER_EXPIRED = gettext_lazy(
     "The voter's session ended after a time without activity. Nothing was recorded: check the voter in again."
 )
-MSG_KIOSK_CLOSED = gettext_lazy("The kiosk is closed.")
+MSG_KIOSK_CLOSED = gettext_lazy("The kiosk is closed. Log in again to use your account on this device.")
+MSG_PIN_WRONG = gettext_lazy("That is not the kiosk's PIN.")
+MSG_PIN_LOCKED = gettext_lazy(
+    "The kiosk's PIN was entered wrongly too many times: the kiosk is closed and this device is logged out."
+)
 MSG_SITE_ADDED = gettext_lazy("Voting site “%(name)s” added.")
 MSG_SITE_OPENED = gettext_lazy("“%(name)s” is open for voting.")
 MSG_SITE_CLOSED = gettext_lazy("“%(name)s” is closed: its kiosks check no one in.")
@@ -111,6 +117,7 @@ def _open_page(request, cycle):
             form.add_error("site", error.message)
         else:
             request.session[SESSION_KIOSK] = opened.as_session()
+            request.session[SESSION_KIOSK_PIN] = kiosk.pin_seal(form.cleaned_data["pin"])
             _forget_voter(request)
             return redirect("kiosk_start", slug=cycle.slug)
     return render(
@@ -134,7 +141,12 @@ def _checkin_page(request, cycle, opened: Kiosk):
         if request.POST.get("action") != "checkin":
             return redirect("kiosk_start", slug=cycle.slug)
     form = CheckInForm(request.POST if posted else None, districts=districts)
-    if posted and form.is_valid():
+    if posted and form.is_valid() and not _pin_ok(request, form.cleaned_data["pin"]):
+        if _pin_locked(request, cycle, opened):
+            return redirect("home")
+        form.add_error("pin", MSG_PIN_WRONG)
+    elif posted and form.is_valid():
+        del form.cleaned_data["pin"]
         try:
             checked_in = kiosk.kiosk_checkin(actor=request.user, kiosk=opened, **form.cleaned_data)
         except NotAllowed as error:
@@ -152,6 +164,7 @@ def _checkin_page(request, cycle, opened: Kiosk):
         {
             "cycle": cycle,
             "form": form,
+            "close_form": KioskCloseForm(prefix="close"),
             "state": state,
             "state_title": ballot_views.STATE_TITLES.get(state, ""),
             "state_message": ballot_views._state_message(state) if state != "open" else "",
@@ -161,19 +174,54 @@ def _checkin_page(request, cycle, opened: Kiosk):
     )
 
 
-@require_POST
-def kiosk_close(request, slug):
-    """End kiosk mode on this device (audited); back to the page that opens one."""
-    cycle = ballot_views._public_cycle(slug)
-    opened = _kiosk(request, cycle)
+def _pin_ok(request, pin: str) -> bool:
+    sealed = request.session.get(SESSION_KIOSK_PIN)
+    if kiosk.pin_matches(sealed, pin):
+        return True
+    if isinstance(sealed, dict):
+        sealed["failures"] = int(sealed.get("failures", 0)) + 1
+        request.session[SESSION_KIOSK_PIN] = sealed
+    return False
+
+
+def _pin_locked(request, cycle, opened: Kiosk) -> bool:
+    """After too many wrong PINs: close the kiosk and log the device out (True)."""
+    sealed = request.session.get(SESSION_KIOSK_PIN)
+    if isinstance(sealed, dict) and int(sealed.get("failures", 0)) < kiosk.PIN_TRIES:
+        return False
+    _close_and_log_out(request, opened)
+    messages.error(request, MSG_PIN_LOCKED)
+    return True
+
+
+def _close_and_log_out(request, opened: Kiosk | None) -> None:
+    """End kiosk mode (audited) and the volunteer's session on this device: whoever uses it next
+    must log in, so a voter left alone with it reaches nothing."""
     if opened is not None:
         site = VotingSite.objects.select_related("cycle").filter(pk=opened.site_id).first()
         if site is not None:
             kiosk.kiosk_close(actor=request.user, site=site)
-        messages.success(request, MSG_KIOSK_CLOSED)
-    request.session.pop(SESSION_KIOSK, None)
-    _forget_voter(request)
-    return redirect("kiosk_start", slug=cycle.slug)
+    logout(request)  # flushes the session: the kiosk, the voter, the PIN
+
+
+@require_POST
+def kiosk_close(request, slug):
+    """End kiosk mode on this device (the kiosk's PIN; audited) and log the device out."""
+    cycle = ballot_views._public_cycle(slug)
+    opened = _kiosk(request, cycle)
+    if opened is None:
+        request.session.pop(SESSION_KIOSK, None)
+        _forget_voter(request)
+        return redirect("kiosk_start", slug=cycle.slug)
+    form = KioskCloseForm(request.POST, prefix="close")
+    if not (form.is_valid() and _pin_ok(request, form.cleaned_data["pin"])):
+        if _pin_locked(request, cycle, opened):
+            return redirect("home")
+        messages.error(request, MSG_PIN_WRONG)
+        return redirect("kiosk_start", slug=cycle.slug)
+    _close_and_log_out(request, opened)
+    messages.success(request, MSG_KIOSK_CLOSED)
+    return redirect("home")
 
 
 @never_cache

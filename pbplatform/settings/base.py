@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "core.middleware.RequestContextMiddleware",
+    "voting.middleware.KioskLockMiddleware",  # a kiosk device stays on the kiosk's pages
 ]
 
 ROOT_URLCONF = "pbplatform.urls"

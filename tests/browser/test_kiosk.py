@@ -45,11 +45,15 @@ def log_in(page, base_url, email):
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
+PIN = "2468"
+
+
 def open_kiosk(page, base, cycle):
     page.goto(f"{base}/cycles/{cycle.slug}/")
     page.get_by_role("link", name=re.compile("Voting kiosk")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Open a voting kiosk")
     page.get_by_label("Voting site").select_option(label="City Hall — 280 Grove St")
+    page.get_by_label(re.compile(r"^Kiosk PIN")).fill(PIN)
     page.get_by_role("button", name="Open the kiosk").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check in a voter")
 
@@ -61,6 +65,7 @@ def check_in(page, *, name, born, address, confirmed=True):
     page.get_by_label(re.compile(r"^Ballot")).select_option(label="Ward A")
     if confirmed:
         page.get_by_label("I saw proof of the voter's age and home address").check()
+    page.get_by_label(re.compile(r"^Kiosk PIN \(volunteer\)")).fill(PIN)
     page.get_by_role("button", name="Check in and hand over the device").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your ballot for Ward A")
 
@@ -126,8 +131,10 @@ def test_a_volunteer_checks_in_two_voters_who_vote_on_the_kiosk(live_server, pag
     assert all(first_code not in url and second_code not in url for url in urls)
     assert errors == []
 
+    page.get_by_label(re.compile(r"^Kiosk PIN$|^Kiosk PIN:")).fill(PIN)
     page.get_by_role("button", name="Close the kiosk").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()  # back to normal use
+    expect(page.get_by_role("status")).to_contain_text("The kiosk is closed")
+    expect(page.get_by_role("link", name=re.compile("Log in", re.I)).first).to_be_visible()  # logged out
 
 
 @pytest.mark.parametrize("javascript", [True, False])

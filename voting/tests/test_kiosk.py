@@ -297,6 +297,9 @@ def test_checked_in_at_two_sites_at_once_the_roll_refuses_the_second_ballot(worl
 
 
 # --- views: helpers ---------------------------------------------------------------------------------
+PIN = "2468"  # the volunteer's kiosk PIN
+
+
 def start_url(cycle):
     return reverse("kiosk_start", args=[cycle.slug])
 
@@ -309,6 +312,7 @@ def form_for(world, *, district="A", confirmed=True, **person) -> dict:
     values = {**PERSON, **person}
     data = {
         "action": "checkin",
+        "pin": PIN,
         "name": values["name"],
         "date_of_birth": values["date_of_birth"].isoformat() if values["date_of_birth"] else "",
         "address": values["address"],
@@ -322,7 +326,7 @@ def form_for(world, *, district="A", confirmed=True, **person) -> dict:
 
 
 def open_kiosk(client, world, site):
-    response = client.post(start_url(world.cycle), {"action": "open", "site": str(site.pk)})
+    response = client.post(start_url(world.cycle), {"action": "open", "site": str(site.pk), "pin": PIN})
     assert response.status_code == 302 and response["Location"] == start_url(world.cycle)
     return response
 
@@ -375,7 +379,7 @@ def test_officials_add_open_and_close_sites(client, world, official):
     assert "“City Hall” is closed: its kiosks check no one in." in response.content.decode()
     site.refresh_from_db()
     assert not site.active
-    client.post(url, {"action": "open", "site": str(site.pk)})
+    client.post(url, {"action": "open", "site": str(site.pk), "pin": PIN})
     site.refresh_from_db()
     assert site.active
     assert [e.after for e in audits("voting_site.set_active")] == [{"active": False}, {"active": True}]
@@ -440,7 +444,7 @@ def test_permissions_of_the_kiosk(world, city_hall, role):
     client = _client_as(role)
     denied_before = AuditEvent.objects.filter(action="access.denied").count()
     _assert_answer(client.get(start_url(world.cycle)), KIOSK_EXPECTED[role])
-    response = client.post(start_url(world.cycle), {"action": "open", "site": str(city_hall.pk)})
+    response = client.post(start_url(world.cycle), {"action": "open", "site": str(city_hall.pk), "pin": PIN})
     denied = AuditEvent.objects.filter(action="access.denied").count() - denied_before
     if KIOSK_EXPECTED[role] == 200:
         assert response.status_code == 302 and denied == 0
@@ -466,7 +470,7 @@ def test_the_kiosk_page_by_phase(client, official, volunteer, phase):
         cycle_services.cycle_transition(actor=official, cycle=world.cycle, target=Phase.COUNTING, reason="Test.")
     client.force_login(volunteer)
     page = client.get(start_url(world.cycle)).content.decode()
-    response = client.post(start_url(world.cycle), {"action": "open", "site": str(site.pk)})
+    response = client.post(start_url(world.cycle), {"action": "open", "site": str(site.pk), "pin": PIN})
     if phase == "voting":
         assert "Open the kiosk" in page
         assert response.status_code == 302 and SESSION_KIOSK in session_of(client)
@@ -481,7 +485,7 @@ def test_a_kiosk_is_not_opened_at_a_closed_site(client, world, city_hall, librar
     client.force_login(volunteer)
     page = client.get(start_url(world.cycle)).content.decode()
     assert "City Hall" in page and "Public Library" in page
-    response = client.post(start_url(world.cycle), {"action": "open", "site": str(city_hall.pk)})
+    response = client.post(start_url(world.cycle), {"action": "open", "site": str(city_hall.pk), "pin": PIN})
     assert response.status_code == 200 and _text(kiosk.MSG_SITE_INACTIVE) in response.content.decode()
     assert SESSION_KIOSK not in session_of(client) and audits("kiosk.open") == []
 
@@ -677,13 +681,43 @@ def test_a_kiosk_voter_votes_on_the_citywide_ballot_only_when_checked_in_for_it(
 
 def test_closing_the_kiosk(kiosk_client, world, city_hall, volunteer):
     check_in(kiosk_client, world)
-    response = kiosk_client.post(reverse("kiosk_close", args=[world.cycle.slug]), follow=True)
+    close_url = reverse("kiosk_close", args=[world.cycle.slug])
+    refused = kiosk_client.post(close_url, {"close-pin": "9999"}, follow=True)
+    assert "That is not the kiosk&#x27;s PIN." in refused.content.decode()
+    assert SESSION_KIOSK in session_of(kiosk_client) and not audits("kiosk.close")
+    response = kiosk_client.post(close_url, {"close-pin": PIN}, follow=True)
     assert "The kiosk is closed." in response.content.decode()
-    assert "Open the kiosk" in response.content.decode()
+    assert "_auth_user_id" not in session_of(kiosk_client)  # closing logs the device out
     assert SESSION_KIOSK not in session_of(kiosk_client) and SESSION_KIOSK_VOTER not in session_of(kiosk_client)
     (event,) = audits("kiosk.close")
     assert (event.actor_id, event.object_id) == (volunteer.pk, str(city_hall.pk))
     assert vote(kiosk_client, world, "cast").status_code == 302
+    assert Ballot.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/accounts/preferences/", "/staff/cycles/", "/api/v1/me/", "/accounts/logout/", "/receipt/", "/"],
+)
+def test_an_open_kiosk_keeps_the_device_on_the_kiosk_pages(kiosk_client, world, url):
+    # The kiosk runs in the volunteer's session: a voter must reach nothing else with it.
+    check_in(kiosk_client, world)
+    response = kiosk_client.get(url)
+    assert response.status_code == 302 and response["Location"] == start_url(world.cycle)
+    assert kiosk_client.post(url).status_code == 302
+    assert SESSION_KIOSK in session_of(kiosk_client)  # still logged in, still a kiosk
+
+
+def test_a_wrong_pin_checks_no_one_in_and_too_many_close_the_kiosk(kiosk_client, world, volunteer):
+    response = kiosk_client.post(start_url(world.cycle), {**form_for(world), "pin": "0000"})
+    assert response.status_code == 200
+    assert "That is not the kiosk&#x27;s PIN." in response.content.decode()
+    assert SESSION_KIOSK_VOTER not in session_of(kiosk_client)
+    for _ in range(kiosk.PIN_TRIES - 1):
+        kiosk_client.post(start_url(world.cycle), {**form_for(world), "pin": "0000"})
+    assert "_auth_user_id" not in session_of(kiosk_client)  # locked out: closed and logged out
+    assert len(audits("kiosk.close")) == 1
+    assert kiosk_client.get("/accounts/preferences/").status_code == 302
     assert Ballot.objects.count() == 0
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -210,6 +211,12 @@ def test_rejecting_voids_the_ballot_with_the_reason_and_keeps_the_roll(world, of
     assert event.reason == REASON and event.object_id == str(provisional.pk) and event.after["district"] == "A"
     assert_no_audit_event_names(ballot)
     assert_roll_matches_ballots()
+    # The officials' list of voided ballots leaves it out: next to the provisional page (who was
+    # rejected, when) its id and time would link the person to the ballot.
+    client = Client()
+    client.force_login(official)
+    page = client.get(reverse("staff_ballot_void", args=[world.cycle.slug]))
+    assert page.status_code == 200 and str(ballot.pk) not in page.content.decode()
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
