@@ -470,12 +470,16 @@ def _possible_duplicate(district: District, voter: Voter, match: str) -> bool:
     """Someone else with the same name, date of birth and address is already on this ballot's roll
     (in this district, or for a ward ballot in another ward of the cycle). One join, driven by the
     match-key index and the roll's unique (cycle, scope, identity) index; it stops at the first."""
-    return Identity.objects.filter(
-        match_key=match,
-        identity_key__in=VoterRollEntry.objects.filter(cycle_id=district.cycle_id, scope=district.kind).values(
-            "identity_key"
-        ),
-    ).exclude(identity_key=voter.identity_key).exists()
+    return (
+        Identity.objects.filter(
+            match_key=match,
+            identity_key__in=VoterRollEntry.objects.filter(cycle_id=district.cycle_id, scope=district.kind).values(
+                "identity_key"
+            ),
+        )
+        .exclude(identity_key=voter.identity_key)
+        .exists()
+    )
 
 
 def _canonical_order(design: BallotDesign, ballot: methods.Ballot) -> methods.Ballot:
