@@ -21,7 +21,7 @@ from budgets.models import Cycle, District, DistrictResult, TallyRun
 from budgets.pabulib import pb_parse
 from budgets.phases import Capability, Phase
 from budgets.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
-from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
+from core.errors import Conflict, PhaseClosed, ValidationFailed
 from core.services import audit_record
 
 from . import interop, lottery
@@ -240,7 +240,7 @@ def project_withdraw(*, actor, project, reason: str):
         raise ValidationFailed(extra={"reason": [MSG_WITHDRAW_REASON]})
     published = district_result(project.district)
     if published is None or (project.external_id or project.code) not in run_selected(published.run):
-        raise NotAllowed(MSG_WITHDRAW_NOT_FUNDED)
+        raise Conflict(MSG_WITHDRAW_NOT_FUNDED)
     project.withdrawn_reason, project.withdrawn_at = reason, timezone.now()
     project.save(update_fields=["withdrawn_reason", "withdrawn_at"])
     run = tally_district(district=project.district, rule=published.run.rule)

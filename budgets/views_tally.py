@@ -185,7 +185,7 @@ def staff_tally_withdraw(request, slug, pk):
     except ValidationFailed as error:
         apply_errors(error, form)
         return _render(request, cycle, bound={key: form}, status=400)
-    except ApplicationError as error:  # not funded (NotAllowed from the service), or not after certification
+    except ApplicationError as error:  # not funded (Conflict), or not after certification (PhaseClosed)
         return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=409)
     messages.success(
         request,

@@ -324,12 +324,12 @@ def test_withdrawal_needs_a_reason(reason, official):
 
 def test_only_a_funded_project_can_be_withdrawn(official):
     world = certified_world(official)
-    with pytest.raises(NotAllowed) as exc:
+    with pytest.raises(Conflict) as exc:  # a state of the project, not a question of who asks
         tally.project_withdraw(actor=official, project=project("A-02"), reason="Not funded anyway.")
     assert exc.value.message == tally.MSG_WITHDRAW_NOT_FUNDED
     assert project("A-02").withdrawn_at is None and DistrictResult.objects.count() == 2
     tally.project_withdraw(actor=official, project=project("A-01"), reason="Impossible.")
-    with pytest.raises(NotAllowed):  # withdrawn: no longer funded
+    with pytest.raises(Conflict):  # withdrawn: no longer funded
         tally.project_withdraw(actor=official, project=project("A-01"), reason="Again.")
     assert DistrictResult.objects.filter(district=world.district("A")).count() == 2
 
