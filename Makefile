@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 MANAGE := $(PY) manage.py
+# `make run DEMO_PHASE=results`: the demo voted, counted and certified (any phase, draft to archived)
+DEMO_PHASE ?= ideas
 
 .PHONY: run test lint format checks check-migrations check-translations check-schema check-deploy \
         messages worker beat serve bench
@@ -24,7 +26,7 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 ## DATABASE_URL / REDIS_URL are set)
 run: $(VENV)/.run-deps
 	$(MANAGE) migrate --noinput
-	$(MANAGE) load_demo
+	$(MANAGE) load_demo --phase $(DEMO_PHASE)
 	$(MANAGE) runserver 127.0.0.1:8000
 
 ## test: the whole suite (PostgreSQL / Redis tests run when DATABASE_URL / REDIS_URL are set)
