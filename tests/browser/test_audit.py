@@ -4,7 +4,6 @@ record from the cycle page."""
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -12,6 +11,7 @@ from accounts.roles import Role
 from audit.verify import bundle_verify
 from budgets.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, demo_load
 from core.models import AuditEvent
+from tests.browser.login import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,13 +23,7 @@ def _bundle_root(settings, tmp_path):
 
 def log_in_auditor(page, base_url):
     email, _name, secret = DEMO_USERS[Role.AUDITOR]
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(email)
-    page.get_by_label(re.compile("Password", re.I)).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    page.get_by_label(re.compile("^Code", re.I)).fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    log_in(page, base_url, email, password=DEMO_PASSWORD, totp_secret=secret)
 
 
 def test_auditor_builds_downloads_and_verifies_the_bundle(live_server, phone_page, browser, tmp_path):

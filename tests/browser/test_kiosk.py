@@ -10,13 +10,13 @@ from playwright.sync_api import expect
 from budgets.services import cycle_transition
 from proposals.tests.builders import make_project, move, new_resident, submit, texts
 from tests.ballots import ballot_prepare
+from tests.browser.login import log_in
 from tests.factories import CycleFactory, user_with_role
 from voting import services, sites
 from voting.models import Ballot, Identity, VoterRollEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pw-for-tests-123"  # tests.factories.UserFactory
 NAV = ("Log out", "My ideas", "Preferences", "Security", "Staff area")
 
 
@@ -35,14 +35,6 @@ def voting_cycle():
     sites.voting_site_create(actor=official, cycle=cycle, name="City Hall", address="280 Grove St")
     sites.voting_site_create(actor=official, cycle=cycle, name="Public Library")
     return cycle
-
-
-def log_in(page, base_url, email):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(email)
-    page.get_by_label(re.compile("Password", re.I)).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 PIN = "2468"

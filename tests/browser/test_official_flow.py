@@ -3,7 +3,6 @@ public home page shows the new phase."""
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -11,19 +10,14 @@ from accounts.roles import Role
 from budgets.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, demo_load
 from budgets.models import Cycle
 from core.models import AuditEvent
+from tests.browser.login import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in_official(page, base_url):
     email, _name, secret = DEMO_USERS[Role.OFFICIAL]
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(email)
-    page.get_by_label(re.compile("Password", re.I)).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    page.get_by_label(re.compile("^Code", re.I)).fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    log_in(page, base_url, email, password=DEMO_PASSWORD, totp_secret=secret)
 
 
 def test_official_advances_demo_cycle_and_public_sees_it(live_server, page, browser):

@@ -5,7 +5,6 @@ two keyings, resolves the mismatch and reconciles; the valid sheets are stored a
 import re
 from zoneinfo import ZoneInfo
 
-import pyotp
 import pytest
 from django.db.models import Count
 from django.utils import timezone
@@ -14,13 +13,12 @@ from playwright.sync_api import expect
 from budgets.services import cycle_transition
 from proposals.tests.builders import make_project, move, new_resident, submit, texts
 from tests.ballots import ballot_prepare
+from tests.browser.login import log_in_user
 from tests.factories import CycleFactory, user_with_role
 from voting.models import Ballot, PaperBatch, PaperEntry, VoterRollEntry
 from voting.sites import voting_site_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pw-for-tests-123"  # tests.factories.UserFactory
 
 
 def voting_cycle():
@@ -39,14 +37,7 @@ def voting_cycle():
 
 
 def log_in(page, base_url, user):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(user.email)
-    page.get_by_label(re.compile("Password", re.I)).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    if user.totp_secret:
-        page.get_by_label(re.compile("^Code", re.I)).fill(pyotp.TOTP(user.totp_secret).now())
-        page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    log_in_user(page, base_url, user)
 
 
 def new_page(browser):

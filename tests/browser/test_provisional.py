@@ -2,15 +2,14 @@
 an official (password and TOTP) opens the provisional ballots page, sees the voter's details but
 not the choices, and accepts it; the voter's receipt code then says the ballot is in the count."""
 
-import re
 from datetime import date
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from budgets.phases import Phase
 from budgets.services import cycle_transition
+from tests.browser.login import log_in_user
 from tests.factories import user_with_role
 from voting import crypto, methods, services
 from voting.models import ProvisionalBallot
@@ -18,17 +17,9 @@ from voting.tests.builders import assert_roll_matches_ballots, voting_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pw-for-tests-123"  # tests.factories.UserFactory
-
 
 def log_in_with_totp(page, base_url, user):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(user.email)
-    page.get_by_label(re.compile("Password", re.I)).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    page.get_by_label(re.compile("^Code", re.I)).fill(pyotp.TOTP(user.totp_secret).now())
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    log_in_user(page, base_url, user)
 
 
 def test_an_official_accepts_a_provisional_kiosk_ballot(live_server, page):

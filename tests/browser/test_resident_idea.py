@@ -9,19 +9,10 @@ from playwright.sync_api import expect
 
 from proposals import services
 from proposals.models import Idea
+from tests.browser.login import log_in
 from tests.factories import CycleFactory, user_with_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pw-for-tests-123"  # tests.factories.UserFactory
-
-
-def log_in(page, base_url, email):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(email)
-    page.get_by_label(re.compile("Password", re.I)).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def fill_idea(page, title):

@@ -4,7 +4,6 @@ opens the public results page and sees the funded projects and its charts."""
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -13,24 +12,18 @@ from budgets.phases import Phase
 from budgets.tests.tally_builders import counting_world
 from core.models import AuditEvent
 from proposals.models import ProjectText
+from tests.browser.login import log_in_user
 from tests.factories import user_with_role
 from voting.tests.builders import assert_roll_matches_ballots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pw-for-tests-123"  # tests.factories.UserFactory
 TITLES = {"A-01": "Library laptops", "A-02": "Street trees", "A-03": "Skate park", "B-01": "Bus shelters",
           "B-02": "Mural", "B-03": "Bike racks"}  # fmt: skip
 
 
 def log_in_with_totp(page, base_url, user):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(user.email)
-    page.get_by_label(re.compile("Password", re.I)).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    page.get_by_label(re.compile("^Code", re.I)).fill(pyotp.TOTP(user.totp_secret).now())
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    log_in_user(page, base_url, user)
 
 
 def test_an_official_compares_rules_certifies_and_the_public_sees_the_results(live_server, browser, page):

@@ -10,13 +10,12 @@ from playwright.sync_api import expect
 from budgets.services import cycle_transition
 from proposals.tests.builders import make_project, move, new_resident, submit, texts
 from tests.ballots import ballot_prepare
+from tests.browser.login import log_in
 from tests.factories import CycleFactory, user_with_role
 from voting import crypto, methods, services
 from voting.models import Ballot, VoterRollEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pw-for-tests-123"  # tests.factories.UserFactory
 
 
 def voting_cycle(method: str):
@@ -31,14 +30,6 @@ def voting_cycle(method: str):
     ballot_prepare(cycle, official, method=method)
     cycle_transition(actor=official, cycle=cycle, target="voting", reason="Test: voting opens.")
     return cycle
-
-
-def log_in(page, base_url, email):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(email)
-    page.get_by_label(re.compile("Password", re.I)).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def fill_about_me(page):
