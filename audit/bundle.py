@@ -453,7 +453,8 @@ def _bundle_write(*, cycle: Cycle, out: Path, public: bool, progress: Progress) 
         for district in districts:
             name = f"{district.code}.pb"
             progress(name, _percent(done, total, 45, 90))
-            writer.entry(name, interop.district_pb_chunks(district))
+            with writer.open(name) as stream:
+                interop.district_pb_write(district, stream)
             done += totals.get(district.code, 0)
             published = district_result(district)
             district_entries.append({

@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.interop import district_pb_chunks
+from budgets.interop import district_pb_write
 from budgets.models import District
 from budgets.tally import ballots_exportable
 
@@ -26,10 +26,7 @@ class Command(BaseCommand):
             raise CommandError("ballots are exported once voting has closed")
         if out:
             with open(out, "wb") as handle:
-                for chunk in district_pb_chunks(found):
-                    handle.write(chunk)
+                district_pb_write(found, handle)
         else:
-            stream = sys.stdout.buffer
-            for chunk in district_pb_chunks(found):
-                stream.write(chunk)
-            stream.flush()
+            district_pb_write(found, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
