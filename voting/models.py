@@ -166,6 +166,8 @@ class Ballot(AppendOnlyModel):
                 name="ballot_channel_valid",
             ),
         ]
+        # A district's ballots in id order (its .pb export, the tally's input) without a sort.
+        indexes = [models.Index(fields=["district", "id"], name="ballot_district_id_idx")]
 
     def __str__(self):
         return str(self.id)
