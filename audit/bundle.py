@@ -266,7 +266,7 @@ def _percent(done: int, total: int, start: int, end: int) -> int:
 def _design_document(cycle: Cycle) -> dict:
     from proposals.models import Project
     from voting.models import BallotFreeze
-    from voting.services import DESIGN_FIELDS
+    from voting.services import district_design_document
 
     freeze = BallotFreeze.objects.filter(cycle=cycle).first()
     districts = []
@@ -274,11 +274,7 @@ def _design_document(cycle: Cycle) -> dict:
         design = getattr(district, "ballot_design", None)
         projects = Project.objects.filter(district=district).prefetch_related("texts").order_by("code")
         districts.append({
-            "code": district.code,
-            "name": district.name,
-            "kind": district.kind,
-            "budget": district.budget,
-            "design": {f: getattr(design, f) for f in DESIGN_FIELDS} if design else None,
+            **district_design_document(district, design),
             "projects": [
                 {"code": p.code, "pb_id": p.external_id or p.code, "cost": p.cost, "title": p.title,
                  "withdrawn": p.withdrawn_at is not None, "withdrawn_reason": p.withdrawn_reason}

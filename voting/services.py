@@ -178,6 +178,18 @@ def ballot_rules(district: District, design: BallotDesign | None = None) -> meth
     )
 
 
+def district_design_document(district: District, design: BallotDesign | None) -> dict:
+    """A district and its ballot design as the frozen canonical form and the auditors' design.json
+    both write them."""
+    return {
+        "code": district.code,
+        "name": district.name,
+        "kind": district.kind,
+        "budget": district.budget,
+        "design": {f: getattr(design, f) for f in DESIGN_FIELDS} if design else None,
+    }
+
+
 def cycle_ballot_canonical(cycle: Cycle) -> dict:
     """Everything the vote depends on, in one canonical document: the fingerprint covers it."""
     eligibility = Eligibility.objects.filter(cycle=cycle).first()
@@ -185,11 +197,7 @@ def cycle_ballot_canonical(cycle: Cycle) -> dict:
     for district in cycle.districts.order_by("code").prefetch_related("projects__texts"):
         design = BallotDesign.objects.filter(district=district).first()
         districts.append({
-            "code": district.code,
-            "name": district.name,
-            "kind": district.kind,
-            "budget": district.budget,
-            "design": {f: getattr(design, f) for f in DESIGN_FIELDS} if design else None,
+            **district_design_document(district, design),
             "projects": [
                 {"code": p.code, "cost": p.cost,
                  "texts": {t.language: {"title": t.title, "summary": t.summary} for t in p.texts.all()}}
