@@ -210,12 +210,8 @@ class BallotCastView(APIView):
     )
     def post(self, request, slug, code):
         check_online_voter(request.user)
-        # The vote path stays lean: one query finds the ballot (the service re-reads what it needs).
-        district = (
-            District.objects.filter(cycle__slug=slug, code=code, ballot_design__isnull=False)
-            .only("id", "code", "cycle_id")
-            .first()
-        )
+        # The vote path stays lean: one query finds the ballot and its cycle, which the service uses.
+        district = selectors.ballot_district_for_cast(slug, code)
         if district is None:
             raise Http404
         payload = self.Input(data=request.data)
@@ -241,7 +237,7 @@ class BallotCastView(APIView):
             points = tuple(data["points"]) if data.get("points") is not None else None
             ballot = methods.Ballot(choices=tuple(data.get("choices", ())), points=points)
         result = services.ballot_cast(
-            voter=voter, district=district, ballot=ballot, ranks=ranks, attested=data["attest"]
+            voter=voter, district=district, ballot=ballot, ranks=ranks, attested=data["attest"], district_read_now=True
         )
         response = Response(
             CastOutput({"receipt_code": result.receipt_code, "district": district.code}).data,

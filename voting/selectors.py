@@ -25,6 +25,16 @@ def ballot_district(cycle: Cycle, code: str) -> District | None:
     return next((d for d in ballot_districts(cycle) if d.code == code), None)
 
 
+def ballot_district_for_cast(slug: str, code: str) -> District | None:
+    """The vote path's one read before its transaction: the district with a ballot design and its
+    cycle (``ballot_cast(district_read_now=True)`` checks that cycle instead of reading it again)."""
+    return (
+        District.objects.filter(cycle__slug=slug, code=code, ballot_design__isnull=False)
+        .select_related("cycle")
+        .first()
+    )
+
+
 def ballot_for(district: District, *, seed: str | None = None) -> tuple[BallotDesign, list[Project]]:
     """A district's design and its projects (texts prefetched); shuffled per voter when the design
     asks for it (``seed``: stable for one voter, so a page reload keeps the order)."""

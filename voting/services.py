@@ -5,12 +5,15 @@ broker, email or SMS call inside it, no audit event naming the ballot (the roll 
 record), no log line with the ballot id or receipt code.
 """
 
+import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
@@ -378,6 +381,7 @@ def ballot_cast(
     ballot: methods.Ballot | None = None,
     ranks: Mapping[str, int] | None = None,
     attested: bool = True,
+    district_read_now: bool = False,
 ) -> CastResult:
     """Store one voter's whole ballot for one district, or nothing.
 
@@ -390,12 +394,16 @@ def ballot_cast(
     problem), AlreadyVoted (409). Locking: none on the cycle (a hot row shared by every ballot);
     instead the last statement before commit re-reads the phase, the pause and the clock, so a ballot
     commits only while voting is open — a pause or close counts from the moment it is committed.
+
+    The district and its cycle are read again here, unless the caller says (``district_read_now``)
+    that it has just read them with ``selectors.ballot_district_for_cast`` in this request (the API).
     """
     if (ballot is None) == (ranks is None):
         raise TypeError("ballot_cast takes either a ballot or ranks")
-    district = District.objects.select_related("cycle").get(
-        pk=district.pk if isinstance(district, District) else district
-    )
+    if not (district_read_now and isinstance(district, District)):
+        district = District.objects.select_related("cycle").get(
+            pk=district.pk if isinstance(district, District) else district
+        )
     cycle = district.cycle
     rank_problems = []
     if ranks is not None:
@@ -419,7 +427,7 @@ def ballot_cast(
     )
     code = crypto.code_new()
     stored = _canonical_order(_ballot_setup(cycle, district)[1], ballot)
-    cast = Ballot.objects.create(
+    cast = _ballot_insert(
         district=district,
         channel=voter.channel,
         choices=list(stored.choices),
@@ -466,6 +474,23 @@ def _identity_upsert(voter: Voter, match: str) -> None:
     identity = {k: v for k, v in identity.items() if v not in ("", None, {})}
     if not identity:
         return
+    if connection.vendor == "postgresql":
+        # The same upsert in SQL: the vote path keeps the ORM's statement building off its clock.
+        # Column names come from the fixed keys above, never from input.
+        columns = ["identity_key", *identity, "created_at"]
+        values = [voter.identity_key, *identity.values(), timezone.now()]
+        if "checkin" in identity:
+            values[columns.index("checkin")] = json.dumps(identity["checkin"], cls=DjangoJSONEncoder)
+        defaults = {"name": "", "email": "", "phone": "", "address": "", "match_key": "", "checkin": "{}"}
+        missing = [c for c in defaults if c not in identity]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO voting_identity ({', '.join([*columns, *missing])})"  # noqa: S608 - fixed names
+                f" VALUES ({', '.join(['%s'] * (len(columns) + len(missing)))})"
+                f" ON CONFLICT (identity_key) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in identity)}",
+                [*values, *(defaults[c] for c in missing)],
+            )
+        return
     Identity.objects.bulk_create(  # one INSERT … ON CONFLICT DO UPDATE
         [Identity(identity_key=voter.identity_key, **identity)],
         update_conflicts=True,
@@ -474,10 +499,29 @@ def _identity_upsert(voter: Voter, match: str) -> None:
     )
 
 
+_POSSIBLE_DUPLICATE = """
+    SELECT 1 FROM voting_identity i
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM voting_voterrollentry r
+        WHERE r.cycle_id = %s AND r.scope = %s AND r.identity_key = i.identity_key LIMIT 1
+    ) AS on_roll
+    WHERE i.match_key = %s AND i.identity_key <> %s
+    LIMIT 1
+"""
+
+
 def _possible_duplicate(district: District, voter: Voter, match: str) -> bool:
     """Someone else with the same name, date of birth and address is already on this ballot's roll
-    (in this district, or for a ward ballot in another ward of the cycle). One join, driven by the
-    match-key index and the roll's unique (cycle, scope, identity) index; it stops at the first."""
+    (in this district, or for a ward ballot in another ward of the cycle).
+
+    On PostgreSQL the LATERAL join fixes the plan: the few identities with this match key, each
+    probed in the roll's unique (cycle, scope, identity) index. Left to the planner, the semi-join
+    was driven by the roll whenever its statistics were stale (as they are when voting opens on an
+    empty roll), and every cast scanned the whole roll of the cycle."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_POSSIBLE_DUPLICATE, [district.cycle_id, district.kind, match, voter.identity_key])
+            return cursor.fetchone() is not None
     return (
         Identity.objects.filter(
             match_key=match,
@@ -522,6 +566,36 @@ def _still_open(cycle: Cycle) -> None:
         raise VotingPaused()
     if closed or not phase_allows(phase, Capability.CAST_BALLOTS):
         raise VotingClosed()
+
+
+_BALLOT_INSERT = """
+    INSERT INTO voting_ballot (id, district_id, channel, choices, points, receipt_hash)
+    VALUES (%s, %s, %s, %s, %s, %s)
+"""
+
+
+def _ballot_insert(*, district: District, channel: str, choices: list, points: list | None, receipt_hash: str):
+    """The anonymous ballot row (a random UUIDv4 id; nothing else about when, where or who)."""
+    if connection.vendor != "postgresql":
+        return Ballot.objects.create(
+            district=district, channel=channel, choices=choices, points=points, receipt_hash=receipt_hash
+        )
+    cast = Ballot(
+        id=uuid.uuid4(), district=district, channel=channel, choices=choices, points=points, receipt_hash=receipt_hash
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BALLOT_INSERT,
+            [
+                cast.id,
+                district.pk,
+                channel,
+                json.dumps(choices),
+                json.dumps(points) if points is not None else None,
+                receipt_hash,
+            ],
+        )
+    return cast
 
 
 _ROLL_INSERT = """

@@ -28,6 +28,7 @@ from voting.models import (
     Ballot,
     BallotVoid,
     DuplicateReview,
+    Identity,
     PaperBatch,
     ProvisionalBallot,
     VoterRollEntry,
@@ -154,6 +155,21 @@ def test_a_possible_duplicate_across_channels_is_made_provisional_by_itself(worl
     assert services.receipt_check(code=first.receipt_code) == "counted"
     assert services.receipt_check(code=online.receipt_code) == "pending"
     assert_roll_matches_ballots()
+
+
+def test_the_duplicate_check_finds_the_same_person_among_many(world):
+    """Among many others on the roll (PostgreSQL runs its own statement for this check)."""
+    district = world.district("A")
+    keys = [crypto.identity_key("test", f"crowd-{n}") for n in range(50)]
+    Identity.objects.bulk_create(Identity(identity_key=key, match_key=f"{n:064d}") for n, key in enumerate(keys))
+    VoterRollEntry.objects.bulk_create(
+        VoterRollEntry(cycle=world.cycle, district=district, scope=district.kind, identity_key=key, channel="online",
+                       verification="test", voted_on=date(2026, 5, 1))
+        for key in keys
+    )  # fmt: skip
+    assert not cast(world, "kiosk-ana", channel="kiosk", site="Main Library", **ANA).provisional
+    assert cast(world, "online-ana", **ANA_AGAIN).provisional
+    assert not cast(world, "online-bo", name="Bo Díaz", address=ANA["address"], born=ANA["born"]).provisional
 
 
 # --- accept and reject -------------------------------------------------------------------------------
