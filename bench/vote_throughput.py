@@ -251,6 +251,9 @@ def main():
         burst_pool = Pool(sessions[args.clients : args.clients + args.burst])
         run_load("noop", 2, args.clients, noop_pool, wards)  # warm-up
         noop = run_load("noop", args.seconds, args.clients, noop_pool, wards)
+        # Warm-up for the casts too: each worker's first ballot in each ward reads and caches that
+        # ward's frozen design (6 wards x 5 workers = 30 cold requests, 1% of a run: the p99 itself).
+        run_load("vote", 2, args.clients, vote_pool, wards)
         before = count_record()
         votes = run_load("vote", args.seconds, args.clients, vote_pool, wards)
         after_votes = count_record()

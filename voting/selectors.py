@@ -28,11 +28,10 @@ def ballot_district(cycle: Cycle, code: str) -> District | None:
 def ballot_district_for_cast(slug: str, code: str) -> District | None:
     """The vote path's one read before its transaction: the district with a ballot design and its
     cycle (``ballot_cast(district_read_now=True)`` checks that cycle instead of reading it again)."""
-    return (
-        District.objects.filter(cycle__slug=slug, code=code, ballot_design__isnull=False)
-        .select_related("cycle")
-        .first()
-    )
+    try:  # get(), not first(): no ORDER BY to build or run for a (cycle, code) that is unique
+        return District.objects.select_related("cycle").get(cycle__slug=slug, code=code, ballot_design__isnull=False)
+    except District.DoesNotExist:
+        return None
 
 
 def ballot_for(district: District, *, seed: str | None = None) -> tuple[BallotDesign, list[Project]]:
