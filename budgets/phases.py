@@ -42,6 +42,7 @@ class Capability(StrEnum):
     PAUSE_VOTING = "pause_voting"
     EXTEND_VOTING = "extend_voting"
     ENTER_PAPER_BALLOTS = "enter_paper_ballots"
+    MANAGE_VOTING_SITES = "manage_voting_sites"  # add, open and close the places kiosks and paper run at
     REVIEW_PROVISIONAL = "review_provisional"  # accept or reject provisional ballots, settle duplicates
     RUN_TALLY = "run_tally"
     # Settle the count before it is public: draw the tie lottery, certify the tally, import files.
@@ -53,18 +54,52 @@ class Capability(StrEnum):
 
 C = Capability
 CAPABILITIES: dict[Phase, frozenset[Capability]] = {
-    Phase.DRAFT: frozenset({C.CONFIGURE, C.DESIGN_BALLOT}),
+    Phase.DRAFT: frozenset({C.CONFIGURE, C.DESIGN_BALLOT, C.MANAGE_VOTING_SITES}),
     Phase.IDEAS: frozenset(
-        {C.PUBLIC, C.SUBMIT_IDEAS, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS, C.DESIGN_BALLOT}
+        {
+            C.PUBLIC,
+            C.SUBMIT_IDEAS,
+            C.BROWSE_IDEAS,
+            C.DISCUSS_IDEAS,
+            C.ENTER_PAPER_IDEAS,
+            C.DESIGN_BALLOT,
+            C.MANAGE_VOTING_SITES,
+        }
     ),
     Phase.VETTING: frozenset(
-        {C.PUBLIC, C.BROWSE_IDEAS, C.DISCUSS_IDEAS, C.ENTER_PAPER_IDEAS, C.VET_IDEAS, C.EDIT_PROJECTS, C.DESIGN_BALLOT}
+        {
+            C.PUBLIC,
+            C.BROWSE_IDEAS,
+            C.DISCUSS_IDEAS,
+            C.ENTER_PAPER_IDEAS,
+            C.VET_IDEAS,
+            C.EDIT_PROJECTS,
+            C.DESIGN_BALLOT,
+            C.MANAGE_VOTING_SITES,
+        }
     ),
     Phase.VOTING: frozenset(
-        {C.PUBLIC, C.BROWSE_IDEAS, C.CAST_BALLOTS, C.PAUSE_VOTING, C.EXTEND_VOTING, C.ENTER_PAPER_BALLOTS}
+        {
+            C.PUBLIC,
+            C.BROWSE_IDEAS,
+            C.CAST_BALLOTS,
+            C.PAUSE_VOTING,
+            C.EXTEND_VOTING,
+            C.ENTER_PAPER_BALLOTS,
+            C.MANAGE_VOTING_SITES,
+        }
     ),
+    # Paper batches are still keyed, site by site, while the votes are counted.
     Phase.COUNTING: frozenset(
-        {C.PUBLIC, C.BROWSE_IDEAS, C.ENTER_PAPER_BALLOTS, C.REVIEW_PROVISIONAL, C.RUN_TALLY, C.CERTIFY_RESULTS}
+        {
+            C.PUBLIC,
+            C.BROWSE_IDEAS,
+            C.ENTER_PAPER_BALLOTS,
+            C.REVIEW_PROVISIONAL,
+            C.RUN_TALLY,
+            C.CERTIFY_RESULTS,
+            C.MANAGE_VOTING_SITES,
+        }
     ),
     # After certification the tally can still re-run (a funded project withdrawn, an auditor's check).
     Phase.RESULTS: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.RUN_TALLY}),

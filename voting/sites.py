@@ -4,7 +4,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle
-from core.errors import ValidationFailed
+from budgets.phases import Capability
+from core.errors import PhaseClosed, ValidationFailed
 from core.services import audit_record
 
 from .models import VotingSite
@@ -12,12 +13,24 @@ from .permissions import check_official
 
 MSG_SITE_NAME = _("Give the site a name.")
 MSG_SITE_TAKEN = _("This cycle already has a voting site with this name.")
+MSG_SITES_CLOSED = _("The votes of this cycle have been counted: its voting sites can no longer change.")
+
+
+def voting_sites_can_change(cycle: Cycle) -> bool:
+    return cycle.allows(Capability.MANAGE_VOTING_SITES)
+
+
+def _check_sites_open(cycle: Cycle) -> None:
+    if not voting_sites_can_change(cycle):
+        raise PhaseClosed(MSG_SITES_CLOSED)
 
 
 @transaction.atomic
 def voting_site_create(*, actor, cycle: Cycle, name: str, address: str = "") -> VotingSite:
-    """A new voting site for a cycle (officials; any phase before archive)."""
+    """A new voting site for a cycle (officials; from the draft until the votes are counted)."""
     check_official(actor)
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)  # the phase cannot move under us
+    _check_sites_open(cycle)
     name, address = (name or "").strip(), (address or "").strip()
     if not name:
         raise ValidationFailed(extra={"name": [MSG_SITE_NAME]})
@@ -37,6 +50,7 @@ def voting_site_create(*, actor, cycle: Cycle, name: str, address: str = "") -> 
 def voting_site_set_active(*, actor, site: VotingSite, active: bool) -> VotingSite:
     check_official(actor)
     site = VotingSite.objects.select_for_update().get(pk=site.pk)
+    _check_sites_open(Cycle.objects.select_for_update().get(pk=site.cycle_id))
     if site.active != active:
         before = {"active": site.active}
         site.active = active

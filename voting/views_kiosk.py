@@ -329,7 +329,10 @@ def staff_sites(request, slug):
         except NotAllowed as error:
             return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
         except ApplicationError as error:
-            apply_errors(error, form)
+            if action == "create":
+                apply_errors(error, form)
+            else:
+                messages.error(request, error.message)
     return render(
         request,
         "voting/staff_sites.html",
@@ -338,6 +341,8 @@ def staff_sites(request, slug):
             "sites": kiosk.voting_sites(cycle),
             "form": form,
             "can_open_kiosks": kiosk.kiosk_can_open(cycle),
+            "can_change_sites": sites.voting_sites_can_change(cycle),
+            "sites_closed_message": sites.MSG_SITES_CLOSED,
         },
     )
 

@@ -19,6 +19,7 @@ from django.utils.html import escape
 
 from budgets import services as cycle_services
 from budgets.demo import DEMO_SLUG
+from budgets.models import Cycle
 from budgets.phases import Phase
 from core.errors import NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
@@ -389,6 +390,34 @@ def test_officials_add_open_and_close_sites(client, world, official):
     assert "City Hall" in page and start_url(world.cycle) in page
     detail = client.get(reverse("staff_cycle_detail", args=[world.cycle.slug])).content.decode()
     assert url in detail
+
+
+@pytest.mark.parametrize("phase", [Phase.RESULTS, Phase.IMPLEMENTATION, Phase.ARCHIVED])
+def test_sites_do_not_change_once_the_votes_are_counted(client, world, city_hall, official, phase):
+    Cycle.objects.filter(pk=world.cycle.pk).update(phase=phase)
+    world.cycle.refresh_from_db()
+    before = (list(VotingSite.objects.values_list("name", "active")), AuditEvent.objects.count())
+    with pytest.raises(PhaseClosed) as refused:
+        sites.voting_site_create(actor=official, cycle=world.cycle, name="Late Library")
+    assert refused.value.message == sites.MSG_SITES_CLOSED
+    with pytest.raises(PhaseClosed):
+        sites.voting_site_set_active(actor=official, site=city_hall, active=False)
+
+    client.force_login(official)
+    url = reverse("staff_sites", args=[world.cycle.slug])
+    page = client.get(url).content.decode()
+    assert "City Hall" in page and _text(sites.MSG_SITES_CLOSED) in page
+    assert 'value="create"' not in page and 'value="close"' not in page  # nothing offered
+    for data in ({"action": "create", "name": "Late Library"}, {"action": "close", "site": str(city_hall.pk)}):
+        response = client.post(url, data)
+        assert response.status_code == 200 and _text(sites.MSG_SITES_CLOSED) in response.content.decode()
+    assert (list(VotingSite.objects.values_list("name", "active")), AuditEvent.objects.count()) == before
+
+
+def test_sites_still_change_while_paper_ballots_are_keyed_in_counting(world, city_hall, official):
+    cycle_services.cycle_transition(actor=official, cycle=world.cycle, target=Phase.COUNTING, reason="Test.")
+    sites.voting_site_set_active(actor=official, site=city_hall, active=False)
+    assert sites.voting_site_create(actor=official, cycle=world.cycle, name="Count Centre").active
 
 
 ROLES = ("anonymous", "resident", "volunteer", "vetting_staff", "official", "official_without_mfa", "auditor")
