@@ -41,11 +41,11 @@ from django.utils import timezone
 from budgets.models import Cycle, DistrictResult, TallyRun
 from budgets.tally import counted_districts, district_result
 from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
+from core.small_cells import OTHER, merge_small
 
 FORMAT = "pbplatform-audit-bundle/1"
 BALLOTS_HEADER = ["ballot_id", "district", "channel", "choices", "points", "receipt_hash", "voided", "void_reason"]
 MANIFEST = "manifest.json"
-OTHER = "other"  # the channel (and site, day) a small group is published under
 FETCH = 10_000  # rows per round trip of the server-side cursor
 COMPRESSION = zipfile.ZIP_DEFLATED
 COMPRESS_LEVEL = 1  # fast: the bundle is written once per request, and level 6 gains little on CSV
@@ -57,20 +57,7 @@ def _no_progress(stage: str, percent: int) -> None:
     return None
 
 
-# --- small-cell protection -------------------------------------------------------------------------
-def merge_small(counts: dict[str, int], threshold: int) -> dict[str, str]:
-    """Published label for each group label: every group with fewer than ``threshold`` members goes
-    to ``other``; if ``other`` is then still smaller than ``threshold``, the smallest remaining groups
-    join it, one at a time, until it is not (or everything is ``other``). So no published group other
-    than a whole district is smaller than the threshold, and no small group can be recovered by
-    subtracting the named ones from the total."""
-    merged = {label for label, n in counts.items() if n < threshold}
-    if merged:
-        while sum(counts[label] for label in merged) < threshold and len(merged) < len(counts):
-            merged.add(min((label for label in counts if label not in merged), key=lambda x: (counts[x], x)))
-    return {label: (OTHER if label in merged else label) for label in counts}
-
-
+# --- small-cell protection (core.small_cells) ---------------------------------------------------------
 def _merged_counts(counts: dict[str, int], mapping: dict[str, str]) -> dict[str, int]:
     result: dict[str, int] = {}
     for label, n in counts.items():

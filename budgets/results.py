@@ -11,7 +11,7 @@ whatever the number of districts, projects, revisions or voters.
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.money import format_money
+from core.small_cells import OTHER, merge_small
 
 from . import selectors
 from .models import Cycle, District, DistrictResult
@@ -41,6 +42,7 @@ MSG_WITHDRAWN = gettext_lazy("Withdrawn after certification: %(reason)s")
 MSG_NOT_FUNDED = gettext_lazy("Not funded")
 MSG_NO_SITE = gettext_lazy("No voting site (online, phone or access code)")
 MSG_NO_LANGUAGE = gettext_lazy("Not recorded")
+MSG_SMALL_GROUPS = gettext_lazy("Others (small groups combined, so no one can be picked out)")
 # Equal shares measures what a project gives its supporters by its cost: a project that costs
 # nothing gives them nothing to pay for, so the rule passes it over (as the reference library does).
 MSG_ZERO_COST = gettext_lazy("Costs nothing, so equal shares passed over it")
@@ -262,7 +264,11 @@ def _language_name(code: str) -> str:
 
 def participation(cycle: Cycle) -> Participation:
     """Turnout by district, day, channel, voting site and language, from the voter roll. Two
-    queries: the cycle's districts, and one grouped count over the roll."""
+    queries: the cycle's districts, and one grouped count over the roll.
+
+    Published, so protected as the public audit record is: within each breakdown, groups smaller
+    than ``settings.PB_SMALL_CELL`` are combined into one "other" group (``core.small_cells``)
+    that is itself at least that big. District totals are published whole."""
     from voting.models import Channel
     from voting.selectors import roll_groups
 
@@ -277,15 +283,20 @@ def participation(cycle: Cycle) -> Participation:
         per["language"][language] += n
     channels = dict(Channel.choices)
 
-    def groups(counter: Counter, label) -> list[Group]:
-        # The empty value ("no site", "not recorded") last.
-        return [Group(k, str(label(k)), n) for k, n in sorted(counter.items(), key=lambda kv: (kv[0] == "", kv[0]))]
+    def groups(counter: Counter, label, key=lambda k: k) -> list[Group]:
+        counts = {key(k): n for k, n in counter.items()}
+        published: Counter = Counter()
+        for k, group in merge_small(counts, settings.PB_SMALL_CELL).items():
+            published[group] += counts[k]
+        # In order, the empty value ("no site", "not recorded") after the others, the small groups last.
+        order = sorted(published.items(), key=lambda kv: (kv[0] == OTHER, kv[0] == "", kv[0]))
+        return [Group(k, str(MSG_SMALL_GROUPS if k == OTHER else label(k)), n) for k, n in order]
 
     return Participation(
         total=sum(per["channel"].values()),
         by_district=[Group(d.code, d.name, per["district"].get(d.pk, 0)) for d in districts],
-        by_day=[Group(day.isoformat(), formats.date_format(day, "SHORT_DATE_FORMAT"), n)
-                for day, n in sorted(per["day"].items())],
+        by_day=groups(per["day"], lambda day: formats.date_format(date.fromisoformat(day), "SHORT_DATE_FORMAT"),
+                      key=lambda day: day.isoformat()),
         by_channel=groups(per["channel"], lambda c: channels.get(c, c)),
         by_site=groups(per["site"], lambda s: s or MSG_NO_SITE),
         by_language=groups(per["language"], _language_name),

@@ -13,12 +13,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from budgets import results
 from budgets.models import DistrictResult, TallyRun
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from budgets.tally import cycle_certify, project_withdraw
+from core.small_cells import OTHER
 from tests.factories import CycleFactory, user_with_role
 from voting.models import VoterRollEntry
 from voting.tests.builders import World, assert_roll_matches_ballots
@@ -128,7 +130,8 @@ def test_titles_in_the_active_language(official, client):
     assert "Proyecto A-01" in html and title("A-01") not in html
 
 
-def test_participation_equals_the_roll(official):
+def test_participation_equals_the_roll(official, settings):
+    settings.PB_SMALL_CELL = 1  # every group published as it is
     world = results_world(official, second_day=True)
     data = results.participation(world.cycle)
     roll = VoterRollEntry.objects.filter(cycle=world.cycle)
@@ -148,6 +151,26 @@ def test_participation_equals_the_roll(official):
     assert data.by_site[-1].label == "No voting site (online, phone or access code)"
     assert {g.key: g.label for g in data.by_language} == {"en": "English", "es": "Spanish"}
     assert_roll_matches_ballots()
+
+
+def test_participation_combines_small_groups_so_no_one_is_picked_out(official, settings):
+    settings.PB_SMALL_CELL = 3
+    world = results_world(official, second_day=True)
+    data = results.participation(world.cycle)
+    roll = VoterRollEntry.objects.filter(cycle=world.cycle)
+    assert {g.key: g.count for g in data.by_district} == {"A": 5, "B": 5, "C": 0}  # districts whole
+    # 8 online, 1 kiosk, 1 code: the two small ones are combined, and the combined group is itself
+    # below 3, so the smallest named group joins it (nothing can be recovered by subtraction).
+    assert {g.key: g.count for g in data.by_channel} == {OTHER: 10}
+    for breakdown in (data.by_day, data.by_channel, data.by_site, data.by_language):
+        assert sum(g.count for g in breakdown) == roll.count() == data.total
+        assert all(g.count >= 3 for g in breakdown), breakdown
+        assert [g.key for g in breakdown].count(OTHER) <= 1
+        if breakdown[-1].key == OTHER:
+            assert breakdown[-1].label == str(results.MSG_SMALL_GROUPS)
+    sites = {g.key: g.count for g in data.by_site}
+    assert sites == {"": 9, OTHER: 1} or sites == {OTHER: 10}  # one library voter is never shown alone
+    assert "Library" not in sites
 
 
 def test_the_selectors_run_a_constant_number_of_queries(official, django_assert_num_queries):
@@ -239,7 +262,8 @@ def test_a_phone_gets_responsive_charts(official, client):
         assert "table-scroll" not in html  # no table wider than the phone (those force 40rem)
 
 
-def test_the_summary_page_lists_districts_and_participation(official, client):
+def test_the_summary_page_lists_districts_and_participation(official, client, settings):
+    settings.PB_SMALL_CELL = 1
     world = results_world(official)
     html = client.get(reverse("cycle_results", args=[world.cycle.slug])).content.decode()
     assert re.findall(r'<tr data-district="([^"]+)"', html) == ["A", "B"]
@@ -253,6 +277,13 @@ def test_the_summary_page_lists_districts_and_participation(official, client):
         ("Printed access code", "1"),
         ("Kiosk at a voting site", "1"),
         ("Online (resident account)", "8"),
+    ]
+    settings.PB_SMALL_CELL = 2  # the kiosk voter and the code voter are shown together only
+    html = client.get(reverse("cycle_results", args=[world.cycle.slug])).content.decode()
+    table = html.split('id="participation-channel-table"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'<th scope="row">([^<]+)</th><td class="num">(\d+)</td>', table) == [
+        ("Online (resident account)", "8"),
+        (escape(str(results.MSG_SMALL_GROUPS)), "2"),
     ]
 
 
