@@ -20,7 +20,7 @@ from django.conf.locale import LANG_INFO
 from django.db.models import Prefetch
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.money import format_money
 from core.small_cells import OTHER, merge_small
@@ -48,6 +48,63 @@ MSG_SMALL_GROUPS = gettext_lazy("Others (small groups combined, so no one can be
 MSG_ZERO_COST = gettext_lazy("Costs nothing, so equal shares passed over it")
 
 
+# --- what a project's number is ----------------------------------------------------------------------
+# The tally's number per project (budgets.rules.base.Election.vote_totals) depends on the ballot:
+# approvals (approval, knapsack), points (cumulative), or for ranked ballots L − r per ballot that
+# ranks L projects (first choice L, last 1): ranking points, not voters. Every results page and the
+# tally page name it from here.
+COUNT_LABELS = {
+    "approval": gettext_lazy("Votes"),
+    "knapsack": gettext_lazy("Votes"),
+    "cumulative": gettext_lazy("Points"),
+    "ranked": gettext_lazy("Ranking points"),
+}
+COUNT_HEADINGS = {
+    "approval": gettext_lazy("Votes for every project"),
+    "knapsack": gettext_lazy("Votes for every project"),
+    "cumulative": gettext_lazy("Points for every project"),
+    "ranked": gettext_lazy("Ranking points for every project"),
+}
+COUNT_NOTES = {
+    "ranked": gettext_lazy(
+        "Ranking points: on each ballot, the last project ranked gets 1 point, the one ranked just above it "
+        "2 points, and so on up to the first choice."
+    ),
+}
+
+
+def ballot_method(district: District) -> str | None:
+    """The district's ballot method (``voting.methods.Method`` value), or None without a design."""
+    design = getattr(district, "ballot_design", None)  # a missing reverse one-to-one is an AttributeError
+    return getattr(design, "method", None)
+
+
+def count_label(method: str | None):
+    """What a project's number is called (lazily translated): "Votes", "Points" or "Ranking points"."""
+    return COUNT_LABELS.get(method, COUNT_LABELS["approval"])
+
+
+def count_heading(method: str | None):
+    return COUNT_HEADINGS.get(method, COUNT_HEADINGS["approval"])
+
+
+def count_note(method: str | None) -> str:
+    """How the number is made, where its name does not say it (ranked ballots), else ""."""
+    return str(COUNT_NOTES.get(method, ""))
+
+
+def count_text(method: str | None, votes: Fraction, text: str) -> str:
+    """``text`` (the number as shown) with its noun in the right plural form: "1 vote", "12 points"."""
+    n = int(votes) if votes.denominator == 1 else 2  # a fraction takes the plural
+    if method == "cumulative":
+        words = ngettext("%(count)s point", "%(count)s points", n)
+    elif method == "ranked":
+        words = ngettext("%(count)s ranking point", "%(count)s ranking points", n)
+    else:
+        words = ngettext("%(count)s vote", "%(count)s votes", n)
+    return words % {"count": text}
+
+
 def published_cycle(slug: str) -> Cycle | None:
     """The public cycle with ``slug`` if its results are published (it allows VIEW_RESULTS), else
     None: the one gate of the results pages and API (before certification they are a 404)."""
@@ -69,15 +126,16 @@ class ProjectResult:
     funded: bool
     withdrawn: bool
     why: str  # plain words, for every project not funded ("" when funded)
+    method: str | None = None  # the district's ballot method: what ``votes`` counts
 
     @property
     def votes_text(self) -> str:
         return votes_text(self.votes)
 
     @property
-    def votes_whole(self) -> int:
-        """For choosing a plural form."""
-        return int(self.votes)
+    def count_text(self) -> str:
+        """The number with its noun: "1 vote", "12 points", "7 ranking points"."""
+        return count_text(self.method, self.votes, self.votes_text)
 
 
 @dataclass(frozen=True)
@@ -106,6 +164,19 @@ class DistrictResults:
     history: list[Revision]
     input_hash: str
     output_hash: str
+    method: str | None = None  # the ballot method: what each project's number counts
+
+    @property
+    def count_label(self):
+        return count_label(self.method)
+
+    @property
+    def count_heading(self):
+        return count_heading(self.method)
+
+    @property
+    def count_note(self) -> str:
+        return count_note(self.method)
 
     @property
     def funded(self) -> list[ProjectResult]:
@@ -142,7 +213,9 @@ def why_not_funded(reason: dict | None, currency: str) -> str:
     return str(MSG_NOT_FUNDED)
 
 
-def _project_rows(project, *, outputs: list[dict], current: dict, currency: str) -> ProjectResult | None:
+def _project_rows(
+    project, *, outputs: list[dict], current: dict, currency: str, method: str | None = None
+) -> ProjectResult | None:
     """One project's row; ``outputs`` are the district's published outputs, newest first."""
     pb_id = project.external_id or project.code
     seen = next((o for o in outputs if pb_id in o.get("votes", {})), None)
@@ -160,7 +233,7 @@ def _project_rows(project, *, outputs: list[dict], current: dict, currency: str)
     text = project.text()
     return ProjectResult(
         pk=project.pk, code=project.code, pb_id=pb_id, title=text.title if text else project.code,
-        cost=project.cost, votes=votes, funded=funded, withdrawn=withdrawn, why=why,
+        cost=project.cost, votes=votes, funded=funded, withdrawn=withdrawn, why=why, method=method,
     )  # fmt: skip
 
 
@@ -184,7 +257,8 @@ def _history(results: list[DistrictResult], outputs: list[dict], codes: dict[str
 def _district_results(district: District, results: list[DistrictResult], projects, currency: str) -> DistrictResults:
     outputs = [json.loads(r.run.output or "{}") for r in results]
     current, run = outputs[0], results[0].run
-    rows = [_project_rows(p, outputs=outputs, current=current, currency=currency) for p in projects]
+    method = ballot_method(district)
+    rows = [_project_rows(p, outputs=outputs, current=current, currency=currency, method=method) for p in projects]
     rows = sorted((r for r in rows if r is not None), key=lambda r: (-r.votes, r.code))
     codes = {p.external_id or p.code: p.code for p in projects}
     used = Decimal(current.get("budget_used", "0"))
@@ -192,7 +266,7 @@ def _district_results(district: District, results: list[DistrictResult], project
         district=district, currency=currency, rule=run.rule, rule_label=str(RULE_LABELS.get(run.rule, run.rule)),
         budget=district.budget, used=used, left=Decimal(current.get("budget_left", district.budget - used)),
         ballots=run.ballots, projects=rows, history=_history(results, outputs, codes),
-        input_hash=run.input_hash, output_hash=run.output_hash,
+        input_hash=run.input_hash, output_hash=run.output_hash, method=method,
     )  # fmt: skip
 
 
@@ -201,7 +275,7 @@ def cycle_results(cycle: Cycle, *, district_code: str | None = None) -> list[Dis
     Four queries: districts, published results with their runs, projects, project texts."""
     from proposals.models import Project, ProjectText
 
-    districts = District.objects.filter(cycle=cycle).order_by("kind", "code")
+    districts = District.objects.filter(cycle=cycle).select_related("ballot_design").order_by("kind", "code")
     if district_code is not None:
         districts = districts.filter(code=district_code)
     districts = list(districts)

@@ -15,7 +15,7 @@ from core.models import AuditEvent
 from . import interop, lottery
 from .models import Cycle, District, DistrictResult, TallyRun
 from .phases import Capability
-from .results import RULE_LABELS
+from .results import RULE_LABELS, ballot_method, count_label
 from .rules import RULES
 from .tally import counted_districts, tally_blockers
 
@@ -77,6 +77,11 @@ class DistrictTally:
     def declared_done(self) -> bool:
         return any(c.declared and c.status == "done" for c in self.columns)
 
+    @property
+    def count_label(self):
+        """What the rows' number counts: "Votes", "Points" or "Ranking points"."""
+        return count_label(ballot_method(self.district))
+
 
 @dataclass
 class Funded:
@@ -99,6 +104,10 @@ class Published:
     @property
     def rule_label(self):
         return RULE_LABELS.get(self.outcome.get("rule"), self.outcome.get("rule"))
+
+    @property
+    def count_label(self):
+        return count_label(ballot_method(self.district))
 
 
 @dataclass

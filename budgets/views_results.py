@@ -7,6 +7,7 @@ cycle is in or that a tally exists. Thin: read through ``budgets.results``, draw
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from core.money import format_money
@@ -28,7 +29,11 @@ def _money(amount, cycle) -> str:
 
 def votes_chart(result: results.DistrictResults, *, chart_id: str):
     funded = [p.title for p in result.funded]
-    desc = _("Bar chart of the votes for each of the %(count)s projects, most votes first. Funded: %(funded)s.") % {
+    desc = ngettext(
+        "Bar chart of %(count)s project. Funded: %(funded)s.",
+        "Bar chart of %(count)s projects, highest first. Funded: %(funded)s.",
+        len(result.projects),
+    ) % {
         "count": len(result.projects),
         "funded": "; ".join(funded) if funded else _("none"),
     }
@@ -38,7 +43,7 @@ def votes_chart(result: results.DistrictResults, *, chart_id: str):
         )
         for p in result.projects
     ]
-    title = _("Votes per project in %(district)s") % {"district": result.district.name}
+    title = _("%(what)s per project in %(district)s") % {"what": result.count_label, "district": result.district.name}
     return charts.bar_chart(bars, chart_id=chart_id, title=title, desc=desc, css_class="votes")
 
 

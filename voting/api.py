@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
@@ -29,7 +30,7 @@ from .permissions import check_online_voter
 
 MSG_CHOICES_OR_RANKS = _("Send either “choices” or “ranks”, not both.")
 MSG_RANKS_NO_POINTS = _("Points go with “choices” on a cumulative ballot, not with “ranks”.")
-MSG_TOO_MANY_RANKS = _("Rank at most %(max)s projects.")
+MSG_TOO_MANY_RANKS = ngettext_lazy("Rank at most %(max)s project.", "Rank at most %(max)s projects.", "max")
 MAX_ENTRIES = 200  # far above any ballot; a longer list is refused before it reaches the service
 
 

@@ -35,6 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from budgets.models import Cycle, District
 from budgets.phases import Capability
@@ -86,7 +87,11 @@ MSG_COUNTS_BELOW_KEYED = _(
 MSG_REASON = _("Say why the counts change.")
 MSG_NOT_RECONCILABLE = _("The batch cannot be reconciled yet.")
 MSG_MISSING = _("Sheets not keyed in pass %(pass)s yet: %(sheets)s.")
-MSG_BEYOND = _("Sheets keyed beyond the %(n)s of this batch: %(sheets)s.")
+MSG_BEYOND = ngettext_lazy(
+    "Sheets keyed beyond the %(n)s sheet of this batch: %(sheets)s.",
+    "Sheets keyed beyond the %(n)s sheets of this batch: %(sheets)s.",
+    "n",
+)
 MSG_UNRESOLVED = _("Sheets whose two keyings differ, not resolved by an official yet: %(sheets)s.")
 MSG_COUNTS = _("Issued (%(issued)s) must equal valid (%(valid)s) + invalid (%(invalid)s) + spoiled (%(spoiled)s).")
 

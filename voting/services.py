@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle, District
@@ -28,7 +28,7 @@ from core.services import audit_record, notification_queue
 
 from . import crypto, methods
 from .methods.base import ballot_from_points, ballot_from_ranks
-from .methods.messages import problem_message
+from .methods.messages import method_name, problem_message
 from .models import (
     AccessCode,
     AllocationRule,
@@ -82,13 +82,21 @@ class NotEligible(NotAllowed):
     default_message = _("You are not eligible to vote in this district.")
 
 
-MSG_TOO_YOUNG = _("Voters must be at least %(age)s years old on %(date)s.")
-MSG_METHOD_NEEDS = _("The %(method)s method needs “%(field)s”.")
+MSG_TOO_YOUNG = ngettext_lazy(
+    "Voters must be at least %(age)s year old on %(date)s.",
+    "Voters must be at least %(age)s years old on %(date)s.",
+    "age",
+)
+MSG_METHOD_NEEDS = _("The “%(method)s” method needs “%(field)s”.")  # method: its name (methods.messages.method_name)
 MSG_PICKS_ORDER = _("The maximum number of picks cannot be below the minimum.")
 MSG_MES_RANKED = _("The Method of Equal Shares is not defined for ranked ballots; choose greedy.")
 MSG_GUARD_NO_DESIGN = _("District %(code)s has no ballot design yet.")
 MSG_GUARD_NO_PROJECTS = _("No district has projects to vote on.")
-MSG_GUARD_TOO_FEW = _("District %(code)s asks for at least %(min)s picks but has only %(count)s projects.")
+MSG_GUARD_TOO_FEW = ngettext_lazy(  # min is above count, so at least 2: "picks" stays plural
+    "District %(code)s asks for at least %(min)s picks but has only %(count)s project.",
+    "District %(code)s asks for at least %(min)s picks but has only %(count)s projects.",
+    "count",
+)
 MSG_GUARD_NO_CLOSE = _("Set the time voting closes (in the future) before voting opens.")
 MSG_ATTEST = _("Please confirm that the information you gave is true.")
 
@@ -129,10 +137,12 @@ def _design_errors(values: dict) -> dict:
     if method == methods.Method.RANKED and values.get("allocation_rule") != AllocationRule.GREEDY:
         errors.setdefault("allocation_rule", []).append(MSG_MES_RANKED)
     if method == methods.Method.RANKED and not values.get("max_picks"):
-        errors.setdefault("max_picks", []).append(MSG_METHOD_NEEDS % {"method": method, "field": _("how many to rank")})
+        errors.setdefault("max_picks", []).append(
+            MSG_METHOD_NEEDS % {"method": method_name(method), "field": _("how many to rank")}
+        )
     if method == methods.Method.CUMULATIVE and not values.get("points_total"):
         errors.setdefault("points_total", []).append(
-            MSG_METHOD_NEEDS % {"method": method, "field": _("points to spread")}
+            MSG_METHOD_NEEDS % {"method": method_name(method), "field": _("points to spread")}
         )
     if values.get("max_picks") is not None and values["max_picks"] < (values.get("min_picks") or 0):
         errors.setdefault("max_picks", []).append(MSG_PICKS_ORDER)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from budgets.models import Cycle, District
 from budgets.phases import Capability
@@ -53,7 +54,9 @@ MSG_CODE_USED = _("This code has already been used.")
 MSG_CODE_EXPIRED = _("This code has expired.")
 MSG_PHONE_INVALID = _("Enter a US phone number with its area code, e.g. 201-555-0123.")
 MSG_SMS_WRONG = _("That code is not right, or it has expired. You can ask for a new one.")
-MSG_BATCH_SIZE = _("Generate between 1 and %(max)s codes at a time.")
+MSG_BATCH_SIZE = ngettext_lazy(
+    "Generate between 1 and %(max)s code at a time.", "Generate between 1 and %(max)s codes at a time.", "max"
+)
 MSG_BATCH_EXPIRY = _("The expiry must be in the future.")
 MSG_NOT_VOTING_SOON = _("Access codes can be made until voting closes.")
 

@@ -414,7 +414,7 @@ def paper_batch_reconcile(request, slug, batch_id):
     state = paper.paper_batch_state(batch)
     messages.success(
         request,
-        _("Batch reconciled: %(valid)s ballots stored, %(invalid)s invalid sheets, %(spoiled)s spoiled.")
+        _("Batch reconciled. Ballots stored: %(valid)s. Invalid sheets: %(invalid)s. Spoiled: %(spoiled)s.")
         % {"valid": state.valid, "invalid": state.invalid, "spoiled": batch.spoiled},
     )
     return _detail(batch)

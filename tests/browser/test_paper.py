@@ -134,7 +134,7 @@ def test_two_volunteers_key_a_batch_and_an_official_reconciles_it(live_server, b
     expect(page3.get_by_text("So far: 2 valid + 1 invalid + 1 spoiled, for 4 issued.")).to_be_visible()
     page3.get_by_role("button", name="Reconcile this batch").click()
     expect(page3.locator(".messages")).to_contain_text(
-        "Batch reconciled: 2 ballots stored, 1 invalid sheets, 1 spoiled."
+        "Batch reconciled. Ballots stored: 2. Invalid sheets: 1. Spoiled: 1."
     )
     expect(page3.get_by_role("button", name="Reconcile this batch")).to_have_count(0)
 

@@ -28,7 +28,8 @@ from proposals.tests.builders import make_project, move, new_resident, submit, w
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, DistrictFactory, user_with_role
 from voting import crypto, permissions, services
-from voting.methods.messages import MESSAGES
+from voting.methods import Problem
+from voting.methods.messages import problem_message
 from voting.models import Ballot, BallotFreeze, BallotVoid, Identity, VoterRollEntry
 
 pytestmark = pytest.mark.django_db
@@ -297,15 +298,15 @@ def test_a_voter_casts_a_ward_and_the_citywide_ballot(cycle, resident):
 
 
 def _msg(code: str, **params) -> str:
-    return str(MESSAGES[code]) % params
+    return problem_message(Problem(code, params))
 
 
 BAD_BALLOTS = [
-    pytest.param("A", {"choices": ["Z-99"]}, [_msg("unknown_project", projects="Z-99")], id="unknown-project"),
+    pytest.param("A", {"choices": ["Z-99"]}, [_msg("unknown_project", projects=["Z-99"])], id="unknown-project"),
     pytest.param(
-        "A", {"choices": ["A-01", "B-01"]}, [_msg("unknown_project", projects="B-01")], id="project-of-another-ward"
+        "A", {"choices": ["A-01", "B-01"]}, [_msg("unknown_project", projects=["B-01"])], id="project-of-another-ward"
     ),
-    pytest.param("A", {"choices": ["A-01", "A-01"]}, [_msg("duplicate_project", projects="A-01")], id="duplicate"),
+    pytest.param("A", {"choices": ["A-01", "A-01"]}, [_msg("duplicate_project", projects=["A-01"])], id="duplicate"),
     pytest.param("A", {"choices": []}, [_msg("empty")], id="empty"),
     pytest.param(
         "A",
@@ -314,13 +315,13 @@ BAD_BALLOTS = [
         id="over-budget",
     ),
     pytest.param("A", {"choices": ["A-01"], "points": [3]}, [_msg("unexpected_points")], id="points-on-knapsack"),
-    pytest.param("B", {"ranks": {"B-01": 1, "B-02": 3}}, [_msg("rank_gap", ranks="1, 3")], id="ranks-with-gaps"),
+    pytest.param("B", {"ranks": {"B-01": 1, "B-02": 3}}, [_msg("rank_gap", ranks=[1, 3])], id="ranks-with-gaps"),
     pytest.param("B", {"ranks": {"B-01": 1, "B-02": 1}}, [_msg("rank_repeated")], id="ranks-repeated"),
     pytest.param("B", {"ranks": {"B-01": 0}}, [_msg("rank_invalid")], id="rank-zero"),
     pytest.param(
         "B",
         {"ranks": {"B-01": 1, "A-01": 3}},
-        [_msg("rank_gap", ranks="1, 3"), _msg("unknown_project", projects="A-01")],
+        [_msg("rank_gap", ranks=[1, 3]), _msg("unknown_project", projects=["A-01"])],
         id="ranks-with-gaps-and-a-project-of-another-ward",
     ),
     pytest.param(
@@ -332,7 +333,7 @@ BAD_BALLOTS = [
     pytest.param(
         "CW",
         {"choices": ["CW-01"], "points": [7]},
-        [_msg("points_over_cap", cap=6, projects="CW-01")],
+        [_msg("points_over_cap", cap=6, projects=["CW-01"])],
         id="points-over-cap",
     ),
     pytest.param("CW", {"choices": ["CW-01"]}, [_msg("points_mismatch")], id="points-missing"),

@@ -8,12 +8,13 @@ reported with its problem code, its parameters and its sentence for people
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from voting.methods import Ballot, Method, Problem, Rules, validate
 from voting.methods.base import ballot_from_points, ballot_from_ranks
-from voting.methods.messages import MESSAGES, problem_message
+from voting.methods.messages import MESSAGES, method_name, problem_message
 
 # Project keys never use X, Y or Z, so a key drawn from UNKNOWN is never on the ballot.
 KEY = st.text(alphabet="ABCDEFGHJK0123456789-", min_size=1, max_size=6)
@@ -180,7 +181,7 @@ def test_several_unknown_projects_are_all_named_in_ballot_order(case, unknown):
     problems = validate(rules, Ballot(choices=tuple(unknown)))
     problem = next(p for p in problems if p.code == "unknown_project")
     assert problem.params == {"projects": unknown}
-    assert message(problem) == f"This ballot names a project that is not on this ballot: {', '.join(unknown)}."
+    assert message(problem) == f"This ballot names projects that are not on this ballot: {', '.join(unknown)}."
 
 
 @given(approval_case(), st.lists(UNKNOWN, min_size=1, max_size=3, unique=True), st.data())
@@ -191,7 +192,8 @@ def test_an_unknown_project_named_twice_is_reported_once_and_as_a_duplicate(case
     in_order = list(dict.fromkeys(c for c in choices if c in unknown))
     (problem,) = [p for p in problems if p.code == "unknown_project"]
     assert problem.params == {"projects": in_order}
-    assert message(problem) == f"This ballot names a project that is not on this ballot: {', '.join(in_order)}."
+    names = "a project that is" if len(in_order) == 1 else "projects that are"
+    assert message(problem) == f"This ballot names {names} not on this ballot: {', '.join(in_order)}."
     (duplicate,) = [p for p in problems if p.code == "duplicate_project"]
     assert sorted(duplicate.params["projects"]) == sorted(unknown)
 
@@ -344,7 +346,8 @@ def test_points_over_the_cap(case, data):
     over = [c for c, p in zip(ballot.choices, ballot.points, strict=True) if p > cap]
     problem = only(validate(rules, ballot), "points_over_cap")
     assert problem.params == {"cap": cap, "projects": over}
-    assert message(problem) == f"No project can get more than {cap} points ({', '.join(over)})."
+    noun = "point" if cap == 1 else "points"
+    assert message(problem) == f"No project can get more than {cap} {noun} ({', '.join(over)})."
 
 
 @given(cumulative_case(), st.integers(-10, 0), st.data())
@@ -390,3 +393,76 @@ def test_whatever_is_wrong_has_a_complete_sentence(rules, ballot):
         assert problem.code in MESSAGES or problem.code == "too_many"
         text = message(problem, money=usd)
         assert text and "%(" not in text
+
+
+# --- plural forms: the words follow the number -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("problem", "text"),
+    [
+        (Problem("too_few", {"min": 1, "count": 0}), "Choose at least 1 project (you chose 0)."),
+        (Problem("too_few", {"min": 2, "count": 1}), "Choose at least 2 projects (you chose 1)."),
+        (Problem("too_many", {"max": 1, "count": 2}), "Choose at most 1 project (you chose 2)."),
+        (Problem("too_many", {"max": 2, "count": 3}), "Choose at most 2 projects (you chose 3)."),
+        (Problem("points_over_cap", {"cap": 1, "projects": ["A-01"]}), "No project can get more than 1 point (A-01)."),
+        (
+            Problem("points_over_cap", {"cap": 3, "projects": ["A-01", "A-02"]}),
+            "No project can get more than 3 points (A-01, A-02).",
+        ),
+        (Problem("points_over_total", {"total": 1, "max": 0}), "You gave 1 point; you have 0 to spread."),
+        (Problem("points_over_total", {"total": 3, "max": 2}), "You gave 3 points; you have 2 to spread."),
+        (
+            Problem("unknown_project", {"projects": ["Z-99"]}),
+            "This ballot names a project that is not on this ballot: Z-99.",
+        ),
+        (
+            Problem("unknown_project", {"projects": ["Z-98", "Z-99"]}),
+            "This ballot names projects that are not on this ballot: Z-98, Z-99.",
+        ),
+        (
+            Problem("duplicate_project", {"projects": ["A-01"]}),
+            "Each project can be chosen only once: A-01 appears more than once.",
+        ),
+        (
+            Problem("duplicate_project", {"projects": ["A-01", "A-02"]}),
+            "Each project can be chosen only once: A-01, A-02 appear more than once.",
+        ),
+    ],
+)
+def test_singular_and_plural_messages(problem, text):
+    assert message(problem) == text
+
+
+def test_plural_messages_in_spanish():
+    with translation.override("es"):
+        one = message(Problem("points_over_cap", {"cap": 1, "projects": ["A-01"]}))
+        three = message(Problem("points_over_cap", {"cap": 3, "projects": ["A-01"]}))
+        two_projects = message(Problem("too_few", {"min": 2, "count": 1}))
+        one_project = message(Problem("too_many", {"max": 1, "count": 2}))
+    assert "1 punto " in one and "3 puntos " in three
+    assert "2 proyectos" in two_projects and "1 proyecto " in one_project
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "spanish"),
+    [
+        (Method.APPROVAL, "Approval", "Aprobación"),
+        (Method.KNAPSACK, "Knapsack", "Mochila (presupuesto)"),
+        (Method.RANKED, "Ranked", "Por orden de preferencia"),
+        (Method.CUMULATIVE, "Cumulative", "Acumulativo (puntos)"),
+    ],
+)
+def test_a_method_is_named_by_its_label_not_its_value(method, name, spanish):
+    assert method_name(method) == method_name(method.value) == name
+    with translation.override("es"):
+        assert method_name(method) == spanish
+
+
+def test_other_counted_voting_messages_follow_the_number():
+    from voting import api, paper, verification
+
+    assert api.MSG_TOO_MANY_RANKS % {"max": 1} == "Rank at most 1 project."
+    assert api.MSG_TOO_MANY_RANKS % {"max": 200} == "Rank at most 200 projects."
+    assert verification.MSG_BATCH_SIZE % {"max": 1} == "Generate between 1 and 1 code at a time."
+    assert verification.MSG_BATCH_SIZE % {"max": 20000} == "Generate between 1 and 20000 codes at a time."
+    assert paper.MSG_BEYOND % {"n": 1, "sheets": "2"} == "Sheets keyed beyond the 1 sheet of this batch: 2."
+    assert paper.MSG_BEYOND % {"n": 5, "sheets": "6–7"} == "Sheets keyed beyond the 5 sheets of this batch: 6–7."

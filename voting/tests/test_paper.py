@@ -659,7 +659,7 @@ def test_an_official_resolves_and_reconciles_through_the_pages(client, official,
     )
     assert response.status_code == 400 and 'role="alert"' in response.content.decode()
     response = client.post(reverse("paper_batch_reconcile", args=[slug, batch.pk]), follow=True)
-    assert "Batch reconciled: 2 ballots stored, 0 invalid sheets, 1 spoiled." in response.content.decode()
+    assert "Batch reconciled. Ballots stored: 2. Invalid sheets: 0. Spoiled: 1." in response.content.decode()
     assert Ballot.objects.count() == 2
     assert_roll_matches_ballots()
     page = client.get(reverse("paper_batch_detail", args=[slug, batch.pk])).content.decode()

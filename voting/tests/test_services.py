@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from budgets.models import Cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition, voting_extend, voting_pause, voting_resume
 from core.canonical import canonical_bytes
-from core.errors import GuardFailed, PhaseClosed
+from core.errors import GuardFailed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
 from proposals import permissions as proposals_permissions
 from proposals import services as proposals_services
@@ -505,6 +505,43 @@ def test_guard_refuses_more_required_picks_than_projects(official):
     world = vetting_world(official, wards="AB")
     design(world, {"A": {"min_picks": 4}})
     assert_guard_refuses(world, services.MSG_GUARD_TOO_FEW % {"code": "A", "min": 4, "count": 3})
+
+
+def test_guard_names_one_project_in_the_singular_and_several_in_the_plural(official):
+    world = vetting_world(official, wards="AB", projects={"A": [("A-01", "20000")], "B": [("B-01", "30000")]})
+    design(world, {"A": {"min_picks": 2}})
+    assert_guard_refuses(world, "District A asks for at least 2 picks but has only 1 project.")
+    assert str(services.MSG_GUARD_TOO_FEW % {"code": "A", "min": 4, "count": 3}) == (
+        "District A asks for at least 4 picks but has only 3 projects."
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "english", "spanish"),
+    [
+        ({"method": "ranked", "max_picks": None}, "max_picks",
+         "The “Ranked” method needs “how many to rank”.", "“Por orden de preferencia”"),
+        ({"method": "cumulative", "points_total": None}, "points_total",
+         "The “Cumulative” method needs “points to spread”.", "“Acumulativo (puntos)”"),
+    ],
+)  # fmt: skip
+def test_a_method_missing_a_setting_is_named_by_its_label(official, values, field, english, spanish):
+    world = vetting_world(official, wards="AB")
+    with pytest.raises(ValidationFailed) as exc:
+        services.ballot_design_set(actor=official, district=world.district("A"), **values)
+    assert [str(m) for m in exc.value.extra[field]] == [english]
+    with translation.override("es"), pytest.raises(ValidationFailed) as exc:
+        services.ballot_design_set(actor=official, district=world.district("A"), **values)
+    assert spanish in str(exc.value.extra[field][0]) and values["method"] not in str(exc.value.extra[field][0])
+
+
+def test_too_young_follows_the_age_in_the_plural():
+    assert services.MSG_TOO_YOUNG % {"age": 1, "date": "2026-01-01"} == (
+        "Voters must be at least 1 year old on 2026-01-01."
+    )
+    assert services.MSG_TOO_YOUNG % {"age": 16, "date": "2026-01-01"} == (
+        "Voters must be at least 16 years old on 2026-01-01."
+    )
 
 
 def test_guard_reports_every_problem_at_once(official):

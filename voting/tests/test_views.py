@@ -22,7 +22,8 @@ from proposals.tests.builders import make_project, move, new_resident, submit, t
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, DistrictFactory
 from voting import crypto, methods, permissions, selectors, services
-from voting.methods.messages import MESSAGES
+from voting.methods import Problem
+from voting.methods.messages import problem_message
 from voting.models import Ballot, BallotDesign, BallotVoid, Eligibility, Identity, VoterRollEntry
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,12 @@ RECEIPT = re.compile(r'id="receipt-code"[^>]*>([0-9A-Z-]+)<')
 # --- helpers ---------------------------------------------------------------------------------------
 def _text(message, **params) -> str:
     """A message constant as it appears in HTML (autoescaped)."""
-    return escape(str(message) % params if params else str(message))
+    return escape(message % params if params else str(message))
+
+
+def _problem(code: str, **params) -> str:
+    """A ballot problem's message as it appears in HTML (lists as the method gives them)."""
+    return escape(problem_message(Problem(code, params)))
 
 
 def voting_cycle(official, *, method="approval", citywide=False, **design):
@@ -262,23 +268,23 @@ def test_the_ballot_is_in_the_active_language(client, official, voter, settings)
 # --- every broken rule: its message, nothing stored -----------------------------------------------
 BAD_INPUTS = {
     "unknown project (tampered)": ("approval", {}, {"project": ["A-01", "Z-99"]}, {},
-                                   _text(MESSAGES["unknown_project"], projects="Z-99")),
+                                   _problem("unknown_project", projects=["Z-99"])),
     "project of another ward": ("approval", {}, {"project": ["B-01"]}, {},
-                                _text(MESSAGES["unknown_project"], projects="B-01")),
+                                _problem("unknown_project", projects=["B-01"])),
     "duplicate": ("approval", {}, {"project": ["A-01", "A-01"]}, {},
-                  _text(MESSAGES["duplicate_project"], projects="A-01")),
-    "nothing chosen": ("approval", {}, {}, {}, _text(MESSAGES["empty"])),
+                  _problem("duplicate_project", projects=["A-01"])),
+    "nothing chosen": ("approval", {}, {}, {}, _problem("empty")),
     "ranks with gaps": ("ranked", {"max_picks": 3}, {"rank-A-01": "1", "rank-A-02": "3"}, {},
-                        _text(MESSAGES["rank_gap"], ranks="1, 3")),
+                        _problem("rank_gap", ranks=[1, 3])),
     "rank repeated": ("ranked", {"max_picks": 3}, {"rank-A-01": "1", "rank-A-02": "1"}, {},
-                      _text(MESSAGES["rank_repeated"])),
-    "rank not a number": ("ranked", {"max_picks": 3}, {"rank-A-01": "first"}, {}, _text(MESSAGES["rank_invalid"])),
+                      _problem("rank_repeated")),
+    "rank not a number": ("ranked", {"max_picks": 3}, {"rank-A-01": "first"}, {}, _problem("rank_invalid")),
     "points over total": ("cumulative", {"points_total": 10}, {"points-A-01": "6", "points-A-02": "6"}, {},
-                          _text(MESSAGES["points_over_total"], total=12, max=10)),
+                          _problem("points_over_total", total=12, max=10)),
     "negative points": ("cumulative", {"points_total": 10}, {"points-A-01": "-2"}, {},
-                        _text(MESSAGES["points_not_positive"])),
+                        _problem("points_not_positive")),
     "over budget": ("knapsack", {}, {"project": ["A-01", "A-02", "A-03"]}, {},
-                    _text(MESSAGES["over_budget"], total="$65,000", budget="$50,000")),
+                    _problem("over_budget", total="$65,000", budget="$50,000")),
     "under-age": ("approval", {}, {"project": ["A-01"]},
                   {"date_of_birth": (date.today() - timedelta(days=365 * 10)).isoformat()}, None),
     "missing attestation": ("approval", {}, {"project": ["A-01"]}, {"attest": ""}, _text(services.MSG_ATTEST)),
@@ -309,7 +315,7 @@ def test_a_tampered_review_page_is_checked_again_at_cast(client, official, voter
     cycle = voting_cycle(official, method="knapsack")
     assert post(client, cycle, "review", {"project": ["A-01"]}).status_code == 200
     html = post(client, cycle, "cast", {"project": ["A-01", "A-02", "A-03"]}).content.decode()
-    assert _text(MESSAGES["over_budget"], total="$65,000", budget="$50,000") in html
+    assert _problem("over_budget", total="$65,000", budget="$50,000") in html
     assert stored() == NOTHING
 
 
@@ -496,7 +502,7 @@ def test_an_official_designs_the_ballots_and_sets_eligibility(client, official):
 
     # The service's rules come back as form errors, and nothing changes.
     html = client.post(url, design_post(ward(cycle), method="ranked", max_picks="")).content.decode()
-    assert _text(services.MSG_METHOD_NEEDS, method="ranked", field="how many to rank") in html
+    assert _text(services.MSG_METHOD_NEEDS, method="Ranked", field="how many to rank") in html
     html = client.post(url, design_post(ward(cycle), method="ranked", max_picks="2", allocation_rule="mes"))
     assert _text(services.MSG_MES_RANKED) in html.content.decode()
     assert BallotDesign.objects.get(district=ward(cycle)).method == "knapsack"
