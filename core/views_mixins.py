@@ -1,8 +1,11 @@
 """Helpers for HTML views: show service errors as form errors or messages, audit denials."""
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .errors import ApplicationError, NotAllowed
 from .services import audit_record
@@ -19,11 +22,26 @@ def deny(request, error: NotAllowed, *, object_type: str = "page", object_id: st
         reason=str(error.message),
     )
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
+        return redirect_to_login(login_next(request))
     if "mfa" in error.extra:
         messages.warning(request, error.message)
         return redirect("mfa_activate_totp")
     return render(request, "403.html", {"message": error.message}, status=403)
+
+
+def login_next(request) -> str:
+    """Where to come back after logging in. A GET comes back to itself. A refused POST (a form sent
+    after the session expired) cannot be replayed by a redirect, so it comes back to the page the
+    form was on (the Referer, if it is this site), else to the home page."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(referer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return resolve_url("home")
 
 
 def gate(request, check, *, object_type: str = "page", object_id: str = ""):
