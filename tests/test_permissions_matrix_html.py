@@ -428,10 +428,15 @@ ACTIONS: dict[str, Act] = {
 }
 
 
-def assert_refused(response, outcome: Outcome, *, path: str, user, before: dict, audit_before: list[int]) -> None:
-    """A refusal: the exact answer, no row changed, exactly one new audit event: "access.denied"."""
+def assert_refused(
+    response, outcome: Outcome, *, path: str, user, before: dict, audit_before: list[int], method: str = "get"
+) -> None:
+    """A refusal: the exact answer, no row changed, exactly one new audit event: "access.denied".
+    After logging in, a refused GET comes back to itself; a refused POST (no Referer here) to home,
+    never to a POST-only URL (core.views_mixins.login_next)."""
     if outcome.kind == "login":
-        assert (response.status_code, response["Location"]) == (302, login_url(path))
+        back = path if method == "get" else reverse("home")
+        assert (response.status_code, response["Location"]) == (302, login_url(back))
         reason = str(permissions.MSG_LOGIN_REQUIRED)
     elif outcome.kind == "mfa":
         assert (response.status_code, response["Location"]) == (302, reverse("mfa_activate_totp"))
@@ -466,7 +471,9 @@ def check_cell(act: Act, world: World, user, outcome: Outcome) -> None:
     response = client.get(path) if act.method == "get" else client.post(path, data)
 
     if outcome.kind in REFUSALS:
-        assert_refused(response, outcome, path=path, user=user, before=before, audit_before=audit_before)
+        assert_refused(
+            response, outcome, path=path, user=user, before=before, audit_before=audit_before, method=act.method
+        )
         return
     assert not AuditEvent.objects.exclude(pk__in=audit_before).filter(action="access.denied").exists()
     if act.method == "get":
@@ -714,7 +721,10 @@ def check_frozen(world, user, role) -> None:
             assert audit_ids() == audit_before
         else:
             outcome = ACTIONS["edit_project"].outcomes[role]
-            assert_refused(response, outcome, path=path, user=user, before=before, audit_before=audit_before)
+            assert_refused(
+                response, outcome, path=path, user=user, before=before, audit_before=audit_before,
+                method="get" if data is None else "post",
+            )  # fmt: skip
     world.project.refresh_from_db()
     assert (world.project.code, str(world.project.cost)) == ("A-01", "20000.00")
 
