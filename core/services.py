@@ -69,6 +69,9 @@ def audit_record(
 
 
 # --- Notifications outbox --------------------------------------------------------------------------
+NOTIFICATION_MAX_ATTEMPTS = 20  # the periodic task gives up on a row after this many attempts
+SMS_CODE_KIND = "verification.sms_code"  # an SMS carrying a one-time code: erased once sent, expires
+SENT_BODY_ERASED = "[sent]"  # what an SMS body becomes once sent (or expired): the code is gone
 
 
 def notification_queue(
@@ -100,6 +103,21 @@ def notification_queue(
     return notification
 
 
+@transaction.atomic
+def notification_queue_sms(*, phone: str, kind: str, body: str, dispatch: bool = True) -> object:
+    """Write an SMS row to ``phone`` (E.164, no recipient account) in the caller's transaction and
+    dispatch delivery after commit, like ``notification_queue``. The body is erased once sent, and a
+    one-time code (``SMS_CODE_KIND``) too old to be used is never sent (see ``notification_deliver``)."""
+    from .models import Notification
+
+    notification = Notification.objects.create(
+        channel=Notification.Channel.SMS, address=phone, kind=kind, subject="", body=str(body)
+    )
+    if dispatch:
+        transaction.on_commit(lambda: notification_dispatch(notification_id=notification.pk))
+    return notification
+
+
 def notification_dispatch(*, notification_id: int) -> None:
     """Hand one notification to Celery without making the request wait for the broker.
 
@@ -123,9 +141,11 @@ def notification_dispatch(*, notification_id: int) -> None:
 
 def notification_deliver(*, notification_id: int) -> bool:
     """Send one notification and mark it sent. Idempotent: a sent notification is not sent again,
-    and two workers cannot send the same row at once (row lock, SKIP LOCKED). Returns True if sent."""
-    from django.core.mail import send_mail
+    and two workers cannot send the same row at once (row lock, SKIP LOCKED). Returns True if sent.
 
+    An SMS's body (a one-time code) is erased once sent; an SMS code older than its lifetime is not
+    sent at all: it is marked expired, its body erased and its attempts set to the cap so that the
+    periodic task never picks it up again. Errors are recorded by type only (never the body)."""
     from .models import Notification
 
     with transaction.atomic():
@@ -136,17 +156,41 @@ def notification_deliver(*, notification_id: int) -> bool:
         )
         if notification is None:
             return False
+        sms = notification.channel == Notification.Channel.SMS
+        if sms and notification.kind == SMS_CODE_KIND and _sms_code_expired(notification):
+            notification.attempts = NOTIFICATION_MAX_ATTEMPTS
+            notification.last_error = "expired"
+            notification.body = SENT_BODY_ERASED
+            notification.save(update_fields=["attempts", "last_error", "body"])
+            return False
         notification.attempts += 1
         try:
-            send_mail(notification.subject, notification.body, None, [notification.address], fail_silently=False)
+            if sms:
+                from voting.sms import sms_send  # core does not import voting at module level
+
+                sms_send(notification.address, notification.body)
+            else:
+                from django.core.mail import send_mail
+
+                send_mail(notification.subject, notification.body, None, [notification.address], fail_silently=False)
         except Exception as exc:  # noqa: BLE001 - recorded; the periodic task retries
             notification.last_error = f"{type(exc).__name__}"[:300]
             notification.save(update_fields=["attempts", "last_error"])
             return False
         notification.sent_at = timezone.now()
         notification.last_error = ""
-        notification.save(update_fields=["attempts", "sent_at", "last_error"])
+        fields = ["attempts", "sent_at", "last_error"]
+        if sms:
+            notification.body = SENT_BODY_ERASED  # the code must not stay in the database
+            fields.append("body")
+        notification.save(update_fields=fields)
         return True
+
+
+def _sms_code_expired(notification) -> bool:
+    from voting.verification import SMS_CODE_TTL
+
+    return notification.created_at <= timezone.now() - SMS_CODE_TTL
 
 
 def notifications_retry_unsent(*, older_than_seconds: int = 30, limit: int = 500) -> int:
@@ -157,7 +201,9 @@ def notifications_retry_unsent(*, older_than_seconds: int = 30, limit: int = 500
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     ids = list(
-        Notification.objects.filter(sent_at__isnull=True, created_at__lte=cutoff, attempts__lt=20)
+        Notification.objects.filter(
+            sent_at__isnull=True, created_at__lte=cutoff, attempts__lt=NOTIFICATION_MAX_ATTEMPTS
+        )
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )

@@ -22,7 +22,7 @@ from django.utils.translation import ngettext_lazy
 from budgets.models import Cycle, District
 from budgets.phases import Capability
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
-from core.services import audit_record
+from core.services import SMS_CODE_KIND, audit_record, notification_queue_sms
 
 from . import crypto
 from .models import AccessCode, AccessCodeBatch, PhoneChallenge, VerificationAttempt
@@ -199,9 +199,12 @@ def phone_normalize(phone: str) -> str:
 
 
 def phone_challenge_start(*, phone: str, client_key: str, language: str = "en") -> None:
-    """Send a 7-digit code by SMS (after the challenge is committed). Rate-limited per phone and
-    per client."""
-    from .sms import sms_enabled, sms_send
+    """Send a 7-digit code by SMS. Rate-limited per phone and per client. The SMS is an outbox row
+    written in the challenge's transaction (DESIGN.md §5): no provider or broker call happens in the
+    request; delivery is dispatched after commit and erases the code from the row once sent."""
+    from django.utils import translation
+
+    from .sms import sms_enabled
 
     if not sms_enabled():
         raise SmsUnavailable()
@@ -223,12 +226,9 @@ def phone_challenge_start(*, phone: str, client_key: str, language: str = "en") 
         )
         _note(VerificationAttempt.Kind.SMS_SEND, phone_hash, True)
         _note(VerificationAttempt.Kind.SMS_SEND, client, True)
-    # Outside the transaction: an SMS provider's delay never holds a database transaction open.
-    from django.utils import translation
-
-    with translation.override(language):
-        text = str(_("Your pbplatform voting code is %(code)s. It expires in 10 minutes.")) % {"code": code}
-    sms_send(number, text)
+        with translation.override(language):
+            text = str(_("Your pbplatform voting code is %(code)s. It expires in 10 minutes.")) % {"code": code}
+        notification_queue_sms(phone=number, kind=SMS_CODE_KIND, body=text)
 
 
 def phone_challenge_verify(*, phone: str, code: str, client_key: str) -> VerifiedVoter:

@@ -4,16 +4,20 @@ rate-limited in the database; a code is used up in the ballot's own transaction.
 import csv
 import io
 import re
+import threading
 import zipfile
 from datetime import date, timedelta
+from unittest import mock
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from budgets.services import cycle_transition
 from core.errors import NotAllowed, PhaseClosed, ValidationFailed
-from core.models import AuditEvent
+from core.models import AuditEvent, Notification
+from core.services import NOTIFICATION_MAX_ATTEMPTS, notification_deliver, notifications_retry_unsent
 from proposals.tests.builders import make_project, move, submit
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, user_with_role
@@ -177,6 +181,7 @@ def _sent_code(outbox) -> str:
     return re.search(r"\b(\d{7})\b", outbox[-1][1]).group(1)
 
 
+@pytest.mark.django_db(transaction=True)  # the SMS is dispatched after the challenge commits
 def test_a_phone_is_verified_by_a_seven_digit_code(cycle, official, outbox):
     verification.phone_challenge_start(phone="(201) 555-0123", client_key="c")
     assert outbox[-1][0] == "+12015550123"
@@ -195,6 +200,7 @@ def test_a_phone_is_verified_by_a_seven_digit_code(cycle, official, outbox):
     assert Ballot.objects.count() == VoterRollEntry.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the SMS is dispatched after the challenge commits
 def test_sms_codes_expire_after_ten_minutes(outbox):
     verification.phone_challenge_start(phone="2015550123", client_key="c")
     code = _sent_code(outbox)
@@ -202,6 +208,7 @@ def test_sms_codes_expire_after_ten_minutes(outbox):
         verification.phone_challenge_verify(phone="2015550123", code=code, client_key="c")
 
 
+@pytest.mark.django_db(transaction=True)  # the SMS is dispatched after the challenge commits
 def test_five_wrong_guesses_burn_the_code(outbox):
     verification.phone_challenge_start(phone="2015550123", client_key="c")
     code = _sent_code(outbox)
@@ -214,12 +221,14 @@ def test_five_wrong_guesses_burn_the_code(outbox):
     assert PhoneChallenge.objects.get().verified_at is None
 
 
+@pytest.mark.django_db(transaction=True)  # the SMS is dispatched after the challenge commits
 def test_sends_are_rate_limited_per_phone(outbox):
     for _ in range(verification.SMS_SENDS_PER_PHONE_PER_HOUR):
         verification.phone_challenge_start(phone="2015550123", client_key="c")
     with pytest.raises(verification.TooManyAttempts):
         verification.phone_challenge_start(phone="2015550123", client_key="other")
     assert len(outbox) == verification.SMS_SENDS_PER_PHONE_PER_HOUR
+    assert Notification.objects.filter(channel="sms").count() == verification.SMS_SENDS_PER_PHONE_PER_HOUR
 
 
 @pytest.mark.parametrize("phone", ["12345", "555-0123", "0015550123", "not a phone"])
@@ -247,4 +256,103 @@ def test_without_an_sms_provider_phone_verification_is_unavailable(settings, out
     settings.PB_SMS_BACKEND = "voting.sms.DisabledBackend"
     with pytest.raises(verification.SmsUnavailable):
         verification.phone_challenge_start(phone="2015550123", client_key="c")
-    assert outbox == [] and not PhoneChallenge.objects.exists()
+    assert outbox == [] and not PhoneChallenge.objects.exists() and not Notification.objects.exists()
+
+
+# --- the SMS goes through the outbox (DESIGN.md §5) -----------------------------------------------------
+def test_the_sms_is_one_outbox_row_written_with_the_challenge(outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        verification.phone_challenge_start(phone="2015550123", client_key="c")
+    assert outbox == []  # nothing sent from the request: one dispatch waits for the commit
+    assert len(callbacks) == 1
+    (row,) = Notification.objects.all()
+    assert (row.channel, row.address, row.kind, row.recipient, row.sent_at) == (
+        "sms", "+12015550123", "verification.sms_code", None, None
+    )  # fmt: skip
+    code = re.search(r"\b(\d{7})\b", row.body).group(1)
+    # Delivery sends it once, however many times it is called, and erases the code from the row.
+    assert notification_deliver(notification_id=row.pk) is True
+    assert notification_deliver(notification_id=row.pk) is False
+    assert outbox == [("+12015550123", row.body)]
+    row.refresh_from_db()
+    assert row.sent_at is not None and row.attempts == 1 and code not in row.body and row.last_error == ""
+    verified = verification.phone_challenge_verify(phone="2015550123", code=code, client_key="c")
+    assert verified.channel == "phone"
+
+
+def test_the_sms_is_written_in_spanish_for_a_spanish_page(outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        verification.phone_challenge_start(phone="2015550123", client_key="c", language="es")
+    ((number, text),) = outbox
+    assert number == "+12015550123" and "pbplatform" in text and "expires" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_challenge_sends_nothing(outbox):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        verification.phone_challenge_start(phone="2015550123", client_key="c")
+        assert Notification.objects.filter(channel="sms").count() == 1
+        raise RuntimeError("the request failed")
+    assert outbox == [] and not PhoneChallenge.objects.exists() and not Notification.objects.exists()
+    # After a commit, the request's dispatch delivers it (in-process here) and erases the code.
+    verification.phone_challenge_start(phone="2015550123", client_key="c")
+    (row,) = Notification.objects.all()
+    assert len(outbox) == 1 and row.sent_at is not None
+    assert _sent_code(outbox) not in row.body
+
+
+def test_an_expired_code_is_never_sent_late(outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # never dispatched (the broker was down)
+        verification.phone_challenge_start(phone="2015550123", client_key="c")
+    row = Notification.objects.get()
+    code = re.search(r"\b(\d{7})\b", row.body).group(1)
+    with time_machine.travel(timezone.now() + verification.SMS_CODE_TTL + timedelta(seconds=5)):
+        assert notifications_retry_unsent() == 0
+        assert notifications_retry_unsent() == 0  # and not picked up again
+        assert notification_deliver(notification_id=row.pk) is False
+    assert outbox == []
+    row.refresh_from_db()
+    assert row.sent_at is None and row.last_error == "expired" and code not in row.body
+    assert row.attempts == NOTIFICATION_MAX_ATTEMPTS  # out of the periodic task's reach
+
+
+def test_a_failed_send_records_no_code(outbox, django_capture_on_commit_callbacks, caplog):
+    with django_capture_on_commit_callbacks(execute=False):
+        verification.phone_challenge_start(phone="2015550123", client_key="c")
+    row = Notification.objects.get()
+    code = re.search(r"\b(\d{7})\b", row.body).group(1)
+    failing = mock.patch("voting.sms.LocmemBackend.send", side_effect=RuntimeError(f"provider refused {code}"))
+    with failing:
+        assert notification_deliver(notification_id=row.pk) is False
+    row.refresh_from_db()
+    assert row.sent_at is None and row.attempts == 1 and row.last_error == "RuntimeError"
+    assert code not in caplog.text
+    # Still in time: the periodic task sends it.
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        assert notifications_retry_unsent() == 1
+    assert len(outbox) == 1 and _sent_code(outbox) == code
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("eager", [True, False], ids=["in-process", "background-thread"])
+def test_with_the_broker_down_the_request_succeeds_and_the_retry_sends_it(outbox, eager):
+    from core.tasks import notification_deliver_task, notifications_retry_unsent_task
+
+    conf, was_eager = notification_deliver_task.app.conf, notification_deliver_task.app.conf.task_always_eager
+    conf.task_always_eager = eager  # False: the publish runs on a background thread, as in production
+    down = mock.patch.object(notification_deliver_task, "apply_async", side_effect=OSError("broker down"))
+    try:
+        with down:
+            verification.phone_challenge_start(phone="2015550123", client_key="c")
+            for thread in threading.enumerate():
+                if thread.name.startswith("dispatch-"):
+                    thread.join(10)
+    finally:
+        conf.task_always_eager = was_eager
+    assert outbox == []
+    assert Notification.objects.get().sent_at is None  # kept for the periodic retry
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        assert notifications_retry_unsent_task() == 1
+    code = _sent_code(outbox)
+    assert verification.phone_challenge_verify(phone="2015550123", code=code, client_key="c").channel == "phone"
+    assert code not in Notification.objects.get().body

@@ -4,6 +4,7 @@ session keeps only keyed hashes and the identity key, for 30 minutes; refusals s
 
 import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -135,6 +136,7 @@ def test_wrong_codes_are_refused_then_rate_limited(client, official):
 
 
 # --- phones verified by SMS ---------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)  # the SMS is dispatched after the challenge commits
 def test_a_phone_votes_once_per_district(client, official):
     cycle = voting_cycle(official, citywide=True)
     response = verify_phone(client, cycle)
@@ -166,6 +168,7 @@ def test_a_phone_votes_once_per_district(client, official):
     assert stored() == {"ballots": 2, "roll": 2}
 
 
+@pytest.mark.django_db(transaction=True)  # the SMS is dispatched after the challenge commits
 def test_a_wrong_sms_code_is_refused(client, official):
     cycle = voting_cycle(official)
     url = reverse("vote_phone", args=[cycle.slug])
@@ -179,6 +182,28 @@ def test_a_wrong_sms_code_is_refused(client, official):
     response = client.post(url, {"step": "send", "phone": "123"})
     assert _text(verification.MSG_PHONE_INVALID) in response.content.decode()
     assert stored() == NOTHING
+
+
+def test_with_the_broker_down_the_phone_page_still_sends_the_code_later(
+    client, official, django_capture_on_commit_callbacks
+):
+    """The SMS is an outbox row: a refused broker costs the request nothing, the periodic task sends it."""
+    from core.models import Notification
+    from core.tasks import notification_deliver_task, notifications_retry_unsent_task
+
+    cycle = voting_cycle(official)
+    url = reverse("vote_phone", args=[cycle.slug])
+    down = mock.patch.object(notification_deliver_task, "apply_async", side_effect=OSError("broker down"))
+    with down, django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(url, {"step": "send", "phone": PHONE})
+    assert sent.status_code == 200 and 'name="code"' in sent.content.decode()
+    assert sms.outbox == [] and Notification.objects.get(channel="sms").sent_at is None
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        notifications_retry_unsent_task()  # (and the cycle's own email notifications)
+    assert Notification.objects.get(channel="sms").sent_at is not None
+    sms_code = re.search(r"\b(\d{7})\b", sms.outbox[-1][1]).group(1)
+    response = client.post(url, {"step": "verify", "phone": "+12015550123", "code": sms_code})
+    assert response.status_code == 302 and client.session[SESSION_VOTER]["channel"] == "phone"
 
 
 # --- the session voter --------------------------------------------------------------------------------
