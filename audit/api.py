@@ -97,7 +97,7 @@ class ReceiptLookupOutput(serializers.Serializer):
     found = serializers.BooleanField()
     ballot_id = serializers.CharField(allow_null=True, help_text="The row's ballot_id in ballots.csv.")
     district = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=["counted", "pending", "voided"], allow_null=True)
+    status = serializers.ChoiceField(choices=["counted", "pending", "replaced", "voided"], allow_null=True)
 
 
 class ReceiptLookupView(APIView):

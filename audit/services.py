@@ -222,7 +222,7 @@ def public_record_get(*, cycle: Cycle) -> Bundle:
 class ReceiptFound:
     ballot_id: str  # as in ballots.csv (and the .pb)
     district: str
-    status: str  # "counted", "pending", "voided" (voting.services.receipt_check)
+    status: str  # "counted", "pending", "replaced", "voided" (voting.services.receipt_check)
 
 
 @transaction.atomic

@@ -12,7 +12,9 @@ or event), and the report lists them all:
 2. design — the frozen ballot designs hash to their published fingerprint;
 3. ballots — ``ballots.csv`` is well formed and sorted, and its counted (non-void) rows are, district
    by district and row by row, the ``.pb`` file's votes: same ids, same choices, same points;
-4. turnout — the voter roll's count (``turnout.json``) equals the ballots per district and channel;
+4. turnout — the voter roll's count (``turnout.json``) equals the ballots per district and channel
+   (less the ballots a voter replaced, in a cycle that lets voters change their ballot: one roll
+   entry, the superseded ballots voided with ``VOID_REASON_SUPERSEDED``);
 5. tally — each district's ``.pb`` re-counted with the manifest's rule gives, project by project,
    the vote totals and the selected set of the run in ``tally_runs.json`` (and its output hash);
 6. audit log — the hash chain of ``audit_log.jsonl`` is intact, and it records the certification of
@@ -29,6 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+
+from voting.services import VOID_REASON_SUPERSEDED
 
 from .bundle import BALLOTS_HEADER, FORMAT, MANIFEST
 
@@ -397,6 +401,8 @@ def _ballot_counts(bundle: _Bundle) -> dict[str, dict]:
     for row in rows:
         if len(row) < 3:
             continue
+        if len(row) >= 8 and row[6] == "true" and row[7] == VOID_REASON_SUPERSEDED:
+            continue  # replaced by the same voter's later ballot: the roll counts that voter once
         group = counts.setdefault(row[1], {"rows": 0, "by_channel": {}})
         group["rows"] += 1
         group["by_channel"][row[2]] = group["by_channel"].get(row[2], 0) + 1
@@ -411,7 +417,10 @@ def _check_turnout(bundle: _Bundle) -> str:
         voters = (roll.get(code) or {}).get("voters", 0)
         ballots = (counts.get(code) or {}).get("rows", 0)
         if voters != ballots:
-            raise Mismatch(f"district {code}: the voter roll counts {voters} voters, ballots.csv has {ballots} ballots")
+            raise Mismatch(
+                f"district {code}: the voter roll counts {voters} voters, ballots.csv has {ballots} ballots"
+                " (not counting replaced ones)"
+            )
         by_roll = {k: v for k, v in ((roll.get(code) or {}).get("by_channel") or {}).items() if v}
         by_ballots = (counts.get(code) or {}).get("by_channel", {})
         for channel in sorted(set(by_roll) | set(by_ballots)):

@@ -121,9 +121,12 @@ class BallotDetailOutput(BallotOutput):
 class CastOutput(serializers.Serializer):
     receipt_code = serializers.CharField(help_text="Shown once: the voter keeps it to check the ballot is counted.")
     district = serializers.CharField()
+    replaced = serializers.BooleanField(
+        help_text="True when this ballot replaced the voter's earlier one (cycles that allow changing a ballot)."
+    )
 
 
-RECEIPT_STATUSES = ["counted", "voided", "unknown"]  # services.receipt_check's answers
+RECEIPT_STATUSES = ["counted", "pending", "replaced", "voided", "unknown"]  # services.receipt_check's answers
 
 
 class ReceiptStatusOutput(serializers.Serializer):
@@ -241,7 +244,9 @@ class BallotCastView(APIView):
             voter=voter, district=district, ballot=ballot, ranks=ranks, attested=data["attest"], district_read_now=True
         )
         response = Response(
-            CastOutput({"receipt_code": result.receipt_code, "district": district.code}).data,
+            CastOutput(
+                {"receipt_code": result.receipt_code, "district": district.code, "replaced": result.replaced}
+            ).data,
             status=status.HTTP_201_CREATED,
         )
         add_never_cache_headers(response)  # the code is shown once; no cache keeps a copy

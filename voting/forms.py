@@ -213,6 +213,12 @@ class EligibilityForm(forms.Form):
         help_text=_("Leave empty to count age on the day voting closes."),
     )
     allow_live_work_study = forms.BooleanField(label=_("People who work or study here may vote too"), required=False)
+    allow_ballot_change = forms.BooleanField(
+        label=_("Voters may change their ballot until voting closes"),
+        required=False,
+        help_text=_("Off by default. A new ballot then replaces the voter's earlier one, which is kept out of "
+                    "the count; the link between them is erased when voting closes."),
+    )  # fmt: skip
 
     @classmethod
     def initial_from(cls, eligibility) -> dict:

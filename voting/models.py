@@ -44,6 +44,9 @@ class Eligibility(models.Model):
         _("age counted on"), null=True, blank=True, help_text=_("Default: the day voting closes.")
     )
     allow_live_work_study = models.BooleanField(_("people who work or study here may vote too"), default=False)
+    # DESIGN.md §3: off by default. When on, a voter may cast again in the same district until
+    # voting closes; the new ballot supersedes the earlier one (BallotChangeKey, erased at close).
+    allow_ballot_change = models.BooleanField(_("voters may change their ballot until voting closes"), default=False)
 
     def __str__(self):
         return f"Eligibility for {self.cycle}"
@@ -183,6 +186,25 @@ class BallotVoid(models.Model):
 
     def __str__(self):
         return f"void {self.ballot_id}"
+
+
+class BallotChangeKey(models.Model):
+    """Only in a cycle that lets voters change their ballot, only while voting is open: which ballot a
+    voter cast last in a district. ``voter_key`` is a keyed hash of (district, identity key) and the
+    ballot id is sealed (encrypted), so neither table nor dump shows the link without the
+    deployment's secret; every row of the cycle is deleted when voting closes, after which no link
+    exists (DESIGN.md §3). A ballot that was superseded has a ``BallotVoid`` with
+    ``VOID_REASON_SUPERSEDED`` and no time of its own."""
+
+    district = models.ForeignKey("budgets.District", on_delete=models.CASCADE, related_name="+")
+    voter_key = models.CharField(max_length=64)
+    sealed_ballot = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["district", "voter_key"], name="ballot_change_key_once")]
+
+    def __str__(self):
+        return f"change key {self.voter_key[:8]}"
 
 
 class AccessCodeBatch(models.Model):

@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from .models import (
     AccessCode,
     AllocationRule,
     Ballot,
+    BallotChangeKey,
     BallotDesign,
     BallotFreeze,
     BallotVoid,
@@ -103,19 +104,30 @@ MSG_ATTEST = _("Please confirm that the information you gave is true.")
 
 # --- designs and eligibility ----------------------------------------------------------------------
 @transaction.atomic
-def eligibility_set(*, actor, cycle: Cycle, minimum_age: int, age_on: date | None, allow_live_work_study: bool):
+def eligibility_set(
+    *,
+    actor,
+    cycle: Cycle,
+    minimum_age: int,
+    age_on: date | None,
+    allow_live_work_study: bool,
+    allow_ballot_change: bool = False,
+):
+    """Who may vote, and whether a voter may change their ballot until voting closes (DESIGN.md §3:
+    off by default). Officials, until the ballot is frozen."""
     check_official(actor)
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     check_design_open(cycle)
     if not isinstance(minimum_age, int) or not 0 <= minimum_age <= 120:
         raise ValidationFailed(extra={"minimum_age": [_("Enter an age between 0 and 120.")]})
     eligibility, _created = Eligibility.objects.get_or_create(cycle=cycle)
-    before = {"minimum_age": eligibility.minimum_age, "age_on": eligibility.age_on,
-              "allow_live_work_study": eligibility.allow_live_work_study}  # fmt: skip
+    fields = ("minimum_age", "age_on", "allow_live_work_study", "allow_ballot_change")
+    before = {name: getattr(eligibility, name) for name in fields}
     eligibility.minimum_age, eligibility.age_on = minimum_age, age_on
     eligibility.allow_live_work_study = allow_live_work_study
+    eligibility.allow_ballot_change = allow_ballot_change
     eligibility.save()
-    after = {"minimum_age": minimum_age, "age_on": age_on, "allow_live_work_study": allow_live_work_study}
+    after = {name: getattr(eligibility, name) for name in fields}
     audit_record(
         actor=actor, action="eligibility.set", object_type="cycle", object_id=cycle.pk, before=before, after=after
     )
@@ -225,6 +237,8 @@ def cycle_ballot_canonical(cycle: Cycle) -> dict:
             "minimum_age": eligibility.minimum_age,
             "age_on": eligibility.age_on,
             "allow_live_work_study": eligibility.allow_live_work_study,
+            # Only when on: the canonical form (and fingerprint) of a cycle without it is unchanged.
+            **({"allow_ballot_change": True} if eligibility.allow_ballot_change else {}),
         }
         if eligibility
         else None,
@@ -277,6 +291,7 @@ def freeze_store(*, cycle: Cycle, actor) -> BallotFreeze:
 def register() -> None:
     register_guard(Phase.VETTING, Phase.VOTING, _guard_ballot_ready)
     register_hook(Phase.VETTING, Phase.VOTING, _hook_freeze)
+    register_hook(Phase.VOTING, Phase.COUNTING, _hook_erase_change_keys)
 
 
 # --- casting ----------------------------------------------------------------------------------------
@@ -309,6 +324,7 @@ class Voter:
 class CastResult:
     receipt_code: str  # shown once, on screen only
     provisional: bool = False
+    replaced: bool = False  # this ballot replaced the voter's earlier one (a cycle that allows changes)
 
 
 def _age_on(cycle: Cycle, eligibility: Eligibility) -> date:
@@ -362,6 +378,8 @@ def _check_not_on_roll(district: District, voter: Voter) -> None:
     if VoterRollEntry.objects.filter(
         cycle_id=district.cycle_id, scope=district.kind, identity_key=voter.identity_key
     ).exists():
+        if not voter.provisional_reason and ballot_changeable(district=district, identity_key=voter.identity_key):
+            return  # this voter may replace their ballot here (the cast decides again, under a lock)
         raise AlreadyVoted()
 
 
@@ -422,7 +440,15 @@ def ballot_cast(
         cycle=cycle, district=district, voter=voter, ballot=ballot, attested=attested, rank_problems=rank_problems
     )
 
-    roll_id = _roll_insert(cycle=cycle, district=district, voter=voter)
+    eligibility, design, _rules = _ballot_setup(cycle, district)
+    try:
+        roll_id = _roll_insert(cycle=cycle, district=district, voter=voter)
+    except AlreadyVoted:
+        # On the roll already: in a cycle that allows it, a voter with a change key in this
+        # district replaces their ballot; anyone else has voted.
+        if not eligibility.allow_ballot_change:
+            raise
+        return _ballot_replace(cycle=cycle, district=district, design=design, voter=voter, ballot=ballot)
     if voter.access_code_hash:
         # Conditional UPDATE: of two ballots racing on one code, exactly one uses it up.
         used = AccessCode.objects.filter(
@@ -436,14 +462,13 @@ def ballot_cast(
         ProvisionalBallot.Reason.POSSIBLE_DUPLICATE if match and _possible_duplicate(district, voter, match) else ""
     )
     code = crypto.code_new()
-    stored = _canonical_order(_ballot_setup(cycle, district)[1], ballot)
-    cast = _ballot_insert(
-        district=district,
-        channel=voter.channel,
-        choices=list(stored.choices),
-        points=list(stored.points) if stored.points is not None else None,
-        receipt_hash=crypto.receipt_hash(code),
-    )
+    cast = _ballot_store(district=district, design=design, channel=voter.channel, ballot=ballot, code=code)
+    if eligibility.allow_ballot_change and voter.channel in CHANGEABLE_CHANNELS and not provisional_reason:
+        # Only a voter who can come back as the same identity: not a printed code (used up) or a
+        # paper sheet (keyed in, also during counting); a provisional ballot is settled by officials.
+        BallotChangeKey.objects.create(
+            district=district, voter_key=_change_key(district, voter), sealed_ballot=crypto.seal(str(cast.pk))
+        )
     if provisional_reason:
         ProvisionalBallot.objects.create(
             cycle=cycle,
@@ -468,6 +493,90 @@ def ballot_cast(
             )  # fmt: skip
     _still_open(cycle)
     return CastResult(receipt_code=code, provisional=bool(provisional_reason))
+
+
+VOID_REASON_SUPERSEDED = "superseded by the voter's later ballot"
+CHANGEABLE_CHANNELS = frozenset({"online", "phone", "kiosk"})
+MSG_CHANGED_BODY = gettext_noop(
+    "Your new ballot for %(district)s in %(cycle)s has been recorded and replaces the one you cast before. "
+    "Keep the new receipt code you were shown to check that it is counted."
+)
+
+
+def _change_key(district: District, voter: Voter) -> str:
+    return crypto.keyed_hash("ballot-change", f"{district.pk}:{voter.identity_key}")
+
+
+def _ballot_store(*, district: District, design: BallotDesign, channel: str, ballot: methods.Ballot, code: str):
+    stored = _canonical_order(design, ballot)
+    return _ballot_insert(
+        district=district,
+        channel=channel,
+        choices=list(stored.choices),
+        points=list(stored.points) if stored.points is not None else None,
+        receipt_hash=crypto.receipt_hash(code),
+    )
+
+
+def _ballot_replace(*, cycle: Cycle, district: District, design: BallotDesign, voter: Voter, ballot) -> CastResult:
+    """A voter already on this district's roll casts again where the cycle allows it (DESIGN.md §3):
+    their last ballot gets a supersession (a void with a fixed reason and no time of its own) and the
+    new ballot takes its place; the roll keeps its one entry. The change key's row is locked, so two
+    changes by one voter at once supersede one after the other and exactly one ballot stays counted.
+    No change key (a ward ballot cast in another ward, a provisional ballot, a printed code, or keys
+    erased at close): AlreadyVoted."""
+    key = BallotChangeKey.objects.select_for_update().filter(district=district, voter_key=_change_key(district, voter))
+    key = key.first()
+    if key is None or voter.provisional_reason:
+        raise AlreadyVoted()
+    previous = Ballot.objects.filter(pk=crypto.unseal(key.sealed_ballot)).values_list("pk", "channel").first()
+    if previous is None or previous[1] != voter.channel:
+        raise AlreadyVoted()
+    with connection.cursor() as cursor:  # SQL, not the ORM: BallotVoid.voided_at would say when
+        cursor.execute(
+            "INSERT INTO voting_ballotvoid (ballot_id, reason, actor_id, voided_at) VALUES (%s, %s, NULL, %s)",
+            [previous[0].hex if connection.vendor == "sqlite" else previous[0], VOID_REASON_SUPERSEDED,
+             connection.ops.adapt_datetimefield_value(cycle.voting_open_at or NO_TIME)],
+        )  # fmt: skip
+    code = crypto.code_new()
+    cast = _ballot_store(district=district, design=design, channel=voter.channel, ballot=ballot, code=code)
+    key.sealed_ballot = crypto.seal(str(cast.pk))
+    key.save(update_fields=["sealed_ballot"])
+    if voter.notify_user is not None:
+        with translation.override(voter.language or "en"):
+            notification_queue(
+                recipient=voter.notify_user,
+                kind="vote.changed",
+                subject=gettext(gettext_noop("Your ballot has been changed")),
+                body=gettext(MSG_CHANGED_BODY) % {"district": district.name, "cycle": cycle.name},
+                essential=True,
+                dispatch=False,
+            )
+    _still_open(cycle)
+    return CastResult(receipt_code=code, replaced=True)
+
+
+NO_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # a supersession's "voided_at": a fixed value that says nothing
+
+
+def ballot_changes_erase(*, cycle: Cycle) -> int:
+    """Delete every change key of the cycle (when voting closes): no link from a voter to a ballot
+    is left anywhere. Returns how many were erased."""
+    erased, _by_model = BallotChangeKey.objects.filter(district__cycle=cycle).delete()
+    return erased
+
+
+def _hook_erase_change_keys(*, cycle: Cycle, actor) -> None:
+    ballot_changes_erase(cycle=cycle)
+
+
+def ballot_changeable(*, district: District, identity_key: str) -> bool:
+    """Whether this voter, already on the district's roll, may still replace their ballot."""
+    eligibility = Eligibility.objects.filter(cycle_id=district.cycle_id).first()
+    if eligibility is None or not eligibility.allow_ballot_change:
+        return False
+    voter_key = crypto.keyed_hash("ballot-change", f"{district.pk}:{identity_key}")
+    return BallotChangeKey.objects.filter(district=district, voter_key=voter_key).exists()
 
 
 def _identity_upsert(voter: Voter, match: str) -> None:
@@ -673,13 +782,15 @@ def voter_check(*, voter: Voter, district: District | int) -> None:
 
 
 def receipt_check(*, code: str) -> str:
-    """ "counted", "pending" (a provisional ballot waiting for review), "voided" (rejected or voided)
-    or "unknown" — nothing about the choices."""
+    """ "counted", "pending" (a provisional ballot waiting for review), "replaced" (the voter cast a
+    newer ballot, which is the one counted), "voided" (rejected or voided) or "unknown" — nothing
+    about the choices."""
     ballot_id = Ballot.objects.filter(receipt_hash=crypto.receipt_hash(code)).values_list("id", flat=True).first()
     if ballot_id is None:
         return "unknown"
-    if BallotVoid.objects.filter(ballot_id=ballot_id).exists():
-        return "voided"
+    void_reason = BallotVoid.objects.filter(ballot_id=ballot_id).values_list("reason", flat=True).first()
+    if void_reason is not None:
+        return "replaced" if void_reason == VOID_REASON_SUPERSEDED else "voided"
     if ProvisionalBallot.objects.filter(ballot_tag=crypto.ballot_tag(ballot_id)).exists():
         return "pending"
     return "counted"

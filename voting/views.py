@@ -149,7 +149,11 @@ def vote_index(request, slug):
         session_voter, expired = _session_voter(request, cycle)
         key = session_voter["identity_key"] if session_voter else None
     voted = selectors.voted_district_ids(cycle=cycle, identity_key=key) if key else set()
-    ballots = [{"district": d, "voted": d.pk in voted} for d in selectors.ballot_districts(cycle)]
+    ballots = [
+        {"district": d, "voted": d.pk in voted,
+         "changeable": d.pk in voted and services.ballot_changeable(district=d, identity_key=key)}
+        for d in selectors.ballot_districts(cycle)
+    ]  # fmt: skip
     state = _voting_state(cycle)
     return render(
         request,
@@ -308,11 +312,11 @@ class _Ballot:
         return rows, sum((by_code[c].cost for c in ballot.choices), Decimal(0))
 
 
-def _render_ballot_form(request, ballot: _Ballot, *, form, choices=None, ballot_errors=(), status=200):
+def _render_ballot_form(request, ballot: _Ballot, *, form, choices=None, ballot_errors=(), status=200, changing=False):
     return render(
         request,
         "voting/ballot_form.html",
-        ballot.context(form=form, rows=ballot.rows(choices), ballot_errors=list(ballot_errors)),
+        ballot.context(form=form, rows=ballot.rows(choices), ballot_errors=list(ballot_errors), changing=changing),
         status=status,
     )
 
@@ -402,11 +406,13 @@ def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, vote
 
     if request.method == "GET":
         state = _voting_state(ballot.cycle)
+        changing = False
         if state == "open" and selectors.has_voted(district=ballot.district, identity_key=key):
-            state = "already_voted"
+            changing = services.ballot_changeable(district=ballot.district, identity_key=key)
+            state = "open" if changing else "already_voted"
         if state != "open":
             return _render_refused(request, ballot, state=state, message=_state_message(state), status=200)
-        return _render_ballot_form(request, ballot, form=make_form())
+        return _render_ballot_form(request, ballot, form=make_form(), changing=changing)
 
     step = request.POST.get("step", "review")
     choices = ballot_choices(request.POST, ballot.method)
@@ -445,7 +451,11 @@ def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, vote
 
     if step == "cast":
         extra = on_cast(result) or {}
-        return render(request, "voting/ballot_cast.html", ballot.context(receipt_code=result.receipt_code, **extra))
+        return render(
+            request,
+            "voting/ballot_cast.html",
+            ballot.context(receipt_code=result.receipt_code, replaced=result.replaced, **extra),
+        )
     rows, total = ballot.chosen(choices.ballot)
     return render(
         request,

@@ -110,7 +110,12 @@ def counts() -> dict[str, int]:
 
 
 def assert_roll_matches_ballots() -> None:
-    """Voter-roll entries = ballots, per district, always (DESIGN.md §3)."""
+    """Voter-roll entries = ballots, per district, always (DESIGN.md §3) — less the ballots voters
+    replaced, in a cycle that lets them change their ballot (one roll entry, one counted ballot)."""
+    from voting.services import VOID_REASON_SUPERSEDED
+
     roll = dict(VoterRollEntry.objects.values_list("district").annotate(n=Count("id")))
-    ballots = dict(Ballot.objects.values_list("district").annotate(n=Count("id")))
+    ballots = dict(
+        Ballot.objects.exclude(void__reason=VOID_REASON_SUPERSEDED).values_list("district").annotate(n=Count("id"))
+    )
     assert roll == ballots

@@ -232,7 +232,7 @@ def test_cast_stores_one_anonymous_ballot_and_one_roll_entry(cycle, resident):
 
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"receipt_code", "district"}
+    assert set(body) == {"receipt_code", "district", "replaced"} and body["replaced"] is False
     assert body["district"] == "A"
     assert "no-store" in response["Cache-Control"]
     code = body["receipt_code"]
