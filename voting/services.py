@@ -479,28 +479,40 @@ def ballot_cast(
             sealed_ballot=crypto.seal(str(cast.pk)),
             ballot_tag=crypto.ballot_tag(cast.pk),
         )
-    if voter.notify_user is not None:
-        with translation.override(voter.language or "en"):
-            notification_queue(
-                recipient=voter.notify_user,
-                kind="vote.confirmation",
-                subject=gettext(gettext_noop("Thank you for voting")),
-                body=gettext(gettext_noop("Your ballot for %(district)s in %(cycle)s has been recorded. "
-                                          "Keep the receipt code you were shown to check that it is counted."))
-                % {"district": district.name, "cycle": cycle.name},
-                essential=True,
-                dispatch=False,  # no broker call from the vote request: the periodic task sends it
-            )  # fmt: skip
+    _confirmation_queue(voter=voter, district=district, kind="vote.confirmation", subject=MSG_VOTED_SUBJECT,
+                        body=MSG_VOTED_BODY)  # fmt: skip
     _still_open(cycle)
     return CastResult(receipt_code=code, provisional=bool(provisional_reason))
 
 
+MSG_VOTED_SUBJECT = gettext_noop("Thank you for voting")
+MSG_VOTED_BODY = gettext_noop(
+    "Your ballot for %(district)s in %(cycle)s has been recorded. "
+    "Keep the receipt code you were shown to check that it is counted."
+)
+MSG_CHANGED_SUBJECT = gettext_noop("Your ballot has been changed")
 VOID_REASON_SUPERSEDED = "superseded by the voter's later ballot"
 CHANGEABLE_CHANNELS = frozenset({"online", "phone", "kiosk"})
 MSG_CHANGED_BODY = gettext_noop(
     "Your new ballot for %(district)s in %(cycle)s has been recorded and replaces the one you cast before. "
     "Keep the new receipt code you were shown to check that it is counted."
 )
+
+
+def _confirmation_queue(*, voter: Voter, district: District, kind: str, subject: str, body: str) -> None:
+    """The "you voted" email (no code, no choices) as an outbox row in the ballot's transaction, in
+    the voter's language; no broker call from the vote request: the periodic task sends it."""
+    if voter.notify_user is None:
+        return
+    with translation.override(voter.language or "en"):
+        notification_queue(
+            recipient=voter.notify_user,
+            kind=kind,
+            subject=gettext(subject),
+            body=gettext(body) % {"district": district.name, "cycle": district.cycle.name},
+            essential=True,
+            dispatch=False,
+        )
 
 
 def _change_key(district: District, voter: Voter) -> str:
@@ -542,16 +554,8 @@ def _ballot_replace(*, cycle: Cycle, district: District, design: BallotDesign, v
     cast = _ballot_store(district=district, design=design, channel=voter.channel, ballot=ballot, code=code)
     key.sealed_ballot = crypto.seal(str(cast.pk))
     key.save(update_fields=["sealed_ballot"])
-    if voter.notify_user is not None:
-        with translation.override(voter.language or "en"):
-            notification_queue(
-                recipient=voter.notify_user,
-                kind="vote.changed",
-                subject=gettext(gettext_noop("Your ballot has been changed")),
-                body=gettext(MSG_CHANGED_BODY) % {"district": district.name, "cycle": cycle.name},
-                essential=True,
-                dispatch=False,
-            )
+    _confirmation_queue(voter=voter, district=district, kind="vote.changed", subject=MSG_CHANGED_SUBJECT,
+                        body=MSG_CHANGED_BODY)  # fmt: skip
     _still_open(cycle)
     return CastResult(receipt_code=code, replaced=True)
 
