@@ -252,12 +252,13 @@ def tally_page(cycle: Cycle) -> TallyPage:
     requested = _requested(cycle)
     now = timezone.now()
     params = lottery.tally_params(cycle)
+    counted = counted_districts(cycle)
     districts = []
     if cycle.allows(Capability.RUN_TALLY) and not lottery.lottery_pending(cycle):
-        districts = [_district_tally(d, params=params, requested=requested, now=now) for d in counted_districts(cycle)]
+        districts = [_district_tally(d, params=params, requested=requested, now=now) for d in counted]
     published = []
     if cycle.allows(Capability.VIEW_RESULTS):
-        published = [p for d in counted_districts(cycle) if (p := _published(d)) is not None]
+        published = [p for d in counted if (p := _published(d)) is not None]
     return TallyPage(
         cycle=cycle,
         tally_blockers=blockers,

@@ -13,6 +13,7 @@ import uuid
 
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.db.append_only import AppendOnlyModel
@@ -182,7 +183,8 @@ class BallotVoid(models.Model):
     ballot = models.OneToOneField(Ballot, on_delete=models.PROTECT, related_name="void")
     reason = models.TextField()
     actor_id = models.BigIntegerField(null=True)
-    voided_at = models.DateTimeField(auto_now_add=True)
+    # Now, unless the void says otherwise: a supersession carries no time of its own (services).
+    voided_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
         return f"void {self.ballot_id}"

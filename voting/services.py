@@ -385,9 +385,9 @@ def _check_not_on_roll(district: District, voter: Voter) -> None:
 
 def _cast_checks(
     *, cycle: Cycle, district: District, voter: Voter, ballot: methods.Ballot, attested: bool, rank_problems=()
-) -> None:
+) -> tuple[Eligibility, BallotDesign]:
     """Everything ``ballot_cast`` refuses before it writes, in order: paused/closed, attestation,
-    age, then every problem with the ballot."""
+    age, then every problem with the ballot. Returns the eligibility and design it checked against."""
     _check_open(cycle)
     if not attested:
         raise NotEligible(MSG_ATTEST)
@@ -399,6 +399,7 @@ def _cast_checks(
     if problems:
         money = lambda amount: format_money(amount, cycle.currency)  # noqa: E731
         raise BallotInvalid(extra={"ballot": [problem_message(p, money=money) for p in problems]})
+    return eligibility, design
 
 
 @transaction.atomic
@@ -436,11 +437,10 @@ def ballot_cast(
     rank_problems = []
     if ranks is not None:
         ballot, rank_problems = ballot_from_ranks(ranks)
-    _cast_checks(
+    eligibility, design = _cast_checks(
         cycle=cycle, district=district, voter=voter, ballot=ballot, attested=attested, rank_problems=rank_problems
     )
 
-    eligibility, design, _rules = _ballot_setup(cycle, district)
     try:
         roll_id = _roll_insert(cycle=cycle, district=district, voter=voter)
     except AlreadyVoted:
@@ -467,7 +467,9 @@ def ballot_cast(
         # Only a voter who can come back as the same identity: not a printed code (used up) or a
         # paper sheet (keyed in, also during counting); a provisional ballot is settled by officials.
         BallotChangeKey.objects.create(
-            district=district, voter_key=_change_key(district, voter), sealed_ballot=crypto.seal(str(cast.pk))
+            district=district,
+            voter_key=_change_key(district, voter.identity_key),
+            sealed_ballot=crypto.seal(str(cast.pk)),
         )
     if provisional_reason:
         ProvisionalBallot.objects.create(
@@ -515,8 +517,8 @@ def _confirmation_queue(*, voter: Voter, district: District, kind: str, subject:
         )
 
 
-def _change_key(district: District, voter: Voter) -> str:
-    return crypto.keyed_hash("ballot-change", f"{district.pk}:{voter.identity_key}")
+def _change_key(district: District, identity_key: str) -> str:
+    return crypto.keyed_hash("ballot-change", f"{district.pk}:{identity_key}")
 
 
 def _ballot_store(*, district: District, design: BallotDesign, channel: str, ballot: methods.Ballot, code: str):
@@ -537,19 +539,17 @@ def _ballot_replace(*, cycle: Cycle, district: District, design: BallotDesign, v
     changes by one voter at once supersede one after the other and exactly one ballot stays counted.
     No change key (a ward ballot cast in another ward, a provisional ballot, a printed code, or keys
     erased at close): AlreadyVoted."""
-    key = BallotChangeKey.objects.select_for_update().filter(district=district, voter_key=_change_key(district, voter))
-    key = key.first()
+    voter_key = _change_key(district, voter.identity_key)
+    key = BallotChangeKey.objects.select_for_update().filter(district=district, voter_key=voter_key).first()
     if key is None or voter.provisional_reason:
         raise AlreadyVoted()
     previous = Ballot.objects.filter(pk=crypto.unseal(key.sealed_ballot)).values_list("pk", "channel").first()
     if previous is None or previous[1] != voter.channel:
         raise AlreadyVoted()
-    with connection.cursor() as cursor:  # SQL, not the ORM: BallotVoid.voided_at would say when
-        cursor.execute(
-            "INSERT INTO voting_ballotvoid (ballot_id, reason, actor_id, voided_at) VALUES (%s, %s, NULL, %s)",
-            [previous[0].hex if connection.vendor == "sqlite" else previous[0], VOID_REASON_SUPERSEDED,
-             connection.ops.adapt_datetimefield_value(cycle.voting_open_at or NO_TIME)],
-        )  # fmt: skip
+    # No time of its own: the cycle's opening, not the moment of the change.
+    BallotVoid.objects.create(
+        ballot_id=previous[0], reason=VOID_REASON_SUPERSEDED, actor_id=None, voided_at=cycle.voting_open_at or NO_TIME
+    )
     code = crypto.code_new()
     cast = _ballot_store(district=district, design=design, channel=voter.channel, ballot=ballot, code=code)
     key.sealed_ballot = crypto.seal(str(cast.pk))
@@ -579,8 +579,7 @@ def ballot_changeable(*, district: District, identity_key: str) -> bool:
     eligibility = Eligibility.objects.filter(cycle_id=district.cycle_id).first()
     if eligibility is None or not eligibility.allow_ballot_change:
         return False
-    voter_key = crypto.keyed_hash("ballot-change", f"{district.pk}:{identity_key}")
-    return BallotChangeKey.objects.filter(district=district, voter_key=voter_key).exists()
+    return BallotChangeKey.objects.filter(district=district, voter_key=_change_key(district, identity_key)).exists()
 
 
 def _identity_upsert(voter: Voter, match: str) -> None:
