@@ -2,10 +2,12 @@
 the uploaded name, and a file is served only to whoever may see the idea, project or update it
 belongs to — a hidden or withdrawn idea's photo is a 404 for the public, as its page is."""
 
+import io
 import re
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.urls import reverse
 
 from budgets.phases import Capability, Phase
@@ -134,3 +136,23 @@ def test_the_x_accel_redirect_mode_hands_the_file_to_the_web_server(client, phot
     assert response.status_code == 200
     assert response["X-Accel-Redirect"] == f"/protected-media/{photographed.photo.name}"
     assert response.content == b""
+
+
+def test_uploads_rename_gives_old_dated_names_random_ones(media, resident, django_capture_on_commit_callbacks):
+    cycle = CycleFactory(ideas=True, wards="A")
+    idea = submit(cycle, resident)
+    kept = submit(cycle, resident, photo=upload(jpeg_with_exif(), name="new.jpg"))
+    old = f"ideas/2026/03/{PHONE_NAME}"
+    (media / "ideas" / "2026" / "03").mkdir(parents=True)
+    (media / old).write_bytes(b"old bytes")
+    Idea.objects.filter(pk=idea.pk).update(photo=old)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("uploads_rename", stdout=out)
+    assert "1 uploaded files renamed" in out.getvalue()
+    renamed = Idea.objects.get(pk=idea.pk).photo.name
+    assert RANDOM.match(renamed) and (media / renamed).read_bytes() == b"old bytes"
+    assert not (media / old).exists()
+    assert Idea.objects.get(pk=kept.pk).photo.name == kept.photo.name  # already random: untouched
+    call_command("uploads_rename", stdout=out)
+    assert "0 uploaded files renamed" in out.getvalue()
