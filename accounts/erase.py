@@ -15,6 +15,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -41,13 +42,33 @@ def residents_only(user_ids: Iterable[int]) -> set[int]:
     return ids - set(staff.values_list("pk", flat=True))
 
 
+# Fields of the account that say nothing about the person, kept as they are.
+KEPT_FIELDS = frozenset({"password", "language", "email"})
+
+
+def _personal_fields(model) -> list:
+    """Every text field of the account (a name today; a phone or an address if one is added) and
+    every optional date (a date of birth), except ``KEPT_FIELDS``: blanked by ``users_anonymise``."""
+    fields = []
+    for field in model._meta.concrete_fields:
+        if field.name in KEPT_FIELDS or field.primary_key or field.choices:
+            continue
+        text = isinstance(field, models.CharField | models.TextField | models.JSONField) and field.blank
+        day = type(field) is models.DateField and field.null
+        if text or day:
+            fields.append(field)
+    return fields
+
+
 def users_anonymise(*, user_ids: Iterable[int]) -> int:
     """Anonymise the accounts ``user_ids`` (see the module docstring). Idempotent."""
     User = get_user_model()
     count = 0
     for user in User.objects.filter(pk__in=list(user_ids)).exclude(email__endswith=f"@{ANONYMOUS_DOMAIN}"):
+        for field in _personal_fields(User):
+            blank = "" if field.empty_strings_allowed and not field.null else None
+            setattr(user, field.attname, field.get_default() if field.has_default() else blank)
         user.email = f"{secrets.token_hex(12)}@{ANONYMOUS_DOMAIN}"
-        user.display_name = ""
         user.last_login = None
         user.is_active = False
         user.notifications_enabled = False
