@@ -1,6 +1,6 @@
-"""The archive step (issue #6, 6): after the retention period the cycle moves to archived and its
-voters' personal details are erased; roll keys and counts, anonymous ballots, results and the audit
-log stay, and a bundle made afterwards still verifies."""
+"""The archive step: after the retention period the cycle moves to archived and the personal data it
+holds is erased (audit/archive.py and each app's erase module); the anonymous roll and ballots,
+results, public content and the audit log stay, and a bundle made afterwards still verifies."""
 
 import io
 import logging
