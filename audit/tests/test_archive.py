@@ -44,6 +44,7 @@ from voting.models import (
     VerificationAttempt,
     VoterRollEntry,
 )
+from voting.review import provisional_accept
 from voting.tests.builders import (
     PROJECTS,
     World,
@@ -293,6 +294,8 @@ def marked_cycle(official, vetting_staff, client):
     p_services.content_hide(actor=vetting_staff, reason="Test: off topic.", idea=hidden)
     Idea.objects.filter(pk=hidden.pk).update(description=f"Call {MARK} on {MARK_PHONE}")  # why it was hidden
     p_services.comment_add(actor=bob, idea=photographed, body="Good idea.")
+    doxxing = p_services.comment_add(actor=bob, idea=photographed, body=f"{MARK} is on {MARK_PHONE}")
+    p_services.content_hide(actor=vetting_staff, reason="Test: personal data.", comment=doxxing)
     p_services.idea_endorse(actor=bob, idea=photographed)
     p_services.follow_set(actor=bob, idea=photographed)
     report = p_services.content_report(actor=bob, reason="Duplicate.", idea=photographed)
@@ -352,8 +355,6 @@ def marked_cycle(official, vetting_staff, client):
     unrelated.create()
 
     close_voting(world)
-    from voting.review import provisional_accept
-
     provisional_accept(actor=official, provisional=ProvisionalBallot.objects.get(), note="ID checked later")
     certify(world)
     return world, {"alice": alice, "bob": bob, "carol": carol, "unrelated_session": unrelated.session_key}
