@@ -19,6 +19,7 @@ from django.db import connection, models
 from django.utils import timezone
 from PIL import Image
 
+from audit.archive import accounts_of_cycle_only
 from audit.bundle import bundle_write
 from audit.services import cycle_archive, retention_ends
 from audit.verify import bundle_verify
@@ -471,3 +472,15 @@ def test_the_roll_trigger_lets_only_the_archives_key_erasure_through(official):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('pb.roll_erase', 'on', true)")
         cursor.execute("UPDATE voting_voterrollentry SET identity_key = 'erased:again' WHERE id = %s", [row.pk])
+
+
+def test_an_account_is_anonymised_only_if_this_cycle_is_all_it_took_part_in(official):
+    """By the roll: an account that voted here only goes; one that also voted in another cycle
+    stays, and so does a member of staff who voted here only."""
+    world, other = voting_world(official), voting_world(official)
+    here_only, also_elsewhere = user_with_role("resident"), user_with_role("resident")
+    _cast(world, "A", _account_voter(here_only, address="1 Elm"), "A-01")
+    _cast(world, "A", _account_voter(also_elsewhere, address="2 Elm"), "A-01")
+    _cast(other, "A", _account_voter(also_elsewhere, address="2 Elm"), "A-01")
+    _cast(world, "B", _account_voter(official, address="3 Elm"), "B-01")
+    assert accounts_of_cycle_only(cycle=world.cycle) == {here_only.pk}
