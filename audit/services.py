@@ -11,7 +11,8 @@
   ballot stays in the record, marked void; the roll is unchanged. The district's ``.pb`` (the tally
   input) changes, so certification needs a new tally run.
 - ``cycle_archive``: after ``settings.PB_RETENTION_DAYS`` from the results, the cycle moves to
-  archived and the hook on implementation → archived erases the personal details of its voters.
+  archived and the hook on implementation → archived erases the personal data the cycle holds
+  (``audit.archive``).
 """
 
 import contextvars
@@ -33,10 +34,11 @@ from budgets.permissions import Action, check_who
 from budgets.phases import PHASE_ORDER, Phase, phase_reached, register_guard, register_hook, transition_get
 from budgets.services import cycle_transition
 from core.errors import Conflict, GuardFailed, NotFound, ValidationFailed
-from core.models import AuditEvent, Notification
+from core.models import AuditEvent
 from core.services import audit_record
 
 from . import bundle as bundle_module
+from .archive import personal_data_erase
 from .models import Bundle
 from .permissions import check_auditor, check_exportable, check_public_record, check_void_open, check_voider
 
@@ -356,54 +358,9 @@ def _guard_retention(*, cycle: Cycle) -> None:
         )
 
 
-def personal_data_erase(*, cycle: Cycle) -> dict[str, int]:
-    """Erase what the archive erases for ``cycle`` (no audit event: the hook writes it).
-
-    - identities (name, email, phone, address, date of birth, check-in details) of the voters on
-      the cycle's roll — except an identity also on the roll of a cycle not archived yet, which
-      keeps it until that cycle is archived in turn (its duplicate review may still need it);
-    - the volunteers' notes on provisional ballots and officials' notes on duplicate reviews;
-    - phone challenges, verification attempts and "you voted" notifications older than the close
-      of the cycle's voting (they served this vote or an earlier one; later ones may serve another).
-    Kept: the roll (keys and counts), the anonymous ballots, the results and the audit log.
-    """
-    from voting.models import (
-        DuplicateReview,
-        Identity,
-        PhoneChallenge,
-        ProvisionalBallot,
-        VerificationAttempt,
-        VoterRollEntry,
-    )
-
-    keys = VoterRollEntry.objects.filter(cycle=cycle).values("identity_key")
-    elsewhere = (
-        VoterRollEntry.objects.filter(identity_key__in=keys, cycle__phase__in=LIVE_PHASES)
-        .exclude(cycle=cycle)
-        .values("identity_key")
-    )
-    identities = Identity.objects.filter(identity_key__in=keys)
-    kept = identities.filter(identity_key__in=elsewhere).count()
-    erased, _detail = identities.exclude(identity_key__in=elsewhere).delete()
-    summary = {
-        "identities_erased": erased,
-        "identities_kept_for_other_cycles": kept,
-        "provisional_notes_erased": ProvisionalBallot.objects.filter(cycle=cycle).exclude(note="").update(note=""),
-        "duplicate_notes_erased": DuplicateReview.objects.filter(cycle=cycle).exclude(note="").update(note=""),
-    }
-    cutoff = cycle.voting_close_at
-    if cutoff is not None:
-        summary["phone_challenges_erased"] = PhoneChallenge.objects.filter(created_at__lt=cutoff).delete()[0]
-        summary["verification_attempts_erased"] = VerificationAttempt.objects.filter(at__lt=cutoff).delete()[0]
-        summary["notifications_erased"] = Notification.objects.filter(
-            kind="vote.confirmation", created_at__lt=cutoff
-        ).delete()[0]
-    return summary
-
-
 def _hook_archive(*, cycle: Cycle, actor) -> None:
     """implementation → archived: erase the cycle's personal data, in the transition's transaction."""
-    summary = personal_data_erase(cycle=cycle)
+    summary = personal_data_erase(cycle=cycle, live_phases=LIVE_PHASES)
     audit_record(actor=actor, action="cycle.archive_erase", object_type="cycle", object_id=cycle.pk, after=summary)
 
 

@@ -1,11 +1,11 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import MeView
 from core.views import healthz
+from proposals.views.media import media_file
 
 api_v1 = [
     path("me/", MeView.as_view(), name="api-me"),
@@ -29,5 +29,6 @@ urlpatterns = [
     path("", include("voting.urls")),
     path("", include("audit.urls")),
 ]
-# Uploaded photos in development; in production a web server or object storage serves MEDIA_ROOT.
-urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files, in every environment: through a view that checks who may see the idea, project or
+# update a file belongs to. No web server serves MEDIA_ROOT directly (docs/deployment.md).
+urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media_file, name="media_file"))

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from .uploads import idea_photo_name, project_image_name, update_photo_name
+
 TITLE_MAX = 150
 DESCRIPTION_MAX = 5000
 COMMENT_MAX = 2000
@@ -76,7 +78,8 @@ class Idea(models.Model):
         _("rough cost guess"), max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
-    photo = models.ImageField(_("photo"), upload_to="ideas/%Y/%m/", blank=True)
+    # A random name (uploads.py); indexed: the media view finds a file's idea by its name.
+    photo = models.ImageField(_("photo"), upload_to=idea_photo_name, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
     hidden_at = models.DateTimeField(null=True, blank=True)
     hidden_reason = models.TextField(blank=True)
@@ -187,7 +190,7 @@ class Project(models.Model):
     address = models.CharField(_("address or place"), max_length=ADDRESS_MAX, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    image = models.ImageField(_("image"), upload_to="projects/%Y/", blank=True)
+    image = models.ImageField(_("image"), upload_to=project_image_name, blank=True, db_index=True)
     ideas = models.ManyToManyField(Idea, through="ProjectSource", related_name="projects")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -322,7 +325,7 @@ class ProjectUpdate(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
     note = models.TextField(_("note"), validators=[MaxLengthValidator(UPDATE_NOTE_MAX)])
-    photo = models.ImageField(_("photo"), upload_to="updates/%Y/%m/", blank=True)
+    photo = models.ImageField(_("photo"), upload_to=update_photo_name, blank=True, db_index=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

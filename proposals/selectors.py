@@ -26,6 +26,7 @@ from .models import (
     Report,
     Review,
 )
+from .permissions import can_see_internal
 
 SORTS = {
     "newest": ("-created_at", "-id"),
@@ -81,8 +82,6 @@ def idea_list_public(
 def idea_get_public(*, pk: int, user=None) -> Idea | None:
     """One idea for its public page: visible to everyone unless hidden or withdrawn (its author and
     staff still see it, with the reason)."""
-    from .permissions import can_see_internal
-
     idea = (
         Idea.objects.select_related("cycle", "district", "category")
         .prefetch_related(
@@ -98,16 +97,38 @@ def idea_get_public(*, pk: int, user=None) -> Idea | None:
         .filter(pk=pk)
         .first()
     )
-    if idea is None:
+    if idea is None or not idea_visible_to(idea, user):
         return None
+    return idea
+
+
+def idea_visible_to(idea: Idea, user=None) -> bool:
+    """Whether ``user`` (None: the public) may see ``idea``: everyone unless it is hidden or
+    withdrawn (its author and staff still do) or its cycle is not public yet (staff only)."""
     owner = user is not None and getattr(user, "is_authenticated", False) and idea.author_id == user.pk
     # No user is the public, not the system (for which permissions' checks pass everything).
     staff = user is not None and can_see_internal(user)
     if (idea.is_hidden or idea.status == Idea.Status.WITHDRAWN) and not (owner or staff):
-        return None
-    if not idea.cycle.allows(Capability.PUBLIC) and not staff:
-        return None
-    return idea
+        return False
+    return idea.cycle.allows(Capability.PUBLIC) or staff
+
+
+def project_visible_to(project: Project, user=None) -> bool:
+    """A project (and its updates) is public once its cycle is; staff see it before."""
+    return project.cycle.allows(Capability.PUBLIC) or (user is not None and can_see_internal(user))
+
+
+def media_visible(*, name: str, user=None) -> bool:
+    """Whether the uploaded file stored as ``name`` may be served to ``user``: only a file some idea,
+    project or project update refers to, under the visibility of that object (a hidden or
+    withdrawn idea's photo: its author and staff only). A name nothing refers to is not served."""
+    if not name:
+        return False
+    idea = Idea.objects.select_related("cycle").filter(photo=name).first()
+    if idea is not None:
+        return idea_visible_to(idea, user)
+    project = Project.objects.select_related("cycle").filter(Q(image=name) | Q(updates__photo=name)).distinct().first()
+    return project is not None and project_visible_to(project, user)
 
 
 def idea_public_review(idea: Idea):

@@ -353,7 +353,9 @@ def duplicate_review_record(*, actor, cycle: Cycle, match_key: str, decision: st
         raise AlreadyDecided(MSG_DUPLICATE_DECIDED) from exc
     audit_record(
         actor=actor, action="duplicate_review.record", object_type="duplicate_review", object_id=review.pk,
-        after={"cycle": cycle.slug, "match_key": match_key, "decision": decision, "members": members},
+        # Never the match key: a keyed hash of name, date of birth and address, which the log would
+        # keep for good (the review's id is the event's object).
+        after={"cycle": cycle.slug, "decision": decision, "members": members},
         reason=note,
     )  # fmt: skip
     return review

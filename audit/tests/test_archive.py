@@ -1,16 +1,25 @@
-"""The archive step (issue #6, 6): after the retention period the cycle moves to archived and its
-voters' personal details are erased; roll keys and counts, anonymous ballots, results and the audit
-log stay, and a bundle made afterwards still verifies."""
+"""The archive step: after the retention period the cycle moves to archived and the personal data it
+holds is erased (audit/archive.py and each app's erase module); the anonymous roll and ballots,
+results, public content and the audit log stay, and a bundle made afterwards still verifies."""
 
 import io
-from datetime import timedelta
+import logging
+import re
+import zipfile
+from datetime import date, timedelta
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
+from PIL import Image
 
+from audit.archive import accounts_of_cycle_only
 from audit.bundle import bundle_write
 from audit.services import cycle_archive, retention_ends
 from audit.verify import bundle_verify
@@ -19,6 +28,14 @@ from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from core.errors import GuardFailed, NotAllowed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent, Notification
+from core.services import notification_deliver
+from proposals import services as p_services
+from proposals.models import Idea, Report, Review
+from proposals.tests.builders import idea_input, make_project, ward
+from proposals.tests.builders import move as p_move
+from proposals.tests.builders import submit as p_submit
+from tests.factories import CycleFactory, user_with_role
+from voting import crypto, methods, services, verification
 from voting.models import (
     Ballot,
     DuplicateReview,
@@ -28,7 +45,16 @@ from voting.models import (
     VerificationAttempt,
     VoterRollEntry,
 )
-from voting.tests.builders import assert_roll_matches_ballots, voter, voting_world
+from voting.review import provisional_accept
+from voting.tests.builders import (
+    PROJECTS,
+    World,
+    assert_roll_matches_ballots,
+    design,
+    open_voting,
+    voter,
+    voting_world,
+)
 
 from .builders import cast, certify, close_voting, person_details
 
@@ -215,3 +241,246 @@ def test_retention_counts_from_the_results(official, settings):
     entered = AuditEvent.objects.filter(action="cycle.phase_changed", after__phase="results").get().occurred_at
     assert retention_ends(world.cycle) == entered + timedelta(days=30)
     assert not DuplicateReview.objects.exists()
+
+
+# --- nothing personal left (audit/archive.py) -------------------------------------------------------------
+# One marker in every personal field a cycle can hold, planted through the services wherever a person
+# or a member of staff would type it; the whole database (every app, every table), the sessions, the
+# media folder, the logs and both bundles are then scanned for it, whatever model or field holds it.
+MARK = "Zqxmarkvoter"
+MARK_PHONE = "+12015550187"
+MARK_PHONE_DIGITS = "2015550187"
+MARK_BORN = date(1931, 7, 19)
+MARKERS = (MARK.lower(), MARK_PHONE_DIGITS, MARK_BORN.isoformat())
+
+
+def marked_hits(text: str) -> list[str]:
+    folded = re.sub(r"[\s().-]", "", text.lower())
+    return [marker for marker in MARKERS if marker in folded or marker in text.lower()]
+
+
+def _photo(name: str) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 8), (10, 20, 30)).save(out, format="JPEG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+
+
+def _account_voter(user, *, address: str) -> services.Voter:
+    return services.Voter(
+        identity_key=crypto.identity_key("account", str(user.pk)), channel="online", verification="account",
+        name=user.display_name, email=user.email, date_of_birth=MARK_BORN, address=address, notify_user=user,
+    )  # fmt: skip
+
+
+def _cast(world, district: str, who: services.Voter, choice: str):
+    return services.ballot_cast(voter=who, district=world.district(district), ballot=methods.Ballot(choices=(choice,)))
+
+
+def marked_cycle(official, vetting_staff, client):
+    """A cycle through every phase with the marker wherever a person's data goes: two residents
+    active in it only (ideas, a photo, a hidden idea, a comment, an endorsement, a follow, a report,
+    an online ballot), a paper proposer's name and phone, staff's internal notes, a phone voter (the
+    real SMS flow: one SMS delivered, one not), a kiosk voter checked in with a provisional note, a
+    printed-code voter, a duplicate review note, "you voted" emails, a voter's and a kiosk's
+    sessions. Plus Carol, a resident active in another cycle too, who must be kept."""
+    alice = user_with_role("resident", email=f"alice.{MARK}@example.org", display_name=f"Alice {MARK}")
+    bob = user_with_role("resident", email=f"bob.{MARK}@example.org", display_name=f"Bob {MARK}")
+    carol = user_with_role("resident", email="carol.keep@example.org", display_name="Carol Keep")
+    cycle = CycleFactory(ideas=True, wards="AB")
+    other = CycleFactory(ideas=True, wards="A")
+    p_submit(other, carol)
+
+    photographed = p_submit(cycle, alice, photo=_photo(f"IMG_{MARK}.jpg"))
+    hidden = p_submit(cycle, alice, title="Bench on the corner")
+    p_services.content_hide(actor=vetting_staff, reason="Test: off topic.", idea=hidden)
+    Idea.objects.filter(pk=hidden.pk).update(description=f"Call {MARK} on {MARK_PHONE}")  # why it was hidden
+    p_services.comment_add(actor=bob, idea=photographed, body="Good idea.")
+    doxxing = p_services.comment_add(actor=bob, idea=photographed, body=f"{MARK} is on {MARK_PHONE}")
+    p_services.content_hide(actor=vetting_staff, reason="Test: personal data.", comment=doxxing)
+    p_services.idea_endorse(actor=bob, idea=photographed)
+    p_services.follow_set(actor=bob, idea=photographed)
+    report = p_services.content_report(actor=bob, reason="Duplicate.", idea=photographed)
+    Report.objects.filter(pk=report.pk).update(reason=f"{MARK} lives at that address")  # as a resident types it
+
+    world = World(cycle=p_move(cycle, official, Phase.VETTING), official=official)
+    for code, items in PROJECTS.items():
+        paper = p_services.idea_submit_paper(
+            actor=official, cycle=world.cycle, data=idea_input(world.cycle, district=ward(world.cycle, code)),
+            proposer_name=f"Proposer {MARK}", proposer_contact=MARK_PHONE,
+        )  # fmt: skip
+        Review.objects.create(idea=paper, internal_notes=f"Spoke with {MARK} on {MARK_PHONE}")
+        for project_code, cost in items:
+            world.projects[project_code] = make_project(
+                world.cycle, official, [paper], code=project_code, cost=cost, district=code
+            )
+    design(world, {})
+    open_voting(world)
+
+    _cast(world, "A", _account_voter(alice, address=f"1 {MARK} Street"), "A-01")
+    _cast(world, "B", _account_voter(carol, address="9 Kept Road"), "B-01")
+    # A phone voter, through the real SMS flow: the first code is delivered, the second is not.
+    for _ in range(2):
+        verification.phone_challenge_start(phone=MARK_PHONE, client_key="198.51.100.7")
+    first, second = Notification.objects.filter(channel="sms").order_by("id")
+    notification_deliver(notification_id=first.pk)
+    code = re.search(r"\d{7}", second.body).group()
+    verified = verification.phone_challenge_verify(phone=MARK_PHONE, code=code, client_key="198.51.100.7")
+    phone_voter = services.Voter(
+        identity_key=verified.identity_key, channel="phone", verification="sms", phone=MARK_PHONE,
+        name=f"Phone {MARK}", date_of_birth=MARK_BORN, address=f"2 {MARK} Street",
+    )  # fmt: skip
+    _cast(world, "B", phone_voter, "B-03")
+    kiosk_voter = voter(
+        "kiosk-1", channel="kiosk", born=MARK_BORN, name=f"Kiosk {MARK}", address=f"3 {MARK} Street",
+        site="Library", checkin={"desk": f"{MARK} desk", "id_seen": "license"},
+        provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED, provisional_note=f"{MARK} had no ID",
+    )  # fmt: skip
+    _cast(world, "A", kiosk_voter, "A-02")
+    _cast(world, "B", voter("code-1", channel="code", born=MARK_BORN, name=f"Code {MARK}", address="4 Elm"), "B-02")
+    DuplicateReview.objects.create(
+        cycle=world.cycle, decision="distinct", note=f"{MARK} and her twin",
+        match_key=crypto.match_key(name=f"Kiosk {MARK}", date_of_birth=MARK_BORN, address=f"3 {MARK} Street"),
+    )  # fmt: skip
+
+    # Sessions: a logged-in resident, a verified phone voter, a kiosk's checked-in voter.
+    client.force_login(alice)
+    for data in (
+        {"pb_voter": {**verified.as_session(), "cycle_id": world.cycle.pk, "at": 0}},
+        {"pb_kiosk_voter": {"district_id": world.district("A").pk, "name": f"Kiosk {MARK}"}},
+    ):
+        store = SessionStore()
+        store.update(data)
+        store.create()
+    unrelated = SessionStore()
+    unrelated.update({"pb_voter": {"cycle_id": other.pk}})
+    unrelated.create()
+
+    close_voting(world)
+    provisional_accept(actor=official, provisional=ProvisionalBallot.objects.get(), note="ID checked later")
+    certify(world)
+    return world, {"alice": alice, "bob": bob, "carol": carol, "unrelated_session": unrelated.session_key}
+
+
+def database_text() -> str:
+    """The whole database as text: ``dumpdata`` of every app, the sessions decoded, and on
+    PostgreSQL every row of every table of the schema (tables no model describes included)."""
+    out = io.StringIO()
+    call_command("dumpdata", stdout=out)
+    chunks = [out.getvalue()]
+    chunks.extend(str(session.get_decoded()) for session in Session.objects.all())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'SELECT t::text FROM "{table}" AS t')  # noqa: S608 - names from the catalog
+                chunks.extend(row[0] for row in cursor.fetchall())
+    return "\n".join(chunks)
+
+
+def media_text(root) -> str:
+    return "\n".join(
+        f"{path.relative_to(root)}\n{path.read_bytes().decode('latin-1')}" for path in root.rglob("*") if path.is_file()
+    )
+
+
+def zip_text(path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+
+
+def test_after_the_archive_no_personal_data_is_left_anywhere(
+    official, vetting_staff, client, settings, tmp_path, caplog, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    caplog.set_level(logging.DEBUG)
+    world, people = marked_cycle(official, vetting_staff, client)
+    before = database_text()
+    assert set(marked_hits(before)) == set(MARKERS)  # the markers really are in the database …
+    assert MARK.lower() in media_text(settings.MEDIA_ROOT).lower() or any((settings.MEDIA_ROOT / "ideas").iterdir())
+    ballots, roll = Ballot.objects.count(), VoterRollEntry.objects.count()
+    account_keys = {crypto.identity_key("account", str(u.pk)) for u in people.values() if hasattr(u, "pk")}
+    assert len(account_keys & set(VoterRollEntry.objects.values_list("identity_key", flat=True))) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cycle = cycle_archive(actor=official, cycle=world.cycle, early=True, reason="Test: archive now.")
+
+    # … and nowhere after: not in any table, session, uploaded file or log line.
+    after = database_text()
+    assert marked_hits(after) == [], [line for line in after.splitlines() if marked_hits(line)][:5]
+    assert not list((settings.MEDIA_ROOT / "ideas").iterdir())  # residents' photos deleted
+    assert marked_hits(media_text(settings.MEDIA_ROOT)) == []
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("factory"))  # the platform's
+    assert marked_hits(logged) == []
+
+    # The roll: as many rows as ballots, keys no secret can recompute (nor link a ward to a citywide row).
+    assert (Ballot.objects.count(), VoterRollEntry.objects.count()) == (ballots, roll)
+    assert_roll_matches_ballots()
+    keys = list(VoterRollEntry.objects.filter(cycle=cycle).values_list("identity_key", flat=True))
+    assert all(key.startswith("erased:") for key in keys) and len(set(keys)) == len(keys)
+    assert not account_keys & set(keys)
+
+    # Accounts: Alice and Bob (this cycle only) anonymised and locked out; Carol (another cycle too) kept.
+    alice, bob, carol = (get_user_model().objects.get(pk=people[n].pk) for n in ("alice", "bob", "carol"))
+    for user in (alice, bob):
+        assert not user.is_active and not user.has_usable_password() and user.display_name == ""
+        assert user.email.endswith("@anonymised.invalid")
+        assert not client.login(email=people["alice"].email, password="pw-for-tests-123")
+    assert (carol.email, carol.display_name, carol.is_active) == ("carol.keep@example.org", "Carol Keep", True)
+    assert Identity.objects.count() == 0 or not Identity.objects.exclude(name="").filter(name__icontains=MARK)
+    # Sessions: the cycle's and the anonymised accounts' are gone; another cycle's voter keeps theirs.
+    assert list(Session.objects.values_list("session_key", flat=True)) == [people["unrelated_session"]]
+    # Public content and staff are kept.
+    assert Idea.objects.filter(cycle=cycle, hidden_at__isnull=True).exclude(description="").exists()
+    assert get_user_model().objects.get(pk=official.pk).is_active
+
+    # The anonymous public record and the auditors' bundle, built now, verify and hold no marker.
+    for public in (True, False):
+        built = bundle_write(cycle=cycle, out=tmp_path / f"after-{public}.zip", public=public)
+        report = bundle_verify(built.path)
+        assert report.ok, report.first_failure
+        assert marked_hits(zip_text(built.path)) == []
+    erase = AuditEvent.objects.get(action="cycle.archive_erase").after
+    assert erase["accounts_anonymised"] == 2 and erase["roll_keys_erased"] == roll
+    assert erase["proposer_details_erased"] == 2 and erase["idea_photos_erased"] == 1
+
+
+@pytest.mark.postgres
+def test_the_roll_trigger_lets_only_the_archives_key_erasure_through(official):
+    """PostgreSQL: the roll stays insert-only — no UPDATE of anything else, no DELETE, no erasure
+    outside the archive's transaction setting, no second erasure."""
+    from django.db import DatabaseError, transaction
+
+    world = certified_with_people(official)
+    row = VoterRollEntry.objects.filter(cycle=world.cycle).first()
+    attempts = [
+        ("UPDATE voting_voterrollentry SET identity_key = 'erased:x' WHERE id = %s", False),
+        ("UPDATE voting_voterrollentry SET channel = 'paper' WHERE id = %s", True),
+        ("UPDATE voting_voterrollentry SET identity_key = 'other', voted_on = voted_on WHERE id = %s", True),
+        ("UPDATE voting_voterrollentry SET identity_key = 'erased:y', site = 'x' WHERE id = %s", True),
+        ("DELETE FROM voting_voterrollentry WHERE id = %s", True),
+    ]
+    for sql, with_setting in attempts:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            if with_setting:
+                cursor.execute("SELECT set_config('pb.roll_erase', 'on', true)")
+            cursor.execute(sql, [row.pk])
+    assert VoterRollEntry.objects.get(pk=row.pk).identity_key == row.identity_key
+    from voting.erase import roll_keys_erase
+
+    assert roll_keys_erase(cycle=world.cycle) == PEOPLE
+    assert roll_keys_erase(cycle=world.cycle) == 0  # erased once; the trigger refuses a second value
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pb.roll_erase', 'on', true)")
+        cursor.execute("UPDATE voting_voterrollentry SET identity_key = 'erased:again' WHERE id = %s", [row.pk])
+
+
+def test_an_account_is_anonymised_only_if_this_cycle_is_all_it_took_part_in(official):
+    """By the roll: an account that voted here only goes; one that also voted in another cycle
+    stays, and so does a member of staff who voted here only."""
+    world, other = voting_world(official), voting_world(official)
+    here_only, also_elsewhere = user_with_role("resident"), user_with_role("resident")
+    _cast(world, "A", _account_voter(here_only, address="1 Elm"), "A-01")
+    _cast(world, "A", _account_voter(also_elsewhere, address="2 Elm"), "A-01")
+    _cast(other, "A", _account_voter(also_elsewhere, address="2 Elm"), "A-01")
+    _cast(world, "B", _account_voter(official, address="3 Elm"), "B-01")
+    assert accounts_of_cycle_only(cycle=world.cycle) == {here_only.pk}

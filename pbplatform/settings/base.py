@@ -273,3 +273,7 @@ PB_RETENTION_DAYS = env.int("PB_RETENTION_DAYS", default=365)
 PB_BUNDLE_ROOT = env.path("PB_BUNDLE_ROOT", default=BASE_DIR / "private" / "bundles")
 # Kiosks: a checked-in voter who does nothing for this long is reset (the kiosk stays open).
 PB_KIOSK_IDLE_SECONDS = env.int("PB_KIOSK_IDLE_SECONDS", default=180)
+# Uploaded files are served by proposals.views.media after its visibility check. Behind nginx, set
+# this to an internal location (e.g. "/protected-media/") and the view answers with an
+# X-Accel-Redirect header instead of streaming the file itself.
+PB_MEDIA_ACCEL_REDIRECT = env("PB_MEDIA_ACCEL_REDIRECT", default="")

@@ -255,9 +255,11 @@ def test_the_project_page_lists_updates_newest_first(world, media, client):
     first = implementation.project_update_post(actor=world.official, project=world.a01, status="planned",
                                                note="Design approved.")  # fmt: skip
     ProjectUpdate.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=30))
-    implementation.project_update_post(actor=world.official, project=world.a01, status="in_progress",
-                                       note="Digging started.", photo=png())  # fmt: skip
+    second = implementation.project_update_post(actor=world.official, project=world.a01, status="in_progress",
+                                                note="Digging started.", photo=png())  # fmt: skip
     page = client.get(reverse("project_detail", args=[world.a01.pk])).content.decode()
+    photo = client.get(second.photo.url)  # served to the public through the media view
+    assert photo.status_code == 200 and photo["Content-Type"] == "image/png"
     assert "Progress of the project" in page
     assert page.index("Digging started.") < page.index("Design approved.")
     assert page.index("In progress") < page.index("Planned")

@@ -7,10 +7,11 @@ from core.errors import ApplicationError
 
 class Command(BaseCommand):
     help = (
-        "Archive a cycle in results or implementation: it moves to archived and its voters' personal "
-        "details (names, emails, phones, addresses, dates of birth, check-in details) are erased; roll "
-        "keys and counts, anonymous ballots, results and the audit log stay. Refused before the "
-        "retention period (PB_RETENTION_DAYS after the results) unless --now with --reason."
+        "Archive a cycle in results or implementation: it moves to archived and the personal data it "
+        "holds is erased (voters' identities, the roll's identity keys, accounts active in this cycle "
+        "only, proposers' details, idea photos, notes, the outbox, sessions); the anonymous roll and "
+        "ballots, results, public content and the audit log stay. Refused before the retention period "
+        "(PB_RETENTION_DAYS after the results) unless --now with --reason."
     )
 
     def add_arguments(self, parser):
@@ -30,5 +31,5 @@ class Command(BaseCommand):
             raise CommandError(str(exc.message)) from exc
         self.stdout.write(
             f"Cycle “{slug}” is archived (retention period: until {retention_ends(cycle):%Y-%m-%d}); "
-            "its voters' personal details are erased."
+            "the personal data it held is erased."
         )

@@ -1,0 +1,113 @@
+"""What the archive erases of a cycle's vote (DESIGN.md §3), called by the archive step in the
+phase hook's transaction. After it, nothing links a person to the cycle's roll:
+
+- the voters' identities (name, email, phone, address, date of birth, check-in details) — except an
+  identity also on the roll of a cycle not archived yet, which keeps it until that one is archived;
+- the roll's identity keys: each becomes a random ``erased:`` value. The keys were keyed hashes of an
+  account id, a phone number or a check-in; with the deployment's secret anyone could recompute them
+  and read who voted in which district on which day. A random value cannot be recomputed, and keeps
+  what the record needs: one row per voter (roll count = ballots), district, channel, day;
+- volunteers' notes on provisional ballots, officials' notes on duplicate reviews and the reviews'
+  match keys (a keyed hash of name, date of birth and address), any sealed link or ballot-change key
+  left, and phone challenges and rate-limit rows from before the close of voting.
+The ballots, receipt hashes, results and audit log are not touched.
+"""
+
+import secrets
+from collections.abc import Iterable
+
+from django.db import connection
+
+from budgets.models import Cycle
+
+from .models import (
+    BallotChangeKey,
+    DuplicateReview,
+    Identity,
+    PhoneChallenge,
+    ProvisionalBallot,
+    VerificationAttempt,
+    VoterRollEntry,
+)
+
+ERASED_PREFIX = "erased:"
+
+# The roll's row trigger lets exactly this UPDATE through (migration 0008): inside a transaction
+# that set ``pb.roll_erase``, a change of nothing but the identity key, once, to an ``erased:`` value.
+
+
+def erased_value() -> str:
+    """A random stand-in for a keyed hash (no secret can recompute it): 'erased:' + 128 bits."""
+    return ERASED_PREFIX + secrets.token_hex(16)
+
+
+def account_keys_on_roll(*, cycle: Cycle, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` (identity keys) are on the roll of ``cycle``."""
+    return set(
+        VoterRollEntry.objects.filter(cycle=cycle, identity_key__in=list(keys)).values_list("identity_key", flat=True)
+    )
+
+
+def account_keys_on_other_rolls(*, cycle: Cycle, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are on the roll of any other cycle (an archived cycle's keys are erased,
+    so they never match)."""
+    return set(
+        VoterRollEntry.objects.filter(identity_key__in=list(keys))
+        .exclude(cycle=cycle)
+        .values_list("identity_key", flat=True)
+    )
+
+
+def roll_keys_erase(*, cycle: Cycle) -> int:
+    """Replace every identity key on ``cycle``'s roll with a random value of its own (idempotent:
+    keys already erased are left). Two rows of one voter (a ward and a citywide ballot) get two
+    unrelated values, so the uniqueness constraints still hold and the rows no longer link."""
+    params = [cycle.pk, f"{ERASED_PREFIX}%"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('pb.roll_erase', 'on', true)")
+            cursor.execute(
+                "UPDATE voting_voterrollentry SET identity_key = 'erased:' || replace(gen_random_uuid()::text, '-', '')"
+                " WHERE cycle_id = %s AND identity_key NOT LIKE %s",
+                params,
+            )
+            count = cursor.rowcount
+            cursor.execute("SELECT set_config('pb.roll_erase', 'off', true)")
+        else:
+            cursor.execute(
+                "UPDATE voting_voterrollentry SET identity_key = 'erased:' || lower(hex(randomblob(16)))"
+                " WHERE cycle_id = %s AND identity_key NOT LIKE %s",
+                params,
+            )
+            count = cursor.rowcount
+    return count
+
+
+def vote_personal_data_erase(*, cycle: Cycle, live_phases: list[str]) -> dict[str, int]:
+    """Erase the personal data of ``cycle``'s vote (see the module docstring). ``live_phases``: the
+    phases of cycles whose identities are still needed. Returns counts for the audit event."""
+    keys = VoterRollEntry.objects.filter(cycle=cycle).values("identity_key")
+    elsewhere = (
+        VoterRollEntry.objects.filter(identity_key__in=keys, cycle__phase__in=live_phases)
+        .exclude(cycle=cycle)
+        .values("identity_key")
+    )
+    identities = Identity.objects.filter(identity_key__in=keys)
+    kept = identities.filter(identity_key__in=elsewhere).count()
+    erased, _detail = identities.exclude(identity_key__in=elsewhere).delete()
+    summary = {
+        "identities_erased": erased,
+        "identities_kept_for_other_cycles": kept,
+        "provisional_notes_erased": ProvisionalBallot.objects.filter(cycle=cycle).exclude(note="").update(note=""),
+        "duplicate_notes_erased": DuplicateReview.objects.filter(cycle=cycle).exclude(note="").update(note=""),
+        "ballot_change_keys_erased": BallotChangeKey.objects.filter(district__cycle=cycle).delete()[0],
+    }
+    for review in DuplicateReview.objects.filter(cycle=cycle).exclude(match_key__startswith=ERASED_PREFIX):
+        review.match_key = erased_value()
+        review.save(update_fields=["match_key"])
+    summary["roll_keys_erased"] = roll_keys_erase(cycle=cycle)
+    cutoff = cycle.voting_close_at
+    if cutoff is not None:
+        summary["phone_challenges_erased"] = PhoneChallenge.objects.filter(created_at__lt=cutoff).delete()[0]
+        summary["verification_attempts_erased"] = VerificationAttempt.objects.filter(at__lt=cutoff).delete()[0]
+    return summary
