@@ -58,7 +58,8 @@ def test_a_day_is_the_cycles_day(language, expected):
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_template_filters_do_not_fall_back_to_utc(language):
     template = Template(
-        "{% load pb %}{{ close|when:cycle }}|{{ close|when_day:cycle.time_zone }}|{{ cycle|zone_name }}|{{ none|when:cycle }}"
+        "{% load pb %}{{ close|when:cycle }}|{{ close|when_day:cycle.time_zone }}|"
+        "{{ cycle|zone_name }}|{{ none|when:cycle }}"
     )
     with translation.override(language):
         html = template.render(Context({"close": NY_CLOSE, "cycle": _Cycle("America/New_York"), "none": None}))
