@@ -392,7 +392,7 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
         for p in projects
     )  # fmt: skip
 
-    voted_on = _parse_date(str(pb.meta.get("date_end") or "")) or timezone.localdate()
+    voted_on = _parse_date(str(pb.meta.get("date_end") or "")) or times.local_date(timezone.now(), cycle)
     cumulative = pb.vote_type == "cumulative"
     count = 0
     batch_ballots, batch_sources, batch_roll = [], [], []
