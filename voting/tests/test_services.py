@@ -683,11 +683,13 @@ def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
 @pytest.mark.parametrize(
     ("zone", "close", "language", "expected"),
     [
-        ("America/New_York", datetime(2099, 1, 31, 20, 0), "en", "Jan. 31, 2099, 8 p.m. (Eastern Time)"),
-        ("America/New_York", datetime(2099, 1, 31, 20, 0), "es", "31 de enero de 2099 a las 20:00 (hora oriental)"),
-        ("Pacific/Auckland", datetime(2099, 3, 2, 9, 30), "en", "March 2, 2099, 9:30 a.m. (New Zealand Time)"),
+        ("America/New_York", datetime(2099, 1, 31, 20, 0), "en", "Voting closes Jan. 31, 2099, 8 p.m. (Eastern Time);"),
+        ("America/New_York", datetime(2099, 1, 31, 20, 0), "es",
+         "La votación cierra el 31 de enero de 2099 a las 20:00 (hora oriental);"),
+        ("Pacific/Auckland", datetime(2099, 3, 2, 9, 30), "en",
+         "Voting closes March 2, 2099, 9:30 a.m. (New Zealand Time);"),
         ("Pacific/Auckland", datetime(2099, 3, 2, 9, 30), "es",
-         "2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda)"),
+         "La votación cierra el 2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda);"),
     ],
 )  # fmt: skip
 def test_the_confirmation_email_gives_the_close_in_the_cycles_zone(world, resident, zone, close, language, expected):
