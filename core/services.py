@@ -3,8 +3,9 @@
 import logging
 import threading
 import time
+from datetime import timedelta
 
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -221,10 +222,6 @@ def notifications_retry_unsent(
     and marked sent in the same transaction, so any number of drains (and single deliveries) can run
     at once and each row is sent once. The drain walks the rows in id order and never comes back to
     a row it tried: a failed send waits for the next run."""
-    from datetime import timedelta
-
-    from django.core.mail import get_connection
-
     from .models import Notification
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
