@@ -33,6 +33,7 @@ from budgets.models import Cycle
 from budgets.permissions import Action, check_who
 from budgets.phases import PHASE_ORDER, Phase, phase_reached, register_guard, register_hook, transition_get
 from budgets.services import cycle_transition
+from core import times
 from core.errors import Conflict, GuardFailed, NotFound, ValidationFailed
 from core.models import AuditEvent
 from core.services import audit_record
@@ -350,12 +351,8 @@ def _guard_retention(*, cycle: Cycle) -> None:
         return
     ends = retention_ends(cycle)
     if ends > timezone.now():
-        raise GuardFailed(
-            MSG_RETENTION % {"date": ends.date().isoformat(), "days": settings.PB_RETENTION_DAYS},
-            extra={
-                "archive": [str(MSG_RETENTION % {"date": ends.date().isoformat(), "days": settings.PB_RETENTION_DAYS})]
-            },
-        )
+        message = str(MSG_RETENTION % {"date": times.format_date(ends, cycle), "days": settings.PB_RETENTION_DAYS})
+        raise GuardFailed(message, extra={"archive": [message]})
 
 
 def _hook_archive(*, cycle: Cycle, actor) -> None:

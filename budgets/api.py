@@ -6,9 +6,11 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import times
+
 from . import permissions, selectors, services
 from .models import Cycle, District
-from .phases import CAPABILITIES, PHASE_ORDER, RESIDENT_GUIDANCE, TRANSITIONS, Phase
+from .phases import CAPABILITIES, PHASE_ORDER, RESIDENT_GUIDANCE, SCHEDULE_FIELDS, TRANSITIONS, Phase
 
 
 class DistrictOutput(serializers.ModelSerializer):
@@ -17,10 +19,20 @@ class DistrictOutput(serializers.ModelSerializer):
         fields = ["code", "name", "kind", "budget"]
 
 
+class CycleClockField(serializers.DateTimeField):
+    """A moment on the cycle's clock: ISO 8601 with the cycle's UTC offset (context ``time_zone``)."""
+
+    def to_representation(self, value):
+        zone = self.context.get("time_zone")
+        if value is None or not zone:
+            return super().to_representation(value)
+        return times.local(value, zone).isoformat()
+
+
 class TimelineOutput(serializers.Serializer):
     phase = serializers.CharField()
-    scheduled_at = serializers.DateTimeField(allow_null=True)
-    entered_at = serializers.DateTimeField(allow_null=True)
+    scheduled_at = CycleClockField(allow_null=True)
+    entered_at = CycleClockField(allow_null=True)
     state = serializers.ChoiceField(choices=["past", "current", "future"])
 
 
@@ -28,6 +40,7 @@ class CycleOutput(serializers.ModelSerializer):
     districts = DistrictOutput(many=True, read_only=True)
     capabilities = serializers.SerializerMethodField()
     voting_paused = serializers.SerializerMethodField()
+    time_zone_name = serializers.SerializerMethodField(help_text="The time zone in words, in the request's language.")
 
     class Meta:
         model = Cycle
@@ -37,6 +50,7 @@ class CycleOutput(serializers.ModelSerializer):
             "description",
             "phase",
             "time_zone",
+            "time_zone_name",
             "currency",
             "ideas_open_at",
             "vetting_open_at",
@@ -53,6 +67,18 @@ class CycleOutput(serializers.ModelSerializer):
     def get_voting_paused(self, cycle) -> bool:
         return cycle.is_paused
 
+    def get_time_zone_name(self, cycle) -> str:
+        return times.zone_name(cycle)
+
+    def to_representation(self, cycle):
+        """The schedule on the cycle's clock (ISO 8601 with its offset): the same moments, read
+        the way the cycle's residents read them."""
+        data = super().to_representation(cycle)
+        for field in SCHEDULE_FIELDS:
+            if getattr(cycle, field):
+                data[field] = times.local(getattr(cycle, field), cycle).isoformat()
+        return data
+
 
 class CycleDetailOutput(CycleOutput):
     timeline = serializers.SerializerMethodField()
@@ -62,7 +88,7 @@ class CycleDetailOutput(CycleOutput):
 
     @extend_schema_field(TimelineOutput(many=True))
     def get_timeline(self, cycle) -> list[dict]:
-        return TimelineOutput(selectors.cycle_timeline(cycle), many=True).data
+        return TimelineOutput(selectors.cycle_timeline(cycle), many=True, context={"time_zone": cycle.time_zone}).data
 
 
 def _visible_cycles(user):

@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from budgets.models import Cycle, District, district_code_validator
 from budgets.pabulib import PbElection, pb_parse
 from budgets.phases import Capability, Phase
+from budgets.selectors import cycle_voting_window
+from core import times
 from core.errors import ValidationFailed
 from core.services import audit_record
 
@@ -114,8 +116,12 @@ def _native_description(district: District) -> list[tuple[str, str]]:
         ("instance", str((cycle.voting_open_at or cycle.created_at).year)),
         ("district", district.name),
     ]
-    if cycle.voting_open_at and cycle.voting_close_at:
-        meta += [("date_begin", f"{cycle.voting_open_at:%d.%m.%Y}"), ("date_end", f"{cycle.voting_close_at:%d.%m.%Y}")]
+    opened, closed = cycle_voting_window(cycle)
+    if opened and closed:  # the days voting actually opened and closed, in the cycle's zone
+        meta += [
+            ("date_begin", f"{times.local_date(opened, cycle):%d.%m.%Y}"),
+            ("date_end", f"{times.local_date(closed, cycle):%d.%m.%Y}"),
+        ]
     return [(k, v) for k, v in meta if v]
 
 
@@ -386,7 +392,7 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
         for p in projects
     )  # fmt: skip
 
-    voted_on = _parse_date(str(pb.meta.get("date_end") or "")) or timezone.localdate()
+    voted_on = _parse_date(str(pb.meta.get("date_end") or "")) or times.local_date(timezone.now(), cycle)
     cumulative = pb.vote_type == "cumulative"
     count = 0
     batch_ballots, batch_sources, batch_roll = [], [], []

@@ -93,3 +93,27 @@ def cycle_timeline(cycle: Cycle, *, entered: dict[str, datetime] | None = None) 
         state = "past" if index < current else "current" if index == current else "future"
         entries.append(TimelineEntry(phase, scheduled.get(phase), entered.get(phase.value), state))
     return entries
+
+
+def cycle_voting_window(cycle: Cycle) -> tuple[datetime | None, datetime | None]:
+    """When voting actually opened and closed: the cycle's moves into and out of a phase that casts
+    ballots, from the audit log (its first opening, its last closing). A cycle that has not got
+    there yet (or never went through the phase machine) falls back on its schedule."""
+    opened = closed = None
+    casting = False
+    for after, at in (
+        AuditEvent.objects.filter(object_type="cycle", object_id=str(cycle.pk), action="cycle.phase_changed")
+        .order_by("id")
+        .values_list("after", "occurred_at")
+    ):
+        phase = (after or {}).get("phase")
+        if phase not in Phase.values:
+            continue
+        was_casting, casting = casting, Capability.CAST_BALLOTS in CAPABILITIES[Phase(phase)]
+        if casting and opened is None:
+            opened = at
+        elif was_casting and not casting:
+            closed = at
+    if casting:  # open now: it closes as scheduled
+        closed = None
+    return opened or cycle.voting_open_at, closed or cycle.voting_close_at

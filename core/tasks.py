@@ -10,5 +10,7 @@ def notification_deliver_task(notification_id: int) -> bool:
 
 
 @shared_task(name="core.tasks.notifications_retry_unsent", acks_late=True)
-def notifications_retry_unsent_task(older_than_seconds: int = 30) -> int:
+def notifications_retry_unsent_task(older_than_seconds: int = 10) -> int:
+    """The outbox drain: batch after batch until the backlog is gone or its time budget is spent.
+    Several can run at once (rows are claimed with SKIP LOCKED); each row is sent once."""
     return notifications_retry_unsent(older_than_seconds=older_than_seconds)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle, District
 from budgets.phases import Capability, Phase, phase_allows, register_guard, register_hook
+from core import times
 from core.canonical import canonical_bytes, sha256_hex
 from core.errors import Conflict, GuardFailed, NotAllowed, PhaseClosed, ValidationFailed
 from core.money import format_money
@@ -492,6 +493,7 @@ MSG_VOTED_BODY = gettext_noop(
     "Your ballot for %(district)s in %(cycle)s has been recorded. "
     "Keep the receipt code you were shown to check that it is counted."
 )
+MSG_VOTING_CLOSES = gettext_noop("Voting closes %(close)s; the results are published after the count.")
 MSG_CHANGED_SUBJECT = gettext_noop("Your ballot has been changed")
 VOID_REASON_SUPERSEDED = "superseded by the voter's later ballot"
 CHANGEABLE_CHANNELS = frozenset({"online", "phone", "kiosk"})
@@ -506,12 +508,16 @@ def _confirmation_queue(*, voter: Voter, district: District, kind: str, subject:
     the voter's language; no broker call from the vote request: the periodic task sends it."""
     if voter.notify_user is None:
         return
+    cycle = district.cycle
     with translation.override(voter.language or "en"):
+        text = gettext(body) % {"district": district.name, "cycle": cycle.name}
+        if cycle.voting_close_at:
+            text += " " + gettext(MSG_VOTING_CLOSES) % {"close": times.format_datetime(cycle.voting_close_at, cycle)}
         notification_queue(
             recipient=voter.notify_user,
             kind=kind,
             subject=gettext(subject),
-            body=gettext(body) % {"district": district.name, "cycle": district.cycle.name},
+            body=text,
             essential=True,
             dispatch=False,
         )

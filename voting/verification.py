@@ -21,6 +21,7 @@ from django.utils.translation import ngettext_lazy
 
 from budgets.models import Cycle, District
 from budgets.phases import Capability
+from core import times
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.services import SMS_CODE_KIND, audit_record, notification_queue_sms
 
@@ -59,6 +60,7 @@ MSG_BATCH_SIZE = ngettext_lazy(
 )
 MSG_BATCH_EXPIRY = _("The expiry must be in the future.")
 MSG_NOT_VOTING_SOON = _("Access codes can be made until voting closes.")
+MSG_CARD_HOW = _("Vote online and enter this code.")
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,17 @@ def access_codes_bundle(*, district: District, codes: list[str], expires_at: dat
     """A zip with ``codes.csv`` and ``codes.pdf`` (one card per code) for printing."""
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.units import inch
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen import canvas
 
+    cycle = district.cycle
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["district", "code", "expires"])
+    expires_local = times.local(expires_at, cycle).isoformat()  # the cycle's wall clock, with its offset
     for code in codes:
-        writer.writerow([district.code, code, expires_at.isoformat()])
+        writer.writerow([district.code, code, expires_local])
+    valid_until = _("Valid until %(when)s.") % {"when": times.format_datetime(expires_at, cycle)}
     pdf = io.BytesIO()
     page = canvas.Canvas(pdf, pagesize=letter, invariant=1)
     per_page, width, height = 8, letter[0], letter[1]
@@ -139,13 +145,18 @@ def access_codes_bundle(*, district: District, codes: list[str], expires_at: dat
         x = inch * 0.75 + (slot % 2) * (width / 2)
         y = height - inch * (1.2 + (slot // 2) * 2.4)
         page.setFont("Helvetica-Bold", 12)
-        page.drawString(x, y, f"{district.cycle.name} — {district.name}")
+        page.drawString(x, y, f"{cycle.name} — {district.name}")
         page.setFont("Helvetica", 10)
         page.drawString(x, y - 16, "Your one-time voting code / Su código de votación:")
         page.setFont("Courier-Bold", 18)
         page.drawString(x, y - 42, code)
+        size = 9  # the line fits the card's width whatever the language
+        while size > 6 and stringWidth(valid_until, "Helvetica", size) > width / 2 - inch:
+            size -= 0.5
+        page.setFont("Helvetica", size)
+        page.drawString(x, y - 60, valid_until)
         page.setFont("Helvetica", 9)
-        page.drawString(x, y - 60, f"Valid until {expires_at:%Y-%m-%d}. Vote online and enter this code.")
+        page.drawString(x, y - 72, str(MSG_CARD_HOW))
     page.save()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:

@@ -7,6 +7,7 @@ import logging
 import re
 import zipfile
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -16,7 +17,7 @@ from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection, models
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from PIL import Image
 
 from audit.archive import accounts_of_cycle_only
@@ -176,7 +177,9 @@ def test_archiving_waits_for_the_retention_period(official, settings):
     before = Identity.objects.count()
     with pytest.raises(GuardFailed) as refused:
         cycle_archive(actor=official, cycle=world.cycle)
-    assert retention_ends(world.cycle).date().isoformat() in str(refused.value)
+    # The cycle's day (not UTC's), as the reader's language writes it.
+    ends = retention_ends(world.cycle).astimezone(ZoneInfo(world.cycle.time_zone))
+    assert f"kept until {dateformat.format(ends.date(), 'N j, Y')} (365 days" in str(refused.value)
     world.cycle.refresh_from_db()
     assert world.cycle.allows(Capability.VIEW_RESULTS) and not world.cycle.allows(Capability.POST_UPDATES)
     assert Identity.objects.count() == before  # nothing erased, still in results

@@ -1,5 +1,8 @@
 """API v1: cycles, districts, phases, and the transition endpoint (RFC 7807 errors)."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -262,3 +265,22 @@ def test_session_login_through_the_test_client_works_too(client, official, ideas
     assert response.status_code == 200
     ideas_cycle.refresh_from_db()
     assert ideas_cycle.phase == Phase.VETTING
+
+
+@pytest.mark.parametrize(("language", "zone_name"), [("en", "New Zealand Time"), ("es", "hora de Nueva Zelanda")])
+def test_the_schedule_reads_on_the_cycles_clock_with_the_zone_in_words(api, language, zone_name):
+    """9 a.m. on Jan 10 in Auckland (20:00 UTC on Jan 9) comes out with Auckland's offset."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    CycleFactory(
+        slug="akl", phase=Phase.IDEAS, time_zone="Pacific/Auckland",
+        ideas_open_at=datetime(2026, 12, 1, 9, 0, tzinfo=auckland),
+        vetting_open_at=datetime(2027, 1, 10, 9, 0, tzinfo=auckland),
+    )  # fmt: skip
+    body = api.get("/api/v1/cycles/akl/", HTTP_ACCEPT_LANGUAGE=language).json()
+    assert body["time_zone"] == "Pacific/Auckland" and body["time_zone_name"] == zone_name
+    assert body["vetting_open_at"] == "2027-01-10T09:00:00+13:00"
+    assert datetime.fromisoformat(body["vetting_open_at"]) == datetime(2027, 1, 9, 20, 0, tzinfo=ZoneInfo("UTC"))
+    vetting = next(entry for entry in body["timeline"] if entry["phase"] == "vetting")
+    assert vetting["scheduled_at"] == "2027-01-10T09:00:00+13:00"
+    (listed,) = [c for c in api.get("/api/v1/cycles/").json()["results"] if c["slug"] == "akl"]
+    assert listed["vetting_open_at"] == "2027-01-10T09:00:00+13:00"

@@ -5,10 +5,13 @@ byte-identical; faulty files refused with their line and reason, nothing importe
 import hashlib
 import io
 import json
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from budgets import interop
@@ -16,11 +19,12 @@ from budgets.demo import DEMO_SLUG, demo_load
 from budgets.interop import district_pb_export
 from budgets.models import Cycle, District, TallyRun
 from budgets.phases import Phase
+from budgets.services import cycle_transition
 from budgets.tally import tally_district
 from proposals.models import Project
 from voting.methods import Method
 from voting.models import Ballot, BallotVoid, VoterRollEntry
-from voting.tests.builders import assert_roll_matches_ballots
+from voting.tests.builders import assert_roll_matches_ballots, design, vetting_world
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -247,3 +251,25 @@ def test_postgres_and_python_agree_on_empty_ballots_and_native_ballots(tmp_path,
     native = district_pb_export(ward)
     monkeypatch.setattr(interop, "FAST_VOTES", False)
     assert district_pb_export(ward) == native
+
+
+def test_a_native_export_gives_the_days_voting_actually_opened_and_closed_in_the_cycles_zone(official):
+    """Voting opened at 7 a.m. on March 1 and closed at 23:30 on March 9 in New York (04:30 UTC on
+    March 10), on other days than scheduled: the file says 01.03.2099 and 09.03.2099."""
+    new_york = ZoneInfo("America/New_York")
+    world = vetting_world(official, wards="A", projects={"A": [("A-01", "10000")]})
+    design(world, {})
+    Cycle.objects.filter(pk=world.cycle.pk).update(
+        time_zone="America/New_York",
+        voting_open_at=datetime(2099, 2, 27, 9, 0, tzinfo=new_york),
+        voting_close_at=datetime(2099, 3, 12, 20, 0, tzinfo=new_york),
+    )
+    cycle = Cycle.objects.get(pk=world.cycle.pk)
+    with time_machine.travel(datetime(2099, 3, 1, 7, 0, tzinfo=new_york), tick=False):
+        cycle = cycle_transition(actor=official, cycle=cycle, target=Phase.VOTING, reason="Opens early.")
+    with time_machine.travel(datetime(2099, 3, 9, 23, 30, tzinfo=new_york), tick=False):
+        cycle = cycle_transition(actor=official, cycle=cycle, target=Phase.COUNTING, reason="Closes early.")
+    data, _digest = district_pb_export(District.objects.get(cycle=cycle, code="A"))
+    meta = data.decode().split("PROJECTS\n")[0]
+    assert "date_begin;01.03.2099\n" in meta
+    assert "date_end;09.03.2099\n" in meta  # 23:30 in New York, already March 10 in UTC

@@ -514,3 +514,55 @@ def test_extend_voting_to_an_earlier_time_shows_the_error(official_client):
     assert _text(services.MSG_EXTEND_NOT_LATER) in response.content.decode()
     cycle.refresh_from_db()
     assert cycle.voting_close_at == old_close
+
+
+# --- times: typed, stored and shown in the cycle's own zone ----------------------------------------
+def test_a_time_typed_for_new_york_is_stored_in_utc_and_read_back_as_typed(official_client):
+    """An official types "voting closes Jan 31, 8 p.m." for America/New_York: 01:00 UTC on Feb 1
+    is stored; the edit form and the pages give 8 p.m. back, on Jan 31, with the zone in words."""
+    post = _create_post(
+        ideas_open_at="2027-01-02T09:00", vetting_open_at="2027-01-10T09:00",
+        voting_open_at="2027-01-20T09:00", voting_close_at="2027-01-31T20:00",
+    )  # fmt: skip
+    assert official_client.post(reverse("staff_cycle_create"), post).status_code == 302
+    cycle = Cycle.objects.get(slug="jc-2027")
+    assert cycle.voting_close_at == datetime(2027, 2, 1, 1, 0, tzinfo=ZoneInfo("UTC"))
+    edit = official_client.get(reverse("staff_cycle_edit", args=[cycle.slug])).content.decode()
+    assert 'name="voting_close_at" value="2027-01-31T20:00"' in edit
+    page = official_client.get(reverse("staff_cycle_detail", args=[cycle.slug])).content.decode()
+    assert "Jan. 31, 2027, 8 p.m. (Eastern Time)" in page
+    assert "Times in Eastern Time." in page
+    assert "Feb. 1, 2027" not in page and "America/New_York" not in page
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = official_client.get(reverse("staff_cycle_detail", args=[cycle.slug])).content.decode()
+    assert "31 de enero de 2027 a las 20:00 (hora oriental)" in page
+    assert "1 de febrero" not in page
+
+
+def test_an_auckland_cycle_shows_its_own_day_and_hour(client):
+    """9 a.m. on Jan 10 in Auckland is 8 p.m. on Jan 9 in UTC: the public timeline says Jan 10, 9 a.m."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    cycle = CycleFactory(
+        phase=Phase.IDEAS, time_zone="Pacific/Auckland",
+        ideas_open_at=datetime(2026, 12, 1, 9, 0, tzinfo=auckland),
+        vetting_open_at=datetime(2027, 1, 10, 9, 0, tzinfo=auckland),
+    )  # fmt: skip
+    html = client.get(reverse("cycle_detail", args=[cycle.slug])).content.decode()
+    assert "Jan. 10, 2027, 9 a.m. (New Zealand Time)" in html
+    assert "Jan. 9, 2027" not in html
+    html = client.get(reverse("cycle_detail", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "10 de enero de 2027 a las 09:00 (hora de Nueva Zelanda)" in html
+    assert "Horas en hora de Nueva Zelanda." in html
+
+
+def test_extending_voting_reads_the_new_close_in_the_cycles_zone(official_client):
+    cycle = CycleFactory(voting=True, time_zone="America/New_York")
+    response = official_client.post(
+        reverse("staff_voting_extend", args=[cycle.slug]),
+        {"voting_close_at": "2099-01-31T20:00", "reason": "Storm."},
+    )
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.voting_close_at == datetime(2099, 2, 1, 1, 0, tzinfo=ZoneInfo("UTC"))
+    html = official_client.get(reverse("staff_voting_extend", args=[cycle.slug])).content.decode()
+    assert "Jan. 31, 2099, 8 p.m. (Eastern Time)" in html and "Feb. 1" not in html

@@ -1,8 +1,6 @@
-from zoneinfo import ZoneInfo
-
 from django import template
-from django.utils import timezone
 
+from core import times
 from core.money import format_money
 
 register = template.Library()
@@ -17,8 +15,19 @@ def money(amount, currency):
 
 
 @register.filter
-def in_zone(value, zone_name):
-    """Show an aware datetime in the cycle's time zone."""
-    if value is None:
-        return None
-    return timezone.localtime(value, ZoneInfo(zone_name))
+def when(value, where):
+    """``{{ cycle.voting_close_at|when:cycle }}`` → "Jan. 31, 2027, 8 p.m. (Eastern Time)": the moment
+    in the cycle's zone (``where``: a cycle or a zone name), in the active language, zone in words."""
+    return times.format_datetime(value, where)
+
+
+@register.filter
+def when_day(value, where):
+    """``{{ idea.created_at|when_day:cycle }}`` → "Jan. 31, 2027": the cycle's day of that moment."""
+    return times.format_date(value, where)
+
+
+@register.filter
+def zone_name(where):
+    """``{{ cycle|zone_name }}`` → "Eastern Time"."""
+    return times.zone_name(where)

@@ -141,9 +141,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "budgets.tasks.cycles_advance_due",
         "schedule": 60.0,
     },
+    # The outbox drain: every 10 s, each run empties the backlog (or spends its time budget); runs
+    # that overlap share the work (SKIP LOCKED), and a run left waiting in the queue expires.
     "retry-unsent-notifications": {
         "task": "core.tasks.notifications_retry_unsent",
-        "schedule": 60.0,
+        "schedule": 10.0,
+        "options": {"expires": 10.0},
     },
 }
 

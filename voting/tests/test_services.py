@@ -677,3 +677,25 @@ def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
     services.ballot_cast(voter=partial, district=world.district("CITY"), ballot=Ballot(choices=("CITY-01",)))
     identity = Identity.objects.get(identity_key=key)
     assert (identity.name, identity.address) == ("Rosa Díaz", "2 Grand St")
+
+
+# --- the confirmation tells when voting closes, in the cycle's zone and the voter's language -----------
+@pytest.mark.parametrize(
+    ("zone", "close", "language", "expected"),
+    [
+        ("America/New_York", datetime(2099, 1, 31, 20, 0), "en", "Voting closes Jan. 31, 2099, 8 p.m. (Eastern Time);"),
+        ("America/New_York", datetime(2099, 1, 31, 20, 0), "es",
+         "La votación cierra el 31 de enero de 2099 a las 20:00 (hora oriental);"),
+        ("Pacific/Auckland", datetime(2099, 3, 2, 9, 30), "en",
+         "Voting closes March 2, 2099, 9:30 a.m. (New Zealand Time);"),
+        ("Pacific/Auckland", datetime(2099, 3, 2, 9, 30), "es",
+         "La votación cierra el 2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda);"),
+    ],
+)  # fmt: skip
+def test_the_confirmation_email_gives_the_close_in_the_cycles_zone(world, resident, zone, close, language, expected):
+    Cycle.objects.filter(pk=world.cycle.pk).update(time_zone=zone, voting_close_at=close.replace(tzinfo=ZoneInfo(zone)))
+    cast(world, "rosa", language=language, name="Rosa Resident", email="rosa@example.org", notify_user=resident)
+    (note,) = Notification.objects.filter(kind="vote.confirmation")
+    assert expected in note.body
+    # The UTC reading would have named another day.
+    assert close.replace(tzinfo=ZoneInfo(zone)).astimezone(ZoneInfo("UTC")).date() != close.date()

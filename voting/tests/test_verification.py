@@ -6,13 +6,15 @@ import io
 import re
 import threading
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from pypdf import PdfReader
 
 from budgets.services import cycle_transition
 from core.errors import NotAllowed, PhaseClosed, ValidationFailed
@@ -356,3 +358,30 @@ def test_with_the_broker_down_the_request_succeeds_and_the_retry_sends_it(outbox
     code = _sent_code(outbox)
     assert verification.phone_challenge_verify(phone="2015550123", code=code, client_key="c").channel == "phone"
     assert code not in Notification.objects.get().body
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", "Valid until March 2, 2099, 9:30 a.m. (New Zealand Time)."),
+        ("es", "Válido hasta el 2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda)."),
+    ],
+)
+def test_the_printed_cards_give_the_expiry_in_the_cycles_zone(cycle, official, language, line):
+    """9:30 a.m. on March 2 in Auckland is 20:30 UTC on March 1: the card and the CSV say March 2."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    cycle.time_zone = "Pacific/Auckland"
+    cycle.save(update_fields=["time_zone"])
+    district = cycle.districts.get(code="A")
+    expires = datetime(2099, 3, 2, 9, 30, tzinfo=auckland)
+    codes = verification.access_codes_generate(actor=official, district=district, count=9, expires_at=expires)
+    with translation.override(language):
+        bundle = zipfile.ZipFile(
+            io.BytesIO(verification.access_codes_bundle(district=district, codes=codes, expires_at=expires))
+        )
+    pages = PdfReader(io.BytesIO(bundle.read("codes.pdf"))).pages
+    text = "\n".join(page.extract_text() for page in pages)
+    assert len(pages) == 2 and text.count(line) == 9
+    assert all(code in text for code in codes)
+    rows = list(csv.DictReader(io.StringIO(bundle.read("codes.csv").decode())))
+    assert {r["expires"] for r in rows} == {"2099-03-02T09:30:00+13:00"}

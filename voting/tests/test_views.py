@@ -3,7 +3,7 @@ checks the receipt; every broken rule shows its message and stores nothing; alre
 and closed are refused by the vote path; officials design ballots until the freeze and see turnout."""
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -557,3 +557,17 @@ def test_turnout_counts_voters_per_ward_channel_site_language_and_day(client, of
         assert re.search(rf"{today}</th><td class=\"num\">3<", html)
         for code in ("A-01", "A-02", "B-01"):  # counts only, never choices
             assert code not in html
+
+
+# --- the closing time, in the cycle's zone -----------------------------------------------------------
+def test_the_vote_page_gives_the_close_in_the_cycles_zone_and_the_readers_language(client, official):
+    cycle = voting_cycle(official)
+    auckland = ZoneInfo("Pacific/Auckland")
+    cycle.time_zone = "Pacific/Auckland"
+    cycle.voting_close_at = datetime(2099, 3, 2, 9, 30, tzinfo=auckland)  # 20:30 UTC on March 1
+    cycle.save(update_fields=["time_zone", "voting_close_at"])
+    html = client.get(reverse("vote_index", args=[cycle.slug])).content.decode()
+    assert "March 2, 2099, 9:30 a.m. (New Zealand Time)" in html
+    assert "March 1, 2099" not in html and "Pacific/Auckland" not in html
+    html = client.get(reverse("vote_index", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda)" in html
