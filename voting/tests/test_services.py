@@ -153,10 +153,18 @@ def test_cast_stores_one_roll_entry_and_one_anonymous_ballot_and_returns_a_recei
     assert_roll_matches_ballots()
 
 
-def test_a_voter_without_an_account_gets_no_notification_and_no_identity_row_without_details(world):
+def test_a_voter_with_a_printed_code_gives_name_address_and_birth_date_or_nothing_is_stored(world):
     before = counts()
-    cast(world, "walk-in", channel="code", born=None)
-    assert counts() == before | {"roll": before["roll"] + 1, "ballots": before["ballots"] + 1}
+    with pytest.raises(ValidationFailed) as missing:
+        cast(world, "walk-in", channel="code", name=" ", address="")
+    assert set(missing.value.extra) == {"name", "address"}
+    with pytest.raises(services.NotEligible) as no_birth_date:
+        cast(world, "walk-in", channel="code", born=None)
+    assert str(no_birth_date.value.message) == str(services.MSG_BIRTH_NEEDED)
+    assert counts() == before
+    cast(world, "walk-in", channel="code")  # no account: an identity row, and no notification
+    assert counts() == before | {"roll": before["roll"] + 1, "ballots": before["ballots"] + 1,
+                                 "identities": before["identities"] + 1}  # fmt: skip
     assert_roll_matches_ballots()
 
 
@@ -664,16 +672,16 @@ def test_designs_and_eligibility_can_change_until_voting_opens(official):
 
 
 def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
-    """The identity table is for the duplicate review (name, date of birth, address): a later ballot
-    (here the citywide one) from a page that does not send the name must not blank it."""
+    """The identity table is for the duplicate review (name, date of birth, address, contact): a
+    later ballot (here the citywide one) from a page that does not send the email must not blank it."""
     projects = {"A": PROJECTS["A"], "CITY": [("CITY-01", "90000")]}
     world = voting_world(official, wards="A", projects=projects, citywide=True)
     key = crypto.identity_key("test", "rosa")
     full = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
-                          address="1 Grand St", date_of_birth=date(1990, 1, 1))  # fmt: skip
+                          address="1 Grand St", date_of_birth=date(1990, 1, 1), email="rosa@example.org")  # fmt: skip
     services.ballot_cast(voter=full, district=world.district("A"), ballot=Ballot(choices=("A-01",)))
-    partial = services.Voter(identity_key=key, channel="online", verification="account", name="",
-                             address="2 Grand St", date_of_birth=date(1990, 1, 1))  # fmt: skip
+    partial = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
+                             address="2 Grand St", date_of_birth=date(1990, 1, 1), email="")  # fmt: skip
     services.ballot_cast(voter=partial, district=world.district("CITY"), ballot=Ballot(choices=("CITY-01",)))
     identity = Identity.objects.get(identity_key=key)
-    assert (identity.name, identity.address) == ("Rosa Díaz", "2 Grand St")
+    assert (identity.name, identity.address, identity.email) == ("Rosa Díaz", "2 Grand St", "rosa@example.org")
