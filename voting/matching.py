@@ -40,8 +40,8 @@ def address_normalize(address: str) -> str:
         return ""
     try:
         parsed = normalize_address_record(unidecode(address))
-    except (AddressNormalizationError, RepeatedLabelError, ValueError):
-        return folded
+    except (AddressNormalizationError, RepeatedLabelError, ValueError, KeyError, IndexError, TypeError):
+        return folded  # not an address the parser reads: compared as typed (never an error on the vote path)
     street = _fold(parsed.get("address_line_1") or "")
     unit = (parsed.get("address_line_2") or "").split(maxsplit=1)  # "APT 3B" → the kind, the number
     number = _fold(unit[-1]) if unit else ""

@@ -375,7 +375,9 @@ def _ballot_setup(cycle: Cycle, district: District):
 IDENTIFIED_CHANNELS = frozenset({"online", "phone", "code", "kiosk"})
 
 
-def eligibility_check(*, cycle: Cycle, date_of_birth: date | None, attested: bool = True, eligibility=None) -> None:
+def eligibility_check(
+    *, cycle: Cycle, date_of_birth: date | None, attested: bool = True, eligibility: Eligibility | None = None
+) -> None:
     """The cycle's eligibility rule, the one place it is applied, the same on every channel (an
     account, an SMS code, a printed access code, a kiosk's check-in; paper wherever a date of birth
     is keyed): the voter attests that they live (or work or study, where the cycle allows it) in

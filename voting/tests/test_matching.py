@@ -1,9 +1,12 @@
 """What people type differently about one person is made the same (voting/matching.py), and the
 match key built from it (voting/crypto.py) tells one person from another."""
 
+import re
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voting import crypto, matching
 
@@ -62,3 +65,10 @@ def test_the_match_key_is_keyed_and_the_same_for_the_same_person_only():
     assert alice != crypto.match_key(name="José Example", date_of_birth=date(1980, 5, 6), address="12 Elm St Apt 3")
     assert crypto.match_key(name="", date_of_birth=BORN, address="12 Elm St") == ""
     assert crypto.match_key(name="Alice", date_of_birth=None, address="12 Elm St") == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_any_text_normalises_to_plain_words_without_an_error(text):
+    for normalised in (matching.address_normalize(text), matching.name_normalize(text)):
+        assert re.fullmatch(r"([a-z0-9]+( [a-z0-9]+)*)?", normalised)
