@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from accounts import services as accounts_services
 from budgets.models import Cycle
@@ -858,3 +860,20 @@ def test_the_eligibility_rule_is_one_function_of_the_cycles_rule(world):
         with pytest.raises(services.NotEligible) as refused:
             services.eligibility_check(cycle=world.cycle, date_of_birth=born, attested=attested)
         assert str(refused.value.message).startswith(message)
+
+
+def test_the_officials_see_the_four_channels_as_one_group_and_certification_waits(client, world):
+    channels = Channels(world)
+    for channel in CHANNELS:
+        channels.vote(channel)
+    client.force_login(world.official)
+    html = client.get(reverse("staff_duplicates", args=[world.cycle.slug])).content.decode()
+    assert "<span data-undecided>1</span>" in html
+    assert len(re.findall(r'id="group-[0-9a-f]{12}"', html)) == 1 and "12 Elm Street" in html and "12 elm st." in html
+    for value, label in Channel.choices:
+        assert (escape(str(label)) in html) == (value in {"online", "phone", "code", "kiosk"})
+    counting = cycle_transition(actor=world.official, cycle=world.cycle, target=Phase.COUNTING, reason="Test: close.")
+    assert review.counting_blockers(counting) == [  # what certification's guard refuses on
+        "3 provisional ballots are still waiting for a decision.",
+        "1 group of possible duplicate voters has not been reviewed yet.",
+    ]
