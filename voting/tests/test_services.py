@@ -714,6 +714,12 @@ ALICE_TYPED = {
 CHANNELS = tuple(ALICE_TYPED)
 
 
+def phone_voter(*, phone: str = "201-555-0123", **details) -> services.Voter:
+    """A voter whose phone was verified by SMS, as the pages build them (voting/views.py)."""
+    key = crypto.identity_key("phone", verification.phone_normalize(phone))
+    return services.Voter(identity_key=key, channel="phone", verification="sms", **details)
+
+
 class Channels:
     """One person voting through each channel, the way its pages do it."""
 
@@ -737,8 +743,7 @@ class Channels:
                                   verification="account", email=self.account.email, notify_user=self.account,
                                   **{**details, "name": self.account.display_name})  # fmt: skip
         if channel == "phone":
-            key = crypto.identity_key("phone", verification.phone_normalize("201-555-0123"))
-            return services.Voter(identity_key=key, channel="phone", verification="sms", **details)
+            return phone_voter(**details)
         if channel == "code":
             redeemed = verification.access_code_redeem(code=self.code, client_key="test-client")
             return services.Voter(identity_key=redeemed.identity_key, channel=redeemed.channel,
@@ -805,10 +810,8 @@ def test_two_email_accounts_of_one_person_are_one_duplicate_group(world):
 def test_another_person_at_the_same_address_is_not_flagged(world):
     channels = Channels(world)
     alice = channels.vote("account")
-    bob = Channels.__new__(Channels)
-    bob.world, bob.born = world, ALICE_BORN  # same day of birth too: twins, say
-    bob.typed = {"phone": ("Bob Example", "12 Elm Street")}
-    other = bob.voter("phone")
+    # Same address, same day of birth (a twin, say), another name and phone.
+    other = phone_voter(phone="201-555-0199", name="Bob Example", address="12 Elm Street", date_of_birth=ALICE_BORN)
     result = services.ballot_cast(voter=other, district=world.district("A"), ballot=Ballot(choices=("A-02",)))
     assert not alice.provisional and not result.provisional
     assert receipts_by_status([alice, result]) == {"counted": 2}
