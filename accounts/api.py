@@ -1,9 +1,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from . import services
 from .roles import user_roles
 
 
@@ -20,9 +22,32 @@ class MeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    parser_classes = [JSONParser]
+
+    class Input(serializers.Serializer):
+        display_name = serializers.CharField(
+            max_length=services.NAME_MAX, help_text="Your full name; asked before your first ballot."
+        )
+
+        class Meta:
+            ref_name = "MeInput"
+
     @extend_schema(responses=MeOutput)
     def get(self, request):
-        user = request.user
+        return Response(self._output(request.user))
+
+    @extend_schema(request=Input, responses=MeOutput)
+    def patch(self, request):
+        """Give or correct the full name on the account (audited)."""
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = services.user_set_name(
+            actor=request.user, user=request.user, name=payload.validated_data["display_name"]
+        )
+        return Response(self._output(user))
+
+    @staticmethod
+    def _output(user) -> dict:
         data = {
             "id": user.pk,
             "email": user.email,
@@ -30,4 +55,4 @@ class MeView(APIView):
             "language": user.language,
             "roles": sorted(role.value for role in user_roles(user)),
         }
-        return Response(MeOutput(data).data)
+        return MeOutput(data).data

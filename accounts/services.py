@@ -69,3 +69,35 @@ def user_update_preferences(*, actor, user: User, notifications_enabled: bool, l
         after=after,
     )  # fmt: skip
     return user
+
+
+MSG_NAME_REQUIRED = _("Enter your full name.")
+MSG_NAME_NOT_YOURS = _("You can only change the name on your own account.")
+NAME_MAX = 150
+
+
+@transaction.atomic
+def user_set_name(*, actor, user: User, name: str) -> User:
+    """A person gives (or corrects) the full name on their own account. Voting online asks for it
+    before the first ballot: with the date of birth and address given on the ballot, it is how the
+    same person voting on another channel is found.
+
+    The name is stripped and its spaces collapsed; an empty one, or one over 150 characters, is a
+    ValidationFailed; only the user themselves may do it (NotAllowed). Locks the user's row; audited
+    as "user.name_set" when it changes anything."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or actor.pk != user.pk:
+        raise NotAllowed(MSG_NAME_NOT_YOURS)
+    name = " ".join(str(name or "").split())
+    if not any(ch.isalnum() for ch in name) or len(name) > NAME_MAX:
+        raise ValidationFailed(extra={"display_name": [MSG_NAME_REQUIRED]})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = user.display_name
+    if name == before:
+        return user
+    user.display_name = name
+    user.save(update_fields=["display_name"])
+    audit_record(
+        actor=actor, action="user.name_set", object_type="user", object_id=user.pk,
+        before={"display_name": before}, after={"display_name": name},
+    )  # fmt: skip
+    return user

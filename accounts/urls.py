@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("preferences/", views.preferences, name="account_preferences"),
+    path("name/", views.name, name="account_name"),
 ]

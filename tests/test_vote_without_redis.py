@@ -32,7 +32,8 @@ user = User.objects.get(pk={user})
 started = time.monotonic()
 result = services.ballot_cast(
     voter=services.Voter(identity_key=crypto.identity_key("account", str(user.pk)), channel="online",
-                         verification="account", date_of_birth=datetime.date(1990, 1, 1), notify_user=user),
+                         verification="account", date_of_birth=datetime.date(1990, 1, 1), notify_user=user,
+                         name="Nora Redis", address="4 Grove St"),
     district=District.objects.get(pk={district}), ballot=methods.Ballot(choices=("A-01",)))
 print(round(time.monotonic() - started, 3))
 for thread in threading.enumerate():

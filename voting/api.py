@@ -22,12 +22,14 @@ from rest_framework.views import APIView
 
 from budgets import selectors as budget_selectors
 from budgets.models import Cycle, District
+from core.errors import ValidationFailed
 from proposals.permissions import can_see_internal
 
-from . import crypto, methods, selectors, services
+from . import crypto, matching, methods, selectors, services
 from .models import AllocationRule, Channel
 from .permissions import check_online_voter
 
+MSG_ACCOUNT_NAME = _("Add your full name to your account before your first ballot (PATCH /api/v1/me/).")
 MSG_CHOICES_OR_RANKS = _("Send either “choices” or “ranks”, not both.")
 MSG_RANKS_NO_POINTS = _("Points go with “choices” on a cumulative ballot, not with “ranks”.")
 MSG_TOO_MANY_RANKS = ngettext_lazy("Rank at most %(max)s project.", "Rank at most %(max)s projects.", "max")
@@ -207,7 +209,10 @@ class BallotCastView(APIView):
         request=Input,
         responses={
             201: CastOutput,
-            400: OpenApiResponse(description="The ballot is not valid (errors.ballot lists why)."),
+            400: OpenApiResponse(
+                description="The ballot is not valid (errors.ballot lists why), or the account has no name yet "
+                "(errors.name: give it with PATCH /api/v1/me/ first)."
+            ),
             403: OpenApiResponse(description="Not logged in, email not verified, read-only, or not eligible."),
             409: OpenApiResponse(description="Already voted here, or voting is paused or closed."),
         },
@@ -222,6 +227,8 @@ class BallotCastView(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         user = request.user
+        if not matching.name_normalize(user.display_name):
+            raise ValidationFailed(MSG_ACCOUNT_NAME, extra={"name": [MSG_ACCOUNT_NAME]})
         voter = services.Voter(
             identity_key=crypto.identity_key("account", str(user.pk)),
             channel=Channel.ONLINE.value,

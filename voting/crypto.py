@@ -7,12 +7,13 @@ not a password hasher: they must be looked up by value). Receipt codes carry 100
 import base64
 import hashlib
 import secrets
-import unicodedata
 from datetime import date
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+
+from . import matching
 
 # Crockford-style alphabet: no I, L, O, U — easy to read aloud and type.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -42,17 +43,17 @@ def receipt_hash(code: str) -> str:
 
 
 def match_key(*, name: str, date_of_birth: date | None, address: str) -> str:
-    """Same name, date of birth and address → same key (case, accents, punctuation and spacing
-    ignored): how possible duplicate people are found across channels. Empty when one is missing."""
-    parts = [_fold(name), date_of_birth.isoformat() if date_of_birth else "", _fold(address)]
+    """Same person → same key, however the name and address were typed (``matching``: case, accents,
+    punctuation, spacing, street suffixes, the kind of unit): how one person voting on two channels
+    is found. Empty when one of the three is missing."""
+    parts = [
+        matching.name_normalize(name),
+        date_of_birth.isoformat() if date_of_birth else "",
+        matching.address_normalize(address),
+    ]
     if not all(parts):
         return ""
     return keyed_hash("match", "|".join(parts))
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
 
 
 def _fernet() -> Fernet:

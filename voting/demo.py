@@ -61,6 +61,8 @@ def fill_ballots(*, cycle, users, rng) -> None:
                     verification="demo",
                     language=rng.choice(["en", "en", "en", "es"]),
                     date_of_birth=date(1950 + rng.randint(0, 55), rng.randint(1, 12), rng.randint(1, 28)),
+                    name=f"Demo Voter {number}",
+                    address=f"{number} Demo Street",
                 ),
                 district=district,
                 ballot=methods.Ballot(choices=tuple(sorted(chosen))),

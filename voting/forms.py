@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from . import methods
+from . import matching, methods
 from .methods.base import Problem, ballot_from_points, ballot_from_ranks
 from .models import AllocationRule
-from .services import MSG_ATTEST
+from .services import MSG_ADDRESS_NEEDED, MSG_ATTEST, MSG_NAME_NEEDED
 
 METHOD_LABELS = {
     methods.Method.APPROVAL: _("Approval: pick between a minimum and a maximum number of projects"),
@@ -102,8 +102,17 @@ def attest_label(*, citywide: bool, live_work_study: bool) -> str:
 
 
 class VoterForm(forms.Form):
-    """The eligibility attestation on the ballot page (US PB: no census, the voter attests)."""
+    """The ballot page's "About you": what eligibility and finding one person on two channels need
+    (US PB: no census, the voter attests). ``ask_name``: a voter without an account gives their
+    name here; an account's name is the one on the account."""
 
+    name = forms.CharField(
+        label=_("Full name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        help_text=_("Your first and last name, as you would give them at a voting site."),
+        error_messages={"required": MSG_NAME_NEEDED},
+    )
     date_of_birth = forms.DateField(
         label=_("Date of birth"),
         input_formats=["%Y-%m-%d"],
@@ -111,18 +120,36 @@ class VoterForm(forms.Form):
         error_messages={"invalid": _("Enter your date of birth, e.g. 1990-04-30.")},
     )
     address = forms.CharField(
-        label=_("Home address"), max_length=300, widget=forms.TextInput(attrs={"autocomplete": "street-address"})
+        label=_("Home address"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        help_text=_("Number, street and apartment or unit, e.g. 12 Elm St, Apt 3."),
+        error_messages={"required": MSG_ADDRESS_NEEDED},
     )
     attest = forms.BooleanField(label="", error_messages={"required": MSG_ATTEST})
 
-    def __init__(self, *args, attest_text: str = "", **kwargs):
+    def __init__(self, *args, attest_text: str = "", ask_name: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["attest"].label = attest_text
+        if not ask_name:
+            del self.fields["name"]
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not matching.name_normalize(name):
+            raise forms.ValidationError(MSG_NAME_NEEDED)
+        return name
+
+    def clean_address(self):
+        address = " ".join(self.cleaned_data["address"].split())
+        if not matching.address_normalize(address):
+            raise forms.ValidationError(MSG_ADDRESS_NEEDED)
+        return address
 
     @classmethod
     def initial_from_post(cls, data) -> dict:
-        return {"date_of_birth": data.get("date_of_birth", ""), "address": data.get("address", ""),
-                "attest": bool(data.get("attest"))}  # fmt: skip
+        return {"name": data.get("name", ""), "date_of_birth": data.get("date_of_birth", ""),
+                "address": data.get("address", ""), "attest": bool(data.get("attest"))}  # fmt: skip
 
 
 # --- voting without an account ---------------------------------------------------------------------

@@ -96,17 +96,19 @@ class CheckInForm(forms.Form):
 
 
 class KioskVoterForm(VoterForm):
-    """The ballot page's "About you" for a voter checked in at a kiosk: date of birth and address as
-    the volunteer entered them, shown read-only (a posted value is ignored), and the attestation."""
+    """The ballot page's "About you" for a voter checked in at a kiosk: name, date of birth and
+    address as the volunteer entered them, shown read-only (a posted value is ignored), and the
+    attestation."""
 
     def __init__(self, *args, checked_in, **kwargs):
         super().__init__(*args, **kwargs)
         self.initial = {
             **self.initial,
+            "name": checked_in.name,
             "date_of_birth": checked_in.date_of_birth,
             "address": checked_in.address,
         }
-        for name in ("date_of_birth", "address"):
+        for name in ("name", "date_of_birth", "address"):
             self.fields[name].disabled = True
             self.fields[name].help_text = _("As entered at check-in. If it is wrong, ask the volunteer.")
 

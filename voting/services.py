@@ -27,7 +27,7 @@ from core.errors import Conflict, GuardFailed, NotAllowed, PhaseClosed, Validati
 from core.money import format_money
 from core.services import audit_record, notification_queue
 
-from . import crypto, methods
+from . import crypto, matching, methods
 from .methods.base import ballot_from_points, ballot_from_ranks
 from .methods.messages import method_name, problem_message
 from .models import (
@@ -101,6 +101,9 @@ MSG_GUARD_TOO_FEW = ngettext_lazy(  # min is above count, so at least 2: "picks"
 )
 MSG_GUARD_NO_CLOSE = _("Set the time voting closes (in the future) before voting opens.")
 MSG_ATTEST = _("Please confirm that the information you gave is true.")
+MSG_BIRTH_NEEDED = _("Enter your date of birth: there is a minimum age to vote.")
+MSG_NAME_NEEDED = _("Enter your full name.")
+MSG_ADDRESS_NEEDED = _("Enter your home address.")
 
 
 # --- designs and eligibility ----------------------------------------------------------------------
@@ -368,11 +371,44 @@ def _ballot_setup(cycle: Cycle, district: District):
     return setup
 
 
-def _check_age(cycle: Cycle, eligibility: Eligibility, voter: Voter) -> None:
-    if voter.channel in ("online", "phone", "kiosk"):
-        age_on = _age_on(cycle, eligibility)
-        if voter.date_of_birth is None or _years_between(voter.date_of_birth, age_on) < eligibility.minimum_age:
-            raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
+# Every channel on which a person casts their own ballot. Paper sheets and imported ballots carry
+# no identity (paper is reconciled by batch); every other ballot goes through ``ballot_cast``.
+IDENTIFIED_CHANNELS = frozenset({"online", "phone", "code", "kiosk"})
+
+
+def eligibility_check(
+    *, cycle: Cycle, date_of_birth: date | None, attested: bool = True, eligibility: Eligibility | None = None
+) -> None:
+    """The cycle's eligibility rule, the one place it is applied, the same on every channel (an
+    account, an SMS code, a printed access code, a kiosk's check-in; paper wherever a date of birth
+    is keyed): the voter attests that they live (or work or study, where the cycle allows it) in
+    the district and that what they gave is true, gives a date of birth, and is at least the
+    minimum age on the cycle's day for counting age (default: the day voting closes, in the
+    cycle's zone). NotEligible (403) with the reason; nothing is read but the cycle's rule."""
+    if not attested:
+        raise NotEligible(MSG_ATTEST)
+    if eligibility is None:
+        eligibility = Eligibility.objects.filter(cycle=cycle).first() or Eligibility(cycle=cycle)
+    age_on = _age_on(cycle, eligibility)
+    if date_of_birth is None:
+        raise NotEligible(MSG_BIRTH_NEEDED)
+    if _years_between(date_of_birth, age_on) < eligibility.minimum_age:
+        raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
+
+
+def voter_identity_check(voter: Voter) -> None:
+    """What finding one person on two channels needs, from every voter who casts their own ballot:
+    a name and a home address (the date of birth is the eligibility rule's). An account gives its
+    name before its first ballot. ValidationFailed (400) naming each missing field."""
+    if voter.channel not in IDENTIFIED_CHANNELS:
+        return
+    errors = {}
+    if not matching.name_normalize(voter.name):
+        errors["name"] = [MSG_NAME_NEEDED]
+    if not matching.address_normalize(voter.address):
+        errors["address"] = [MSG_ADDRESS_NEEDED]
+    if errors:
+        raise ValidationFailed(" ".join(str(m[0]) for m in errors.values()), extra=errors)
 
 
 def _check_not_on_roll(district: District, voter: Voter) -> None:
@@ -390,10 +426,9 @@ def _cast_checks(
     """Everything ``ballot_cast`` refuses before it writes, in order: paused/closed, attestation,
     age, then every problem with the ballot. Returns the eligibility and design it checked against."""
     _check_open(cycle)
-    if not attested:
-        raise NotEligible(MSG_ATTEST)
+    voter_identity_check(voter)
     eligibility, design, rules = _ballot_setup(cycle, district)
-    _check_age(cycle, eligibility, voter)
+    eligibility_check(cycle=cycle, date_of_birth=voter.date_of_birth, attested=attested, eligibility=eligibility)
     if design is None:
         raise NoBallot()
     problems = [*rank_problems, *methods.validate(rules, ballot)]
@@ -420,8 +455,15 @@ def ballot_cast(
 
     Invariant: one roll entry per (district, identity key) — the database's unique constraint, not a
     check — and one anonymous ballot for it, in the same transaction; nothing links the two.
-    Errors: VotingPaused / VotingClosed (409), NotEligible (403), BallotInvalid (400, every
-    problem), AlreadyVoted (409). Locking: none on the cycle (a hot row shared by every ballot);
+    Errors: VotingPaused / VotingClosed (409), ValidationFailed (400: no name or address from a voter
+    on an identified channel), NotEligible (403: ``eligibility_check``), BallotInvalid (400, every
+    problem), AlreadyVoted (409).
+
+    One person, one ballot across channels: the identity's match key (normalised name, date of
+    birth and address, keyed) is compared with every identity already on this ballot's roll; a
+    match makes this ballot provisional (duplicate review). Casts with one match key run that
+    comparison one after the other (a transaction-scoped advisory lock on the key), so two
+    channels at once still find each other. Locking: none on the cycle (a hot row shared by every ballot);
     instead the last statement before commit re-reads the phase, the pause and the clock, so a ballot
     commits only while voting is open — a pause or close counts from the moment it is committed.
 
@@ -459,6 +501,8 @@ def ballot_cast(
             raise CodeNotUsable()
     match = crypto.match_key(name=voter.name, date_of_birth=voter.date_of_birth, address=voter.address)
     _identity_upsert(voter, match)
+    if match:
+        _match_lock(match)
     provisional_reason = voter.provisional_reason or (
         ProvisionalBallot.Reason.POSSIBLE_DUPLICATE if match and _possible_duplicate(district, voter, match) else ""
     )
@@ -627,6 +671,14 @@ def _identity_upsert(voter: Voter, match: str) -> None:
     )
 
 
+def _match_lock(match: str) -> None:
+    """Until this transaction ends, no other cast with this match key gets past this point: the one
+    that comes second sees the first on the roll. Other people are not held up."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"voting.match:{match}"])
+
+
 _POSSIBLE_DUPLICATE = """
     SELECT 1 FROM voting_identity i
     CROSS JOIN LATERAL (
@@ -783,8 +835,9 @@ def voter_check(*, voter: Voter, district: District | int) -> None:
         pk=district.pk if isinstance(district, District) else district
     )
     _check_open(district.cycle)
+    voter_identity_check(voter)
     eligibility, design, _rules = _ballot_setup(district.cycle, district)
-    _check_age(district.cycle, eligibility, voter)
+    eligibility_check(cycle=district.cycle, date_of_birth=voter.date_of_birth, eligibility=eligibility)
     if design is None:
         raise NoBallot()
     _check_not_on_roll(district, voter)

@@ -14,7 +14,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -28,7 +30,7 @@ from core.middleware import client_ip
 from core.money import format_money
 from core.views_mixins import apply_errors, cycle_gate, deny
 
-from . import crypto, methods, permissions, selectors, services, verification
+from . import crypto, matching, methods, permissions, selectors, services, verification
 from .forms import (
     METHOD_LABELS,
     AccessCodeBatchForm,
@@ -354,6 +356,10 @@ def vote_ballot(request, slug, code):
             return _gate(request, permissions.check_online_voter, cycle)  # log in (or verify: see the list)
         key = seed = session_voter["identity_key"]
     district = _ballot_district(cycle, code)
+    if session_voter is None and not matching.name_normalize(request.user.display_name):
+        # An account gives its name before its first ballot (with the birth date and address asked
+        # on the ballot, it finds the same person voting on another channel).
+        return redirect(f"{reverse('account_name')}?{urlencode({'next': request.path})}")
     if session_voter and session_voter.get("district_id") not in (None, district.pk):
         own = District.objects.filter(pk=session_voter["district_id"]).first()
         message = MSG_CODE_OTHER_BALLOT % {"district": own.name if own else "—"}
@@ -369,6 +375,7 @@ def vote_ballot(request, slug, code):
                 verification=session_voter["verification"],
                 access_code_hash=session_voter.get("access_code_hash", ""),
                 language=language,
+                name=data["name"],
                 date_of_birth=data["date_of_birth"],
                 address=data["address"],
             )
@@ -389,7 +396,11 @@ def vote_ballot(request, slug, code):
             del request.session[SESSION_VOTER]  # one ballot per code; a phone may still cast the citywide one
         return {}
 
-    return ballot_steps(request, ballot, key=key, voter_for=voter_for, on_cast=on_cast)
+    def voter_form(data=None, initial=None):
+        # Without an account the voter gives their name here; an account's is on the account.
+        return VoterForm(data, initial=initial, attest_text=ballot.attest_text, ask_name=bool(session_voter))
+
+    return ballot_steps(request, ballot, key=key, voter_for=voter_for, on_cast=on_cast, voter_form=voter_form)
 
 
 def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, voter_form=None):
@@ -439,6 +450,9 @@ def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, vote
     except services.NotEligible as error:
         form.add_error(None, error.message)
         return _render_ballot_form(request, ballot, form=form, choices=choices)
+    except ValidationFailed as error:  # a detail about the voter the vote path needs (name, address)
+        apply_errors(error, form)
+        return _render_ballot_form(request, ballot, form=form, choices=choices)
     except services.AlreadyVoted as error:
         return _render_refused(request, ballot, state="already_voted", message=error.message)
     except services.VotingPaused as error:
@@ -460,7 +474,7 @@ def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, vote
     return render(
         request,
         "voting/ballot_review.html",
-        ballot.context(chosen=rows, total=total, hidden=choices.hidden_fields(), voter=data),
+        ballot.context(chosen=rows, total=total, hidden=choices.hidden_fields(), voter=voter),
     )
 
 

@@ -132,7 +132,8 @@ def test_a_voter_checks_their_receipt(live_server, page):
     cycle = voting_cycle("approval")
     result = services.ballot_cast(
         voter=services.Voter(identity_key=crypto.identity_key("account", "receipt-test"), channel="online",
-                             verification="account", date_of_birth=date(1990, 1, 1)),
+                             verification="account", date_of_birth=date(1990, 1, 1), name="Rita Receipt",
+                             address="3 Grove St"),
         district=cycle.districts.get(code="A"),
         ballot=methods.Ballot(choices=("A-02",)),
     )  # fmt: skip

@@ -88,6 +88,10 @@ def open_voting(world: World) -> Cycle:
 
 
 def voter(key, *, channel: str = "online", born: date | None = date(1980, 5, 17), **kwargs) -> services.Voter:
+    """A voter known by ``key``: by default a person of their own (a name made from the key), so two
+    keys are two people unless a test gives them the same details."""
+    kwargs.setdefault("name", f"Voter {key}")
+    kwargs.setdefault("address", "1 Test Street")
     return services.Voter(
         identity_key=crypto.identity_key("test", str(key)),
         channel=channel,

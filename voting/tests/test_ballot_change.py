@@ -5,6 +5,7 @@ voting closes."""
 
 import io
 import json
+from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -128,6 +129,9 @@ def test_provisional_printed_code_and_paper_ballots_cannot_be_changed(world):
         channel=redeemed.channel,
         verification=redeemed.verification,
         access_code_hash=redeemed.access_code_hash,
+        name="Code Voter",
+        address="7 Birch Ave",
+        date_of_birth=date(1990, 1, 1),
     )
     services.ballot_cast(voter=by_code, district=world.district("B"), ballot=methods.Ballot(choices=("B-01",)))
     assert BallotChangeKey.objects.count() == 0  # a used-up code cannot come back

@@ -14,7 +14,7 @@ from django.db import connection
 
 from core.errors import ApplicationError
 from voting import crypto, methods, services
-from voting.models import Ballot, VoterRollEntry
+from voting.models import Ballot, ProvisionalBallot, VoterRollEntry
 
 from .builders import assert_roll_matches_ballots, voter, voting_world
 
@@ -103,4 +103,26 @@ def test_50_submissions_for_one_voter_half_over_budget_store_at_most_one_valid_b
     assert ballot.choices == list(within)
     assert methods.validate(services.ballot_rules(district), methods.Ballot(choices=tuple(ballot.choices))) == []
     assert VoterRollEntry.objects.filter(district=district).count() == 1
+    assert_roll_matches_ballots()
+
+
+def test_one_person_on_four_channels_at_once_has_one_counted_ballot(world):
+    """Ten people, each voting on four channels (four identity keys) at the same moment: the casts
+    of one person take turns at the duplicate check, so each person has one counted ballot and
+    three provisional ones, never two counted."""
+    a = world.district("A").pk
+    jobs = []
+    for person in range(10):
+        details = {"name": f"Person {person} Example", "address": f"{person + 10} Elm Street, Apt {person}"}
+        for channel in ("online", "phone", "code", "kiosk"):
+            who = voter(f"p{person}-{channel}", channel=channel, **details)
+            jobs.append(
+                lambda who=who: services.ballot_cast(voter=who, district=a, ballot=methods.Ballot(choices=("A-01",)))
+            )
+    results = run_at_once(jobs)
+    assert Counter(outcome for outcome, _value in results) == {"ok": 40}
+    for person in range(10):
+        provisional = [value.provisional for _outcome, value in results[person * 4 : person * 4 + 4]]
+        assert sorted(provisional) == [False, True, True, True], person
+    assert ProvisionalBallot.objects.filter(reason=ProvisionalBallot.Reason.POSSIBLE_DUPLICATE).count() == 30
     assert_roll_matches_ballots()

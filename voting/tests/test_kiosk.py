@@ -540,8 +540,10 @@ def test_a_voter_checks_in_votes_and_the_kiosk_is_ready_for_the_next(kiosk_clien
     assert 'data-kiosk-idle="180"' in html and "js/kiosk.js" in html
     assert f'action="{ballot_url(world.cycle)}"' in html
     assert re.search(r'name="date_of_birth"[^>]*value="1990-04-30"[^>]*disabled|disabled[^>]*value="1990-04-30"', html)
+    assert re.search(r'name="name"[^>]*value="María José López"[^>]*disabled', html)  # as checked in
 
-    review = vote(client, world, "review", date_of_birth="2020-01-01", address="elsewhere")
+    review = vote(client, world, "review", date_of_birth="2020-01-01", address="elsewhere", name="Someone Else")
+    assert "María José López" in review.content.decode() and "Someone Else" not in review.content.decode()
     assert "Review your ballot for Ward A" in review.content.decode()
     assert_kiosk_layout(review.content.decode())
     assert VoterRollEntry.objects.count() == 0

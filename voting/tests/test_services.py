@@ -2,6 +2,7 @@
 freeze of ballot designs. State is built through the real services (voting/tests/builders.py)."""
 
 import hashlib
+import itertools
 import json
 import re
 from datetime import date, datetime, timedelta
@@ -10,8 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 
+from accounts import services as accounts_services
 from budgets.models import Cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition, voting_extend, voting_pause, voting_resume
@@ -22,10 +26,20 @@ from proposals import permissions as proposals_permissions
 from proposals import services as proposals_services
 from proposals.models import Project
 from proposals.tests.builders import texts
-from voting import crypto, services
+from tests.factories import user_with_role
+from voting import crypto, kiosk, review, services, sites, verification
 from voting.methods import Ballot
+from voting.models import (
+    AccessCode,
+    BallotDesign,
+    BallotFreeze,
+    Channel,
+    Eligibility,
+    Identity,
+    ProvisionalBallot,
+    VoterRollEntry,
+)
 from voting.models import Ballot as StoredBallot
-from voting.models import BallotDesign, BallotFreeze, Eligibility, Identity, VoterRollEntry
 from voting.permissions import MSG_BALLOT_FROZEN
 
 from .builders import (
@@ -153,10 +167,18 @@ def test_cast_stores_one_roll_entry_and_one_anonymous_ballot_and_returns_a_recei
     assert_roll_matches_ballots()
 
 
-def test_a_voter_without_an_account_gets_no_notification_and_no_identity_row_without_details(world):
+def test_a_voter_with_a_printed_code_gives_name_address_and_birth_date_or_nothing_is_stored(world):
     before = counts()
-    cast(world, "walk-in", channel="code", born=None)
-    assert counts() == before | {"roll": before["roll"] + 1, "ballots": before["ballots"] + 1}
+    with pytest.raises(ValidationFailed) as missing:
+        cast(world, "walk-in", channel="code", name=" ", address="")
+    assert set(missing.value.extra) == {"name", "address"}
+    with pytest.raises(services.NotEligible) as no_birth_date:
+        cast(world, "walk-in", channel="code", born=None)
+    assert str(no_birth_date.value.message) == str(services.MSG_BIRTH_NEEDED)
+    assert counts() == before
+    cast(world, "walk-in", channel="code")  # no account: an identity row, and no notification
+    assert counts() == before | {"roll": before["roll"] + 1, "ballots": before["ballots"] + 1,
+                                 "identities": before["identities"] + 1}  # fmt: skip
     assert_roll_matches_ballots()
 
 
@@ -664,19 +686,19 @@ def test_designs_and_eligibility_can_change_until_voting_opens(official):
 
 
 def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
-    """The identity table is for the duplicate review (name, date of birth, address): a later ballot
-    (here the citywide one) from a page that does not send the name must not blank it."""
+    """The identity table is for the duplicate review (name, date of birth, address, contact): a
+    later ballot (here the citywide one) from a page that does not send the email must not blank it."""
     projects = {"A": PROJECTS["A"], "CITY": [("CITY-01", "90000")]}
     world = voting_world(official, wards="A", projects=projects, citywide=True)
     key = crypto.identity_key("test", "rosa")
     full = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
-                          address="1 Grand St", date_of_birth=date(1990, 1, 1))  # fmt: skip
+                          address="1 Grand St", date_of_birth=date(1990, 1, 1), email="rosa@example.org")  # fmt: skip
     services.ballot_cast(voter=full, district=world.district("A"), ballot=Ballot(choices=("A-01",)))
-    partial = services.Voter(identity_key=key, channel="online", verification="account", name="",
-                             address="2 Grand St", date_of_birth=date(1990, 1, 1))  # fmt: skip
+    partial = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
+                             address="2 Grand St", date_of_birth=date(1990, 1, 1), email="")  # fmt: skip
     services.ballot_cast(voter=partial, district=world.district("CITY"), ballot=Ballot(choices=("CITY-01",)))
     identity = Identity.objects.get(identity_key=key)
-    assert (identity.name, identity.address) == ("Rosa Díaz", "2 Grand St")
+    assert (identity.name, identity.address, identity.email) == ("Rosa Díaz", "2 Grand St", "rosa@example.org")
 
 
 # --- the confirmation tells when voting closes, in the cycle's zone and the voter's language -----------
@@ -699,3 +721,184 @@ def test_the_confirmation_email_gives_the_close_in_the_cycles_zone(world, reside
     assert expected in note.body
     # The UTC reading would have named another day.
     assert close.replace(tzinfo=ZoneInfo(zone)).astimezone(ZoneInfo("UTC")).date() != close.date()
+
+
+# --- one person, one ballot across channels ---------------------------------------------------------------
+# How each channel's pages build the voter (voting/views.py, voting/kiosk.py), with what the person
+# typed there: the same person, written a little differently on each channel.
+ALICE_BORN = date(1980, 5, 5)
+ALICE_TYPED = {
+    "account": ("Alice Example", "12 Elm St"),
+    "phone": ("ALICE EXAMPLE", "12 Elm Street"),
+    "code": ("  alice   example ", "12 elm st."),
+    "kiosk": ("Alice  Example", "12 ELM STREET"),
+}
+CHANNELS = tuple(ALICE_TYPED)
+
+
+def phone_voter(*, phone: str = "201-555-0123", **details) -> services.Voter:
+    """A voter whose phone was verified by SMS, as the pages build them (voting/views.py)."""
+    key = crypto.identity_key("phone", verification.phone_normalize(phone))
+    return services.Voter(identity_key=key, channel="phone", verification="sms", **details)
+
+
+class Channels:
+    """One person voting through each channel, the way its pages do it."""
+
+    def __init__(self, world, *, born=ALICE_BORN, typed=None):
+        self.world, self.born, self.typed = world, born, typed or ALICE_TYPED
+        self.account = user_with_role("resident", display_name="")
+        self.volunteer = user_with_role("volunteer")
+        site = sites.voting_site_create(actor=world.official, cycle=world.cycle, name="City Hall")
+        self.kiosk = kiosk.kiosk_open(actor=self.volunteer, site=site)
+        (self.code,) = verification.access_codes_generate(
+            actor=world.official, district=world.district("A"), count=1, expires_at=world.cycle.voting_close_at
+        )
+
+    def voter(self, channel: str) -> services.Voter:
+        name, address = self.typed[channel]
+        details = {"name": name, "address": address, "date_of_birth": self.born}
+        if channel == "account":
+            # A sign-up account has no name: the ballot page asks for it first (accounts.services).
+            self.account = accounts_services.user_set_name(actor=self.account, user=self.account, name=name)
+            return services.Voter(identity_key=crypto.identity_key("account", str(self.account.pk)), channel="online",
+                                  verification="account", email=self.account.email, notify_user=self.account,
+                                  **{**details, "name": self.account.display_name})  # fmt: skip
+        if channel == "phone":
+            return phone_voter(**details)
+        if channel == "code":
+            redeemed = verification.access_code_redeem(code=self.code, client_key="test-client")
+            return services.Voter(identity_key=redeemed.identity_key, channel=redeemed.channel,
+                                  verification=redeemed.verification, access_code_hash=redeemed.access_code_hash,
+                                  **details)  # fmt: skip
+        checked_in = kiosk.kiosk_checkin(actor=self.volunteer, kiosk=self.kiosk, district=self.world.district("A"),
+                                         language="en", eligibility_confirmed=True, **details)  # fmt: skip
+        return checked_in.voter()
+
+    def vote(self, channel: str, ward: str = "A") -> services.CastResult:
+        district = self.world.district(ward)
+        code = district.projects.order_by("code").values_list("code", flat=True).first()
+        return services.ballot_cast(voter=self.voter(channel), district=district, ballot=Ballot(choices=(code,)))
+
+
+def receipts_by_status(results) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for result in results:
+        status = services.receipt_check(code=result.receipt_code)
+        found[status] = found.get(status, 0) + 1
+    return found
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(CHANNELS)), ids="-".join)
+def test_one_person_on_four_channels_in_any_order_has_one_counted_ballot_and_one_duplicate_group(world, order):
+    channels = Channels(world)
+    results = [channels.vote(channel) for channel in order]
+    # Every ballot is stored (nothing acknowledged is lost); the first is counted, the others wait.
+    assert [r.provisional for r in results] == [False, True, True, True]
+    assert receipts_by_status(results) == {"counted": 1, "pending": 3}
+    pending = ProvisionalBallot.objects.filter(cycle=world.cycle, status=ProvisionalBallot.Status.PENDING)
+    assert sorted(p.roll_entry.channel for p in pending) == sorted({"account": "online"}.get(c, c) for c in order[1:])
+    assert set(pending.values_list("reason", flat=True)) == {ProvisionalBallot.Reason.POSSIBLE_DUPLICATE}
+    (group,) = review.duplicate_groups(world.cycle)
+    assert len(group.members) == 4
+    assert sorted(group.channels) == sorted(str(label) for value, label in Channel.choices
+                                            if value in {"online", "phone", "code", "kiosk"})  # fmt: skip
+    assert review.duplicate_undecided_count(world.cycle) == 1  # certification waits for the officials
+    assert_roll_matches_ballots()
+    # Casting wrote no audit event: nothing names the person next to a ballot.
+    assert not AuditEvent.objects.filter(action__startswith="ballot.cast").exists()
+    assert not AuditEvent.objects.filter(action__startswith="vote").exists()
+
+
+def test_two_email_accounts_of_one_person_are_one_duplicate_group(world):
+    first = user_with_role("resident", display_name="")
+    second = user_with_role("resident", display_name="")
+    accounts_services.user_set_name(actor=first, user=first, name="José Núñez")
+    accounts_services.user_set_name(actor=second, user=second, name="jose nunez")
+    results = []
+    for user, address in ((first, "12 ELM STREET Apt 3"), (second, "12 Elm St, apt. 3")):
+        user.refresh_from_db()
+        person = services.Voter(identity_key=crypto.identity_key("account", str(user.pk)), channel="online",
+                                verification="account", name=user.display_name, email=user.email, notify_user=user,
+                                address=address, date_of_birth=date(1975, 2, 3))  # fmt: skip
+        results.append(
+            services.ballot_cast(voter=person, district=world.district("A"), ballot=Ballot(choices=("A-01",)))
+        )
+    assert [r.provisional for r in results] == [False, True]
+    (group,) = review.duplicate_groups(world.cycle)
+    assert {m.identity.email for m in group.members} == {first.email, second.email}
+
+
+def test_another_person_at_the_same_address_is_not_flagged(world):
+    channels = Channels(world)
+    alice = channels.vote("account")
+    # Same address, same day of birth (a twin, say), another name and phone.
+    other = phone_voter(phone="201-555-0199", name="Bob Example", address="12 Elm Street", date_of_birth=ALICE_BORN)
+    result = services.ballot_cast(voter=other, district=world.district("A"), ballot=Ballot(choices=("A-02",)))
+    assert not alice.provisional and not result.provisional
+    assert receipts_by_status([alice, result]) == {"counted": 2}
+    assert review.duplicate_groups(world.cycle) == []
+
+
+def test_the_same_person_born_on_another_day_is_not_flagged(world):
+    channels = Channels(world)
+    first = channels.vote("account")
+    channels.born = date(1981, 5, 5)
+    second = channels.vote("phone")
+    assert (first.provisional, second.provisional) == (False, False)
+    assert review.duplicate_groups(world.cycle) == []
+
+
+def test_the_identity_keeps_the_match_key_of_the_normalised_details(world):
+    channels = Channels(world)
+    channels.vote("code")
+    identity = Identity.objects.get()
+    assert identity.match_key == crypto.match_key(name="Alice Example", date_of_birth=ALICE_BORN, address="12 Elm St")
+    assert (identity.name, identity.address) == ("  alice   example ", "12 elm st.")  # as typed, for the officials
+
+
+# --- eligibility: one rule on every channel ------------------------------------------------------------------
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_voter_too_young_is_refused_on_every_channel_with_one_message_and_nothing_stored(world, channel):
+    """Born 2016: refused online, by SMS, with a printed code (counted before) and at the kiosk."""
+    channels = Channels(world, born=date(2016, 3, 1))
+    if channel == "account":  # the name the account gives is an account change of its own
+        accounts_services.user_set_name(actor=channels.account, user=channels.account, name="Alice Example")
+    before = counts()
+    with pytest.raises(services.NotEligible) as refused:
+        channels.vote(channel)
+    age_on = services._age_on(world.cycle, Eligibility.objects.get(cycle=world.cycle))
+    assert refused.value.status == 403 and refused.value.code == "not_eligible"
+    assert str(refused.value.message) == f"Voters must be at least 14 years old on {age_on.isoformat()}."
+    assert counts() == before
+    assert not ProvisionalBallot.objects.exists()
+    assert AccessCode.objects.get().used_at is None  # the printed code can still be used by its holder
+
+
+def test_the_eligibility_rule_is_one_function_of_the_cycles_rule(world):
+    services.eligibility_check(cycle=world.cycle, date_of_birth=date(1980, 1, 1))
+    for born, attested, message in (
+        (date(2016, 1, 1), True, "Voters must be at least 14 years old"),
+        (None, True, str(services.MSG_BIRTH_NEEDED)),
+        (date(1980, 1, 1), False, str(services.MSG_ATTEST)),
+    ):
+        with pytest.raises(services.NotEligible) as refused:
+            services.eligibility_check(cycle=world.cycle, date_of_birth=born, attested=attested)
+        assert str(refused.value.message).startswith(message)
+
+
+def test_the_officials_see_the_four_channels_as_one_group_and_certification_waits(client, world):
+    channels = Channels(world)
+    for channel in CHANNELS:
+        channels.vote(channel)
+    client.force_login(world.official)
+    html = client.get(reverse("staff_duplicates", args=[world.cycle.slug])).content.decode()
+    assert "<span data-undecided>1</span>" in html
+    assert len(re.findall(r'id="group-[0-9a-f]{12}"', html)) == 1 and "12 Elm Street" in html and "12 elm st." in html
+    for value, label in Channel.choices:
+        assert (escape(str(label)) in html) == (value in {"online", "phone", "code", "kiosk"})
+    counting = cycle_transition(actor=world.official, cycle=world.cycle, target=Phase.COUNTING, reason="Test: close.")
+    assert review.counting_blockers(counting) == [  # what certification's guard refuses on
+        "3 provisional ballots are still waiting for a decision.",
+        "1 group of possible duplicate voters has not been reviewed yet.",
+    ]

@@ -56,6 +56,8 @@ def _as_voter(verified: verification.VerifiedVoter) -> services.Voter:
         verification=verified.verification,
         access_code_hash=verified.access_code_hash,
         date_of_birth=date(1990, 5, 1),
+        name=f"Voter {verified.identity_key[:8]}",  # one person per code or phone
+        address="5 Grove St",
     )
 
 
@@ -248,7 +250,8 @@ def test_a_district_without_a_ballot_is_a_clear_refusal(official):
     make_project(cycle, official, [idea], code="A-01", cost="10000")
     ballot_prepare(cycle, official)  # ward B has no projects, so no ballot
     _open(cycle, official)
-    voter = services.Voter(identity_key="k", channel="online", verification="account", date_of_birth=date(1990, 1, 1))
+    voter = services.Voter(identity_key="k", channel="online", verification="account", date_of_birth=date(1990, 1, 1),
+                           name="Kim Voter", address="5 Grove St")  # fmt: skip
     with pytest.raises(services.NoBallot):
         _cast(voter, cycle.districts.get(code="B"), "A-01")
     assert Ballot.objects.count() == VoterRollEntry.objects.count() == 0

@@ -28,7 +28,8 @@ from voting.models import Ballot, BallotDesign, BallotVoid, Eligibility, Identit
 
 pytestmark = pytest.mark.django_db
 
-VOTER = {"date_of_birth": "1990-04-30", "address": "1 Grove St, Jersey City, NJ", "attest": "on"}
+# "name" is asked of voters without an account (an account's name is on the account).
+VOTER = {"name": "Pat Voter", "date_of_birth": "1990-04-30", "address": "1 Grove St, Jersey City, NJ", "attest": "on"}
 RECEIPT = re.compile(r'id="receipt-code"[^>]*>([0-9A-Z-]+)<')
 
 
@@ -95,7 +96,7 @@ def cast_via_service(user, cycle, code="A", choices=("A-01",), language="en"):
     return services.ballot_cast(
         voter=services.Voter(
             identity_key=crypto.identity_key("account", str(user.pk)), channel="online", verification="account",
-            language=language, date_of_birth=date(1990, 1, 1),
+            language=language, date_of_birth=date(1990, 1, 1), name=str(user), address=f"{user.pk} Grove St",
         ),
         district=cycle.districts.get(code=code),
         ballot=methods.Ballot(choices=tuple(choices)),

@@ -3,17 +3,17 @@ ballot once; a phone verified by SMS opens the list of ballots (one ballot per d
 session keeps only keyed hashes and the identity key, for 30 minutes; refusals store nothing."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from unittest import mock
 
 import pytest
 import time_machine
 from django.contrib.sessions.models import Session
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from voting import crypto, sms, verification
-from voting.models import Ballot, VoterRollEntry
+from voting import crypto, services, sms, verification
+from voting.models import AccessCode, Ballot, Identity, VoterRollEntry
 from voting.tests.test_views import RECEIPT, VOTER, _text, ballot_url, voting_cycle
 from voting.views import MSG_CODE_OTHER_BALLOT, MSG_VERIFY_AGAIN, SESSION_VOTER
 
@@ -278,3 +278,61 @@ def test_residents_cannot_make_codes(client, resident, official):
     response = client.post(url, {"district": str(world.district("A").pk), "count": "5", "valid_days": "10"})
     assert response.status_code == 403
     assert not AccessCode.objects.exists()
+
+
+# --- who the voter is, on the pages ----------------------------------------------------------------------
+def test_a_code_voter_gives_name_and_address_on_the_ballot_page_checked_on_the_server(client, official):
+    cycle = voting_cycle(official)
+    (code,) = make_codes(cycle, official)
+    enter_code(client, cycle, code)
+    page = client.get(ballot_url(cycle, "A")).content.decode()
+    assert 'name="name"' in page and 'autocomplete="name"' in page and 'name="address"' in page
+    response = client.post(
+        ballot_url(cycle, "A"), {**VOTER, "name": " ", "address": "  ", "project": ["A-01"], "step": "review"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and 'value="cast"' not in html
+    assert _text(services.MSG_NAME_NEEDED) in html and _text(services.MSG_ADDRESS_NEEDED) in html
+    assert stored() == NOTHING
+    review = client.post(ballot_url(cycle, "A"), {**VOTER, "project": ["A-01"], "step": "review"}).content.decode()
+    assert "Pat Voter" in review and 'type="hidden" name="name" value="Pat Voter"' in review
+    assert_receipt(cast(client, cycle, "A", ["A-01"]))
+    identity = Identity.objects.get()
+    assert identity.name == "Pat Voter"
+    assert identity.match_key == crypto.match_key(
+        name="pat voter", date_of_birth=date(1990, 4, 30), address="1 Grove Street, Jersey City, NJ"
+    )
+
+
+def test_the_name_field_is_in_spanish(client, official):
+    cycle = voting_cycle(official)
+    (code,) = make_codes(cycle, official)
+    enter_code(client, cycle, code)
+    with translation.override("es"):
+        page = client.get(ballot_url(cycle, "A"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        response = client.post(
+            ballot_url(cycle, "A"),
+            {**VOTER, "name": "", "project": ["A-01"], "step": "review"},
+            HTTP_ACCEPT_LANGUAGE="es",
+        )
+    assert "Nombre completo" in page
+    assert _text("Escriba su nombre completo.") in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "way",
+    ["code", pytest.param("phone", marks=pytest.mark.django_db(transaction=True))],  # the SMS: after commit
+)
+def test_a_voter_born_in_2016_is_refused_without_an_account_and_nothing_is_stored(client, official, way):
+    cycle = voting_cycle(official)
+    if way == "code":
+        (code,) = make_codes(cycle, official)
+        enter_code(client, cycle, code)
+    else:
+        verify_phone(client, cycle)
+    data = {**VOTER, "date_of_birth": "2016-03-01", "project": ["A-01"]}
+    for step in ("review", "cast"):
+        html = client.post(ballot_url(cycle, "A"), {**data, "step": step}).content.decode()
+        assert "Voters must be at least 14 years old on" in html and "Your ballot is recorded" not in html
+    assert stored() == NOTHING and not Identity.objects.exists()
+    assert not AccessCode.objects.filter(used_at__isnull=False).exists()

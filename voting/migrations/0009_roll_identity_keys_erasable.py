@@ -40,6 +40,6 @@ class Migration(migrations.Migration):
     """The roll stays insert-only, except that the archive may replace each identity key, once, with
     a random value (voting/erase.py)."""
 
-    dependencies = [("voting", "0007_ballot_void_time")]
+    dependencies = [("voting", "0008_identity_match_key_normalised")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

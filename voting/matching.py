@@ -1,0 +1,50 @@
+"""What two people type differently about the same person, made the same: the normalised name and
+home address behind the roll's match key (``crypto.match_key``), on every channel.
+
+Names: accents and other letters outside ASCII transliterated (``unidecode``: "José" → "jose"),
+case, punctuation and spacing ignored ("O'Brien" = "OBrien"; "Mary-Ann" = "Mary Ann").
+
+Addresses: parsed by ``usaddress`` and written the USPS Publication 28 way by ``scourgify``
+("Street" → "ST", "North" → "N", "Avenue" → "AVE"). Of the parts, the street line (number,
+directions, name, suffix) and the number of the apartment or unit count; the kind of unit ("Apt",
+"Unit", "#", "Suite") and the city, state and ZIP code do not: a cycle is one city, and people
+leave them out. An address the parser cannot read is compared as typed, folded like a name.
+"""
+
+import re
+
+from scourgify import normalize_address_record
+from scourgify.exceptions import AddressNormalizationError
+from unidecode import unidecode
+from usaddress import RepeatedLabelError
+
+_DROPPED = re.compile(r"['.]")  # inside a word: "O'Brien", "St." — dropped, not a word break
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _fold(text: str) -> str:
+    """ASCII, lower case, words of letters and digits separated by one space."""
+    text = _DROPPED.sub("", unidecode(text or "").lower())
+    return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+def name_normalize(name: str) -> str:
+    """ "  JOSÉ  o'Brien " → "jose obrien"."""
+    return _fold(name)
+
+
+def address_normalize(address: str) -> str:
+    """ "12 ELM STREET Apt 3" and "12 Elm St, apt. 3" → "12 elm st 3"; "" when nothing is left."""
+    folded = _fold(address)
+    if not folded:
+        return ""
+    try:
+        parsed = normalize_address_record(unidecode(address))
+    except (AddressNormalizationError, RepeatedLabelError, ValueError, KeyError, IndexError, TypeError):
+        return folded  # not an address the parser reads: compared as typed (never an error on the vote path)
+    street = _fold(parsed.get("address_line_1") or "")
+    unit = (parsed.get("address_line_2") or "").split(maxsplit=1)  # "APT 3B" → the kind, the number
+    number = _fold(unit[-1]) if unit else ""
+    if not street:
+        return folded
+    return f"{street} {number}".strip()
