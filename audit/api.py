@@ -12,12 +12,12 @@ from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import selectors as cycle_selectors
 from budgets.models import Cycle
+from core.api_input import InputSerializer, JSONParser
 
 from . import permissions, selectors, services
 from .models import Bundle
@@ -106,7 +106,7 @@ class ReceiptLookupView(APIView):
 
     parser_classes = [JSONParser]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         code = serializers.CharField(max_length=64)
 
         class Meta:
@@ -139,7 +139,7 @@ class BallotVoidView(APIView):
 
     parser_classes = [JSONParser]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         district = serializers.CharField(max_length=64)
         ballot_id = serializers.CharField(max_length=200, help_text="As in ballots.csv.")
         reason = serializers.CharField(max_length=2000, allow_blank=True)

@@ -6,6 +6,8 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_input import InputSerializer
+
 from . import permissions, selectors, services
 from .models import Cycle, District
 from .phases import CAPABILITIES, PHASE_ORDER, RESIDENT_GUIDANCE, TRANSITIONS, Phase
@@ -122,7 +124,7 @@ class PhaseListView(APIView):
 class CycleTransitionView(APIView):
     """Move a cycle to its next phase (officials with MFA). 409 when the move is not allowed now."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         target = serializers.ChoiceField(choices=Phase.choices)
         reason = serializers.CharField(max_length=2000)
 

@@ -29,5 +29,11 @@ urlpatterns = [
     path("", include("voting.urls")),
     path("", include("audit.urls")),
 ]
+# The API answers its errors as problems (RFC 7807); the pages keep Django's, and a database outage
+# is a 503 with Retry-After for both.
+handler400 = "core.views.bad_request"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
+
 # Uploaded photos in development; in production a web server or object storage serves MEDIA_ROOT.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -15,13 +15,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import selectors as budget_selectors
 from budgets.models import District
 from budgets.phases import Capability
+from core.api_input import InputSerializer, JSONParser
 
 from . import selectors, services
 from .models import Category, Idea, Review
@@ -319,7 +320,7 @@ class HiddenOutput(serializers.Serializer):
 
 
 # --- inputs shared by views ---------------------------------------------------------------------------
-class IdeaInput(serializers.Serializer):
+class IdeaInput(InputSerializer):
     title = serializers.CharField(help_text="At most 150 characters.")
     description = serializers.CharField(help_text="At most 5000 characters.")
     district = DistrictField(help_text="The district's code, e.g. A.")
@@ -350,17 +351,17 @@ def _idea_data(validated: dict, idea: Idea | None = None) -> services.IdeaInput:
     return services.IdeaInput(**{**current, **validated})
 
 
-class ReasonInput(serializers.Serializer):
+class ReasonInput(InputSerializer):
     reason = serializers.CharField(help_text="At most 1000 characters.")
 
 
-class ProjectTextInput(serializers.Serializer):
+class ProjectTextInput(InputSerializer):
     title = serializers.CharField(allow_blank=True)
     summary = serializers.CharField(allow_blank=True)
     description = serializers.CharField(allow_blank=True)
 
 
-class ProjectInput(serializers.Serializer):
+class ProjectInput(InputSerializer):
     code = serializers.CharField(help_text="Letters, digits and dashes, e.g. B-07.")
     district = DistrictField(help_text="The district's code.")
     cost = AmountField(required=True, help_text="Cannot exceed the district's budget.")
@@ -448,7 +449,7 @@ class IdeaDetailView(APIView):
 class IdeaWithdrawView(APIView):
     """The author withdraws their idea (only before review starts)."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Optional.")
 
         class Meta:
@@ -490,7 +491,7 @@ class IdeaEndorsementView(APIView):
 class IdeaCommentView(APIView):
     """Comment on an idea while ideas are discussed."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         body = serializers.CharField(help_text="At most 2000 characters.")
 
         class Meta:
@@ -570,7 +571,7 @@ class VettingQueueView(GenericAPIView):
 class ReviewRecordView(APIView):
     """Record (not yet publish) staff's assessment. "Not feasible" needs a public reason."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         feasibility = serializers.ChoiceField(choices=Review.Feasibility.choices)
         public_reason = serializers.CharField(required=False, allow_blank=True, default="")
         cost_estimate = AmountField()
@@ -607,7 +608,7 @@ class ReviewPublishView(APIView):
 class ReviewAssignView(APIView):
     """Assign a reviewer (a member of the vetting staff), or none."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         reviewer = serializers.PrimaryKeyRelatedField(
             queryset=get_user_model().objects.filter(is_active=True), allow_null=True, help_text="A user id."
         )
