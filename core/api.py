@@ -161,17 +161,17 @@ PROBLEM_SCHEMA = {
     "required": ["type", "title", "status", "detail", "code"],
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-# Answers any operation may give; those with a request body may also refuse it as too large or
-# of the wrong media type, and refuse the change as conflicting with the current state.
+# Answers any operation may give (reads too are refused in some phases); those that write may also
+# refuse the body as too large or of the wrong media type.
 _ANY_OPERATION = {
     "400": "Invalid input (the errors say which fields and why).",
     "403": "Not logged in, or not allowed.",
     "404": "No such object, or not visible to you.",
     "405": "Method not allowed.",
+    "409": "Not possible in the cycle's current phase, or already done.",
     "503": "The database is unavailable for a moment; try again after Retry-After seconds.",
 }
 _WRITE_OPERATION = {
-    "409": "Not possible in the current state (phase, already done).",
     "413": "The request body is too large.",
     "415": "Unsupported media type.",
 }
