@@ -75,7 +75,7 @@ class ServiceUnavailable(ApplicationError):
 
     status = 503
     code = "unavailable"
-    default_message = _("The service is unavailable for a moment. Nothing was changed; please try again shortly.")
+    default_message = _("The service is unavailable for a moment. Please try again shortly.")
     retry_after = 30  # seconds, sent as Retry-After
 
 

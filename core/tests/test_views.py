@@ -74,4 +74,4 @@ def test_pages_during_a_database_outage_are_a_friendly_503(db, resident, logged_
     assert response["Content-Type"].startswith("text/html")
     html = response.content.decode()
     assert "<h1>Unavailable for a moment</h1>" in html
-    assert "Nothing you sent was saved; please try again in a minute." in html
+    assert "The site cannot reach its database right now. Please try again in a minute." in html
