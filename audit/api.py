@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from budgets import selectors as cycle_selectors
 from budgets.models import Cycle
-from core.api_input import InputSerializer, JSONParser
+from core.api_input import InputSerializer, JSONParser, check_no_input
 
 from . import permissions, selectors, services
 from .models import Bundle
@@ -62,6 +62,8 @@ class BundleListView(APIView):
     @extend_schema(request=None, responses={202: BundleOutput})
     def post(self, request, slug):
         cycle = _staff_cycle(slug)
+        permissions.check_auditor(request.user)  # before the body is looked at, as in the service
+        check_no_input(request)
         bundle = services.bundle_request(actor=request.user, cycle=cycle)
         bundle.refresh_from_db()
         return Response(BundleOutput(bundle).data, status=status.HTTP_202_ACCEPTED)

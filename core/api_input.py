@@ -103,3 +103,12 @@ class Pagination(LimitOffsetPagination):
                 least, most = bounds[parameter["name"]]
                 parameter["schema"] = {**parameter["schema"], "minimum": least, "maximum": most}
         return parameters
+
+
+class NoInput(InputSerializer):
+    """The body of a request that takes none: nothing, or an empty object. Any field in it is unknown,
+    so a client that sends data to the wrong endpoint hears so instead of seeing it ignored."""
+
+
+def check_no_input(request) -> None:
+    NoInput(data=request.data).is_valid(raise_exception=True)

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from budgets import selectors as budget_selectors
 from budgets.models import District
 from budgets.phases import Capability
-from core.api_input import InputSerializer, JSONParser
+from core.api_input import InputSerializer, JSONParser, check_no_input
 
 from . import selectors, services
 from .models import Category, Idea, Review
@@ -473,6 +473,7 @@ class IdeaEndorsementView(APIView):
     def post(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.IDEA_ENDORSE)
+        check_no_input(request)
         created = services.idea_endorse(actor=request.user, idea=idea)
         idea = _idea(request.user, pk)
         return Response(
@@ -484,6 +485,7 @@ class IdeaEndorsementView(APIView):
     def delete(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.IDEA_ENDORSE)
+        check_no_input(request)
         services.idea_unendorse(actor=request.user, idea=idea)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -514,6 +516,7 @@ class IdeaFollowView(APIView):
     def post(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.FOLLOW)
+        check_no_input(request)
         changed = services.follow_set(actor=request.user, idea=idea, on=True)
         return Response(
             FollowOutput({"following": True}).data, status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK
@@ -523,6 +526,7 @@ class IdeaFollowView(APIView):
     def delete(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.FOLLOW)
+        check_no_input(request)
         services.follow_set(actor=request.user, idea=idea, on=False)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -600,6 +604,7 @@ class ReviewPublishView(APIView):
     def post(self, request, pk):
         check_who(request.user, Action.REVIEW)
         idea = _idea(request.user, pk)
+        check_no_input(request)
         services.review_publish(actor=request.user, idea=idea)
         idea = _idea(request.user, pk)
         return Response(IdeaDetailOutput(idea, context={"request": request}).data)

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from core.api import PROBLEM_CONTENT_TYPE
 from core.api_input import MAX_JSON_DEPTH, MSG_TOO_DEEP, MSG_UNKNOWN_FIELD, InputSerializer, Pagination
 from core.models import AuditEvent
-from proposals.models import Idea
+from proposals.models import Endorsement, Idea
+from proposals.tests.builders import submit, ward
 from tests.factories import CycleFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +185,16 @@ def test_json_is_read_by_the_depth_limited_parser():
             for parser in getattr(view, "parser_classes", []):
                 if parser.media_type == "application/json":
                     assert parser.__module__ == "core.api_input", (app, view)
+
+
+def test_an_endpoint_that_takes_no_body_refuses_one(resident_api, cycle, user_factory):
+    # Endorsing takes no input; a body sent there by mistake was ignored and the endorsement stored.
+    idea = submit(cycle, user_factory(), district=ward(cycle, "A"))
+    url = f"/api/v1/ideas/{idea.pk}/endorsement/"
+    body = assert_problem(resident_api.post(url, {"comment": "Great idea"}, format="json"), 400, "invalid")
+    assert body["errors"] == {"comment": [str(MSG_UNKNOWN_FIELD)]}
+    assert Endorsement.objects.count() == 0
+
+    assert resident_api.post(url).status_code == 201
+    assert resident_api.post(url, {}, format="json").status_code == 200  # an empty object is no input
+    assert Endorsement.objects.count() == 1
