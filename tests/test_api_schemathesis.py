@@ -84,8 +84,10 @@ def _schema(world: dict[str, list]):
             "dictionaries": {name: {"values": values} for name, values in world.items()},
             "parameters": {
                 "path.slug": {"dictionary": "slugs", "probability": 0.8},
+                "path.cycle_slug": {"dictionary": "slugs", "probability": 0.8},
                 "path.code": {"dictionary": "codes", "probability": 0.8},
-                "path.pk": {"dictionary": "ids", "probability": 0.8},
+                "path.id": {"dictionary": "ids", "probability": 0.8},
+                "body.district": {"dictionary": "codes", "probability": 0.8},
             },
         }
     )
