@@ -1,6 +1,7 @@
 """The whole API under schemathesis: requests generated from the OpenAPI schema (valid and invalid),
-anonymous and as a resident, against a cycle collecting ideas and one that is voting. Any 5xx, and
-any answer that the schema does not describe (status, media type, body), fails the test.
+anonymously, as a resident and as an official (with MFA set up), against a cycle collecting ideas
+and one that is voting. Any 5xx, and any answer that the schema does not describe (status, media
+type, headers, body), fails the test.
 
 The seed is fixed and generation deterministic, so a run is the same run every time; the number of
 examples per operation bounds its time.
@@ -136,5 +137,14 @@ def test_api_conforms_to_its_schema_anonymously(db, in_test_transaction):
 def test_api_conforms_to_its_schema_as_a_resident(db, in_test_transaction):
     world = _world()
     token = Token.objects.create(user=user_with_role("resident"))
+    failures = _failures(_schema(world), headers={"Authorization": f"Token {token.key}"})
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.postgres
+def test_api_conforms_to_its_schema_as_an_official(db, in_test_transaction):
+    # The staff endpoints (vetting, projects, phases, audit) past their permission checks.
+    world = _world()
+    token = Token.objects.create(user=user_with_role("official"))
     failures = _failures(_schema(world), headers={"Authorization": f"Token {token.key}"})
     assert not failures, "\n\n".join(failures)
