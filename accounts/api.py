@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.api_input import InputSerializer, JSONParser
 
 from . import services
 from .roles import user_roles
@@ -24,7 +25,7 @@ class MeView(APIView):
 
     parser_classes = [JSONParser]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         display_name = serializers.CharField(
             max_length=services.NAME_MAX, help_text="Your full name; asked before your first ballot."
         )

@@ -12,12 +12,12 @@ from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import selectors as cycle_selectors
 from budgets.models import Cycle
+from core.api_input import InputSerializer, JSONParser, check_no_input
 
 from . import permissions, selectors, services
 from .models import Bundle
@@ -62,6 +62,8 @@ class BundleListView(APIView):
     @extend_schema(request=None, responses={202: BundleOutput})
     def post(self, request, slug):
         cycle = _staff_cycle(slug)
+        permissions.check_auditor(request.user)  # before the body is looked at, as in the service
+        check_no_input(request)
         bundle = services.bundle_request(actor=request.user, cycle=cycle)
         bundle.refresh_from_db()
         return Response(BundleOutput(bundle).data, status=status.HTTP_202_ACCEPTED)
@@ -106,7 +108,7 @@ class ReceiptLookupView(APIView):
 
     parser_classes = [JSONParser]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         code = serializers.CharField(max_length=64)
 
         class Meta:
@@ -139,7 +141,7 @@ class BallotVoidView(APIView):
 
     parser_classes = [JSONParser]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         district = serializers.CharField(max_length=64)
         ballot_id = serializers.CharField(max_length=200, help_text="As in ballots.csv.")
         reason = serializers.CharField(max_length=2000, allow_blank=True)

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import times
+from core.api_input import InputSerializer
 
 from . import permissions, selectors, services
 from .models import Cycle, District
@@ -148,7 +149,7 @@ class PhaseListView(APIView):
 class CycleTransitionView(APIView):
     """Move a cycle to its next phase (officials with MFA). 409 when the move is not allowed now."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         target = serializers.ChoiceField(choices=Phase.choices)
         reason = serializers.CharField(max_length=2000)
 

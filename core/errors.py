@@ -11,6 +11,7 @@ class ApplicationError(Exception):
     status = 400
     code = "invalid"
     default_message = _("The request could not be completed.")
+    retry_after: int | None = None  # seconds; when set, the response carries Retry-After
 
     def __init__(self, message=None, *, extra: dict | None = None):
         self.message = message if message is not None else self.default_message
@@ -59,3 +60,28 @@ class TransitionNotAllowed(Conflict):
 class GuardFailed(Conflict):
     code = "transition_guard_failed"
     default_message = _("The cycle is not ready to move to that phase.")
+
+
+class PayloadTooLarge(ApplicationError):
+    """The request body is larger than the API accepts; it was not read."""
+
+    status = 413
+    code = "too_large"
+    default_message = _("The request is too large.")
+
+
+class ServiceUnavailable(ApplicationError):
+    """The database cannot be reached: nothing was done, and the client may try again."""
+
+    status = 503
+    code = "unavailable"
+    default_message = _("The service is unavailable for a moment. Please try again shortly.")
+    retry_after = 30  # seconds, sent as Retry-After
+
+
+class ServerError(ApplicationError):
+    """A bug: what the API answers, as a problem, when nothing else handled an exception."""
+
+    status = 500
+    code = "server_error"
+    default_message = _("Something went wrong on our side. The error has been logged.")

@@ -1,8 +1,16 @@
+import sys
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from .api import application_error_for, is_api_request, problem_http_response
+from .errors import ApplicationError, NotFound, ServerError, ServiceUnavailable
 
 
 @never_cache
@@ -28,3 +36,34 @@ def healthz(request):
         {"status": "ok" if ok else "unavailable", "database": database, "cache": cache_state},
         status=200 if ok else 503,
     )
+
+
+# --- error pages: problems for the API, friendly pages elsewhere ------------------------------------------
+
+
+def bad_request(request, exception=None):
+    if is_api_request(request):
+        return problem_http_response(request, application_error_for(exception) or ApplicationError())
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception=None):
+    if is_api_request(request):
+        return problem_http_response(request, NotFound())
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """Django's last resort, called while the exception is being handled: the database being
+    unreachable is a 503 with Retry-After (a problem in the API, a page that renders without the
+    database elsewhere); anything else is a 500."""
+    error = application_error_for(sys.exc_info()[1] or Exception())
+    if is_api_request(request):
+        return problem_http_response(request, error or ServerError())
+    if isinstance(error, ServiceUnavailable):
+        # Rendered without the request: its context processors would ask the database.
+        page = render_to_string("503.html", {"site_name": settings.PB_SITE_NAME})
+        response = HttpResponse(page, status=error.status)
+        response["Retry-After"] = str(error.retry_after)
+        return response
+    return defaults.server_error(request)

@@ -32,3 +32,9 @@ urlpatterns = [
 # Uploaded files, in every environment: through a view that checks who may see the idea, project or
 # update a file belongs to. No web server serves MEDIA_ROOT directly (docs/deployment.md).
 urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media_file, name="media_file"))
+
+# The API answers its errors as problems (RFC 7807); the pages keep Django's, and a database outage
+# is a 503 with Retry-After for both.
+handler400 = "core.views.bad_request"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

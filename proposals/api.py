@@ -15,13 +15,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import selectors as budget_selectors
 from budgets.models import District
 from budgets.phases import Capability
+from core.api_input import InputSerializer, JSONParser, check_no_input
 
 from . import selectors, services
 from .models import Category, Idea, Review
@@ -319,7 +320,7 @@ class HiddenOutput(serializers.Serializer):
 
 
 # --- inputs shared by views ---------------------------------------------------------------------------
-class IdeaInput(serializers.Serializer):
+class IdeaInput(InputSerializer):
     title = serializers.CharField(help_text="At most 150 characters.")
     description = serializers.CharField(help_text="At most 5000 characters.")
     district = DistrictField(help_text="The district's code, e.g. A.")
@@ -350,17 +351,17 @@ def _idea_data(validated: dict, idea: Idea | None = None) -> services.IdeaInput:
     return services.IdeaInput(**{**current, **validated})
 
 
-class ReasonInput(serializers.Serializer):
+class ReasonInput(InputSerializer):
     reason = serializers.CharField(help_text="At most 1000 characters.")
 
 
-class ProjectTextInput(serializers.Serializer):
+class ProjectTextInput(InputSerializer):
     title = serializers.CharField(allow_blank=True)
     summary = serializers.CharField(allow_blank=True)
     description = serializers.CharField(allow_blank=True)
 
 
-class ProjectInput(serializers.Serializer):
+class ProjectInput(InputSerializer):
     code = serializers.CharField(help_text="Letters, digits and dashes, e.g. B-07.")
     district = DistrictField(help_text="The district's code.")
     cost = AmountField(required=True, help_text="Cannot exceed the district's budget.")
@@ -448,7 +449,7 @@ class IdeaDetailView(APIView):
 class IdeaWithdrawView(APIView):
     """The author withdraws their idea (only before review starts)."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Optional.")
 
         class Meta:
@@ -472,6 +473,7 @@ class IdeaEndorsementView(APIView):
     def post(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.IDEA_ENDORSE)
+        check_no_input(request)
         created = services.idea_endorse(actor=request.user, idea=idea)
         idea = _idea(request.user, pk)
         return Response(
@@ -483,6 +485,7 @@ class IdeaEndorsementView(APIView):
     def delete(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.IDEA_ENDORSE)
+        check_no_input(request)
         services.idea_unendorse(actor=request.user, idea=idea)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -490,7 +493,7 @@ class IdeaEndorsementView(APIView):
 class IdeaCommentView(APIView):
     """Comment on an idea while ideas are discussed."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         body = serializers.CharField(help_text="At most 2000 characters.")
 
         class Meta:
@@ -513,6 +516,7 @@ class IdeaFollowView(APIView):
     def post(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.FOLLOW)
+        check_no_input(request)
         changed = services.follow_set(actor=request.user, idea=idea, on=True)
         return Response(
             FollowOutput({"following": True}).data, status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK
@@ -522,6 +526,7 @@ class IdeaFollowView(APIView):
     def delete(self, request, pk):
         idea = _idea(request.user, pk)
         check_who(request.user, Action.FOLLOW)
+        check_no_input(request)
         services.follow_set(actor=request.user, idea=idea, on=False)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -570,7 +575,7 @@ class VettingQueueView(GenericAPIView):
 class ReviewRecordView(APIView):
     """Record (not yet publish) staff's assessment. "Not feasible" needs a public reason."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         feasibility = serializers.ChoiceField(choices=Review.Feasibility.choices)
         public_reason = serializers.CharField(required=False, allow_blank=True, default="")
         cost_estimate = AmountField()
@@ -599,6 +604,7 @@ class ReviewPublishView(APIView):
     def post(self, request, pk):
         check_who(request.user, Action.REVIEW)
         idea = _idea(request.user, pk)
+        check_no_input(request)
         services.review_publish(actor=request.user, idea=idea)
         idea = _idea(request.user, pk)
         return Response(IdeaDetailOutput(idea, context={"request": request}).data)
@@ -607,7 +613,7 @@ class ReviewPublishView(APIView):
 class ReviewAssignView(APIView):
     """Assign a reviewer (a member of the vetting staff), or none."""
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         reviewer = serializers.PrimaryKeyRelatedField(
             queryset=get_user_model().objects.filter(is_active=True), allow_null=True, help_text="A user id."
         )

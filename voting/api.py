@@ -16,13 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import selectors as budget_selectors
 from budgets.models import Cycle, District
 from core.errors import ValidationFailed
+from core.api_input import InputSerializer, JSONParser
 from proposals.permissions import can_see_internal
 
 from . import crypto, matching, methods, selectors, services
@@ -165,7 +165,7 @@ class BallotCastView(APIView):
 
     parser_classes = [JSONParser]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         choices = serializers.ListField(
             child=serializers.CharField(max_length=32),
             required=False,
@@ -266,7 +266,7 @@ class ReceiptCheckView(APIView):
 
     parser_classes = [JSONParser]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         code = serializers.CharField(max_length=64, help_text="The receipt code, e.g. 7K2M-QX9D-…")
 
         class Meta:

@@ -4,11 +4,14 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import InterfaceError
 from rest_framework.test import APIClient
 
 from budgets.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED
 from core.api import PROBLEM_CONTENT_TYPE
+from core.errors import ServerError, ServiceUnavailable
 from core.models import AuditEvent
+from core.tests.outage import database_down
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
 
@@ -118,3 +121,69 @@ def test_docs_page_uses_only_local_static_files(client, db):
         assert asset.startswith("/static/"), asset
         assert finders.find(asset.removeprefix("/static/")) is not None, asset
     assert '"/api/v1/schema/"' in html  # the UI loads the schema from this site
+
+
+# --- the database unavailable ------------------------------------------------------------------------------
+def _assert_unavailable(response):
+    body = _assert_problem(response, 503, "unavailable")
+    assert body["title"] == "Service unavailable"
+    assert body["detail"] == str(ServiceUnavailable.default_message)
+    assert response["Retry-After"] == str(ServiceUnavailable.retry_after)
+
+
+def test_database_outage_is_a_503_problem_with_retry_after(api, cycle_factory):
+    cycle_factory(ideas=True, slug="jc")
+    with database_down():
+        response = api.get("/api/v1/cycles/jc/")
+    _assert_unavailable(response)
+
+
+def test_database_outage_while_refusing_is_a_503_problem_too(cycle_factory):
+    # The refusal's audit event cannot be written either: the error leaves DRF and reaches Django's
+    # last-resort handler, which answered with its HTML 500 page before.
+    cycle = cycle_factory(ideas=True)
+    with database_down():
+        response = APIClient(raise_request_exception=False).post(
+            f"/api/v1/cycles/{cycle.slug}/transition/", {"target": "vetting", "reason": "x"}, format="json"
+        )
+    _assert_unavailable(response)
+    cycle.refresh_from_db()
+    assert cycle.phase == "ideas"
+
+
+def test_interface_error_is_a_503_problem(api, resident):
+    api.force_authenticate(resident)
+    with database_down(InterfaceError("connection already closed")):
+        response = api.get("/api/v1/me/")
+    _assert_unavailable(response)
+
+
+def test_other_server_errors_in_the_api_are_500_problems(monkeypatch, db):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("budgets.api.PhaseListView.get", broken)
+    response = APIClient(raise_request_exception=False).get("/api/v1/phases/")
+    body = _assert_problem(response, 500, "server_error")
+    assert body["detail"] == str(ServerError.default_message)
+    assert "a bug" not in response.content.decode()
+
+
+def test_unknown_api_path_is_a_404_problem(api, db):
+    _assert_problem(api.get("/api/v1/no-such-thing/"), 404, "not_found")
+
+
+def test_schema_documents_problem_responses_on_every_operation(api, db):
+    schema = api.get("/api/v1/schema/", {"format": "json"}).json()
+    assert schema["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status", "detail", "code"]
+    problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert {"400", "403", "404", "503"} <= set(responses), (method, path)
+            assert responses["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+            if method in ("post", "put", "patch", "delete"):
+                assert "413" in responses, (method, path)
+            for code, response in responses.items():
+                if int(code) >= 400:
+                    assert response["content"] == problem, (method, path, code)

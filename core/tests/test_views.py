@@ -5,6 +5,10 @@ import time
 import pytest
 from django.core.cache import cache
 from django.db import DatabaseError
+from django.test import Client
+
+from core.errors import ServiceUnavailable
+from core.tests.outage import database_down
 
 BROKEN_REDIS = {
     "default": {
@@ -54,3 +58,20 @@ def test_healthz_without_the_database_is_503(client, db, monkeypatch):
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
 def test_healthz_only_answers_get(client, db, method):
     assert getattr(client, method)("/healthz").status_code == 405
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_pages_during_a_database_outage_are_a_friendly_503(db, resident, logged_in):
+    # Logged in, the session is read (from the database) before any view runs.
+    client = Client(raise_request_exception=False)
+    if logged_in:
+        client.force_login(resident)
+    with database_down():
+        response = client.get("/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(ServiceUnavailable.retry_after)
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "<h1>Unavailable for a moment</h1>" in html
+    assert "The site cannot reach its database right now. Please try again in a minute." in html

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ApiBodyLimitMiddleware",  # an oversized API body is a 413 before anything reads it
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -217,10 +218,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.problem_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api_input.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "core.api_input.Pagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Request bodies the API reads: JSON and forms up to Django's in-memory limit; uploads (multipart)
+# up to a photo's limit and some. Larger ones are refused with a 413 before they are read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, named here because the API limit follows it
+PB_API_MAX_BODY_BYTES = env.int("PB_API_MAX_BODY_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
+PB_API_MAX_UPLOAD_BYTES = env.int("PB_API_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "pbplatform API",
     "DESCRIPTION": "Participatory budgeting: cycles, districts, phases. Errors are RFC 7807 problem details.",
@@ -230,6 +241,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.problem_responses_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "PhaseEnum": "budgets.phases.Phase",
         "IdeaStatusEnum": "proposals.models.Idea.Status",

@@ -27,10 +27,13 @@ class Rules:
 
 @dataclass(frozen=True)
 class Ballot:
-    """Choices in ballot order (for ranked: most preferred first); points aligned with choices."""
+    """Choices in ballot order (for ranked: most preferred first); points aligned with choices.
+    ``ranked`` says the voter gave ranks (``ballot_from_ranks``), which only a ranked ballot takes;
+    it is how the ballot was marked, not what it says, so it takes no part in equality."""
 
     choices: tuple[str, ...]
     points: tuple[int, ...] | None = None
+    ranked: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,11 @@ def _total_cost(rules: Rules, ballot: Ballot) -> Decimal:
 def validate(rules: Rules, ballot: Ballot) -> list[Problem]:
     """Every problem with ``ballot`` under ``rules`` (empty list: valid)."""
     problems = _common(rules, ballot)
+    # Each method takes only its own marks: points only on a cumulative ballot, ranks only on a ranked one.
     if rules.method != Method.CUMULATIVE and ballot.points is not None:
         problems.append(Problem("unexpected_points"))
+    if rules.method != Method.RANKED and ballot.ranked:
+        problems.append(Problem("unexpected_ranks"))
     if rules.method == Method.APPROVAL:
         problems += _counts(rules, ballot, rules.max_picks)
     elif rules.method == Method.KNAPSACK:
@@ -121,7 +127,7 @@ def ballot_from_ranks(ranks: Mapping[str, int]) -> tuple[Ballot, list[Problem]]:
     elif values != list(range(1, len(values) + 1)):
         problems.append(Problem("rank_gap", {"ranks": values}))
     ordered = tuple(p for p, _r in sorted(ranks.items(), key=lambda item: (item[1], item[0])))
-    return Ballot(choices=ordered), problems
+    return Ballot(choices=ordered, ranked=True), problems
 
 
 def ballot_from_points(points: Mapping[str, int]) -> Ballot:

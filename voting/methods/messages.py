@@ -41,6 +41,7 @@ MESSAGES = {
     "over_budget": _("Your choices cost %(total)s, more than the budget of %(budget)s."),
     "under_min_spend": _("Your choices cost %(total)s; choose projects worth at least %(min_spend)s."),
     "unexpected_points": _("This ballot does not use points."),
+    "unexpected_ranks": _("This ballot does not use ranks."),
     "points_mismatch": _("Give a number of points for each chosen project."),
     "points_not_positive": _("Points must be whole numbers above zero."),
     "points_over_total": ngettext_lazy(

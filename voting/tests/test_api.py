@@ -23,7 +23,10 @@ from budgets import services as budget_services
 from budgets.models import Cycle
 from budgets.phases import Phase
 from core.api import PROBLEM_CONTENT_TYPE
+from core.api_input import MSG_TOO_DEEP, MSG_UNKNOWN_FIELD
+from core.errors import ServiceUnavailable
 from core.models import AuditEvent, Notification
+from core.tests.outage import database_down
 from proposals.tests.builders import make_project, move, new_resident, submit, ward
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, DistrictFactory, user_with_role
@@ -337,6 +340,11 @@ BAD_BALLOTS = [
         id="points-over-cap",
     ),
     pytest.param("CW", {"choices": ["CW-01"]}, [_msg("points_mismatch")], id="points-missing"),
+    # Ranks belong to ranked ballots only: on a knapsack ballot they were stored as its choices.
+    pytest.param("A", {"ranks": {"A-01": 1}}, [_msg("unexpected_ranks")], id="ranks-on-knapsack"),
+    pytest.param(
+        "CW", {"ranks": {"CW-01": 1}}, [_msg("unexpected_ranks"), _msg("points_mismatch")], id="ranks-on-cumulative"
+    ),
 ]
 
 
@@ -382,6 +390,42 @@ def test_malformed_input_is_400_and_stores_nothing(cycle, resident, payload, err
         if messages is not None:
             assert problem["errors"][field] == messages
     assert counts() == before
+
+
+def test_an_unknown_field_with_a_large_body_is_400_and_stores_nothing(cycle, resident):
+    # A field the cast does not take was ignored, and the ballot stored.
+    before = counts()
+    response = cast(client_for(resident), "A", ["A-01"], comment="x" * 1_000_000)
+    problem = assert_problem(response, 400, "invalid")
+    assert problem["errors"] == {"comment": [str(MSG_UNKNOWN_FIELD)]}
+    assert counts() == before
+
+
+def test_deeply_nested_json_is_400_and_stores_nothing(cycle, resident):
+    before = counts()
+    document = '{"choices": ' + "[" * 2048 + "]" * 2048 + f', "date_of_birth": "{ADULT}", "attest": true}}'
+    response = client_for(resident).post(cast_url("A"), document, content_type="application/json")
+    assert assert_problem(response, 400, "parse_error")["detail"] == str(MSG_TOO_DEEP)
+    assert counts() == before
+
+
+def test_a_body_over_the_limit_is_413_and_stores_nothing(cycle, resident, settings):
+    before = counts()
+    response = cast(client_for(resident), "A", ["A-01"], address="x" * settings.PB_API_MAX_BODY_BYTES)
+    assert assert_problem(response, 413, "too_large")["title"] == "Request too large"
+    assert counts() == before
+
+
+def test_during_a_database_outage_a_cast_is_503_with_retry_after(cycle, resident):
+    client = client_for(resident)
+    before = counts()
+    with database_down():
+        response = cast(client, "A", ["A-01"])
+    assert assert_problem(response, 503, "unavailable")["detail"] == str(ServiceUnavailable.default_message)
+    assert response["Retry-After"] == str(ServiceUnavailable.retry_after)
+    assert counts() == before
+    # Once the database is back, the same request is a ballot.
+    assert cast(client, "A", ["A-01"]).status_code == 201
 
 
 def test_a_form_post_is_refused_415(cycle, resident):

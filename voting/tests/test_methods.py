@@ -257,6 +257,32 @@ def test_approval_ballot_with_points_is_refused():
     assert message(problem) == "This ballot does not use points."
 
 
+@given(st.one_of(approval_case(), knapsack_case()))
+def test_ranks_on_a_ballot_that_is_not_ranked_are_refused(case):
+    # Ranks, ordered into choices, used to pass as an approval or knapsack ballot and were stored.
+    rules, ballot = case
+    ranked, rank_problems = ballot_from_ranks({c: i + 1 for i, c in enumerate(ballot.choices)})
+    assert rank_problems == []
+    problem = only(validate(rules, ranked), "unexpected_ranks")
+    assert message(problem) == "This ballot does not use ranks."
+    assert validate(rules, Ballot(choices=ranked.choices)) == []  # the same choices, not as ranks
+
+
+@given(cumulative_case())
+def test_ranks_on_a_cumulative_ballot_are_refused(case):
+    rules, ballot = case
+    ranked, _ = ballot_from_ranks({c: i + 1 for i, c in enumerate(dict.fromkeys(ballot.choices))})
+    assert "unexpected_ranks" in [p.code for p in validate(rules, ranked)]
+
+
+@given(ranked_case())
+def test_ranks_on_a_ranked_ballot_are_its_marks(case):
+    rules, ballot = case
+    ranked, _ = ballot_from_ranks({c: i + 1 for i, c in enumerate(ballot.choices)})
+    assert ranked.ranked and ranked == ballot
+    assert validate(rules, ranked) == []
+
+
 # --- knapsack --------------------------------------------------------------------------------------------
 @given(knapsack_case(), st.data())
 def test_knapsack_over_budget(case, data):
