@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 
 from budgets import selectors as budget_selectors
 from budgets.models import Cycle, District
-from core.errors import ValidationFailed
 from core.api_input import InputSerializer, JSONParser
+from core.errors import ValidationFailed
 from proposals.permissions import can_see_internal
 
 from . import crypto, matching, methods, selectors, services
