@@ -83,6 +83,16 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded database, shared by a server's threads and processes: concurrent requests wait
+    # for each other instead of failing with "database is locked". A write transaction takes the
+    # write lock when it begins (IMMEDIATE: no deadlock upgrading a read lock half-way), a waiting
+    # connection retries for up to 20 s, and readers never block the writer (WAL). Synchronous
+    # stays FULL (the default): a committed transaction survives a power cut.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -249,6 +259,9 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Refused requests (core.security): a dedicated logger, so a deployment can route it apart
+        # (it reaches the console through the root logger).
+        "pbplatform.security": {"level": "INFO"},
     },
 }
 
@@ -273,3 +286,6 @@ PB_RETENTION_DAYS = env.int("PB_RETENTION_DAYS", default=365)
 PB_BUNDLE_ROOT = env.path("PB_BUNDLE_ROOT", default=BASE_DIR / "private" / "bundles")
 # Kiosks: a checked-in voter who does nothing for this long is reset (the kiosk stays open).
 PB_KIOSK_IDLE_SECONDS = env.int("PB_KIOSK_IDLE_SECONDS", default=180)
+# Refused requests go to the "pbplatform.security" log (core.security), at most this many lines a
+# minute per client (account, else IP).
+PB_DENIAL_LOG_PER_MINUTE = env.int("PB_DENIAL_LOG_PER_MINUTE", default=60)
