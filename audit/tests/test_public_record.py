@@ -39,10 +39,16 @@ def _legacy(**fields) -> AuditEvent:
     """An event in the old format (version 1), as the log held before the public record was split."""
     last = AuditEvent.objects.order_by("-id").first()
     event = AuditEvent(
-        occurred_at=timezone.now(), actor_type=fields.pop("actor_type", "user"), object_id=str(fields.pop("object_id", "")),
-        before=fields.pop("before", {}), after=fields.pop("after", {}), reason=fields.pop("reason", ""),
-        prev_hash=last.hash if last else GENESIS_HASH, version=1, **fields,
-    )  # fmt: skip
+        occurred_at=timezone.now(),
+        actor_type=fields.pop("actor_type", "user"),
+        object_id=str(fields.pop("object_id", "")),
+        before=fields.pop("before", {}),
+        after=fields.pop("after", {}),
+        reason=fields.pop("reason", ""),
+        prev_hash=last.hash if last else GENESIS_HASH,
+        version=1,
+        **fields,
+    )
     event.hash = chain.legacy_hash(to_jsonable(event.chain_payload()))
     event.save(force_insert=True)
     return event
