@@ -1,5 +1,6 @@
 """core.security: refusals go to the security log, rate-limited, never to the audit chain."""
 
+import threading
 import uuid
 
 import pytest
@@ -71,3 +72,52 @@ def test_a_refused_api_call_is_logged_with_its_status_and_not_audited(client, de
     [denial] = denials()
     assert (denial["object_type"], denial["status"]) == ("api", response.status_code)
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_flood_of_concurrent_refusals_writes_nothing_while_a_staff_action_appends_one_event(transactional_db):
+    """Real concurrent requests on PostgreSQL: anonymous POSTs to a staff page from many threads
+    while an official acts. Every refusal is answered (302 to log in, never a 500), none touches the
+    audit chain; the official's action appends exactly its one event."""
+    from django.db import connection
+    from django.test import Client
+
+    from budgets.services import DistrictInput, cycle_create
+    from tests.factories import user_with_role
+
+    official = user_with_role("official")
+    threads_n, posts = 8, 15
+    barrier = threading.Barrier(threads_n + 1, timeout=30)
+    statuses, errors = [], []
+
+    def anonymous():
+        client = Client(raise_request_exception=False)
+        try:
+            barrier.wait()
+            for _ in range(posts):
+                statuses.append(client.post(STAFF_POST, {"name": "Take over"}).status_code)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def official_acts():
+        try:
+            barrier.wait()
+            cycle_create(actor=official, name="Flooded", slug="flooded",
+                         districts=[DistrictInput(code="A", name="Ward A", budget=1000)])  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=anonymous) for _ in range(threads_n)] + [threading.Thread(target=official_acts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert len(statuses) == threads_n * posts and set(statuses) == {302}
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["cycle.created"]
+    assert audit_chain_verify_database().ok
