@@ -8,10 +8,12 @@ keeps only this cycle's public parts, and pb_verify still proves that no event w
 reordered or altered.
 """
 
+import io
 import json
 import zipfile
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from audit.bundle import bundle_write
@@ -243,3 +245,14 @@ def test_the_upgrade_cannot_be_hidden_to_pass_events_off_as_old(record):
     lines[at] = {"id": upgrade["id"], "prev_hash": upgrade["prev_hash"], "hash": upgrade["hash"], "withheld": True}
     detail = _audit_failure(_reseal_log(record, lines, "upgrade-hidden.zip"))
     assert f"breaks at event {lines[at + 1]['id']}: the first event in the current format is not the upgrade" in detail
+
+
+def test_the_public_log_alone_checks_with_audit_verify(record):
+    path = record["tmp"] / "audit_log.jsonl"
+    path.write_bytes(bundle_files(record["public"])["audit_log.jsonl"])
+    out = io.StringIO()
+    call_command("audit_verify", file=str(path), public_cycle=record["cycle"].pk, stdout=out)
+    assert f"Audit chain intact: {AuditEvent.objects.count()} events." in out.getvalue()
+    # As a complete export it is not: events are withheld from it.
+    with pytest.raises(CommandError, match="withheld from a complete export"):
+        call_command("audit_verify", file=str(path), stdout=io.StringIO())
