@@ -71,7 +71,8 @@ def _append(*, prev_hash: str, cycle_id: int | None, actor_type: str, actor_id: 
         before=before,
         after=after,
         reason=reason,
-        ip=get_client_ip(),
+        # Stored as the database will give it back (an IPv6 address is normalised), so it hashes the same.
+        ip=AuditEvent._meta.get_field("ip").get_prep_value(get_client_ip()),
         prev_hash=prev_hash,
         version=chain.V2,
         cycle_id=cycle_id,

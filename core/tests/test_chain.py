@@ -52,3 +52,16 @@ def test_an_event_with_an_unresolvable_object_belongs_to_no_cycle(official):
     line = audit_event_public(event, cycle_id=1)
     assert set(line) == {"id", "v", "prev_hash", "cycle", "body_digest", "hash"}
     assert chain.v2_hash(prev_hash=line["prev_hash"], cycle=None, digest=line["body_digest"]) == event.hash
+
+
+def test_an_ipv6_client_address_is_hashed_as_it_is_stored(official):
+    from core.context import reset_client_ip, set_client_ip
+
+    token = set_client_ip("2001:0DB8:0000:0000:0000:0000:0000:0001")
+    try:
+        audit_record(actor=official, action="cycle.updated", object_type="cycle", object_id=1)
+    finally:
+        reset_client_ip(token)
+    event = AuditEvent.objects.get()
+    assert event.ip == "2001:db8::1"
+    assert audit_chain_verify_database().ok
