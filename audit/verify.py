@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from core.chain import merged_event
+from core.selectors import audit_chain_verify
 from voting.services import VOID_REASON_SUPERSEDED
 
 from .bundle import BALLOTS_HEADER, FORMAT, MANIFEST
@@ -335,9 +337,6 @@ def _events(bundle: _Bundle) -> Iterator[dict]:
 
 
 def _check_audit_log(bundle: _Bundle) -> str:
-    from core.chain import merged_event
-    from core.selectors import audit_chain_verify
-
     events: list[dict] = []
     cycle_id = (bundle.manifest.get("cycle") or {}).get("id")
     published: list[tuple[str, str]] = []

@@ -4,6 +4,7 @@ import pytest
 
 from core import chain
 from core.audit_policy import withheld_paths
+from core.context import reset_client_ip, set_client_ip
 from core.models import AuditEvent
 from core.selectors import audit_chain_verify, audit_chain_verify_database, audit_event_export, audit_event_public
 from core.services import audit_record
@@ -55,8 +56,6 @@ def test_an_event_with_an_unresolvable_object_belongs_to_no_cycle(official):
 
 
 def test_an_ipv6_client_address_is_hashed_as_it_is_stored(official):
-    from core.context import reset_client_ip, set_client_ip
-
     token = set_client_ip("2001:0DB8:0000:0000:0000:0000:0000:0001")
     try:
         audit_record(actor=official, action="cycle.updated", object_type="cycle", object_id=1)

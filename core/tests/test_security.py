@@ -5,10 +5,14 @@ import uuid
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test import Client
 
+from budgets.services import DistrictInput, cycle_create
 from core.models import AuditEvent
 from core.selectors import audit_chain_verify_database
 from core.services import audit_record
+from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -79,12 +83,6 @@ def test_a_flood_of_concurrent_refusals_writes_nothing_while_a_staff_action_appe
     """Real concurrent requests on PostgreSQL: anonymous POSTs to a staff page from many threads
     while an official acts. Every refusal is answered (302 to log in, never a 500), none touches the
     audit chain; the official's action appends exactly its one event."""
-    from django.db import connection
-    from django.test import Client
-
-    from budgets.services import DistrictInput, cycle_create
-    from tests.factories import user_with_role
-
     official = user_with_role("official")
     threads_n, posts = 8, 15
     barrier = threading.Barrier(threads_n + 1, timeout=30)
