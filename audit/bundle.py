@@ -355,6 +355,11 @@ def _paper_document(cycle: Cycle, *, public: bool) -> dict:
             if (batch.get("valid") or 0) + (batch.get("invalid") or 0) < threshold:
                 batch["sheets"] = None
                 batch["sheets_withheld"] = True
+                continue
+            for sheet in batch["sheets"]:
+                if sheet.get("resolution"):
+                    # An official's free-text note stays with the auditors (as in the audit log).
+                    sheet["resolution"].pop("note", None)
     return record
 
 

@@ -11,6 +11,7 @@ reordered or altered.
 import io
 import json
 import zipfile
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -24,6 +25,7 @@ from core.models import AuditEvent
 from proposals import services as proposals_services
 from proposals.tests.builders import move, submit
 from tests.factories import CycleFactory, user_with_role
+from voting import paper, sites
 from voting.tests.builders import PROJECTS, World, design, make_project, open_voting, paper_idea
 
 from .builders import bundle_files, bundle_reseal, cast, certify, close_voting
@@ -34,7 +36,8 @@ INTERNAL_NOTE = "STAFF-ONLY-NOTE-7731: the councillor's cousin owns the lot"
 LEGACY_NOTE = "LEGACY-STAFF-NOTE-5512"
 OTHER_CYCLE_TITLE = "OTHER-CYCLE-IDEA-9920"
 LEGACY_IP = "198.51.100.77"
-MARKERS = (INTERNAL_NOTE, LEGACY_NOTE, OTHER_CYCLE_TITLE, LEGACY_IP)  # all in the auditors' log
+PAPER_NOTE = "OFFICIAL-PAPER-NOTE-3307: the voter wrote their name on the sheet"
+MARKERS = (INTERNAL_NOTE, LEGACY_NOTE, OTHER_CYCLE_TITLE, LEGACY_IP, PAPER_NOTE)  # all in the auditors' bundle
 
 
 def _legacy(**fields) -> AuditEvent:
@@ -107,7 +110,22 @@ def record(official, vetting_staff, tmp_path):
     for n in range(12):
         cast(world, "A", ["A-01", "A-02"][: 1 + n % 2], key=f"a-{n}")
         cast(world, "B", ["B-01"], key=f"b-{n}")
+    # A paper box big enough to be published sheet by sheet; the keyers disagree on sheet 1 and an
+    # official settles it with a note.
+    site = sites.voting_site_create(actor=official, cycle=world.cycle, name="Library")
+    voted_on = timezone.localdate(timezone=ZoneInfo(cycle.time_zone))
+    batch = paper.paper_batch_create(actor=official, district=world.district("A"), site=site, label="Box 1",
+                                     voted_on=voted_on, issued=10)  # fmt: skip
+    keyers = (user_with_role("volunteer"), user_with_role("volunteer"))
+    for pass_no, keyer in zip((1, 2), keyers, strict=True):
+        for sheet in range(1, 11):
+            choice = "A-03" if (sheet, pass_no) == (1, 2) else "A-02"
+            paper.paper_sheet_key(actor=keyer, batch=batch, pass_no=pass_no, sheet=sheet,
+                                  marks=paper.SheetMarks(picks=[choice]))  # fmt: skip
     close_voting(world)
+    paper.paper_sheet_resolve(actor=official, batch=batch, sheet=1, marks=paper.SheetMarks(picks=["A-02"]),
+                              note=PAPER_NOTE)  # fmt: skip
+    paper.paper_batch_reconcile(actor=official, batch=batch)
     certify(world)
     auditor = bundle_write(cycle=world.cycle, out=tmp_path / "auditor.zip").path
     public = bundle_write(cycle=world.cycle, out=tmp_path / "public.zip", public=True).path
@@ -134,9 +152,11 @@ def _audit_failure(path) -> str:
 
 
 def test_the_auditors_bundle_keeps_everything_and_verifies(record):
-    text = bundle_files(record["auditor"])["audit_log.jsonl"].decode()
+    files = bundle_files(record["auditor"])
+    text = files["audit_log.jsonl"].decode()
     for marker in MARKERS:
         assert marker in text
+    assert PAPER_NOTE in files["paper.json"].decode()
     assert len(_lines(record["auditor"])) == AuditEvent.objects.count()
     report = bundle_verify(record["auditor"])
     assert report.ok, report.first_failure
@@ -149,6 +169,8 @@ def test_the_public_record_holds_no_staff_secret_and_verifies(record):
             for marker in MARKERS:
                 assert marker not in data, (marker, name)
             assert "access.denied" not in data, name
+    sheets = json.loads(bundle_files(record["public"])["paper.json"])["batches"][0]["sheets"]
+    assert sheets[0]["resolution"]["choices"] == ["A-02"]  # the sheet-by-sheet record stays, without the note
     report = bundle_verify(record["public"])
     assert report.ok, report.first_failure
     detail = next(c.detail for c in report.checks if c.name == "audit log")
