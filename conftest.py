@@ -81,3 +81,15 @@ def cycle_factory(db):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def denials(caplog):
+    """The refusals logged to the security log (core.security) so far: a function returning each
+    logged line's ``denial`` dict (actor_type, actor_id, method, path, reason, status, …)."""
+    caplog.set_level("INFO", logger="pbplatform.security")
+
+    def logged() -> list[dict]:
+        return [r.denial for r in caplog.records if r.name == "pbplatform.security" and hasattr(r, "denial")]
+
+    return logged

@@ -6,7 +6,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self):
-        from . import demo, services
+        from . import demo, scopes, services
 
         services.register()
         demo.register()
+        scopes.register()

@@ -17,8 +17,10 @@ complaint with them). The **public** record keeps the ``receipt_hash`` column bu
 code pointing at a public row of choices would let a voter prove their vote to a buyer), merges every
 district × channel group with fewer ballots than ``settings.PB_SMALL_CELL`` into the channel
 ``other`` (in ``ballots.csv`` and ``turnout.json`` alike), withholds the sheet-by-sheet keying of small
-paper batches, and leaves the client IP out of the audit log's events (those events are marked
-``redacted``; their chain links stay checkable).
+paper batches, and publishes of the audit log only this cycle's events without the parts the public
+may not see (staff's internal notes, residents' account ids, client IPs: ``core.audit_policy``),
+every other event (other cycles', refusals recorded before they left the log) as its link only —
+the chain still checks over all of it (``core.chain``).
 """
 
 import csv
@@ -353,19 +355,24 @@ def _paper_document(cycle: Cycle, *, public: bool) -> dict:
             if (batch.get("valid") or 0) + (batch.get("invalid") or 0) < threshold:
                 batch["sheets"] = None
                 batch["sheets_withheld"] = True
+                continue
+            for sheet in batch["sheets"]:
+                if sheet.get("resolution"):
+                    # An official's free-text note stays with the auditors (as in the audit log).
+                    sheet["resolution"].pop("note", None)
     return record
 
 
-def _audit_lines(*, public: bool) -> Iterator[bytes]:
+def _audit_lines(*, public: bool, cycle_id: int) -> Iterator[bytes]:
+    """audit_log.jsonl: every event of the chain, in order. The auditors' copy carries each event
+    whole (with its withheld values); the public record only this cycle's events, without what
+    ``core.audit_policy`` withholds, and every other event as its link only (``core.chain``)."""
     from core.models import AuditEvent
-    from core.selectors import audit_event_export
+    from core.selectors import audit_event_export, audit_event_public
 
     lines: list[bytes] = []
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
-        exported = audit_event_export(event)
-        if public and exported.get("ip") is not None:
-            exported["ip"] = None
-            exported["redacted"] = ["ip"]
+        exported = audit_event_public(event, cycle_id=cycle_id) if public else audit_event_export(event)
         lines.append(canonical_bytes(exported) + b"\n")
         if len(lines) >= 2000:
             yield b"".join(lines)
@@ -457,7 +464,7 @@ def _bundle_write(*, cycle: Cycle, out: Path, public: bool, progress: Progress) 
         writer.entry("turnout.json", [_json_bytes(_turnout_document(cycle, public=public, channel_map=channel_map))])
         writer.entry("paper.json", [_json_bytes(_paper_document(cycle, public=public))])
         progress("audit_log.jsonl", 93)
-        writer.entry("audit_log.jsonl", _audit_lines(public=public))
+        writer.entry("audit_log.jsonl", _audit_lines(public=public, cycle_id=cycle.pk))
         certified = all(d["certified"] for d in district_entries) and bool(district_entries)
         manifest = {
             "format": FORMAT,

@@ -17,8 +17,9 @@ or event), and the report lists them all:
    entry, the superseded ballots voided with ``VOID_REASON_SUPERSEDED``);
 5. tally — each district's ``.pb`` re-counted with the manifest's rule gives, project by project,
    the vote totals and the selected set of the run in ``tally_runs.json`` (and its output hash);
-6. audit log — the hash chain of ``audit_log.jsonl`` is intact, and it records the certification of
-   the published results;
+6. audit log — the hash chain of ``audit_log.jsonl`` is intact (``core.chain``: in a public record,
+   over the published events and the links of the withheld ones, none of them of this cycle), and it
+   records the certification of the published results;
 7. paper — every reconciled paper batch balances (issued = valid + invalid + spoiled).
 """
 
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from core.chain import merged_event
+from core.selectors import audit_chain_verify
 from voting.services import VOID_REASON_SUPERSEDED
 
 from .bundle import BALLOTS_HEADER, FORMAT, MANIFEST
@@ -333,47 +336,25 @@ def _events(bundle: _Bundle) -> Iterator[dict]:
                 raise Mismatch(f"audit_log.jsonl line {number} is not JSON") from exc
 
 
-def _links_verify(events) -> tuple[int, int | None, str]:
-    """The public record's log: events whose client IP was left out cannot be re-hashed; every
-    event's link to the one before is still checked, and every other event's hash."""
-    from core.canonical import GENESIS_HASH
-    from core.services import event_hash
-
-    prev, checked = GENESIS_HASH, 0
-    for event in events:
-        payload = {k: v for k, v in event.items() if k not in ("id", "hash", "redacted")}
-        if payload.get("prev_hash") != prev:
-            return checked, event.get("id"), "prev_hash does not match the previous event"
-        if not event.get("redacted") and event_hash(payload) != event.get("hash"):
-            return checked, event.get("id"), "hash does not match the event's content"
-        prev = event.get("hash")
-        checked += 1
-    return checked, None, ""
-
-
 def _check_audit_log(bundle: _Bundle) -> str:
-    from core.selectors import audit_chain_verify
-
     events: list[dict] = []
-    cycle_id = str((bundle.manifest.get("cycle") or {}).get("id", ""))
+    cycle_id = (bundle.manifest.get("cycle") or {}).get("id")
     published: list[tuple[str, str]] = []
 
     def remember(stream):
-        for event in stream:
+        for line in stream:
+            event = merged_event(line) if isinstance(line, dict) else {}
             if event.get("object_type") in ("cycle", "district", "project") and event.get("action") in (
                 "results.certify", "project.withdraw"
             ):  # fmt: skip
                 events.append(event)
-            yield event
+            yield line
 
-    if bundle.public:
-        checked, broken, problem = _links_verify(remember(_events(bundle)))
-    else:
-        report = audit_chain_verify(remember(_events(bundle)))
-        checked, broken, problem = report.checked, report.broken_id, report.problem
-    if broken is not None:
+    report = audit_chain_verify(remember(_events(bundle)), public_cycle=cycle_id if bundle.public else None)
+    if not report.ok:
         raise Mismatch(
-            f"audit log: the chain breaks at event {broken}: {problem} ({checked} events before it are intact)"
+            f"audit log: the chain breaks at event {report.broken_id}: {report.problem} "
+            f"({report.checked} events before it are intact)"
         )
     for district in bundle.districts:
         if district.get("certified"):
@@ -381,7 +362,7 @@ def _check_audit_log(bundle: _Bundle) -> str:
     recorded = set()
     for event in events:
         after = event.get("after") or {}
-        if event.get("action") == "results.certify" and str(event.get("object_id")) == cycle_id:
+        if event.get("action") == "results.certify" and str(event.get("object_id")) == str(cycle_id):
             recorded |= {(v.get("input_hash"), v.get("output_hash")) for v in after.values() if isinstance(v, dict)}
         elif event.get("action") == "project.withdraw":
             recorded.add((after.get("input_hash"), after.get("output_hash")))
@@ -390,7 +371,13 @@ def _check_audit_log(bundle: _Bundle) -> str:
             raise Mismatch(
                 f"audit log: no certification or revision event records district {district['code']}'s result"
             )
-    return f"{checked} events, chain intact" + (" (client IPs left out of the public record)" if bundle.public else "")
+    detail = f"{report.checked} events, chain intact"
+    if bundle.public:
+        detail += (
+            f" ({report.withheld} of other cycles or not public: their links checked; "
+            f"{report.link_only} older events with their content left out: links checked)"
+        )
+    return detail
 
 
 # --- 4. turnout, 7. paper ------------------------------------------------------------------------------

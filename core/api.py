@@ -9,7 +9,6 @@ serializers' base, the paginator) is in core.api_input.
 
 import logging
 
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
@@ -20,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from .errors import ApplicationError, PayloadTooLarge, ServiceUnavailable
-from .services import audit_record
+from .security import denial_log
 
 logger = logging.getLogger(__name__)
 
@@ -104,15 +103,12 @@ def problem_exception_handler(exc, context):
     request = context.get("request")
     response = _problem_response(exc, context, request)
     if response is not None and response.status_code in (401, 403) and request is not None:
-        # Every denied access is in the audit log (DESIGN.md §6). The refused request's own
-        # transaction has already rolled back; this is its own.
-        audit_record(
-            actor=getattr(request, "user", None) or AnonymousUser(),
-            action="access.denied",
-            object_type="api",
-            object_id=request.path[:64],
-            after={"method": request.method, "path": request.path[:200], "status": response.status_code},
-        )
+        # Every denied access is logged — to the security log, not the audit log: a refusal
+        # changes nothing (core.security).
+        denial_log(
+            request=request, reason=str(response.data.get("detail", "")) if isinstance(response.data, dict) else "",
+            object_type="api", object_id=request.path[:64], status=response.status_code,
+        )  # fmt: skip
     return response
 
 

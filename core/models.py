@@ -3,16 +3,20 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import chain
+from .canonical import to_jsonable
 from .db.append_only import AppendOnlyModel
 
 
 class AuditEvent(AppendOnlyModel):
-    """One state change or denied access. Written by services inside their own transaction.
+    """One state change by a person (or the system). Written by services inside their own transaction.
 
-    ``hash`` = SHA-256 of the canonical JSON of :meth:`chain_payload`, which includes
-    ``prev_hash``; so changing, removing or reordering any event breaks every later hash.
-    The actor is stored as a plain id, not a foreign key, so erasing a person never has to touch
-    (and cannot touch) the log.
+    ``hash`` chains every event to the one before (``prev_hash``), so changing, removing or
+    reordering any event breaks every later hash. Version 1 events hash :meth:`chain_payload`
+    whole; version 2 events hash their public body, which commits to the withheld parts through a
+    salted digest, plus their cycle (``core.chain``) — so a public record can leave those parts (or
+    another cycle's events) out and still be checked. The actor and the cycle are plain ids, not
+    foreign keys, so erasing a person never has to touch (and cannot touch) the log.
     """
 
     class ActorType(models.TextChoices):
@@ -32,6 +36,11 @@ class AuditEvent(AppendOnlyModel):
     ip = models.GenericIPAddressField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Version 2 (core.chain): 1 for the events written before the public record was made private.
+    version = models.PositiveSmallIntegerField(default=1)
+    cycle_id = models.BigIntegerField(null=True, blank=True)  # the cycle the event is about, if any
+    withheld = models.JSONField(default=list, blank=True)  # paths kept out of the public record
+    salt = models.CharField(max_length=32, blank=True)  # for the digest of the withheld values
 
     class Meta:
         ordering = ["id"]
@@ -61,6 +70,26 @@ class AuditEvent(AppendOnlyModel):
             "ip": self.ip,
             "prev_hash": self.prev_hash,
         }
+
+    def full_fields(self) -> dict:
+        """Everything the event records (JSON-native), without its place in the chain."""
+        payload = to_jsonable(self.chain_payload())
+        del payload["prev_hash"]
+        return payload
+
+    def public_body(self) -> dict:
+        """Version 2: the public body (public fields, withheld paths, digest of the withheld values)."""
+        return chain.public_body(self.full_fields(), self.withheld, self.salt)
+
+    def private_values(self) -> dict:
+        return chain.private_values(self.full_fields(), self.withheld)
+
+    def compute_hash(self) -> str:
+        if self.version == chain.V2:
+            return chain.v2_hash(
+                prev_hash=self.prev_hash, cycle=self.cycle_id, digest=chain.body_digest(self.public_body())
+            )
+        return chain.legacy_hash(to_jsonable(self.chain_payload()))
 
 
 class Notification(models.Model):

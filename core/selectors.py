@@ -1,16 +1,63 @@
-"""Reading and checking the audit log."""
+"""Reading and checking the audit log: the complete export (auditors, ``audit_export``) and the public
+one (a cycle's public record). The line formats and the checks are ``core.chain``'s."""
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
-from .canonical import GENESIS_HASH, canonical_bytes, to_jsonable
+from . import chain
+from .audit_policy import withheld_paths
+from .canonical import canonical_bytes, to_jsonable
+from .chain import ChainReport
 from .models import AuditEvent
-from .services import event_hash
+from .services import audit_scope
+
+__all__ = ["ChainReport", "audit_chain_verify", "audit_chain_verify_database", "audit_event_export",
+           "audit_event_public", "audit_events_export_lines"]  # fmt: skip
 
 
 def audit_event_export(event: AuditEvent) -> dict:
-    """The canonical, self-describing form of an event (one line of audit_log.jsonl)."""
-    return to_jsonable({"id": event.pk, **event.chain_payload(), "hash": event.hash})
+    """The complete, self-describing form of an event (one line of the auditors' audit_log.jsonl):
+    a version 1 event's fields flat; a version 2 event's public body and its withheld values."""
+    if event.version != chain.V2:
+        return to_jsonable({"id": event.pk, **event.chain_payload(), "hash": event.hash})
+    return {
+        "id": event.pk,
+        "v": chain.V2,
+        "prev_hash": event.prev_hash,
+        "cycle": event.cycle_id,
+        "event": event.public_body(),
+        "private": {"salt": event.salt, "values": event.private_values()},
+        "hash": event.hash,
+    }
+
+
+def audit_event_public(event: AuditEvent, *, cycle_id: int) -> dict:
+    """An event as the public record of cycle ``cycle_id`` shows it.
+
+    Version 2: an event of that cycle (and the format upgrade) as its public body; any other as its
+    link only (``cycle`` and ``body_digest``). Version 1 (written before the split existed): in full
+    — the client IP left out (``redacted``) — when it is about that cycle and today's table
+    (``core.audit_policy``) publishes all of it; otherwise withheld, its link only.
+    """
+    if event.version == chain.V2:
+        line = {"id": event.pk, "v": chain.V2, "prev_hash": event.prev_hash, "cycle": event.cycle_id}
+        body = event.public_body()
+        if event.cycle_id == cycle_id or event.action == chain.UPGRADE_ACTION:
+            line["event"] = body
+        else:
+            line["body_digest"] = chain.body_digest(body)
+        line["hash"] = event.hash
+        return line
+    scope = audit_scope(object_type=event.object_type, object_id=event.object_id, after=event.after)
+    hidden = withheld_paths(
+        action=event.action, actor_id=event.actor_id, before=event.before, after=event.after, reason=event.reason
+    )
+    if scope != cycle_id or hidden != ["ip"]:
+        return {"id": event.pk, "prev_hash": event.prev_hash, "hash": event.hash, "withheld": True}
+    exported = audit_event_export(event)
+    if exported.get("ip") is not None:
+        exported["ip"] = None
+        exported["redacted"] = ["ip"]
+    return exported
 
 
 def audit_events_export_lines() -> Iterator[bytes]:
@@ -18,30 +65,10 @@ def audit_events_export_lines() -> Iterator[bytes]:
         yield canonical_bytes(audit_event_export(event)) + b"\n"
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    ok: bool
-    checked: int
-    broken_id: int | None = None
-    problem: str = ""
-
-
-def audit_chain_verify(events: Iterable[dict]) -> ChainReport:
-    """Check exported events (dicts as :func:`audit_event_export` makes them), in order.
-
-    Pure: works on an export read from a file as well as on the database.
-    """
-    prev = GENESIS_HASH
-    checked = 0
-    for event in events:
-        payload = {k: v for k, v in event.items() if k not in ("id", "hash")}
-        if payload.get("prev_hash") != prev:
-            return ChainReport(False, checked, event.get("id"), "prev_hash does not match the previous event")
-        if event_hash(payload) != event.get("hash"):
-            return ChainReport(False, checked, event.get("id"), "hash does not match the event's content")
-        prev = event["hash"]
-        checked += 1
-    return ChainReport(True, checked)
+def audit_chain_verify(events: Iterable[dict], *, public_cycle: int | None = None) -> ChainReport:
+    """Check exported events (dicts as :func:`audit_event_export` or :func:`audit_event_public`
+    make them), in order. Pure: works on an export read from a file as well as on the database."""
+    return chain.chain_verify(events, public_cycle=public_cycle)
 
 
 def audit_chain_verify_database() -> ChainReport:

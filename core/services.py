@@ -1,15 +1,21 @@
 """The audit log and the notifications outbox: both written inside the caller's transaction."""
 
 import logging
+import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .canonical import GENESIS_HASH, canonical_bytes, sha256_hex, to_jsonable
+from . import chain
+from .audit_policy import withheld_paths
+from .canonical import GENESIS_HASH, to_jsonable
 from .context import get_client_ip
 from .models import AuditEvent
 
@@ -28,7 +34,57 @@ def _actor_fields(actor) -> tuple[str, int | None]:
 
 
 def event_hash(payload: dict) -> str:
-    return sha256_hex(canonical_bytes(payload))
+    """A version 1 event's hash (``core.chain.legacy_hash``)."""
+    return chain.legacy_hash(payload)
+
+
+# --- which cycle an event is about -----------------------------------------------------------------
+# object type → resolver(object_id, after) → the cycle's id or None. Registered by the apps that own
+# the object types (the audit app, which sees every model, registers them all at start-up); an
+# object type without a resolver belongs to no cycle (its events are left out of every public record).
+_SCOPES: dict[str, Callable[[str, dict], int | None]] = {}
+
+
+def audit_scope_register(object_type: str, resolver: Callable[[str, dict], int | None]) -> None:
+    _SCOPES[object_type] = resolver
+
+
+def audit_scope(*, object_type: str, object_id: str, after: dict) -> int | None:
+    """The id of the cycle an event about ``object_type``/``object_id`` belongs to, or None."""
+    resolver = _SCOPES.get(object_type)
+    if resolver is None:
+        return None
+    try:
+        cycle_id = resolver(str(object_id), after or {})
+    except (ObjectDoesNotExist, ValueError, TypeError, DjangoValidationError):
+        return None
+    return int(cycle_id) if cycle_id is not None else None
+
+
+def _append(*, prev_hash: str, cycle_id: int | None, actor_type: str, actor_id: int | None, action: str,
+            object_type: str, object_id: str, before: dict, after: dict, reason: str) -> AuditEvent:  # fmt: skip
+    withheld = withheld_paths(action=action, actor_id=actor_id, before=before, after=after, reason=reason)
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        reason=reason,
+        # Stored as the database will give it back (an IPv6 address is normalised), so it hashes the same.
+        ip=AuditEvent._meta.get_field("ip").get_prep_value(get_client_ip()),
+        prev_hash=prev_hash,
+        version=chain.V2,
+        cycle_id=cycle_id,
+        withheld=withheld,
+        salt=secrets.token_hex(16),
+    )
+    event.hash = event.compute_hash()
+    event.save(force_insert=True)
+    return event
 
 
 @transaction.atomic
@@ -44,31 +100,35 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain. ``actor`` None means the system.
 
+    The event is written in the current format (``core.chain``, version 2): its cycle (``audit_scope``)
+    and the parts the public may not see (``core.audit_policy``) are decided now and committed to by
+    its hash. The first event written after a chain of version 1 events is preceded by the upgrade
+    event (``core.chain.UPGRADE_ACTION``), which counts them.
+
     Invariant: events form one chain in id order. Locking: a transaction-scoped advisory lock
     (PostgreSQL) serialises writers from reading the chain head until commit, so concurrent
     transactions cannot fork the chain; SQLite serialises writers itself.
     """
+    object_id = str(object_id)
+    before, after = to_jsonable(before or {}), to_jsonable(after or {})
+    cycle_id = audit_scope(object_type=object_type, object_id=object_id, after=after)
+    actor_type, actor_id = _actor_fields(actor)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_CHAIN_LOCK])
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-    actor_type, actor_id = _actor_fields(actor)
-    event = AuditEvent(
-        occurred_at=timezone.now(),
-        actor_type=actor_type,
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        before=to_jsonable(before or {}),
-        after=to_jsonable(after or {}),
-        reason=reason,
-        ip=get_client_ip(),
-        prev_hash=last or GENESIS_HASH,
-    )
-    event.hash = event_hash(event.chain_payload())
-    event.save(force_insert=True)
-    return event
+    last = AuditEvent.objects.order_by("-id").values_list("hash", "version").first()
+    prev_hash = last[0] if last else GENESIS_HASH
+    if last is not None and last[1] != chain.V2:
+        marker = _append(
+            prev_hash=prev_hash, cycle_id=None, actor_type=AuditEvent.ActorType.SYSTEM, actor_id=None,
+            action=chain.UPGRADE_ACTION, object_type="", object_id="", before={},
+            after={"format": chain.V2, "legacy_events": AuditEvent.objects.count()}, reason="",
+        )  # fmt: skip
+        prev_hash = marker.hash
+    return _append(
+        prev_hash=prev_hash, cycle_id=cycle_id, actor_type=actor_type, actor_id=actor_id, action=action,
+        object_type=object_type, object_id=object_id, before=before, after=after, reason=reason,
+    )  # fmt: skip
 
 
 # --- Notifications outbox --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Helpers for HTML views: show service errors as form errors or messages, audit denials."""
+"""Helpers for HTML views: show service errors as form errors or messages, log denials."""
 
 from urllib.parse import urlsplit
 
@@ -8,19 +8,17 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .errors import ApplicationError, NotAllowed
-from .services import audit_record
+from .security import denial_log
 
 
 def deny(request, error: NotAllowed, *, object_type: str = "page", object_id: str = ""):
-    """Answer a refused request: log in, set up MFA, or a 403 page. Every denial is audited."""
-    audit_record(
-        actor=request.user,
-        action="access.denied",
-        object_type=object_type,
-        object_id=object_id or request.path[:64],
-        after={"method": request.method, "path": request.path[:200]},
-        reason=str(error.message),
-    )
+    """Answer a refused request: log in, set up MFA, or a 403 page. Every denial is logged to the
+    security log (core.security, rate-limited), never to the audit log: a refusal changes nothing."""
+    status = 403 if request.user.is_authenticated and "mfa" not in error.extra else 302  # 302: log in, or MFA
+    denial_log(
+        request=request, reason=str(error.message), object_type=object_type, object_id=object_id or request.path[:64],
+        status=status,
+    )  # fmt: skip
     if not request.user.is_authenticated:
         return redirect_to_login(login_next(request))
     if "mfa" in error.extra:
@@ -45,7 +43,7 @@ def login_next(request) -> str:
 
 
 def gate(request, check, *, object_type: str = "page", object_id: str = ""):
-    """None if ``check(request.user)`` passes; else the denial (log in, MFA set-up or 403; audited,
+    """None if ``check(request.user)`` passes; else the denial (log in, MFA set-up or 403; logged,
     naming ``object_type``/``object_id``)."""
     try:
         check(request.user)

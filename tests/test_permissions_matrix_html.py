@@ -2,8 +2,9 @@
 proposals/tests/test_api.py; the officials' cycle pages are tested in budgets/tests/test_views.py).
 
 For every (action, role): the exact answer (a page, a redirect to where the action leads, a redirect
-to log in, a 403 page with the refusal's message), that a refusal changes no row and writes exactly
-one "access.denied" audit event, and that an allowed request writes none. Then: what each role's
+to log in, a 403 page with the refusal's message), that a refusal changes no row, leaves the audit
+log's chain as it was and writes exactly one line to the security log, and that an allowed request
+logs no refusal. Then: what each role's
 pages never show (internal notes, other people's email addresses, a paper proposer's contact,
 hidden and withdrawn ideas), and that nobody can change a project once voting has opened.
 """
@@ -52,8 +53,8 @@ STAFF = ("vetting_staff", "official")
 SECRET = "SECRET-NOTE-123"
 PAPER_CONTACT = "paper-proposer@example.org"
 
-# Every table a page of ideas, vetting or projects could write. AuditEvent is left out: recording a
-# refusal is the one write a refusal makes (checked on its own).
+# Every table a page of ideas, vetting or projects could write. AuditEvent is checked on its own (a
+# refusal leaves the chain unchanged; an allowed action appends to it).
 SNAPSHOT_MODELS = (
     Idea,
     IdeaStatusChange,
@@ -429,9 +430,18 @@ ACTIONS: dict[str, Act] = {
 
 
 def assert_refused(
-    response, outcome: Outcome, *, path: str, user, before: dict, audit_before: list[int], method: str = "get"
+    response,
+    outcome: Outcome,
+    *,
+    path: str,
+    user,
+    before: dict,
+    audit_before: list[int],
+    logged: list[dict],
+    method: str = "get",
 ) -> None:
-    """A refusal: the exact answer, no row changed, exactly one new audit event: "access.denied".
+    """A refusal: the exact answer, no row changed, no audit event (the hash chain is unchanged), and
+    exactly one line in the security log naming who, where and why (``logged``: the new lines).
     After logging in, a refused GET comes back to itself; a refused POST (no Referer here) to home,
     never to a POST-only URL (core.views_mixins.login_next)."""
     if outcome.kind == "login":
@@ -448,17 +458,17 @@ def assert_refused(
         assert escape(outcome.message) in response.content.decode()
         reason = outcome.message
     assert snapshot() == before
-    new = list(AuditEvent.objects.exclude(pk__in=audit_before))
-    assert [(e.action, e.reason) for e in new] == [("access.denied", reason)]
-    event = new[0]
+    assert audit_ids() == audit_before  # a refusal is not an event of the election's record
+    assert [(d["action"], d["reason"]) for d in logged] == [("access.denied", reason)]
+    denial = logged[0]
     if user is None:
-        assert (event.actor_type, event.actor_id) == (AuditEvent.ActorType.ANONYMOUS, None)
+        assert (denial["actor_type"], denial["actor_id"]) == ("anonymous", None)
     else:
-        assert (event.actor_type, event.actor_id) == (AuditEvent.ActorType.USER, user.pk)
-    assert event.after["path"] == path
+        assert (denial["actor_type"], denial["actor_id"]) == ("user", user.pk)
+    assert (denial["method"], denial["path"]) == (method.upper(), path)
 
 
-def check_cell(act: Act, world: World, user, outcome: Outcome) -> None:
+def check_cell(act: Act, world: World, user, outcome: Outcome, denials) -> None:
     """One cell of the matrix: ``user`` does ``act`` in ``world``."""
     world.target = world.idea
     path = act.url(world, user)
@@ -466,16 +476,17 @@ def check_cell(act: Act, world: World, user, outcome: Outcome) -> None:
     client = Client()
     if user is not None:
         client.force_login(user)
-    before, audit_before = snapshot(), audit_ids()
+    before, audit_before, logged_before = snapshot(), audit_ids(), len(denials())
 
     response = client.get(path) if act.method == "get" else client.post(path, data)
 
     if outcome.kind in REFUSALS:
         assert_refused(
-            response, outcome, path=path, user=user, before=before, audit_before=audit_before, method=act.method
-        )
+            response, outcome, path=path, user=user, before=before, audit_before=audit_before,
+            logged=denials()[logged_before:], method=act.method,
+        )  # fmt: skip
         return
-    assert not AuditEvent.objects.exclude(pk__in=audit_before).filter(action="access.denied").exists()
+    assert denials()[logged_before:] == []
     if act.method == "get":
         assert response.status_code == 200, response.content
         assert snapshot() == before  # reading writes nothing
@@ -506,11 +517,11 @@ def each_role(check) -> None:
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_html_permissions_matrix(users, action):
+def test_html_permissions_matrix(users, action, denials):
     """One test per action; a row of the matrix: every role against the same world."""
     act = ACTIONS[action]
     world = World(users, vetting=act.vetting)
-    each_role(lambda role: check_cell(act, world, users[role], act.outcomes[role]))
+    each_role(lambda role: check_cell(act, world, users[role], act.outcomes[role], denials))
 
 
 def test_the_matrix_is_complete():
@@ -698,7 +709,7 @@ def open_voting(cycle, official) -> None:
     assert cycle.phase == Phase.VOTING
 
 
-def check_frozen(world, user, role) -> None:
+def check_frozen(world, user, role, denials) -> None:
     edit = reverse("vetting_project_edit", args=[world.project.pk])
     create = reverse("vetting_project_create", args=[world.slug])
     frozen = escape(str(permissions.MSG_PROJECTS_FROZEN))
@@ -711,7 +722,7 @@ def check_frozen(world, user, role) -> None:
         client = Client()  # a fresh one each time: no messages left over from the last request
         if user is not None:
             client.force_login(user)
-        before, audit_before = snapshot(), audit_ids()
+        before, audit_before, logged_before = snapshot(), audit_ids(), len(denials())
         response = client.get(path) if data is None else client.post(path, data)
         if role in STAFF:
             assert response.status_code == (200 if data is None else 409), path
@@ -723,13 +734,13 @@ def check_frozen(world, user, role) -> None:
             outcome = ACTIONS["edit_project"].outcomes[role]
             assert_refused(
                 response, outcome, path=path, user=user, before=before, audit_before=audit_before,
-                method="get" if data is None else "post",
+                logged=denials()[logged_before:], method="get" if data is None else "post",
             )  # fmt: skip
     world.project.refresh_from_db()
     assert (world.project.code, str(world.project.cost)) == ("A-01", "20000.00")
 
 
-def test_nobody_changes_a_project_after_voting_opens(users):
+def test_nobody_changes_a_project_after_voting_opens(users, denials):
     world = World(users, vetting=True)
     open_voting(world.cycle, users["official"])
-    each_role(lambda role: check_frozen(world, users[role], role))
+    each_role(lambda role: check_frozen(world, users[role], role, denials))

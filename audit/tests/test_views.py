@@ -60,7 +60,7 @@ def counting_world(official, auditor, django_capture_on_commit_callbacks):
 
 # --- the HTML matrix ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ROLES)
-def test_html_permissions_matrix(role, users, counting_world):
+def test_html_permissions_matrix(role, users, counting_world, denials):
     world, user = counting_world, users[role]
     slug = world.cycle.slug
     ballot = Ballot.objects.filter(district__code="A").order_by("id").first()
@@ -79,16 +79,17 @@ def test_html_permissions_matrix(role, users, counting_world):
     ]  # fmt: skip
     for method, path, data, allowed in pages:
         bundles, voids = Bundle.objects.count(), BallotVoid.objects.count()
-        denied = AuditEvent.objects.filter(action="access.denied").count()
+        denied, events = len(denials()), AuditEvent.objects.count()
         response = getattr(client, method)(path, data)
         if role in allowed:
             assert response.status_code in (200, 302), (role, path, response.status_code)
             if response.status_code == 302:
                 assert not response["Location"].startswith(reverse("account_login"))
-            assert AuditEvent.objects.filter(action="access.denied").count() == denied
+            assert len(denials()) == denied
         else:
             refused_properly(response, role, path)
-            assert AuditEvent.objects.filter(action="access.denied").count() == denied + 1
+            assert [d["path"] for d in denials()[denied:]] == [path]  # logged, outside the audit chain
+            assert AuditEvent.objects.count() == events
             assert (Bundle.objects.count(), BallotVoid.objects.count()) == (bundles, voids)
     downloads = AuditEvent.objects.filter(action="bundle.download", actor_id=getattr(user, "pk", None))
     assert downloads.count() == (1 if role in AUDITORS else 0)
@@ -227,7 +228,7 @@ def test_the_public_record_is_linked_from_the_cycle_page_once_certified(official
 
 # --- the API matrix -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ROLES)
-def test_api_permissions_matrix(role, users, counting_world):
+def test_api_permissions_matrix(role, users, counting_world, denials):
     world, user = counting_world, users[role]
     slug = world.cycle.slug
     ballot = Ballot.objects.filter(district__code="A").order_by("id").first()
@@ -243,14 +244,15 @@ def test_api_permissions_matrix(role, users, counting_world):
     ]  # fmt: skip
     for method, path, data, allowed, ok in calls:
         bundles, voids = Bundle.objects.count(), BallotVoid.objects.count()
-        denied = AuditEvent.objects.filter(action="access.denied").count()
+        denied, events = len(denials()), AuditEvent.objects.count()
         response = getattr(client, method)(path, data, content_type="application/json")
         if role in allowed:
             assert response.status_code == ok, (role, path, response.status_code)
         else:
             assert response.status_code in (401, 403), (role, path, response.status_code)
             assert response["Content-Type"].startswith("application/problem+json")
-            assert AuditEvent.objects.filter(action="access.denied").count() == denied + 1
+            assert [(d["path"], d["status"]) for d in denials()[denied:]] == [(path, response.status_code)]
+            assert AuditEvent.objects.count() == events
             assert (Bundle.objects.count(), BallotVoid.objects.count()) == (bundles, voids)
     assert BallotVoid.objects.filter(ballot=ballot).exists() == (role in OFFICIALS)
 

@@ -84,6 +84,16 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded database, shared by a server's threads and processes: concurrent requests wait
+    # for each other instead of failing with "database is locked". A write transaction takes the
+    # write lock when it begins (IMMEDIATE: no deadlock upgrading a read lock half-way), a waiting
+    # connection retries for up to 20 s, and readers never block the writer (WAL). Synchronous
+    # stays FULL (the default): a committed transaction survives a power cut.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -267,6 +277,9 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Refused requests (core.security): a dedicated logger, so a deployment can route it apart
+        # (it reaches the console through the root logger).
+        "pbplatform.security": {"level": "INFO"},
     },
 }
 
@@ -295,3 +308,7 @@ PB_KIOSK_IDLE_SECONDS = env.int("PB_KIOSK_IDLE_SECONDS", default=180)
 # this to an internal location (e.g. "/protected-media/") and the view answers with an
 # X-Accel-Redirect header instead of streaming the file itself.
 PB_MEDIA_ACCEL_REDIRECT = env("PB_MEDIA_ACCEL_REDIRECT", default="")
+
+# Refused requests go to the "pbplatform.security" log (core.security), at most this many lines a
+# minute per client (account, else IP).
+PB_DENIAL_LOG_PER_MINUTE = env.int("PB_DENIAL_LOG_PER_MINUTE", default=60)

@@ -10,11 +10,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--file", help="an exported audit_log.jsonl instead of the database")
+        parser.add_argument(
+            "--public-cycle", type=int, default=None,
+            help="the file is the public record of this cycle (by id): withheld events are checked by their links",
+        )  # fmt: skip
 
-    def handle(self, *args, file=None, **options):
+    def handle(self, *args, file=None, public_cycle=None, **options):
         if file:
             with open(file, encoding="utf-8") as fh:
-                report = audit_chain_verify(json.loads(line) for line in fh if line.strip())
+                report = audit_chain_verify(
+                    (json.loads(line) for line in fh if line.strip()), public_cycle=public_cycle
+                )
         else:
             report = audit_chain_verify_database()
         if not report.ok:
