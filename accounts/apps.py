@@ -1,5 +1,6 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import m2m_changed, post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -8,5 +9,15 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from .roles import roles_sync_on_migrate
+        from .signals import GROUPS_THROUGH, user_groups_changed
 
         post_migrate.connect(roles_sync_on_migrate, dispatch_uid="accounts.roles_sync")
+        m2m_changed.connect(user_groups_changed, sender=GROUPS_THROUGH, dispatch_uid="accounts.groups_audit")
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """The Django admin, on a site that asks for the same second factor as the staff areas."""
+
+    default = False  # "accounts" in INSTALLED_APPS is AccountsConfig
+
+    default_site = "accounts.admin_site.MFAAdminSite"

@@ -18,7 +18,7 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AdminConfig",  # the Django admin, with the staff areas' second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,0 +1,50 @@
+"""Changes of anyone's groups (roles) made outside the role services are audited: the Django shell,
+a script or a data migration cannot appoint staff without leaving a trace in the audit log."""
+
+from django.contrib.auth.models import Group
+
+from . import services
+from .models import User
+
+
+def _group_names(pks) -> list[str]:
+    return list(Group.objects.filter(pk__in=pks).values_list("name", flat=True))
+
+
+def user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    if services.role_change_is_audited_by_service():
+        return
+    if action == "pre_clear":
+        # Remember what is about to go; "post_clear" has no pk_set.
+        if reverse:  # group.user_set.clear()
+            instance._pb_cleared = list(instance.user_set.values_list("pk", flat=True))
+        else:
+            instance._pb_cleared = list(instance.groups.values_list("name", flat=True))
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if action == "post_clear":
+        cleared = getattr(instance, "_pb_cleared", [])
+        if reverse:
+            for user_id in cleared:
+                services.user_groups_changed_record(user_id=user_id, added=[], removed=[instance.name])
+        else:
+            services.user_groups_changed_record(user_id=instance.pk, added=[], removed=cleared)
+        return
+    if not pk_set:
+        return
+    added = action == "post_add"
+    if reverse:  # group.user_set.add(users...) / remove(...)
+        for user_id in sorted(pk_set):
+            names = [instance.name]
+            services.user_groups_changed_record(
+                user_id=user_id, added=names if added else [], removed=[] if added else names
+            )
+    else:
+        names = _group_names(pk_set)
+        services.user_groups_changed_record(
+            user_id=instance.pk, added=names if added else [], removed=[] if added else names
+        )
+
+
+GROUPS_THROUGH = User.groups.through
