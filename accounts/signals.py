@@ -21,19 +21,32 @@ def user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwar
         else:
             instance._pb_cleared = list(instance.groups.values_list("name", flat=True))
         return
+    if action == "pre_remove":
+        # ``remove`` reports every pk it was given, held or not: keep only the ones really held.
+        if not pk_set:
+            instance._pb_removing = set()
+        elif reverse:
+            instance._pb_removing = set(instance.user_set.filter(pk__in=pk_set).values_list("pk", flat=True))
+        else:
+            instance._pb_removing = set(instance.groups.filter(pk__in=pk_set).values_list("pk", flat=True))
+        return
     if action not in ("post_add", "post_remove", "post_clear"):
         return
+    if not reverse:
+        instance.__dict__.pop("_pb_roles", None)  # accounts.roles.user_roles' cache
     if action == "post_clear":
-        cleared = getattr(instance, "_pb_cleared", [])
+        cleared = instance.__dict__.pop("_pb_cleared", [])
         if reverse:
             for user_id in cleared:
                 services.user_groups_changed_record(user_id=user_id, added=[], removed=[instance.name])
         else:
             services.user_groups_changed_record(user_id=instance.pk, added=[], removed=cleared)
         return
+    added = action == "post_add"
+    if not added:
+        pk_set = instance.__dict__.pop("_pb_removing", set())
     if not pk_set:
         return
-    added = action == "post_add"
     if reverse:  # group.user_set.add(users...) / remove(...)
         for user_id in sorted(pk_set):
             names = [instance.name]
