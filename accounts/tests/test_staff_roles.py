@@ -2,8 +2,12 @@
 audit event; everyone else is refused and changes nothing; bad input is a clear error that changes
 nothing; the last administrator cannot be removed."""
 
+import threading
+
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from accounts import services
@@ -270,3 +274,36 @@ def test_no_role_page_for_a_plain_account(client):
     client.force_login(user)
     response = client.get(reverse("home"))
     assert f'href="{reverse("staff_roles")}"' not in response.content.decode()
+
+
+# --- concurrency -------------------------------------------------------------------------------------------
+@pytest.mark.postgres
+def test_two_administrators_removing_each_other_at_once_leave_one(transactional_db):
+    first, second = user_with_role("administrator"), user_with_role("administrator")
+    barrier = threading.Barrier(2, timeout=10)
+    statuses, errors = [], []
+
+    def remove(actor, target):
+        try:
+            client = Client()
+            client.force_login(actor)
+            barrier.wait()
+            response = client.post(
+                reverse("staff_role_revoke"), {"email": target.email, "role": "administrator", "reason": "Race."}
+            )
+            statuses.append(response.status_code)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=remove, args=pair) for pair in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert sorted(statuses) == [302, 400]
+    assert Group.objects.get(name="administrator").user_set.count() == 1
+    assert AuditEvent.objects.filter(action="user.role_revoked").count() == 1
