@@ -149,9 +149,10 @@ def role_revoke(*, actor, user: User | None, role: str, reason: str) -> User:
     return user
 
 
-MSG_CHANGED_OUTSIDE = "Groups changed outside the staff roles page"
+MSG_CHANGED_OUTSIDE = "Changed outside the staff roles page"
 
 
+@transaction.atomic
 def user_groups_changed_record(*, user_id: int, added: list[str], removed: list[str]) -> None:
     """Audit a change of someone's groups made outside the services above (the Django shell, a script,
     a data migration): the system is the actor, the group names are recorded."""
@@ -160,6 +161,21 @@ def user_groups_changed_record(*, user_id: int, added: list[str], removed: list[
     audit_record(
         actor=None, action="user.groups_changed", object_type="user", object_id=user_id,
         before={"removed": sorted(removed)} if removed else None, after={"added": sorted(added)} if added else None,
+        reason=MSG_CHANGED_OUTSIDE,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def user_access_changed_record(*, user_id: int, before: dict, after: dict) -> None:
+    """Audit a change of ``is_staff``/``is_superuser`` (admin access, every permission): there is no
+    page for these, so whoever changes them does it from the shell or a command; the system is the
+    actor. Nothing is written when nothing changed."""
+    changed = sorted(flag for flag in after if bool(before.get(flag)) != after[flag])
+    if not changed:
+        return
+    audit_record(
+        actor=None, action="user.access_changed", object_type="user", object_id=user_id,
+        before={flag: bool(before.get(flag)) for flag in changed}, after={flag: after[flag] for flag in changed},
         reason=MSG_CHANGED_OUTSIDE,
     )  # fmt: skip
 

@@ -1,5 +1,7 @@
 """Changes of anyone's groups (roles) made outside the role services are audited: the Django shell,
-a script or a data migration cannot appoint staff without leaving a trace in the audit log."""
+a script or a data migration cannot appoint staff without leaving a trace in the audit log. So are
+changes of the two flags that act like roles: Django admin access (``is_staff``) and every permission
+(``is_superuser``), e.g. by ``createsuperuser``."""
 
 from django.contrib.auth.models import Group
 
@@ -58,6 +60,28 @@ def user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwar
         services.user_groups_changed_record(
             user_id=instance.pk, added=names if added else [], removed=[] if added else names
         )
+
+
+ACCESS_FLAGS = ("is_staff", "is_superuser")
+
+
+def user_access_before_save(sender, instance, raw, update_fields, **kwargs):
+    if raw or (update_fields is not None and not set(update_fields) & set(ACCESS_FLAGS)):
+        instance._pb_flags_before = None
+        return
+    if instance.pk is None or instance._state.adding:
+        instance._pb_flags_before = dict.fromkeys(ACCESS_FLAGS, False)
+        return
+    before = User.objects.filter(pk=instance.pk).values(*ACCESS_FLAGS).first()
+    instance._pb_flags_before = before or dict.fromkeys(ACCESS_FLAGS, False)
+
+
+def user_access_after_save(sender, instance, raw, **kwargs):
+    before = instance.__dict__.pop("_pb_flags_before", None)
+    if before is None:
+        return
+    after = {flag: bool(getattr(instance, flag)) for flag in ACCESS_FLAGS}
+    services.user_access_changed_record(user_id=instance.pk, before=before, after=after)
 
 
 GROUPS_THROUGH = User.groups.through

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts import services
+from accounts.models import User
 from accounts.roles import Role
 from core.models import AuditEvent
 from tests.factories import UserFactory, user_with_role
@@ -78,3 +79,24 @@ def test_the_services_changes_are_audited_once():
         "user.role_revoked",
     ]
     assert outside_events(user) == []
+
+
+def test_admin_access_and_superuser_changes_are_audited():
+    superuser = User.objects.create_superuser(email="root@example.org", password="x-Long-passphrase-9")
+    user = UserFactory()
+    user.is_staff = True
+    user.save()
+    user.display_name = "Only the name"
+    user.save()
+    User.objects.get(pk=user.pk).save(update_fields=["last_login"])
+
+    events = AuditEvent.objects.filter(action="user.access_changed").order_by("pk")
+    assert [(e.object_id, e.before, e.after, e.actor_type) for e in events] == [
+        (
+            str(superuser.pk),
+            {"is_staff": False, "is_superuser": False},
+            {"is_staff": True, "is_superuser": True},
+            "system",
+        ),
+        (str(user.pk), {"is_staff": False}, {"is_staff": True}, "system"),
+    ]
