@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 
 from .models import User
+
+# Roles are the groups of accounts/roles.py, kept in step by ``roles_sync``; they are not edited here.
+admin.site.unregister(Group)
 
 
 @admin.register(User)
@@ -14,3 +18,6 @@ class UserAdmin(BaseUserAdmin):
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    # Roles are appointed on the staff roles page, with a reason and an audit event; admin access and
+    # superuser status with the ``createadmin``/``createsuperuser`` commands. Here they are only shown.
+    readonly_fields = ("is_staff", "is_superuser", "groups")

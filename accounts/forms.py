@@ -2,6 +2,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from .roles import STAFF_ROLES
+from .services import REASON_MAX_LENGTH
+
 
 class PreferencesForm(forms.Form):
     notifications_enabled = forms.BooleanField(
@@ -27,4 +30,29 @@ class NameForm(forms.Form):
             "your choices."
         ),
         error_messages={"required": _("Enter your full name.")},
+    )
+
+
+def _staff_role_choices():
+    return [(role.value, role.label) for role in STAFF_ROLES]
+
+
+class RoleGrantForm(forms.Form):
+    email = forms.EmailField(label=_("Email address of the account"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=_staff_role_choices)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why this person gets the role (kept in the audit log)."),
+    )
+
+
+class RoleRevokeForm(forms.Form):
+    email = forms.EmailField(widget=forms.HiddenInput, max_length=254)
+    role = forms.ChoiceField(choices=_staff_role_choices, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason for removing"),
+        max_length=REASON_MAX_LENGTH,
+        help_text=_("Kept in the audit log."),
     )

@@ -53,6 +53,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+        permissions = [("manage_roles", "Can appoint and remove staff roles")]
 
     def __str__(self):
         return self.display_name or self.email

@@ -37,3 +37,11 @@ def check_role_with_mfa(user, *perms: str) -> None:
         raise NotAllowed(MSG_ROLE_REQUIRED)
     if not user_mfa_ready(user):
         raise NotAllowed(MSG_MFA_REQUIRED, extra={"mfa": ["required"]})
+
+
+MANAGE_ROLES = "accounts.manage_roles"
+
+
+def check_manage_roles(user) -> None:
+    """May ``user`` appoint and remove staff roles? Administrators (and superusers), with TOTP."""
+    check_role_with_mfa(user, MANAGE_ROLES)

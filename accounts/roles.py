@@ -13,6 +13,7 @@ class Role(models.TextChoices):
     OFFICIAL = "official", _("Official")
     VOLUNTEER = "volunteer", _("Volunteer")
     AUDITOR = "auditor", _("Auditor")
+    ADMINISTRATOR = "administrator", _("Administrator")
 
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -27,10 +28,18 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     ),
     Role.VOLUNTEER: ("voting.run_voting_site",),
     Role.AUDITOR: ("core.view_audit_log",),
+    # Appoints and removes the roles below; nothing else (an administrator who also runs cycles holds
+    # the official role as well).
+    Role.ADMINISTRATOR: ("accounts.manage_roles",),
 }
 
-# Staff and auditor accounts must have TOTP set up before they can use their areas.
-MFA_REQUIRED_ROLES = frozenset({Role.OFFICIAL, Role.VETTING_STAFF, Role.AUDITOR})
+# The roles an administrator appoints on the staff page. Roles are global (one set of groups for every
+# cycle): a person's role holds in every cycle. Everyone who signs up is a resident, so "resident" is not
+# appointed by hand.
+STAFF_ROLES: tuple[Role, ...] = (Role.OFFICIAL, Role.VETTING_STAFF, Role.VOLUNTEER, Role.AUDITOR, Role.ADMINISTRATOR)
+
+# Staff, auditor and administrator accounts must have TOTP set up before they can use their areas.
+MFA_REQUIRED_ROLES = frozenset({Role.OFFICIAL, Role.VETTING_STAFF, Role.AUDITOR, Role.ADMINISTRATOR})
 
 
 def user_roles(user) -> set[Role]:
@@ -48,6 +57,10 @@ def user_has_role(user, role: Role) -> bool:
 
 
 def user_requires_mfa(user) -> bool:
+    """Staff roles need TOTP; so does any account that can enter the Django admin (``is_staff``) or
+    holds every permission (``is_superuser``)."""
+    if getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
+        return True
     return bool(user_roles(user) & MFA_REQUIRED_ROLES)
 
 

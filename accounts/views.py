@@ -1,4 +1,5 @@
-"""A resident's own account pages (allauth provides login, sign-up, email and MFA pages)."""
+"""A resident's own account pages (allauth provides login, sign-up, email and MFA pages), and the
+administrators' staff roles page."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -6,14 +7,15 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.permissions import MSG_LOGIN_REQUIRED
+from accounts.permissions import MSG_LOGIN_REQUIRED, check_manage_roles
 from core.errors import ApplicationError, NotAllowed
-from core.views_mixins import apply_errors, deny
+from core.views_mixins import apply_errors, deny, gate
 
-from . import services
-from .forms import NameForm, PreferencesForm
+from . import selectors, services
+from .forms import NameForm, PreferencesForm, RoleGrantForm, RoleRevokeForm
+from .roles import Role
 
 
 @require_http_methods(["GET", "POST"])
@@ -80,3 +82,59 @@ def name(request):
             messages.success(request, _("Your name is saved."))
             return redirect(target or "account_preferences")
     return render(request, "accounts/name.html", {"form": form, "next": target, "first_time": not user.display_name})
+
+
+# --- staff roles (administrators) -------------------------------------------------------------------------
+def _staff_roles_page(request, *, grant_form=None, revoke_form=None, status=200):
+    return render(
+        request,
+        "accounts/staff_roles.html",
+        {
+            "members": selectors.staff_members(),
+            "grant_form": grant_form or RoleGrantForm(),
+            "revoke_form": revoke_form,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET"])
+def staff_roles(request):
+    if refused := gate(request, check_manage_roles):
+        return refused
+    return _staff_roles_page(request)
+
+
+def _role_change(request, form_class, service, done_message, form_key):
+    if refused := gate(request, check_manage_roles):
+        return refused
+    form = form_class(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = service(
+                actor=request.user,
+                user=selectors.user_by_email(data["email"]),
+                role=data["role"],
+                reason=data["reason"],
+            )
+        except NotAllowed as error:
+            return deny(request, error)
+        except ApplicationError as error:
+            apply_errors(error, form)
+        else:
+            messages.success(request, done_message % {"person": user.email, "role": Role(data["role"]).label})
+            return redirect("staff_roles")
+    return _staff_roles_page(request, **{form_key: form}, status=400)
+
+
+@require_POST
+def staff_role_grant(request):
+    return _role_change(request, RoleGrantForm, services.role_grant, _("%(person)s is now: %(role)s."), "grant_form")
+
+
+@require_POST
+def staff_role_revoke(request):
+    return _role_change(
+        request, RoleRevokeForm, services.role_revoke, _("%(person)s no longer has the role: %(role)s."), "revoke_form"
+    )

@@ -55,7 +55,7 @@ def _open(chart_id: str, height: float, title: str, desc: str, css_class: str) -
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{cid}" class="chart {_e(css_class)}" viewBox="0 0 {WIDTH} '
         f'{_n(height)}" width="100%" preserveAspectRatio="xMinYMin meet" role="img" focusable="false" '
-        f'aria-labelledby="{cid}-title {cid}-desc" style="max-width:32rem;height:auto;display:block">',
+        f'aria-labelledby="{cid}-title {cid}-desc">',  # sized by static/css/results.css (no inline style: CSP)
         f'<title id="{cid}-title">{_e(title)}</title>',
         f'<desc id="{cid}-desc">{_e(desc)}</desc>',
     ]

@@ -36,6 +36,7 @@ DEMO_USERS: dict[Role, tuple[str, str, str | None]] = {
     Role.OFFICIAL: ("official@demo.pbplatform.org", "Olivia Official", "JBSWY3DPEHPK3PXPOFFICIAL"),
     Role.VETTING_STAFF: ("vetting@demo.pbplatform.org", "Victor Vetting", "JBSWY3DPEHPK3PXPVETTING2"),
     Role.AUDITOR: ("auditor@demo.pbplatform.org", "Ada Auditor", "JBSWY3DPEHPK3PXPAUDITOR2"),
+    Role.ADMINISTRATOR: ("admin@demo.pbplatform.org", "Adrian Administrator", "JBSWY3DPEHPK3PXPADMIN234"),
     Role.VOLUNTEER: ("volunteer@demo.pbplatform.org", "Valeria Volunteer", None),
     Role.RESIDENT: ("resident@demo.pbplatform.org", "Rosa Resident", None),
 }

@@ -25,6 +25,65 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every page a browser test opens runs under the content security policy; a violation fails the test.
+# The page reports each ``securitypolicyviolation`` event to Python through a binding (Playwright's
+# init scripts and bindings are not subject to the page's policy), and Chromium's console message
+# ("Refused to ...") is caught too, for documents where no script runs.
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__pbCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${where}`);
+});
+"""
+CSP_VIOLATIONS: list[str] = []
+
+
+def _is_csp_message(text: str) -> bool:
+    return text.startswith("Refused to") or "Content Security Policy" in text
+
+
+def csp_guard(context):
+    """Collect the policy violations of every page of ``context`` into ``CSP_VIOLATIONS``."""
+    context.expose_binding(
+        "__pbCspViolation", lambda source, text: CSP_VIOLATIONS.append(f"{source['page'].url}: {text}")
+    )
+    context.add_init_script(CSP_REPORTER)
+    context.on(
+        "console",
+        lambda message: (
+            CSP_VIOLATIONS.append(f"{message.page.url if message.page else ''}: {message.text}")
+            if _is_csp_message(message.text)
+            else None
+        ),
+    )
+    return context
+
+
+class GuardedBrowser:
+    """The Playwright browser, every new context guarded by ``csp_guard``."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **kwargs):
+        return csp_guard(self._browser.new_context(**kwargs))
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request):
+    """A browser test fails if any page it opened reported a content security policy violation."""
+    if "browser" not in request.keywords:
+        yield
+        return
+    CSP_VIOLATIONS.clear()
+    yield
+    found, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert not found, "content security policy violations:\n" + "\n".join(found)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
@@ -38,7 +97,7 @@ def browser():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        yield GuardedBrowser(browser)
         browser.close()
 
 

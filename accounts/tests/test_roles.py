@@ -47,7 +47,7 @@ def test_roles_sync_repairs_drift_and_is_idempotent(db):
 
 
 def test_staff_roles_require_mfa():
-    assert {Role.OFFICIAL, Role.VETTING_STAFF, Role.AUDITOR} == MFA_REQUIRED_ROLES
+    assert {Role.OFFICIAL, Role.VETTING_STAFF, Role.AUDITOR, Role.ADMINISTRATOR} == MFA_REQUIRED_ROLES
 
 
 # --- signup and verification -----------------------------------------------------------------------

@@ -177,3 +177,13 @@ def test_the_demo_is_reproducible(no_fillers):
     demo.demo_load()
     assert len(draws) == 2
     assert draws[0] == draws[1]
+
+
+def test_the_demo_has_an_administrator_who_can_appoint_staff(client):
+    output = load_demo()
+    email, _name, secret = DEMO_USERS[Role.ADMINISTRATOR]
+    assert f"Administrator  {email}" in output and totp_uri(email, secret) in output
+    client.force_login(User.objects.get(email=email))
+    response = client.get("/accounts/staff/")
+    assert response.status_code == 200
+    assert OFFICIAL_EMAIL in response.content.decode()

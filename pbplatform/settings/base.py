@@ -4,9 +4,12 @@ Real parts where they are configured (``DATABASE_URL``, ``REDIS_URL``); the embe
 (a SQLite file, in-process Celery, a local-memory cache) where they are not.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -18,7 +21,7 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AdminConfig",  # the Django admin, with the staff areas' second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +46,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ApiBodyLimitMiddleware",  # an oversized API body is a 413 before anything reads it
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -312,3 +317,54 @@ PB_MEDIA_ACCEL_REDIRECT = env("PB_MEDIA_ACCEL_REDIRECT", default="")
 # Refused requests go to the "pbplatform.security" log (core.security), at most this many lines a
 # minute per client (account, else IP).
 PB_DENIAL_LOG_PER_MINUTE = env.int("PB_DENIAL_LOG_PER_MINUTE", default=60)
+
+
+# --- Browser security headers -----------------------------------------------------------------------
+# A strict content security policy (django-csp): scripts, styles, fonts, frames and fetches from this
+# site only; no inline script or style anywhere (templates link static files); images from this site,
+# the map tiles' origin and data: URIs (the TOTP set-up QR code, Swagger UI's icons). No nonces are
+# needed: the API docs use drf-spectacular's split view, whose start-up script is a separate request.
+def _tile_origin(url: str) -> str | None:
+    """``https://{s}.tile.example.org/{z}/{x}/{y}.png`` → ``https://*.tile.example.org``; None for a
+    tile URL on this site (a path)."""
+    parts = urlsplit(url)
+    if not (parts.scheme and parts.netloc):
+        return None
+    host = re.sub(r"^\{[^}]*\}", "*", parts.netloc)  # a {s} subdomain placeholder: any subdomain
+    return f"{parts.scheme}://{host}"
+
+
+PB_MAP_TILE_ORIGIN = _tile_origin(PB_MAP_TILE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *([PB_MAP_TILE_ORIGIN] if PB_MAP_TILE_ORIGIN else [])],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
+# The full URL never leaves the site; other origins (the map tile server, whose usage policy asks
+# for one) see only this site's origin.
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+# Browser features the pages never use are switched off for them and anything they might embed.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "autoplay": [],
+    "browsing-topics": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+}

@@ -737,11 +737,10 @@ def test_the_printable_ballot_for_each_method(client, official, designs, expecte
     for code, cost in (("A-01", "$20,000"), ("A-02", "$15,000"), ("A-03", "$30,000")):
         assert code in body and cost in body
     assert "B-01" not in body  # another ward's ballot
-    assert "@page { size: letter;" in body and "Sheet no." in body
-    assert (
-        "@page { size: A4;"
-        in client.get(reverse("paper_ballot", args=[world.cycle.slug, "A"]) + "?size=a4").content.decode()
-    )
+    # The page size is a static stylesheet (no inline style under the content security policy).
+    assert 'href="/static/css/paper-letter.css"' in body and "Sheet no." in body
+    a4 = client.get(reverse("paper_ballot", args=[world.cycle.slug, "A"]) + "?size=a4").content.decode()
+    assert 'href="/static/css/paper-a4.css"' in a4 and "paper-letter.css" not in a4
 
 
 def test_the_printable_ballot_in_spanish(client, official):
