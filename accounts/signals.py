@@ -1,16 +1,24 @@
 """Changes of anyone's groups (roles) made outside the role services are audited: the Django shell,
 a script or a data migration cannot appoint staff without leaving a trace in the audit log. So are
 changes of the two flags that act like roles: Django admin access (``is_staff``) and every permission
-(``is_superuser``), e.g. by ``createsuperuser``."""
+(``is_superuser``), e.g. by ``createsuperuser``. The resident group is left out: it grants nothing an
+account does not already have, and sign-up's own grant of it is audited by its service."""
 
 from django.contrib.auth.models import Group
 
 from . import services
 from .models import User
+from .roles import Role
 
 
 def _group_names(pks) -> list[str]:
-    return list(Group.objects.filter(pk__in=pks).values_list("name", flat=True))
+    return list(Group.objects.filter(pk__in=pks).exclude(name=Role.RESIDENT.value).values_list("name", flat=True))
+
+
+def _record(*, user_id: int, added: list[str], removed: list[str]) -> None:
+    added = [name for name in added if name != Role.RESIDENT.value]
+    removed = [name for name in removed if name != Role.RESIDENT.value]
+    services.user_groups_changed_record(user_id=user_id, added=added, removed=removed)
 
 
 def user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
@@ -40,9 +48,9 @@ def user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwar
         cleared = instance.__dict__.pop("_pb_cleared", [])
         if reverse:
             for user_id in cleared:
-                services.user_groups_changed_record(user_id=user_id, added=[], removed=[instance.name])
+                _record(user_id=user_id, added=[], removed=[instance.name])
         else:
-            services.user_groups_changed_record(user_id=instance.pk, added=[], removed=cleared)
+            _record(user_id=instance.pk, added=[], removed=cleared)
         return
     added = action == "post_add"
     if not added:
@@ -52,14 +60,10 @@ def user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwar
     if reverse:  # group.user_set.add(users...) / remove(...)
         for user_id in sorted(pk_set):
             names = [instance.name]
-            services.user_groups_changed_record(
-                user_id=user_id, added=names if added else [], removed=[] if added else names
-            )
+            _record(user_id=user_id, added=names if added else [], removed=[] if added else names)
     else:
         names = _group_names(pk_set)
-        services.user_groups_changed_record(
-            user_id=instance.pk, added=names if added else [], removed=[] if added else names
-        )
+        _record(user_id=instance.pk, added=names if added else [], removed=[] if added else names)
 
 
 ACCESS_FLAGS = ("is_staff", "is_superuser")

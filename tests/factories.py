@@ -34,7 +34,11 @@ class UserFactory(factory.django.DjangoModelFactory):
 def user_with_role(role: str, *, mfa: bool = True, **kwargs) -> User:
     """A user in the resident group plus ``role``; staff roles get a TOTP authenticator
     (``user.totp_secret``) unless ``mfa=False``."""
-    user = UserFactory(**kwargs)
+    return role_add(UserFactory(**kwargs), role, mfa=mfa)
+
+
+def role_add(user: User, role: str, *, mfa: bool = True) -> User:
+    """Put an existing ``user`` in the resident group plus ``role``, as ``user_with_role`` does."""
     user.groups.add(*Group.objects.filter(name__in={Role.RESIDENT.value, role}))
     user.totp_secret = None
     if mfa and Role(role) in MFA_REQUIRED_ROLES:

@@ -24,7 +24,7 @@ from core.canonical import GENESIS_HASH, to_jsonable
 from core.models import AuditEvent
 from proposals import services as proposals_services
 from proposals.tests.builders import move, submit
-from tests.factories import CycleFactory, user_with_role
+from tests.factories import CycleFactory, UserFactory, role_add, user_with_role
 from voting import paper, sites
 from voting.tests.builders import PROJECTS, World, design, make_project, open_voting, paper_idea
 
@@ -60,9 +60,10 @@ def _legacy(**fields) -> AuditEvent:
 
 
 @pytest.fixture
-def record(official, vetting_staff, tmp_path):
-    """The cycle, its people, and both bundles written."""
-    author, neighbour = user_with_role("resident"), user_with_role("resident")
+def record(tmp_path):
+    """The cycle, its people, and both bundles written. The old-format events come first in the
+    chain, as in a log that began before the split: the people exist, their roles come after."""
+    author, neighbour, official, vetting_staff = (UserFactory() for _ in range(4))
     cycle = CycleFactory(ideas=True, wards="AB")
     legacy = [
         _legacy(
@@ -89,6 +90,9 @@ def record(official, vetting_staff, tmp_path):
             ip=LEGACY_IP,
         ),  # fmt: skip
     ]
+    for user, role in ((author, "resident"), (neighbour, "resident"), (official, "official"),
+                       (vetting_staff, "vetting_staff")):  # fmt: skip
+        role_add(user, role)
     idea = submit(cycle, author)
     proposals_services.idea_endorse(actor=neighbour, idea=idea)
     proposals_services.comment_add(actor=neighbour, idea=idea, body="Benches here, please.")
