@@ -5,8 +5,8 @@ import pytest
 from core import chain
 from core.audit_policy import withheld_paths
 from core.context import reset_client_ip, set_client_ip
-from core.models import AuditEvent
 from core.erase import audit_withheld_erase
+from core.models import AuditEvent
 from core.selectors import audit_chain_verify, audit_chain_verify_database, audit_event_export, audit_event_public
 from core.services import audit_record
 
