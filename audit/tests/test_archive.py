@@ -29,9 +29,10 @@ from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from core.errors import GuardFailed, NotAllowed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent, Notification
+from core.selectors import audit_chain_verify_database
 from core.services import notification_deliver
 from proposals import services as p_services
-from proposals.models import Idea, Report, Review
+from proposals.models import Idea
 from proposals.tests.builders import idea_input, make_project, ward
 from proposals.tests.builders import move as p_move
 from proposals.tests.builders import submit as p_submit
@@ -46,7 +47,7 @@ from voting.models import (
     VerificationAttempt,
     VoterRollEntry,
 )
-from voting.review import provisional_accept
+from voting.review import duplicate_review_record, provisional_accept
 from voting.tests.builders import (
     PROJECTS,
     World,
@@ -284,8 +285,10 @@ def marked_cycle(official, vetting_staff, client):
     active in it only (ideas, a photo, a hidden idea, a comment, an endorsement, a follow, a report,
     an online ballot), a paper proposer's name and phone, staff's internal notes, a phone voter (the
     real SMS flow: one SMS delivered, one not), a kiosk voter checked in with a provisional note, a
-    printed-code voter, a duplicate review note, "you voted" emails, a voter's and a kiosk's
-    sessions. Plus Carol, a resident active in another cycle too, who must be kept."""
+    printed-code voter (her twin: a duplicate group, with an official's note), notes on the
+    provisional ballots, "you voted" emails, a voter's and a kiosk's sessions. The residents' texts
+    and the staff's notes reach the audit log's withheld values through the services that take them.
+    Plus Carol, a resident active in another cycle too, who must be kept."""
     alice = user_with_role("resident", email=f"alice.{MARK}@example.org", display_name=f"Alice {MARK}")
     bob = user_with_role("resident", email=f"bob.{MARK}@example.org", display_name=f"Bob {MARK}")
     carol = user_with_role("resident", email="carol.keep@example.org", display_name="Carol Keep")
@@ -294,16 +297,15 @@ def marked_cycle(official, vetting_staff, client):
     p_submit(other, carol)
 
     photographed = p_submit(cycle, alice, photo=_photo(f"IMG_{MARK}.jpg"))
-    hidden = p_submit(cycle, alice, title="Bench on the corner")
+    # Why it was hidden: a resident's text naming someone (kept in the idea and in its audit event).
+    hidden = p_submit(cycle, alice, title=f"Bench for {MARK}", description=f"Call {MARK} on {MARK_PHONE}")
     p_services.content_hide(actor=vetting_staff, reason="Test: off topic.", idea=hidden)
-    Idea.objects.filter(pk=hidden.pk).update(description=f"Call {MARK} on {MARK_PHONE}")  # why it was hidden
     p_services.comment_add(actor=bob, idea=photographed, body="Good idea.")
     doxxing = p_services.comment_add(actor=bob, idea=photographed, body=f"{MARK} is on {MARK_PHONE}")
     p_services.content_hide(actor=vetting_staff, reason="Test: personal data.", comment=doxxing)
     p_services.idea_endorse(actor=bob, idea=photographed)
     p_services.follow_set(actor=bob, idea=photographed)
-    report = p_services.content_report(actor=bob, reason="Duplicate.", idea=photographed)
-    Report.objects.filter(pk=report.pk).update(reason=f"{MARK} lives at that address")  # as a resident types it
+    p_services.content_report(actor=bob, reason=f"{MARK} lives at that address", idea=photographed)
 
     world = World(cycle=p_move(cycle, official, Phase.VETTING), official=official)
     for code, items in PROJECTS.items():
@@ -311,7 +313,8 @@ def marked_cycle(official, vetting_staff, client):
             actor=official, cycle=world.cycle, data=idea_input(world.cycle, district=ward(world.cycle, code)),
             proposer_name=f"Proposer {MARK}", proposer_contact=MARK_PHONE,
         )  # fmt: skip
-        Review.objects.create(idea=paper, internal_notes=f"Spoke with {MARK} on {MARK_PHONE}")
+        p_services.review_record(actor=vetting_staff, idea=paper, feasibility="feasible",
+                                 internal_notes=f"Spoke with {MARK} on {MARK_PHONE}")  # fmt: skip
         for project_code, cost in items:
             world.projects[project_code] = make_project(
                 world.cycle, official, [paper], code=project_code, cost=cost, district=code
@@ -339,11 +342,9 @@ def marked_cycle(official, vetting_staff, client):
         provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED, provisional_note=f"{MARK} had no ID",
     )  # fmt: skip
     _cast(world, "A", kiosk_voter, "A-02")
-    _cast(world, "B", voter("code-1", channel="code", born=MARK_BORN, name=f"Code {MARK}", address="4 Elm"), "B-02")
-    DuplicateReview.objects.create(
-        cycle=world.cycle, decision="distinct", note=f"{MARK} and her twin",
-        match_key=crypto.match_key(name=f"Kiosk {MARK}", date_of_birth=MARK_BORN, address=f"3 {MARK} Street"),
-    )  # fmt: skip
+    # Her twin, same name, birthday and address, with a printed code: a possible duplicate.
+    twin = voter("code-1", channel="code", born=MARK_BORN, name=f"Kiosk {MARK}", address=f"3 {MARK} Street")
+    _cast(world, "B", twin, "B-02")
 
     # Sessions: a logged-in resident, a verified phone voter, a kiosk's checked-in voter.
     client.force_login(alice)
@@ -359,7 +360,13 @@ def marked_cycle(official, vetting_staff, client):
     unrelated.create()
 
     close_voting(world)
-    provisional_accept(actor=official, provisional=ProvisionalBallot.objects.get(), note="ID checked later")
+    # Officials' notes on the duplicate group and on the provisional ballots (kept in the audit log).
+    duplicate_review_record(
+        actor=official, cycle=world.cycle, decision="distinct", note=f"{MARK} and her twin",
+        match_key=crypto.match_key(name=f"Kiosk {MARK}", date_of_birth=MARK_BORN, address=f"3 {MARK} Street"),
+    )  # fmt: skip
+    for provisional in ProvisionalBallot.objects.filter(cycle=world.cycle):
+        provisional_accept(actor=official, provisional=provisional, note=f"ID checked later with {MARK}")
     certify(world)
     return world, {"alice": alice, "bob": bob, "carol": carol, "unrelated_session": unrelated.session_key}
 
@@ -399,11 +406,21 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
     world, people = marked_cycle(official, vetting_staff, client)
     before = database_text()
     assert set(marked_hits(before)) == set(MARKERS)  # the markers really are in the database …
+    in_the_log = {e.action for e in AuditEvent.objects.filter(cycle_id=world.cycle.pk) if marked_hits(str(e.after))
+                  or marked_hits(e.reason)}  # fmt: skip
+    assert in_the_log >= {
+        "idea.submitted",
+        "review.recorded",
+        "content.reported",
+        "duplicate_review.record",
+        "provisional.accept",
+    }, in_the_log  # … the audit log's withheld values included
     assert MARK.lower() in media_text(settings.MEDIA_ROOT).lower() or any((settings.MEDIA_ROOT / "ideas").iterdir())
     ballots, roll = Ballot.objects.count(), VoterRollEntry.objects.count()
     account_keys = {crypto.identity_key("account", str(u.pk)) for u in people.values() if hasattr(u, "pk")}
     assert len(account_keys & set(VoterRollEntry.objects.values_list("identity_key", flat=True))) == 2
 
+    last_before = AuditEvent.objects.latest("id").pk
     with django_capture_on_commit_callbacks(execute=True):
         cycle = cycle_archive(actor=official, cycle=world.cycle, early=True, reason="Test: archive now.")
 
@@ -445,6 +462,13 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
     erase = AuditEvent.objects.get(action="cycle.archive_erase").after
     assert erase["accounts_anonymised"] == 2 and erase["roll_keys_erased"] == roll
     assert erase["proposer_details_erased"] == 2 and erase["idea_photos_erased"] == 1
+    # The audit log: every event of the cycle written before the archive lost its withheld values,
+    # none its public body (the bundles above verify); the chain in the database verifies too.
+    archived = AuditEvent.objects.filter(cycle_id=cycle.pk, id__lte=last_before)
+    assert erase["audit_events_values_erased"] >= archived.count() > 0
+    assert not archived.filter(withheld_erased_at__isnull=True).exists()
+    report = audit_chain_verify_database()
+    assert report.ok and report.erased == erase["audit_events_values_erased"], report.problem
 
 
 @pytest.mark.postgres
