@@ -3,6 +3,7 @@ holds is erased (audit/archive.py and each app's erase module); the anonymous ro
 results, public content and the audit log stay, and a bundle made afterwards still verifies."""
 
 import io
+import json
 import logging
 import re
 import zipfile
@@ -58,7 +59,7 @@ from voting.tests.builders import (
     voting_world,
 )
 
-from .builders import cast, certify, close_voting, person_details
+from .builders import bundle_files, bundle_reseal, cast, certify, close_voting, person_details
 
 pytestmark = pytest.mark.django_db
 PEOPLE = 6
@@ -153,6 +154,25 @@ def test_archiving_erases_personal_data_and_keeps_the_record(official, tmp_path)
     for public in (False, True):
         report = bundle_verify(bundle_write(cycle=cycle, out=tmp_path / f"after-{public}.zip", public=public).path)
         assert report.ok, report.first_failure
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_a_changed_event_in_a_bundle_made_after_the_archive_is_caught(official, tmp_path, public):
+    """The archive erased the provisional decision's note (a withheld value): the auditors' bundle
+    says so instead of giving it, and still catches a change to what the event publicly says."""
+    world = certified_with_people(official)
+    cycle = cycle_archive(actor=official, cycle=world.cycle, early=True, reason="Test: archive now.")
+    built = bundle_write(cycle=cycle, out=tmp_path / "after.zip", public=public).path
+    files = bundle_files(built)
+    lines = [json.loads(line) for line in files["audit_log.jsonl"].splitlines()]
+    at = next(i for i, line in enumerate(lines) if line.get("event", {}).get("action") == "provisional.accept")
+    assert lines[at]["event"]["withheld"] == ["ip", "reason"] and lines[at]["event"]["reason"] == ""
+    assert lines[at].get("private") == (None if public else {"erased": True})
+    lines[at]["event"]["after"]["status"] = "rejected"
+    files["audit_log.jsonl"] = b"".join(json.dumps(line, sort_keys=True).encode() + b"\n" for line in lines)
+    report = bundle_verify(bundle_reseal(files, tmp_path / "changed.zip"))
+    assert not report.ok and report.first_failure.name == "audit log"
+    assert f"breaks at event {lines[at]['id']}: hash does not match" in report.first_failure.detail
 
 
 def test_an_identity_still_on_another_open_cycles_roll_is_kept(official):
@@ -459,6 +479,8 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
         report = bundle_verify(built.path)
         assert report.ok, report.first_failure
         assert marked_hits(zip_text(built.path)) == []
+        audit_check = next(check for check in report.checks if check.name == "audit log")
+        assert ("withheld values erased by the archive" in audit_check.detail) is not public, audit_check.detail
     erase = AuditEvent.objects.get(action="cycle.archive_erase").after
     assert erase["accounts_anonymised"] == 2 and erase["roll_keys_erased"] == roll
     assert erase["proposer_details_erased"] == 2 and erase["idea_photos_erased"] == 1
