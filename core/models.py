@@ -16,7 +16,9 @@ class AuditEvent(AppendOnlyModel):
     whole; version 2 events hash their public body, which commits to the withheld parts through a
     salted digest, plus their cycle (``core.chain``) — so a public record can leave those parts (or
     another cycle's events) out and still be checked. The actor and the cycle are plain ids, not
-    foreign keys, so erasing a person never has to touch (and cannot touch) the log.
+    foreign keys, so erasing a person never has to touch the log's public parts. The one change a
+    row ever takes: the archive erases a version 2 event's withheld values, once, leaving its body
+    and hash as they were (``core.erase.audit_withheld_erase``; the PostgreSQL trigger allows only that).
     """
 
     class ActorType(models.TextChoices):
