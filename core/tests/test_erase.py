@@ -8,9 +8,11 @@ anonymised accounts) are blanked, once, and nothing else changes — the public 
 stay, so the chain still verifies; on PostgreSQL the trigger lets only that update through."""
 
 import importlib
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
@@ -164,6 +166,10 @@ def test_an_erased_events_export_says_erased_instead_of_its_values(logged):
     assert after["private"] == {"erased": True}
     assert {k: v for k, v in after.items() if k != "private"} == {k: v for k, v in before.items() if k != "private"}
     assert SECRET_TITLE not in str(after)
+    out = io.StringIO()
+    call_command("audit_verify", stdout=out)  # the database's chain, through the command
+    erased = AuditEvent.objects.filter(withheld_erased_at__isnull=False).count()
+    assert f"{erased} of them had their withheld values erased by the archive" in out.getvalue()
 
 
 def test_an_event_whose_values_no_longer_match_its_digest_is_not_erased(logged):
