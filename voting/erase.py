@@ -9,9 +9,11 @@ phase hook's transaction. After it, nothing links a person to the cycle's roll:
   what the record needs: one row per voter (roll count = ballots), district, channel, day;
 - volunteers' notes on provisional ballots and officials' reasons for deciding them (a rejection
   keeps a stand-in: it must have one), officials' notes on duplicate reviews and the reviews'
-  match keys (a keyed hash of name, date of birth and address), any sealed link or ballot-change key
-  left, and phone challenges and rate-limit rows from before the close of voting.
-The ballots, receipt hashes, results and audit log are not touched.
+  match keys (a keyed hash of name, date of birth and address), officials' notes on the paper
+  sheets they settled, any sealed link or ballot-change key left, and phone challenges and
+  rate-limit rows from before the close of voting.
+The ballots, receipt hashes and results are not touched; the audit log's withheld values are
+erased by core (``core.erase.audit_withheld_erase``), its events kept.
 """
 
 import secrets
@@ -25,6 +27,7 @@ from .models import (
     BallotChangeKey,
     DuplicateReview,
     Identity,
+    PaperResolution,
     PhoneChallenge,
     ProvisionalBallot,
     VerificationAttempt,
@@ -95,6 +98,10 @@ def _provisional_reasons_erase(*, cycle: Cycle) -> int:
     ).exclude(decision_reason=ERASED_REASON).update(decision_reason=ERASED_REASON)
 
 
+def _paper_notes_erase(*, cycle: Cycle) -> int:
+    return PaperResolution.objects.filter(batch__district__cycle=cycle).exclude(note="").update(note="")
+
+
 def vote_personal_data_erase(*, cycle: Cycle, live_phases: list[str]) -> dict[str, int]:
     """Erase the personal data of ``cycle``'s vote (see the module docstring). ``live_phases``: the
     phases of cycles whose identities are still needed. Returns counts for the audit event."""
@@ -112,6 +119,7 @@ def vote_personal_data_erase(*, cycle: Cycle, live_phases: list[str]) -> dict[st
         "identities_kept_for_other_cycles": kept,
         "provisional_notes_erased": ProvisionalBallot.objects.filter(cycle=cycle).exclude(note="").update(note=""),
         "provisional_reasons_erased": _provisional_reasons_erase(cycle=cycle),
+        "paper_notes_erased": _paper_notes_erase(cycle=cycle),
         "duplicate_notes_erased": DuplicateReview.objects.filter(cycle=cycle).exclude(note="").update(note=""),
         "ballot_change_keys_erased": BallotChangeKey.objects.filter(district__cycle=cycle).delete()[0],
     }

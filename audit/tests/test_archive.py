@@ -38,7 +38,7 @@ from proposals.tests.builders import idea_input, make_project, ward
 from proposals.tests.builders import move as p_move
 from proposals.tests.builders import submit as p_submit
 from tests.factories import CycleFactory, user_with_role
-from voting import crypto, methods, services, verification
+from voting import crypto, methods, paper, services, sites, verification
 from voting.models import (
     Ballot,
     DuplicateReview,
@@ -329,15 +329,15 @@ def marked_cycle(official, vetting_staff, client):
 
     world = World(cycle=p_move(cycle, official, Phase.VETTING), official=official)
     for code, items in PROJECTS.items():
-        paper = p_services.idea_submit_paper(
+        paper_idea = p_services.idea_submit_paper(
             actor=official, cycle=world.cycle, data=idea_input(world.cycle, district=ward(world.cycle, code)),
             proposer_name=f"Proposer {MARK}", proposer_contact=MARK_PHONE,
         )  # fmt: skip
-        p_services.review_record(actor=vetting_staff, idea=paper, feasibility="feasible",
+        p_services.review_record(actor=vetting_staff, idea=paper_idea, feasibility="feasible",
                                  internal_notes=f"Spoke with {MARK} on {MARK_PHONE}")  # fmt: skip
         for project_code, cost in items:
             world.projects[project_code] = make_project(
-                world.cycle, official, [paper], code=project_code, cost=cost, district=code
+                world.cycle, official, [paper_idea], code=project_code, cost=cost, district=code
             )
     design(world, {})
     open_voting(world)
@@ -365,6 +365,14 @@ def marked_cycle(official, vetting_staff, client):
     # Her twin, same name, birthday and address, with a printed code: a possible duplicate.
     twin = voter("code-1", channel="code", born=MARK_BORN, name=f"Kiosk {MARK}", address=f"3 {MARK} Street")
     _cast(world, "B", twin, "B-02")
+    # A paper box of one sheet, which the two keyers read differently (an official settles it below).
+    site = sites.voting_site_create(actor=official, cycle=world.cycle, name="Town hall")
+    today = timezone.localdate(timezone=ZoneInfo(world.cycle.time_zone))
+    batch = paper.paper_batch_create(actor=official, district=world.district("A"), site=site, label="Box 1",
+                                     voted_on=today, issued=1)  # fmt: skip
+    for pass_no, choice in ((1, "A-01"), (2, "A-02")):
+        paper.paper_sheet_key(actor=user_with_role("volunteer"), batch=batch, pass_no=pass_no, sheet=1,
+                              marks=paper.SheetMarks(picks=[choice]))  # fmt: skip
 
     # Sessions: a logged-in resident, a verified phone voter, a kiosk's checked-in voter.
     client.force_login(alice)
@@ -387,6 +395,9 @@ def marked_cycle(official, vetting_staff, client):
     )  # fmt: skip
     for provisional in ProvisionalBallot.objects.filter(cycle=world.cycle):
         provisional_accept(actor=official, provisional=provisional, note=f"ID checked later with {MARK}")
+    paper.paper_sheet_resolve(actor=official, batch=batch, sheet=1, marks=paper.SheetMarks(picks=["A-01"]),
+                              note=f"{MARK} wrote her name on the sheet")  # fmt: skip
+    paper.paper_batch_reconcile(actor=official, batch=batch)
     certify(world)
     return world, {"alice": alice, "bob": bob, "carol": carol, "unrelated_session": unrelated.session_key}
 
@@ -434,6 +445,7 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
         "content.reported",
         "duplicate_review.record",
         "provisional.accept",
+        "paper_sheet.resolve",
     }, in_the_log  # … the audit log's withheld values included
     assert MARK.lower() in media_text(settings.MEDIA_ROOT).lower() or any((settings.MEDIA_ROOT / "ideas").iterdir())
     ballots, roll = Ballot.objects.count(), VoterRollEntry.objects.count()
