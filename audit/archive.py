@@ -11,11 +11,14 @@ whose data goes and calls them in order:
 3. the ideas: proposers' details, photos, removed content, internal notes, reports, follows
    (``proposals.erase``);
 4. the accounts (``accounts.erase``), the outbox (``core.erase``) and the sessions: expired ones,
-   the anonymised accounts' ones and any holding a voter or kiosk of this cycle.
+   the anonymised accounts' ones and any holding a voter or kiosk of this cycle;
+5. the audit log's withheld values (``core.erase.audit_withheld_erase``) of this cycle's events
+   and of the events about the anonymised accounts: client IPs, residents' account ids, staff's
+   internal notes, officials' notes, residents' texts as submitted. What the public record shows of
+   each event, and every hash, stay as they were.
 
 Kept: the roll (one anonymous row per voter: district, channel, day), the ballots and their receipt
-hashes, the results, the public content of the cycle and the audit log — whose events never carry a
-voter's details (free text that staff write into it, such as reasons, is part of the record).
+hashes, the results, the public content of the cycle and the audit log's public record.
 """
 
 from functools import partial
@@ -25,7 +28,7 @@ from django.utils import timezone
 
 from accounts.erase import residents_only, sessions_erase, users_anonymise
 from budgets.models import Cycle
-from core.erase import notifications_erase
+from core.erase import audit_withheld_erase, notifications_erase
 from proposals.erase import accounts_active_elsewhere, accounts_active_in, ideas_personal_data_erase
 from voting import crypto
 from voting.erase import account_keys_on_other_rolls, account_keys_on_roll, vote_personal_data_erase
@@ -73,4 +76,5 @@ def personal_data_erase(*, cycle: Cycle, live_phases: list[str]) -> dict[str, in
     summary["sessions_erased"] = sessions_erase(
         user_ids=accounts, holds=partial(_session_of_cycle, districts, cycle.pk)
     )
+    summary["audit_events_values_erased"] = audit_withheld_erase(cycle_id=cycle.pk, user_ids=accounts)
     return summary

@@ -372,6 +372,8 @@ def _check_audit_log(bundle: _Bundle) -> str:
                 f"audit log: no certification or revision event records district {district['code']}'s result"
             )
     detail = f"{report.checked} events, chain intact"
+    if report.erased:
+        detail += f" ({report.erased} with their withheld values erased by the archive: body and link checked)"
     if bundle.public:
         detail += (
             f" ({report.withheld} of other cycles or not public: their links checked; "

@@ -23,8 +23,10 @@ A line of ``audit_log.jsonl``:
   ``{"id", "prev_hash", "hash", "withheld": true}`` (both: the link to the event before is checked,
   the content cannot be);
 - v2: ``{"id", "v": 2, "prev_hash", "cycle", "event": body, "hash"}``, plus ``"private": {"salt",
-  "values"}`` in the auditors' copy; withheld: ``{"id", "v": 2, "prev_hash", "cycle",
-  "body_digest", "hash"}``.
+  "values"}`` in the auditors' copy — or ``"private": {"erased": true}`` once the archive has erased
+  the values (the body, with its ``private_digest``, and so the hash are as they were; the values
+  can no longer be checked against the digest, and a complete export's check counts such events);
+  withheld: ``{"id", "v": 2, "prev_hash", "cycle", "body_digest", "hash"}``.
 
 A chain that began in v1 switches once: its first v2 event is ``UPGRADE_ACTION`` (always published),
 which counts the v1 events before it; no v1 line may follow it.
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 from .canonical import GENESIS_HASH, canonical_bytes, sha256_hex
 
 V2 = 2
+ERASED = {"erased": True}  # a complete export's ``private`` for an event whose withheld values are erased
 # The first v2 event of a chain that began in v1: written by the system before the first v2 event,
 # it says how many v1 events precede it; checkers then refuse any v1 line after it (an event of
 # the new format cannot be passed off as an old one whose content may not be checked).
@@ -65,9 +68,9 @@ def private_digest(salt: str, values: dict) -> str:
     return sha256_hex(canonical_bytes({"salt": salt, "values": values}))
 
 
-def public_body(full: dict, withheld: Iterable[str], salt: str) -> dict:
+def public_body(full: dict, withheld: Iterable[str], salt: str, *, digest: str | None = None) -> dict:
     """The v2 body of a (JSON-native) event: its public fields, the list of withheld paths and the
-    digest of the withheld values."""
+    digest of the withheld values — computed from them, or ``digest`` as stored once they are erased."""
     withheld = sorted(withheld)
     hidden = set(withheld)
     return {
@@ -81,7 +84,7 @@ def public_body(full: dict, withheld: Iterable[str], salt: str) -> dict:
         "after": {k: v for k, v in (full.get("after") or {}).items() if f"after.{k}" not in hidden},
         "reason": "" if "reason" in hidden else full["reason"],
         "withheld": withheld,
-        "private_digest": private_digest(salt, private_values(full, withheld)),
+        "private_digest": digest if digest is not None else private_digest(salt, private_values(full, withheld)),
     }
 
 
@@ -115,6 +118,16 @@ def merged_event(line: dict) -> dict:
     return {k: v for k, v in line.items() if k not in ("id", "hash", "redacted")}
 
 
+def _private_problem(private: dict, body: dict) -> str | None:
+    """Why a line's withheld values do not fit its body, or None."""
+    values = private.get("values") or {}
+    if sorted(values) != list(body.get("withheld") or []):
+        return "the withheld values do not match the event's list of withheld parts"
+    if private_digest(str(private.get("salt", "")), values) != body.get("private_digest"):
+        return "the withheld values do not match their digest"
+    return None
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool
@@ -123,6 +136,7 @@ class ChainReport:
     problem: str = ""
     withheld: int = 0  # lines whose content is withheld (only their links checked)
     link_only: int = 0  # v1 lines whose content was redacted (only their links checked)
+    erased: int = 0  # v2 lines whose withheld values the archive erased (body and link checked)
 
 
 def chain_verify(lines: Iterable[dict], *, public_cycle: int | None = None) -> ChainReport:
@@ -130,19 +144,21 @@ def chain_verify(lines: Iterable[dict], *, public_cycle: int | None = None) -> C
     every hash is recomputed from what the line carries.
 
     ``public_cycle`` None: a complete export (the database's, the auditors'): every line must carry
-    its whole event, private values included, and they must match their digest. Otherwise a public
-    record of that cycle: withheld and redacted lines are allowed (their links are checked), except
-    that an event of ``public_cycle`` itself may not be withheld.
+    its whole event, private values included, and they must match their digest — or, for an event
+    whose values the archive erased, say so (``ERASED``): its body and link are checked, and it is
+    counted in ``erased``. Otherwise a public record of that cycle: withheld and redacted lines are
+    allowed (their links are checked), except that an event of ``public_cycle`` itself may not be
+    withheld.
     """
-    prev, checked, withheld, link_only = GENESIS_HASH, 0, 0, 0
+    prev, checked, withheld, link_only, erased = GENESIS_HASH, 0, 0, 0, 0
     seen_v2 = False
 
     def broken(line, problem):
-        return ChainReport(False, checked, line.get("id"), problem, withheld, link_only)
+        return ChainReport(False, checked, line.get("id"), problem, withheld, link_only, erased)
 
     for line in lines:
         if not isinstance(line, dict):
-            return ChainReport(False, checked, None, "a line is not a JSON object", withheld, link_only)
+            return ChainReport(False, checked, None, "a line is not a JSON object", withheld, link_only, erased)
         if line.get("prev_hash") != prev:
             return broken(line, "prev_hash does not match the previous event (an event removed, added or moved)")
         if line.get("v") == V2:
@@ -160,11 +176,12 @@ def chain_verify(lines: Iterable[dict], *, public_cycle: int | None = None) -> C
                 if private is not None or public_cycle is None:
                     if not isinstance(private, dict):
                         return broken(line, "the event's withheld values are missing")
-                    values = private.get("values") or {}
-                    if sorted(values) != list(body.get("withheld") or []):
-                        return broken(line, "the withheld values do not match the event's list of withheld parts")
-                    if private_digest(str(private.get("salt", "")), values) != body.get("private_digest"):
-                        return broken(line, "the withheld values do not match their digest")
+                    if private == ERASED:
+                        if not isinstance(body.get("private_digest"), str):
+                            return broken(line, "the erased event's body has no digest of its withheld values")
+                        erased += 1
+                    elif (problem := _private_problem(private, body)) is not None:
+                        return broken(line, problem)
             else:
                 if public_cycle is None:
                     return broken(line, "the event is withheld from a complete export")
@@ -186,4 +203,4 @@ def chain_verify(lines: Iterable[dict], *, public_cycle: int | None = None) -> C
                 return broken(line, "hash does not match the event's content")
         prev = line.get("hash")
         checked += 1
-    return ChainReport(True, checked, None, "", withheld, link_only)
+    return ChainReport(True, checked, None, "", withheld, link_only, erased)

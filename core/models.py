@@ -16,7 +16,9 @@ class AuditEvent(AppendOnlyModel):
     whole; version 2 events hash their public body, which commits to the withheld parts through a
     salted digest, plus their cycle (``core.chain``) — so a public record can leave those parts (or
     another cycle's events) out and still be checked. The actor and the cycle are plain ids, not
-    foreign keys, so erasing a person never has to touch (and cannot touch) the log.
+    foreign keys, so erasing a person never has to touch the log's public parts. The one change a
+    row ever takes: the archive erases a version 2 event's withheld values, once, leaving its body
+    and hash as they were (``core.erase.audit_withheld_erase``; the PostgreSQL trigger allows only that).
     """
 
     class ActorType(models.TextChoices):
@@ -41,6 +43,11 @@ class AuditEvent(AppendOnlyModel):
     cycle_id = models.BigIntegerField(null=True, blank=True)  # the cycle the event is about, if any
     withheld = models.JSONField(default=list, blank=True)  # paths kept out of the public record
     salt = models.CharField(max_length=32, blank=True)  # for the digest of the withheld values
+    # Version 2: the digest of the withheld values, as the body commits to it (``core.chain``), kept so
+    # that the body can be rebuilt once the values are erased (``core.erase.audit_withheld_erase``).
+    private_digest = models.CharField(max_length=64, blank=True)
+    # When the archive erased the withheld values (they are blank from then on); null: still held.
+    withheld_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -77,9 +84,15 @@ class AuditEvent(AppendOnlyModel):
         del payload["prev_hash"]
         return payload
 
+    @property
+    def withheld_erased(self) -> bool:
+        return self.withheld_erased_at is not None
+
     def public_body(self) -> dict:
-        """Version 2: the public body (public fields, withheld paths, digest of the withheld values)."""
-        return chain.public_body(self.full_fields(), self.withheld, self.salt)
+        """Version 2: the public body (public fields, withheld paths, digest of the withheld values).
+        Once the withheld values are erased, the body is rebuilt around the stored digest."""
+        digest = self.private_digest if self.withheld_erased else None
+        return chain.public_body(self.full_fields(), self.withheld, self.salt, digest=digest)
 
     def private_values(self) -> dict:
         return chain.private_values(self.full_fields(), self.withheld)

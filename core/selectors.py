@@ -16,16 +16,18 @@ __all__ = ["ChainReport", "audit_chain_verify", "audit_chain_verify_database", "
 
 def audit_event_export(event: AuditEvent) -> dict:
     """The complete, self-describing form of an event (one line of the auditors' audit_log.jsonl):
-    a version 1 event's fields flat; a version 2 event's public body and its withheld values."""
+    a version 1 event's fields flat; a version 2 event's public body and its withheld values — or,
+    once the archive erased them, ``chain.ERASED`` in their place."""
     if event.version != chain.V2:
         return to_jsonable({"id": event.pk, **event.chain_payload(), "hash": event.hash})
+    private = dict(chain.ERASED) if event.withheld_erased else {"salt": event.salt, "values": event.private_values()}
     return {
         "id": event.pk,
         "v": chain.V2,
         "prev_hash": event.prev_hash,
         "cycle": event.cycle_id,
         "event": event.public_body(),
-        "private": {"salt": event.salt, "values": event.private_values()},
+        "private": private,
         "hash": event.hash,
     }
 

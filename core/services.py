@@ -82,6 +82,7 @@ def _append(*, prev_hash: str, cycle_id: int | None, actor_type: str, actor_id: 
         withheld=withheld,
         salt=secrets.token_hex(16),
     )
+    event.private_digest = chain.private_digest(event.salt, event.private_values())
     event.hash = event.compute_hash()
     event.save(force_insert=True)
     return event

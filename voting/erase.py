@@ -7,10 +7,13 @@ phase hook's transaction. After it, nothing links a person to the cycle's roll:
   account id, a phone number or a check-in; with the deployment's secret anyone could recompute them
   and read who voted in which district on which day. A random value cannot be recomputed, and keeps
   what the record needs: one row per voter (roll count = ballots), district, channel, day;
-- volunteers' notes on provisional ballots, officials' notes on duplicate reviews and the reviews'
-  match keys (a keyed hash of name, date of birth and address), any sealed link or ballot-change key
-  left, and phone challenges and rate-limit rows from before the close of voting.
-The ballots, receipt hashes, results and audit log are not touched.
+- volunteers' notes on provisional ballots and officials' reasons for deciding them (a rejection
+  keeps a stand-in: it must have one), officials' notes on duplicate reviews and the reviews'
+  match keys (a keyed hash of name, date of birth and address), officials' notes on the paper
+  sheets they settled, any sealed link or ballot-change key left, and phone challenges and
+  rate-limit rows from before the close of voting.
+The ballots, receipt hashes and results are not touched; the audit log's withheld values are
+erased by core (``core.erase.audit_withheld_erase``), its events kept.
 """
 
 import secrets
@@ -24,6 +27,7 @@ from .models import (
     BallotChangeKey,
     DuplicateReview,
     Identity,
+    PaperResolution,
     PhoneChallenge,
     ProvisionalBallot,
     VerificationAttempt,
@@ -31,6 +35,7 @@ from .models import (
 )
 
 ERASED_PREFIX = "erased:"
+ERASED_REASON = "[erased]"  # a rejected provisional ballot's reason once erased (a rejection must have one)
 
 # The roll's row trigger lets exactly this UPDATE through (migration 0008): inside a transaction
 # that set ``pb.roll_erase``, a change of nothing but the identity key, once, to an ``erased:`` value.
@@ -83,6 +88,20 @@ def roll_keys_erase(*, cycle: Cycle) -> int:
     return count
 
 
+def _provisional_reasons_erase(*, cycle: Cycle) -> int:
+    """Officials' reasons for accepting or rejecting the cycle's provisional ballots (free text that
+    may name the voter): blank, or the stand-in for a rejection."""
+    decided = ProvisionalBallot.objects.filter(cycle=cycle)
+    rejected = ProvisionalBallot.Status.REJECTED
+    return decided.exclude(status=rejected).exclude(decision_reason="").update(decision_reason="") + decided.filter(
+        status=rejected
+    ).exclude(decision_reason=ERASED_REASON).update(decision_reason=ERASED_REASON)
+
+
+def _paper_notes_erase(*, cycle: Cycle) -> int:
+    return PaperResolution.objects.filter(batch__district__cycle=cycle).exclude(note="").update(note="")
+
+
 def vote_personal_data_erase(*, cycle: Cycle, live_phases: list[str]) -> dict[str, int]:
     """Erase the personal data of ``cycle``'s vote (see the module docstring). ``live_phases``: the
     phases of cycles whose identities are still needed. Returns counts for the audit event."""
@@ -99,6 +118,8 @@ def vote_personal_data_erase(*, cycle: Cycle, live_phases: list[str]) -> dict[st
         "identities_erased": erased,
         "identities_kept_for_other_cycles": kept,
         "provisional_notes_erased": ProvisionalBallot.objects.filter(cycle=cycle).exclude(note="").update(note=""),
+        "provisional_reasons_erased": _provisional_reasons_erase(cycle=cycle),
+        "paper_notes_erased": _paper_notes_erase(cycle=cycle),
         "duplicate_notes_erased": DuplicateReview.objects.filter(cycle=cycle).exclude(note="").update(note=""),
         "ballot_change_keys_erased": BallotChangeKey.objects.filter(district__cycle=cycle).delete()[0],
     }

@@ -3,6 +3,7 @@ holds is erased (audit/archive.py and each app's erase module); the anonymous ro
 results, public content and the audit log stay, and a bundle made afterwards still verifies."""
 
 import io
+import json
 import logging
 import re
 import zipfile
@@ -29,14 +30,15 @@ from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from core.errors import GuardFailed, NotAllowed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent, Notification
+from core.selectors import audit_chain_verify_database
 from core.services import notification_deliver
 from proposals import services as p_services
-from proposals.models import Idea, Report, Review
+from proposals.models import Idea
 from proposals.tests.builders import idea_input, make_project, ward
 from proposals.tests.builders import move as p_move
 from proposals.tests.builders import submit as p_submit
 from tests.factories import CycleFactory, user_with_role
-from voting import crypto, methods, services, verification
+from voting import crypto, methods, paper, services, sites, verification
 from voting.models import (
     Ballot,
     DuplicateReview,
@@ -46,7 +48,7 @@ from voting.models import (
     VerificationAttempt,
     VoterRollEntry,
 )
-from voting.review import provisional_accept
+from voting.review import duplicate_review_record, provisional_accept
 from voting.tests.builders import (
     PROJECTS,
     World,
@@ -57,7 +59,7 @@ from voting.tests.builders import (
     voting_world,
 )
 
-from .builders import cast, certify, close_voting, person_details
+from .builders import bundle_files, bundle_reseal, cast, certify, close_voting, person_details
 
 pytestmark = pytest.mark.django_db
 PEOPLE = 6
@@ -152,6 +154,25 @@ def test_archiving_erases_personal_data_and_keeps_the_record(official, tmp_path)
     for public in (False, True):
         report = bundle_verify(bundle_write(cycle=cycle, out=tmp_path / f"after-{public}.zip", public=public).path)
         assert report.ok, report.first_failure
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_a_changed_event_in_a_bundle_made_after_the_archive_is_caught(official, tmp_path, public):
+    """The archive erased the provisional decision's note (a withheld value): the auditors' bundle
+    says so instead of giving it, and still catches a change to what the event publicly says."""
+    world = certified_with_people(official)
+    cycle = cycle_archive(actor=official, cycle=world.cycle, early=True, reason="Test: archive now.")
+    built = bundle_write(cycle=cycle, out=tmp_path / "after.zip", public=public).path
+    files = bundle_files(built)
+    lines = [json.loads(line) for line in files["audit_log.jsonl"].splitlines()]
+    at = next(i for i, line in enumerate(lines) if line.get("event", {}).get("action") == "provisional.accept")
+    assert lines[at]["event"]["withheld"] == ["ip", "reason"] and lines[at]["event"]["reason"] == ""
+    assert lines[at].get("private") == (None if public else {"erased": True})
+    lines[at]["event"]["after"]["status"] = "rejected"
+    files["audit_log.jsonl"] = b"".join(json.dumps(line, sort_keys=True).encode() + b"\n" for line in lines)
+    report = bundle_verify(bundle_reseal(files, tmp_path / "changed.zip"))
+    assert not report.ok and report.first_failure.name == "audit log"
+    assert f"breaks at event {lines[at]['id']}: hash does not match" in report.first_failure.detail
 
 
 def test_an_identity_still_on_another_open_cycles_roll_is_kept(official):
@@ -284,8 +305,10 @@ def marked_cycle(official, vetting_staff, client):
     active in it only (ideas, a photo, a hidden idea, a comment, an endorsement, a follow, a report,
     an online ballot), a paper proposer's name and phone, staff's internal notes, a phone voter (the
     real SMS flow: one SMS delivered, one not), a kiosk voter checked in with a provisional note, a
-    printed-code voter, a duplicate review note, "you voted" emails, a voter's and a kiosk's
-    sessions. Plus Carol, a resident active in another cycle too, who must be kept."""
+    printed-code voter (her twin: a duplicate group, with an official's note), notes on the
+    provisional ballots, "you voted" emails, a voter's and a kiosk's sessions. The residents' texts
+    and the staff's notes reach the audit log's withheld values through the services that take them.
+    Plus Carol, a resident active in another cycle too, who must be kept."""
     alice = user_with_role("resident", email=f"alice.{MARK}@example.org", display_name=f"Alice {MARK}")
     bob = user_with_role("resident", email=f"bob.{MARK}@example.org", display_name=f"Bob {MARK}")
     carol = user_with_role("resident", email="carol.keep@example.org", display_name="Carol Keep")
@@ -294,27 +317,27 @@ def marked_cycle(official, vetting_staff, client):
     p_submit(other, carol)
 
     photographed = p_submit(cycle, alice, photo=_photo(f"IMG_{MARK}.jpg"))
-    hidden = p_submit(cycle, alice, title="Bench on the corner")
+    # Why it was hidden: a resident's text naming someone (kept in the idea and in its audit event).
+    hidden = p_submit(cycle, alice, title=f"Bench for {MARK}", description=f"Call {MARK} on {MARK_PHONE}")
     p_services.content_hide(actor=vetting_staff, reason="Test: off topic.", idea=hidden)
-    Idea.objects.filter(pk=hidden.pk).update(description=f"Call {MARK} on {MARK_PHONE}")  # why it was hidden
     p_services.comment_add(actor=bob, idea=photographed, body="Good idea.")
     doxxing = p_services.comment_add(actor=bob, idea=photographed, body=f"{MARK} is on {MARK_PHONE}")
     p_services.content_hide(actor=vetting_staff, reason="Test: personal data.", comment=doxxing)
     p_services.idea_endorse(actor=bob, idea=photographed)
     p_services.follow_set(actor=bob, idea=photographed)
-    report = p_services.content_report(actor=bob, reason="Duplicate.", idea=photographed)
-    Report.objects.filter(pk=report.pk).update(reason=f"{MARK} lives at that address")  # as a resident types it
+    p_services.content_report(actor=bob, reason=f"{MARK} lives at that address", idea=photographed)
 
     world = World(cycle=p_move(cycle, official, Phase.VETTING), official=official)
     for code, items in PROJECTS.items():
-        paper = p_services.idea_submit_paper(
+        paper_idea = p_services.idea_submit_paper(
             actor=official, cycle=world.cycle, data=idea_input(world.cycle, district=ward(world.cycle, code)),
             proposer_name=f"Proposer {MARK}", proposer_contact=MARK_PHONE,
         )  # fmt: skip
-        Review.objects.create(idea=paper, internal_notes=f"Spoke with {MARK} on {MARK_PHONE}")
+        p_services.review_record(actor=vetting_staff, idea=paper_idea, feasibility="feasible",
+                                 internal_notes=f"Spoke with {MARK} on {MARK_PHONE}")  # fmt: skip
         for project_code, cost in items:
             world.projects[project_code] = make_project(
-                world.cycle, official, [paper], code=project_code, cost=cost, district=code
+                world.cycle, official, [paper_idea], code=project_code, cost=cost, district=code
             )
     design(world, {})
     open_voting(world)
@@ -339,11 +362,17 @@ def marked_cycle(official, vetting_staff, client):
         provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED, provisional_note=f"{MARK} had no ID",
     )  # fmt: skip
     _cast(world, "A", kiosk_voter, "A-02")
-    _cast(world, "B", voter("code-1", channel="code", born=MARK_BORN, name=f"Code {MARK}", address="4 Elm"), "B-02")
-    DuplicateReview.objects.create(
-        cycle=world.cycle, decision="distinct", note=f"{MARK} and her twin",
-        match_key=crypto.match_key(name=f"Kiosk {MARK}", date_of_birth=MARK_BORN, address=f"3 {MARK} Street"),
-    )  # fmt: skip
+    # Her twin, same name, birthday and address, with a printed code: a possible duplicate.
+    twin = voter("code-1", channel="code", born=MARK_BORN, name=f"Kiosk {MARK}", address=f"3 {MARK} Street")
+    _cast(world, "B", twin, "B-02")
+    # A paper box of one sheet, which the two keyers read differently (an official settles it below).
+    site = sites.voting_site_create(actor=official, cycle=world.cycle, name="Town hall")
+    today = timezone.localdate(timezone=ZoneInfo(world.cycle.time_zone))
+    batch = paper.paper_batch_create(actor=official, district=world.district("A"), site=site, label="Box 1",
+                                     voted_on=today, issued=1)  # fmt: skip
+    for pass_no, choice in ((1, "A-01"), (2, "A-02")):
+        paper.paper_sheet_key(actor=user_with_role("volunteer"), batch=batch, pass_no=pass_no, sheet=1,
+                              marks=paper.SheetMarks(picks=[choice]))  # fmt: skip
 
     # Sessions: a logged-in resident, a verified phone voter, a kiosk's checked-in voter.
     client.force_login(alice)
@@ -359,7 +388,16 @@ def marked_cycle(official, vetting_staff, client):
     unrelated.create()
 
     close_voting(world)
-    provisional_accept(actor=official, provisional=ProvisionalBallot.objects.get(), note="ID checked later")
+    # Officials' notes on the duplicate group and on the provisional ballots (kept in the audit log).
+    duplicate_review_record(
+        actor=official, cycle=world.cycle, decision="distinct", note=f"{MARK} and her twin",
+        match_key=crypto.match_key(name=f"Kiosk {MARK}", date_of_birth=MARK_BORN, address=f"3 {MARK} Street"),
+    )  # fmt: skip
+    for provisional in ProvisionalBallot.objects.filter(cycle=world.cycle):
+        provisional_accept(actor=official, provisional=provisional, note=f"ID checked later with {MARK}")
+    paper.paper_sheet_resolve(actor=official, batch=batch, sheet=1, marks=paper.SheetMarks(picks=["A-01"]),
+                              note=f"{MARK} wrote her name on the sheet")  # fmt: skip
+    paper.paper_batch_reconcile(actor=official, batch=batch)
     certify(world)
     return world, {"alice": alice, "bob": bob, "carol": carol, "unrelated_session": unrelated.session_key}
 
@@ -399,11 +437,22 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
     world, people = marked_cycle(official, vetting_staff, client)
     before = database_text()
     assert set(marked_hits(before)) == set(MARKERS)  # the markers really are in the database …
+    in_the_log = {e.action for e in AuditEvent.objects.filter(cycle_id=world.cycle.pk) if marked_hits(str(e.after))
+                  or marked_hits(e.reason)}  # fmt: skip
+    assert in_the_log >= {
+        "idea.submitted",
+        "review.recorded",
+        "content.reported",
+        "duplicate_review.record",
+        "provisional.accept",
+        "paper_sheet.resolve",
+    }, in_the_log  # … the audit log's withheld values included
     assert MARK.lower() in media_text(settings.MEDIA_ROOT).lower() or any((settings.MEDIA_ROOT / "ideas").iterdir())
     ballots, roll = Ballot.objects.count(), VoterRollEntry.objects.count()
     account_keys = {crypto.identity_key("account", str(u.pk)) for u in people.values() if hasattr(u, "pk")}
     assert len(account_keys & set(VoterRollEntry.objects.values_list("identity_key", flat=True))) == 2
 
+    last_before = AuditEvent.objects.latest("id").pk
     with django_capture_on_commit_callbacks(execute=True):
         cycle = cycle_archive(actor=official, cycle=world.cycle, early=True, reason="Test: archive now.")
 
@@ -442,9 +491,18 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
         report = bundle_verify(built.path)
         assert report.ok, report.first_failure
         assert marked_hits(zip_text(built.path)) == []
+        audit_check = next(check for check in report.checks if check.name == "audit log")
+        assert ("withheld values erased by the archive" in audit_check.detail) is not public, audit_check.detail
     erase = AuditEvent.objects.get(action="cycle.archive_erase").after
     assert erase["accounts_anonymised"] == 2 and erase["roll_keys_erased"] == roll
     assert erase["proposer_details_erased"] == 2 and erase["idea_photos_erased"] == 1
+    # The audit log: every event of the cycle written before the archive lost its withheld values,
+    # none its public body (the bundles above verify); the chain in the database verifies too.
+    archived = AuditEvent.objects.filter(cycle_id=cycle.pk, id__lte=last_before)
+    assert erase["audit_events_values_erased"] >= archived.count() > 0
+    assert not archived.filter(withheld_erased_at__isnull=True).exists()
+    report = audit_chain_verify_database()
+    assert report.ok and report.erased == erase["audit_events_values_erased"], report.problem
 
 
 @pytest.mark.postgres

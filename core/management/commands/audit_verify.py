@@ -28,4 +28,9 @@ class Command(BaseCommand):
                 f"Audit chain broken at event {report.broken_id}: {report.problem} "
                 f"({report.checked} events before it are intact)."
             )
-        self.stdout.write(f"Audit chain intact: {report.checked} events.")
+        message = f"Audit chain intact: {report.checked} events."
+        if report.erased:
+            message += (
+                f" {report.erased} of them had their withheld values erased by the archive (body and link checked)."
+            )
+        self.stdout.write(message)
