@@ -568,3 +568,65 @@ def test_extending_voting_reads_the_new_close_in_the_cycles_zone(official_client
     assert cycle.voting_close_at == datetime(2099, 2, 1, 1, 0, tzinfo=ZoneInfo("UTC"))
     html = official_client.get(reverse("staff_voting_extend", args=[cycle.slug])).content.decode()
     assert "Jan. 31, 2099, 8 p.m. (Eastern Time)" in html and "Feb. 1" not in html
+
+
+# --- times the clocks skip or repeat: refused, never silently moved -------------------------------
+GAP = "2027-09-26T02:30"  # Auckland's clocks jump from 02:00 to 03:00 that night
+FOLD = "2027-04-04T02:30"  # Auckland's clocks go back from 03:00 to 02:00 that night
+GAP_MESSAGE = "This time does not exist in New Zealand Time: the clocks change that night."
+FOLD_MESSAGE = "This time happens twice in New Zealand Time: the clocks go back that night."
+
+
+@pytest.mark.parametrize(("typed", "message"), [(GAP, GAP_MESSAGE), (FOLD, FOLD_MESSAGE)])
+def test_create_refuses_a_time_the_clocks_skip_or_repeat(official_client, typed, message):
+    before = _counts()
+    post = _create_post(
+        time_zone="Pacific/Auckland", ideas_open_at="2027-01-10T09:00", vetting_open_at="2027-02-10T09:00",
+        voting_open_at="2027-03-01T09:00", voting_close_at=typed,
+    )  # fmt: skip
+    response = official_client.post(reverse("staff_cycle_create"), post)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert _counts() == before
+
+
+def test_create_refuses_the_skipped_time_in_spanish_naming_the_zone(official_client):
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    post = _create_post(time_zone="Pacific/Auckland", voting_close_at=GAP)
+    html = official_client.post(reverse("staff_cycle_create"), post).content.decode()
+    assert "Esta hora no existe en hora de Nueva Zelanda: esa noche cambian los relojes." in html
+    assert not Cycle.objects.exists()
+
+
+def test_edit_refuses_a_repeated_time(official_client):
+    cycle = CycleFactory(phase=Phase.DRAFT, wards="A", currency="USD", time_zone="Pacific/Auckland")
+    (a,) = cycle.districts.all()
+    old_close = cycle.voting_close_at
+    post = _create_post(districts=[("A", "Ward A", "1000")], slug=cycle.slug, time_zone="Pacific/Auckland")
+    post.update({"districts-INITIAL_FORMS": "1", "districts-0-id": str(a.pk), "voting_close_at": FOLD})
+    response = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post)
+    assert response.status_code == 200
+    assert FOLD_MESSAGE in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.voting_close_at == old_close
+
+
+@pytest.mark.parametrize(("typed", "message"), [("2099-09-27T02:30", GAP_MESSAGE), ("2099-04-05T02:30", FOLD_MESSAGE)])
+def test_extend_voting_refuses_a_time_the_clocks_skip_or_repeat(official_client, typed, message):
+    cycle = CycleFactory(voting=True, wards="A", time_zone="Pacific/Auckland")
+    old_close = cycle.voting_close_at
+    response = official_client.post(
+        reverse("staff_voting_extend", args=[cycle.slug]), {"voting_close_at": typed, "reason": "Storm."}
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.voting_close_at == old_close
+    assert cycle_events(cycle, "cycle.voting_extended").count() == 0
+
+
+def test_a_time_next_to_the_clock_change_is_taken_as_typed(official_client):
+    post = _create_post(time_zone="Pacific/Auckland", voting_close_at="2027-09-26T03:30")
+    assert official_client.post(reverse("staff_cycle_create"), post).status_code == 302
+    cycle = Cycle.objects.get(slug="jc-2027")
+    assert cycle.voting_close_at == datetime(2027, 9, 25, 14, 30, tzinfo=ZoneInfo("UTC"))
