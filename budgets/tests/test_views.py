@@ -630,3 +630,56 @@ def test_a_time_next_to_the_clock_change_is_taken_as_typed(official_client):
     assert official_client.post(reverse("staff_cycle_create"), post).status_code == 302
     cycle = Cycle.objects.get(slug="jc-2027")
     assert cycle.voting_close_at == datetime(2027, 9, 25, 14, 30, tzinfo=ZoneInfo("UTC"))
+
+
+# --- a schedule set in the past ---------------------------------------------------------------------
+def test_create_refuses_schedule_dates_in_the_past(official_client):
+    before = _counts()
+    post = _create_post(
+        ideas_open_at="2020-01-01T09:00", vetting_open_at="2020-02-01T09:00",
+        voting_open_at="2020-03-01T09:00", voting_close_at="2020-04-01T09:00",
+    )  # fmt: skip
+    response = official_client.post(reverse("staff_cycle_create"), post)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _text(services.MSG_DATE_PAST, field="ideas open") in html
+    assert _text(services.MSG_DATE_PAST, field="voting closes") in html
+    assert _counts() == before
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = official_client.post(reverse("staff_cycle_create"), post).content.decode()
+    assert "está en el pasado" in html
+    assert _counts() == before
+
+
+def _edit_post(cycle, **fields):
+    post = _create_post(districts=[("A", "Ward A", "1000")], slug=cycle.slug, time_zone="America/New_York")
+    post.update({"districts-INITIAL_FORMS": "1", "districts-0-id": str(cycle.districts.get().pk)})
+    post.update(fields)
+    return post
+
+
+def test_edit_keeps_a_date_that_has_passed_but_refuses_a_new_one_in_the_past(official_client):
+    past = datetime(2026, 1, 5, 9, 0, tzinfo=NEW_YORK)
+    cycle = CycleFactory(
+        phase=Phase.DRAFT, wards="A", currency="USD", time_zone="America/New_York", ideas_open_at=past,
+        vetting_open_at=None, voting_open_at=None, voting_close_at=None,
+    )  # fmt: skip
+    # The passed date, left as it was: the other changes are saved.
+    response = official_client.post(
+        reverse("staff_cycle_edit", args=[cycle.slug]),
+        _edit_post(cycle, name="Renamed", ideas_open_at="2026-01-05T09:00", vetting_open_at="2099-01-01T09:00",
+                   voting_open_at="2099-02-01T09:00", voting_close_at="2099-03-01T09:00"),
+    )  # fmt: skip
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.name == "Renamed" and cycle.ideas_open_at == past
+    # Moved to another past day: refused, nothing changes.
+    response = official_client.post(
+        reverse("staff_cycle_edit", args=[cycle.slug]),
+        _edit_post(cycle, name="Renamed again", ideas_open_at="2026-01-06T09:00", vetting_open_at="2099-01-01T09:00",
+                   voting_open_at="2099-02-01T09:00", voting_close_at="2099-03-01T09:00"),
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert _text(services.MSG_DATE_PAST, field="ideas open") in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.name == "Renamed" and cycle.ideas_open_at == past
