@@ -95,3 +95,11 @@ def format_date(value: datetime | date | None, where, *, fmt: str = "DATE_FORMAT
         return ""
     day = local_date(value, where) if isinstance(value, datetime) else value
     return formats.date_format(day, fmt)
+
+
+def format_day(value: date | None, *, fmt: str = "DATE_FORMAT") -> str:
+    """A calendar date that belongs to no zone (a date of birth, a voting day) in the active
+    language's format: "March 14, 1985" / "14 de marzo de 1985"."""
+    if value is None:
+        return ""
+    return formats.date_format(value, fmt)

@@ -393,7 +393,7 @@ def eligibility_check(
     if date_of_birth is None:
         raise NotEligible(MSG_BIRTH_NEEDED)
     if _years_between(date_of_birth, age_on) < eligibility.minimum_age:
-        raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
+        raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": times.format_day(age_on)})
 
 
 def voter_identity_check(voter: Voter) -> None:

@@ -14,12 +14,13 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from budgets.models import Cycle
 from budgets.phases import TRANSITIONS, Phase
 from budgets.services import cycle_transition, cycle_transition_via
+from core import times
 from core.errors import GuardFailed, NotAllowed, NotFound, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent
 from tests.factories import user_with_role
@@ -616,6 +617,22 @@ def test_review_pages_before_and_after_counting(client, world, official):
     assert "Counting is over: these decisions can no longer change." in html and "<form" not in main(html)
     html = client.get(duplicates).content.decode()
     assert "Counting is over" in html and "Record the decision" not in html
+
+
+def test_the_review_pages_give_spanish_dates_in_spanish(client, world, official, settings):
+    cast(world, "ana-kiosk", channel="kiosk", site="Main Library", **ANA)
+    cast(world, "ana-online", **ANA_AGAIN)
+    voted_on = VoterRollEntry.objects.values_list("voted_on", flat=True).first()
+    with translation.override("es"):
+        day = times.format_day(voted_on)
+    client.force_login(official)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    for name in ("staff_duplicates", "staff_provisional"):
+        html = main(client.get(reverse(name, args=[world.cycle.slug])).content.decode())
+        assert '<time datetime="1980-05-17">17 de mayo de 1980</time>' in html, name
+        assert f'<time datetime="{voted_on.isoformat()}">{day}</time>' in html, name
+        assert f">{voted_on.isoformat()}<" not in html and ">1980-05-17<" not in html, name
+    assert "Día" in html and "Fecha de nacimiento" in html
 
 
 def test_an_official_decides_a_duplicate_group_on_the_page(client, world, official, auditor):
