@@ -285,6 +285,45 @@ def test_dates_on_the_spanish_ballot_pages_read_as_spanish_dates(client, officia
     assert stored() == NOTHING
 
 
+@pytest.mark.parametrize("step", ["review", "cast"])
+@pytest.mark.parametrize(
+    ("born", "english", "spanish"),
+    [
+        pytest.param(
+            (date.today() + timedelta(days=30)).isoformat(),
+            "The date of birth is in the future: check the day, month and year.",
+            "La fecha de nacimiento está en el futuro: revise el día, el mes y el año.",
+            id="future",
+        ),
+        pytest.param(
+            "1890-01-01",
+            "The date of birth is more than 120 years ago: check the year.",
+            "La fecha de nacimiento es de hace más de 120 años: revise el año.",
+            id="1890",
+        ),
+    ],
+)
+def test_an_impossible_date_of_birth_is_refused_as_such(
+    client, official, voter, settings, step, born, english, spanish
+):
+    cycle = voting_cycle(official)
+    html = post(client, cycle, step, {"project": ["A-01"]}, date_of_birth=born).content.decode()
+    assert 'role="alert"' in html and escape(english) in html
+    assert "at least 14" not in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = post(client, cycle, step, {"project": ["A-01"]}, date_of_birth=born).content.decode()
+    assert escape(spanish) in html
+    assert stored() == NOTHING
+
+
+def test_a_date_of_birth_a_long_life_ago_is_still_taken(client, official, voter):
+    cycle = voting_cycle(official)
+    born = date.today().replace(year=date.today().year - 110, day=1).isoformat()
+    response = post(client, cycle, "cast", {"project": ["A-01"]}, date_of_birth=born)
+    assert response.status_code == 200 and "Your ballot is recorded" in response.content.decode()
+    assert VoterRollEntry.objects.count() == 1
+
+
 # --- every broken rule: its message, nothing stored -----------------------------------------------
 BAD_INPUTS = {
     "unknown project (tampered)": ("approval", {}, {"project": ["A-01", "Z-99"]}, {},
