@@ -334,6 +334,23 @@ def test_duplicate_groups_are_found_across_channels(world, official):
     assert_roll_matches_ballots()
 
 
+def test_the_duplicates_page_counts_the_provisional_ballots_of_each_group(client, world, official, settings):
+    _group_world(world, official)
+    ana, bo = sorted(review.duplicate_groups(world.cycle), key=lambda g: len(g.members), reverse=True)
+    assert (ana.pending_provisional_count, ana.ballot_count) == (3, 4)
+    assert (bo.pending_provisional_count, bo.ballot_count) == (1, 2)
+    client.force_login(official)
+    url = reverse("staff_duplicates", args=[world.cycle.slug])
+    html = main(client.get(url).content.decode())
+    assert "3 of this group's 4 ballots are provisional and waiting for a decision" in html
+    assert "One of this group's 2 ballots is provisional and waiting for a decision" in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = main(client.get(url).content.decode())
+    assert "3 de las 4 boletas de este grupo son provisionales y están pendientes de decisión" in html
+    assert "Una de las 2 boletas de este grupo es provisional y está pendiente de decisión" in html
+    assert "Una boleta de este grupo es provisional" not in html
+
+
 def test_duplicate_groups_take_a_constant_number_of_queries(world, official, django_assert_num_queries):
     eve = {"name": "Eve Ng", "address": "7 Pine St", "born": date(1975, 6, 7)}
     cast(world, "eve-online", **eve)
