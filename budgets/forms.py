@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.html import escape
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -191,6 +192,11 @@ class ExtendVotingForm(ReasonForm):
     def __init__(self, *args, cycle, **kwargs):
         super().__init__(*args, **kwargs)
         self.cycle = cycle
+        # The zone in words next to the field (and read with it by screen readers). Help texts are
+        # not escaped when rendered: the whole text is escaped here.
+        self.fields["voting_close_at"].help_text = escape(
+            gettext("In the cycle's time zone: %(zone)s.") % {"zone": zone_name(cycle.time_zone)}
+        )
 
     def clean_voting_close_at(self):
         return in_cycle_zone(self.cleaned_data["voting_close_at"], self.cycle.time_zone)

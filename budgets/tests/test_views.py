@@ -1,5 +1,6 @@
 """HTML pages: the public cycle pages and the officials' area (create, edit, advance, voting controls)."""
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -683,3 +684,18 @@ def test_edit_keeps_a_date_that_has_passed_but_refuses_a_new_one_in_the_past(off
     assert _text(services.MSG_DATE_PAST, field="ideas open") in response.content.decode()
     cycle.refresh_from_db()
     assert cycle.name == "Renamed" and cycle.ideas_open_at == past
+
+
+def test_the_extend_voting_page_names_the_zone_next_to_the_new_closing_time(official_client):
+    cycle = CycleFactory(voting=True, wards="A", time_zone="Pacific/Auckland")
+    html = official_client.get(reverse("staff_voting_extend", args=[cycle.slug])).content.decode()
+    assert re.search(
+        r'<label for="id_voting_close_at">New closing time:</label>\s*'
+        r'<div class="helptext" id="id_voting_close_at_helptext">'
+        r"In the cycle&#x27;s time zone: New Zealand Time.</div>",
+        html,
+    )
+    assert 'aria-describedby="id_voting_close_at_helptext"' in html
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = official_client.get(reverse("staff_voting_extend", args=[cycle.slug])).content.decode()
+    assert "En la zona horaria del ciclo: hora de Nueva Zelanda." in html
