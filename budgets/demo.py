@@ -135,6 +135,7 @@ def demo_load(*, phase: Phase = Phase.IDEAS, now: datetime | None = None) -> Dem
     cycle = Cycle.objects.filter(slug=DEMO_SLUG).first()
     created = cycle is None
     if created:
+        schedule = _schedule(phase, now)
         cycle = cycle_create(
             actor=official,
             name="Jersey City PB 2026 (demo)",
@@ -146,8 +147,14 @@ def demo_load(*, phase: Phase = Phase.IDEAS, now: datetime | None = None) -> Dem
             time_zone=DEMO_TIME_ZONE,
             currency="USD",
             districts=[DistrictInput(code=w, name=f"Ward {w}", budget=WARD_BUDGET) for w in WARDS],
-            **_schedule(phase, now),
+            **{field: when for field, when in schedule.items() if when > now},
         )
+        # A real cycle is scheduled ahead; the demo's story began weeks ago, so the boundaries it has
+        # already passed are written in afterwards (demo data, not a person's change).
+        past = {field: when for field, when in schedule.items() if when <= now}
+        if past:
+            Cycle.objects.filter(pk=cycle.pk).update(**past)
+            cycle.refresh_from_db()
     notes = _fill(Phase.DRAFT, cycle, users, rng) if created else []
     report = DemoReport(cycle=cycle, created=created, users=users, notes=notes)
     while not phase_reached(cycle.phase, phase):

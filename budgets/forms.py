@@ -5,13 +5,33 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.html import escape
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from core.times import AmbiguousTime, NonexistentTime, aware_from_wall_clock, zone_name
 
 from .models import TIME_ZONE_CHOICES, District
 from .phases import SCHEDULE_FIELDS
 from .services import MSG_BAD_BUDGET, DistrictInput
 
 _INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+def in_cycle_zone(value: datetime, zone) -> datetime:
+    """The typed wall-clock time as a moment in ``zone``; a time the clocks skip or repeat that
+    night is refused with a message naming the zone."""
+    try:
+        return aware_from_wall_clock(value, zone)
+    except NonexistentTime:
+        message = gettext("This time does not exist in %(zone)s: the clocks change that night. Choose another time.")
+        raise forms.ValidationError(message % {"zone": zone_name(zone, at=value)}, code="nonexistent_time") from None
+    except AmbiguousTime:
+        message = gettext(
+            "This time happens twice in %(zone)s: the clocks go back that night. "
+            "Choose a time outside the repeated hour."
+        )
+        raise forms.ValidationError(message % {"zone": zone_name(zone, at=value)}, code="ambiguous_time") from None
 
 
 class LocalDateTimeField(forms.Field):
@@ -70,7 +90,10 @@ class CycleForm(forms.Form):
         if zone:
             for field in SCHEDULE_FIELDS:
                 if data.get(field) is not None:
-                    data[field] = data[field].replace(tzinfo=ZoneInfo(zone))
+                    try:
+                        data[field] = in_cycle_zone(data[field], zone)
+                    except forms.ValidationError as error:
+                        self.add_error(field, error)
         return data
 
     @classmethod
@@ -162,4 +185,18 @@ class TransitionForm(ReasonForm):
 
 
 class ExtendVotingForm(ReasonForm):
+    """The new closing time is typed in the cycle's zone (``cycle``) and cleaned to a moment."""
+
     voting_close_at = LocalDateTimeField(label=_("New closing time"))
+
+    def __init__(self, *args, cycle, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cycle = cycle
+        # The zone in words next to the field (and read with it by screen readers). Help texts are
+        # not escaped when rendered: the whole text is escaped here.
+        self.fields["voting_close_at"].help_text = escape(
+            gettext("In the cycle's time zone: %(zone)s.") % {"zone": zone_name(cycle.time_zone)}
+        )
+
+    def clean_voting_close_at(self):
+        return in_cycle_zone(self.cleaned_data["voting_close_at"], self.cycle.time_zone)

@@ -6,6 +6,7 @@ audit event for every change in the same transaction.
 
 import functools
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -31,6 +32,7 @@ MSG_DUPLICATE_CODE = _("Each district needs its own code; “%(code)s” is used
 MSG_NEGATIVE_BUDGET = _("A budget cannot be negative.")
 MSG_BAD_BUDGET = _("Enter the budget as a number, e.g. 50000 or 50000.00.")
 MSG_DATES_ORDER = _("“%(later)s” must come after “%(earlier)s”.")
+MSG_DATE_PAST = _("“%(field)s” is in the past; choose a time still ahead.")
 MSG_UNKNOWN_CURRENCY = _("Use a three-letter ISO 4217 currency code, e.g. USD.")
 MSG_UNKNOWN_TIME_ZONE = _("Choose a time zone from the list, e.g. America/New_York.")
 MSG_SLUG_TAKEN = _("Another cycle already uses this short name.")
@@ -61,8 +63,12 @@ def _field_label(name: str) -> str:
     return str(Cycle._meta.get_field(name).verbose_name)
 
 
-def _validate_cycle(data: dict, districts: list[DistrictInput] | None) -> tuple[dict, list[dict] | None]:
-    """Check everything a person can get wrong; collect every problem (field → messages)."""
+def _validate_cycle(
+    data: dict, districts: list[DistrictInput] | None, *, dates_set: Iterable[str] = ()
+) -> tuple[dict, list[dict] | None]:
+    """Check everything a person can get wrong; collect every problem (field → messages).
+    ``dates_set``: the schedule fields being set or changed now, which must lie ahead (a date that
+    has already passed and is left as it was stays)."""
     errors: dict[str, list] = {}
 
     def err(field, message):
@@ -90,6 +96,10 @@ def _validate_cycle(data: dict, districts: list[DistrictInput] | None) -> tuple[
             or len(set(codes)) != len(codes)
         ):
             err("extra_languages", MSG_UNKNOWN_LANGUAGE)
+    now = timezone.now()
+    for field in dates_set:
+        if data.get(field) is not None and data[field] < now:
+            err(field, MSG_DATE_PAST % {"field": _field_label(field)})
     dates = [(f, data.get(f)) for f in SCHEDULE_FIELDS if data.get(f) is not None]
     for (f1, d1), (f2, d2) in zip(dates, dates[1:], strict=False):
         if not d1 < d2:
@@ -180,8 +190,8 @@ def cycle_create(
     """Create a cycle in draft with its districts.
 
     Errors: ``NotAllowed`` (not an official with MFA), ``ValidationFailed`` (every problem at once:
-    duplicate district codes, negative budgets, dates out of order, unknown currency or zone, a
-    slug in use). Nothing is saved on error.
+    duplicate district codes, negative budgets, dates out of order or in the past, unknown currency
+    or zone, a slug in use). Nothing is saved on error.
     """
     permissions.check(actor, Action.CYCLE_CREATE)
     data = {
@@ -197,7 +207,7 @@ def cycle_create(
         "voting_open_at": voting_open_at,
         "voting_close_at": voting_close_at,
     }
-    data, clean_districts = _validate_cycle(data, districts)
+    data, clean_districts = _validate_cycle(data, districts, dates_set=SCHEDULE_FIELDS)
     if Cycle.objects.filter(slug=slug).exists():
         raise ValidationFailed(extra={"slug": [MSG_SLUG_TAKEN]})
     try:
@@ -238,7 +248,8 @@ def cycle_update(*, actor, cycle: Cycle | int, districts: list[DistrictInput] | 
     permissions.check_when(Action.CYCLE_EDIT, cycle)
     before = _cycle_snapshot(cycle)
     merged = {f: getattr(cycle, f) for f in _EDITABLE} | fields
-    _data, clean_districts = _validate_cycle(merged, districts)
+    dates_changed = [f for f in SCHEDULE_FIELDS if f in fields and fields[f] != getattr(cycle, f)]
+    _data, clean_districts = _validate_cycle(merged, districts, dates_set=dates_changed)
     if "slug" in fields and Cycle.objects.filter(slug=fields["slug"]).exclude(pk=cycle.pk).exists():
         raise ValidationFailed(extra={"slug": [MSG_SLUG_TAKEN]})
     changed = [f for f, v in fields.items() if getattr(cycle, f) != v]

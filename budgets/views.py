@@ -208,11 +208,9 @@ def staff_voting_extend(request, slug):
     if refused := _staff_gate(request, Action.VOTING_EXTEND, cycle):
         return refused
     if request.method == "POST":
-        form = ExtendVotingForm(request.POST)
+        form = ExtendVotingForm(request.POST, cycle=cycle)
         if form.is_valid():
-            from zoneinfo import ZoneInfo
-
-            close_at = form.cleaned_data["voting_close_at"].replace(tzinfo=ZoneInfo(cycle.time_zone))
+            close_at = form.cleaned_data["voting_close_at"]
             try:
                 services.voting_extend(
                     actor=request.user, cycle=cycle, close_at=close_at, reason=form.cleaned_data["reason"]
@@ -226,7 +224,7 @@ def staff_voting_extend(request, slug):
                 messages.success(request, _("Voting has been extended."))
                 return redirect("staff_cycle_detail", slug=cycle.slug)
     else:
-        form = ExtendVotingForm()
+        form = ExtendVotingForm(cycle=cycle)
     return render(request, "budgets/staff/voting_extend.html", {"cycle": cycle, "form": form})
 
 

@@ -6,7 +6,7 @@ zone before formatting, so a value converted to the cycle's zone and then passed
 comes out in UTC again; these helpers format the converted value themselves instead.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -43,6 +43,32 @@ def zone_name(where, *, at: datetime | None = None) -> str:
     return get_timezone_name(zone, width="long", locale=locale)
 
 
+class WallClockError(ValueError):
+    """A typed wall-clock time that does not name exactly one moment in the zone."""
+
+
+class NonexistentTime(WallClockError):
+    """The clocks jump forward over this time (the start of daylight saving time)."""
+
+
+class AmbiguousTime(WallClockError):
+    """The clocks go back over this time, so it happens twice (the end of daylight saving time)."""
+
+
+def aware_from_wall_clock(value: datetime, where) -> datetime:
+    """The moment a wall-clock time names in the cycle's zone; refuses a time the clocks skip
+    (``NonexistentTime``) or repeat (``AmbiguousTime``) rather than picking one silently."""
+    zone = zone_of(where)
+    naive = value.replace(tzinfo=None, fold=0)
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+            raise NonexistentTime(naive)
+        raise AmbiguousTime(naive)
+    return first
+
+
 def local(value: datetime, where) -> datetime:
     """The aware ``value`` as the cycle's wall clock (still aware, in the cycle's zone)."""
     return timezone.localtime(value, zone_of(where))
@@ -69,3 +95,11 @@ def format_date(value: datetime | date | None, where, *, fmt: str = "DATE_FORMAT
         return ""
     day = local_date(value, where) if isinstance(value, datetime) else value
     return formats.date_format(day, fmt)
+
+
+def format_day(value: date | None, *, fmt: str = "DATE_FORMAT") -> str:
+    """A calendar date that belongs to no zone (a date of birth, a voting day) in the active
+    language's format: "March 14, 1985" / "14 de marzo de 1985"."""
+    if value is None:
+        return ""
+    return formats.date_format(value, fmt)

@@ -269,6 +269,14 @@ class DuplicateGroup:
     def pending_provisional(self) -> bool:
         return any(_pending(e) for e in self._entries())
 
+    @property
+    def pending_provisional_count(self) -> int:
+        return sum(_pending(e) for e in self._entries())
+
+    @property
+    def ballot_count(self) -> int:
+        return len(self._entries())
+
 
 def _provisional_of(entry: VoterRollEntry) -> ProvisionalBallot | None:
     try:

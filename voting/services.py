@@ -89,6 +89,9 @@ MSG_TOO_YOUNG = ngettext_lazy(
     "Voters must be at least %(age)s years old on %(date)s.",
     "age",
 )
+MSG_BIRTH_FUTURE = _("The date of birth is in the future: check the day, month and year.")
+MSG_BIRTH_TOO_LONG_AGO = _("The date of birth is more than %(years)s years ago: check the year.")
+BIRTH_MAX_YEARS = 120  # older than this is a typing mistake, not a voter
 MSG_METHOD_NEEDS = _("The “%(method)s” method needs “%(field)s”.")  # method: its name (methods.messages.method_name)
 MSG_PICKS_ORDER = _("The maximum number of picks cannot be below the minimum.")
 MSG_MES_RANKED = _("The Method of Equal Shares is not defined for ranked ballots; choose greedy.")
@@ -384,7 +387,9 @@ def eligibility_check(
     is keyed): the voter attests that they live (or work or study, where the cycle allows it) in
     the district and that what they gave is true, gives a date of birth, and is at least the
     minimum age on the cycle's day for counting age (default: the day voting closes, in the
-    cycle's zone). NotEligible (403) with the reason; nothing is read but the cycle's rule."""
+    cycle's zone). A date of birth in the future, or more than ``BIRTH_MAX_YEARS`` years before
+    the cycle's today, is a mistake and is refused as such. NotEligible (403) with the reason;
+    nothing is read but the cycle's rule."""
     if not attested:
         raise NotEligible(MSG_ATTEST)
     if eligibility is None:
@@ -392,8 +397,13 @@ def eligibility_check(
     age_on = _age_on(cycle, eligibility)
     if date_of_birth is None:
         raise NotEligible(MSG_BIRTH_NEEDED)
+    today = timezone.localdate(timezone=ZoneInfo(cycle.time_zone))
+    if date_of_birth > today:
+        raise NotEligible(MSG_BIRTH_FUTURE)
+    if _years_between(date_of_birth, today) > BIRTH_MAX_YEARS:
+        raise NotEligible(MSG_BIRTH_TOO_LONG_AGO % {"years": BIRTH_MAX_YEARS})
     if _years_between(date_of_birth, age_on) < eligibility.minimum_age:
-        raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": age_on.isoformat()})
+        raise NotEligible(MSG_TOO_YOUNG % {"age": eligibility.minimum_age, "date": times.format_day(age_on)})
 
 
 def voter_identity_check(voter: Voter) -> None:

@@ -1,5 +1,6 @@
 """HTML pages: the public cycle pages and the officials' area (create, edit, advance, voting controls)."""
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -568,3 +569,133 @@ def test_extending_voting_reads_the_new_close_in_the_cycles_zone(official_client
     assert cycle.voting_close_at == datetime(2099, 2, 1, 1, 0, tzinfo=ZoneInfo("UTC"))
     html = official_client.get(reverse("staff_voting_extend", args=[cycle.slug])).content.decode()
     assert "Jan. 31, 2099, 8 p.m. (Eastern Time)" in html and "Feb. 1" not in html
+
+
+# --- times the clocks skip or repeat: refused, never silently moved -------------------------------
+GAP = "2027-09-26T02:30"  # Auckland's clocks jump from 02:00 to 03:00 that night
+FOLD = "2027-04-04T02:30"  # Auckland's clocks go back from 03:00 to 02:00 that night
+GAP_MESSAGE = "This time does not exist in New Zealand Time: the clocks change that night."
+FOLD_MESSAGE = "This time happens twice in New Zealand Time: the clocks go back that night."
+
+
+@pytest.mark.parametrize(("typed", "message"), [(GAP, GAP_MESSAGE), (FOLD, FOLD_MESSAGE)])
+def test_create_refuses_a_time_the_clocks_skip_or_repeat(official_client, typed, message):
+    before = _counts()
+    post = _create_post(
+        time_zone="Pacific/Auckland", ideas_open_at="2027-01-10T09:00", vetting_open_at="2027-02-10T09:00",
+        voting_open_at="2027-03-01T09:00", voting_close_at=typed,
+    )  # fmt: skip
+    response = official_client.post(reverse("staff_cycle_create"), post)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert _counts() == before
+
+
+def test_create_refuses_the_skipped_time_in_spanish_naming_the_zone(official_client):
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    post = _create_post(time_zone="Pacific/Auckland", voting_close_at=GAP)
+    html = official_client.post(reverse("staff_cycle_create"), post).content.decode()
+    assert "Esta hora no existe en hora de Nueva Zelanda: esa noche cambian los relojes." in html
+    assert not Cycle.objects.exists()
+
+
+def test_edit_refuses_a_repeated_time(official_client):
+    cycle = CycleFactory(phase=Phase.DRAFT, wards="A", currency="USD", time_zone="Pacific/Auckland")
+    (a,) = cycle.districts.all()
+    old_close = cycle.voting_close_at
+    post = _create_post(districts=[("A", "Ward A", "1000")], slug=cycle.slug, time_zone="Pacific/Auckland")
+    post.update({"districts-INITIAL_FORMS": "1", "districts-0-id": str(a.pk), "voting_close_at": FOLD})
+    response = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post)
+    assert response.status_code == 200
+    assert FOLD_MESSAGE in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.voting_close_at == old_close
+
+
+@pytest.mark.parametrize(("typed", "message"), [("2099-09-27T02:30", GAP_MESSAGE), ("2099-04-05T02:30", FOLD_MESSAGE)])
+def test_extend_voting_refuses_a_time_the_clocks_skip_or_repeat(official_client, typed, message):
+    cycle = CycleFactory(voting=True, wards="A", time_zone="Pacific/Auckland")
+    old_close = cycle.voting_close_at
+    response = official_client.post(
+        reverse("staff_voting_extend", args=[cycle.slug]), {"voting_close_at": typed, "reason": "Storm."}
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.voting_close_at == old_close
+    assert cycle_events(cycle, "cycle.voting_extended").count() == 0
+
+
+def test_a_time_next_to_the_clock_change_is_taken_as_typed(official_client):
+    post = _create_post(time_zone="Pacific/Auckland", voting_close_at="2027-09-26T03:30")
+    assert official_client.post(reverse("staff_cycle_create"), post).status_code == 302
+    cycle = Cycle.objects.get(slug="jc-2027")
+    assert cycle.voting_close_at == datetime(2027, 9, 25, 14, 30, tzinfo=ZoneInfo("UTC"))
+
+
+# --- a schedule set in the past ---------------------------------------------------------------------
+def test_create_refuses_schedule_dates_in_the_past(official_client):
+    before = _counts()
+    post = _create_post(
+        ideas_open_at="2020-01-01T09:00", vetting_open_at="2020-02-01T09:00",
+        voting_open_at="2020-03-01T09:00", voting_close_at="2020-04-01T09:00",
+    )  # fmt: skip
+    response = official_client.post(reverse("staff_cycle_create"), post)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _text(services.MSG_DATE_PAST, field="ideas open") in html
+    assert _text(services.MSG_DATE_PAST, field="voting closes") in html
+    assert _counts() == before
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = official_client.post(reverse("staff_cycle_create"), post).content.decode()
+    assert "está en el pasado" in html
+    assert _counts() == before
+
+
+def _edit_post(cycle, **fields):
+    post = _create_post(districts=[("A", "Ward A", "1000")], slug=cycle.slug, time_zone="America/New_York")
+    post.update({"districts-INITIAL_FORMS": "1", "districts-0-id": str(cycle.districts.get().pk)})
+    post.update(fields)
+    return post
+
+
+def test_edit_keeps_a_date_that_has_passed_but_refuses_a_new_one_in_the_past(official_client):
+    past = datetime(2026, 1, 5, 9, 0, tzinfo=NEW_YORK)
+    cycle = CycleFactory(
+        phase=Phase.DRAFT, wards="A", currency="USD", time_zone="America/New_York", ideas_open_at=past,
+        vetting_open_at=None, voting_open_at=None, voting_close_at=None,
+    )  # fmt: skip
+    # The passed date, left as it was: the other changes are saved.
+    response = official_client.post(
+        reverse("staff_cycle_edit", args=[cycle.slug]),
+        _edit_post(cycle, name="Renamed", ideas_open_at="2026-01-05T09:00", vetting_open_at="2099-01-01T09:00",
+                   voting_open_at="2099-02-01T09:00", voting_close_at="2099-03-01T09:00"),
+    )  # fmt: skip
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.name == "Renamed" and cycle.ideas_open_at == past
+    # Moved to another past day: refused, nothing changes.
+    response = official_client.post(
+        reverse("staff_cycle_edit", args=[cycle.slug]),
+        _edit_post(cycle, name="Renamed again", ideas_open_at="2026-01-06T09:00", vetting_open_at="2099-01-01T09:00",
+                   voting_open_at="2099-02-01T09:00", voting_close_at="2099-03-01T09:00"),
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert _text(services.MSG_DATE_PAST, field="ideas open") in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.name == "Renamed" and cycle.ideas_open_at == past
+
+
+def test_the_extend_voting_page_names_the_zone_next_to_the_new_closing_time(official_client):
+    cycle = CycleFactory(voting=True, wards="A", time_zone="Pacific/Auckland")
+    html = official_client.get(reverse("staff_voting_extend", args=[cycle.slug])).content.decode()
+    assert re.search(
+        r'<label for="id_voting_close_at">New closing time:</label>\s*'
+        r'<div class="helptext" id="id_voting_close_at_helptext">'
+        r"In the cycle&#x27;s time zone: New Zealand Time.</div>",
+        html,
+    )
+    assert 'aria-describedby="id_voting_close_at_helptext"' in html
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = official_client.get(reverse("staff_voting_extend", args=[cycle.slug])).content.decode()
+    assert "En la zona horaria del ciclo: hora de Nueva Zelanda." in html

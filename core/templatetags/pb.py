@@ -28,6 +28,13 @@ def when_day(value, where):
 
 
 @register.filter
+def day(value):
+    """``{{ voter.date_of_birth|day }}`` → "March 14, 1985" / "14 de marzo de 1985": a calendar date
+    in the active language (keep ``|date:'Y-m-d'`` for a ``<time datetime>`` attribute)."""
+    return times.format_day(value)
+
+
+@register.filter
 def zone_name(where):
     """``{{ cycle|zone_name }}`` → "Eastern Time"."""
     return times.zone_name(where)

@@ -68,3 +68,26 @@ def test_the_template_filters_do_not_fall_back_to_utc(language):
         "es": "31 de enero de 2027 a las 20:00 (hora oriental)|31 de enero de 2027|hora oriental|",
     }[language]
     assert html == expected
+
+
+# --- wall-clock times the clocks skip or repeat; plain calendar dates ------------------------------
+def test_a_wall_clock_time_names_one_moment_or_is_refused():
+    auckland = ZoneInfo("Pacific/Auckland")
+    assert times.aware_from_wall_clock(datetime(2027, 9, 26, 3, 30), "Pacific/Auckland") == datetime(
+        2027, 9, 26, 3, 30, tzinfo=auckland
+    )
+    with pytest.raises(times.NonexistentTime):  # 02:00 → 03:00: 02:30 never happens
+        times.aware_from_wall_clock(datetime(2027, 9, 26, 2, 30), "Pacific/Auckland")
+    with pytest.raises(times.AmbiguousTime):  # 03:00 → 02:00: 02:30 happens twice
+        times.aware_from_wall_clock(datetime(2027, 4, 4, 2, 30), "Pacific/Auckland")
+    with pytest.raises(times.NonexistentTime):
+        times.aware_from_wall_clock(datetime(2027, 3, 14, 2, 30), "America/New_York")
+    assert times.aware_from_wall_clock(datetime(2027, 3, 14, 2, 30), "UTC").utcoffset().total_seconds() == 0
+
+
+def test_a_calendar_date_in_the_active_language():
+    with translation.override("en"):
+        assert times.format_day(date(1985, 3, 14)) == "March 14, 1985"
+    with translation.override("es"):
+        assert times.format_day(date(1985, 3, 14)) == "14 de marzo de 1985"
+    assert times.format_day(None) == ""

@@ -22,6 +22,7 @@ from accounts.models import User
 from budgets import services as budget_services
 from budgets.models import Cycle
 from budgets.phases import Phase
+from core import times
 from core.api import PROBLEM_CONTENT_TYPE
 from core.api_input import MSG_TOO_DEEP, MSG_UNKNOWN_FIELD
 from core.errors import ServiceUnavailable
@@ -441,7 +442,7 @@ def test_too_young_is_403_not_eligible_and_stores_nothing(cycle, resident):
     response = cast(client_for(resident), "A", ["A-01"], date_of_birth=born.isoformat())
     body = assert_problem(response, 403, "not_eligible")
     age_on = timezone.localtime(cycle.voting_close_at, ZoneInfo(cycle.time_zone)).date()
-    assert body["detail"] == str(services.MSG_TOO_YOUNG % {"age": 14, "date": age_on.isoformat()})
+    assert body["detail"] == str(services.MSG_TOO_YOUNG % {"age": 14, "date": times.format_day(age_on)})
     assert counts() == before
 
 

@@ -2,8 +2,10 @@
 voting opens, and 300 ballots cast through the real vote path."""
 
 import hashlib
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from budgets.demo import demo_load
@@ -11,9 +13,9 @@ from budgets.phases import Phase
 from core.canonical import canonical_bytes
 from core.models import AuditEvent
 from voting import methods, services
-from voting.models import Ballot, BallotDesign, BallotFreeze, Identity, VoterRollEntry
+from voting.models import Ballot, BallotDesign, BallotFreeze, Identity, ProvisionalBallot, VoterRollEntry
 
-from .builders import assert_roll_matches_ballots
+from .builders import assert_roll_matches_ballots, voter
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +72,30 @@ def test_loading_the_demo_again_changes_nothing(demo_voting):
     assert state() == before
     demo_load(phase=Phase.VETTING)  # an earlier phase: nothing either
     assert state() == before
+
+
+def test_load_demo_past_voting_with_undecided_provisional_ballots_says_what_to_do(demo_voting):
+    """People cast provisional ballots in the demo; the tally refuses to run while they wait for a
+    decision, and the command says so in a sentence, not a traceback, and changes nothing."""
+    district = demo_voting.districts.get(code="A")
+    for key in ("walk-in-1", "walk-in-2", "walk-in-3"):
+        services.ballot_cast(
+            voter=voter(key, channel="kiosk", site="Main Library",
+                        provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED,
+                        provisional_note="Not on the list.", checkin={"volunteer": "Sam"}),
+            district=district,
+            ballot=methods.Ballot(choices=(Ballot.objects.filter(district=district).first().choices[0],)),
+        )  # fmt: skip
+    assert ProvisionalBallot.objects.filter(status=ProvisionalBallot.Status.PENDING).count() == 3
+    before = state()
+    with pytest.raises(CommandError) as refused:
+        call_command("load_demo", "--phase", "results", stdout=StringIO())
+    message = str(refused.value)
+    assert "3 provisional ballots are still waiting for a decision." in message
+    assert "could not be taken to “results” (it is in the “voting” phase)" in message
+    assert "Nothing was changed." in message
+    assert f"/staff/cycles/{demo_voting.slug}/" in message and "run the command again" in message
+    assert "Traceback" not in message
+    assert state() == before
+    demo_voting.refresh_from_db()
+    assert demo_voting.phase == Phase.VOTING

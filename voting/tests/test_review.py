@@ -14,12 +14,13 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from budgets.models import Cycle
 from budgets.phases import TRANSITIONS, Phase
 from budgets.services import cycle_transition, cycle_transition_via
+from core import times
 from core.errors import GuardFailed, NotAllowed, NotFound, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent
 from tests.factories import user_with_role
@@ -333,6 +334,23 @@ def test_duplicate_groups_are_found_across_channels(world, official):
     assert_roll_matches_ballots()
 
 
+def test_the_duplicates_page_counts_the_provisional_ballots_of_each_group(client, world, official, settings):
+    _group_world(world, official)
+    ana, bo = sorted(review.duplicate_groups(world.cycle), key=lambda g: len(g.members), reverse=True)
+    assert (ana.pending_provisional_count, ana.ballot_count) == (3, 4)
+    assert (bo.pending_provisional_count, bo.ballot_count) == (1, 2)
+    client.force_login(official)
+    url = reverse("staff_duplicates", args=[world.cycle.slug])
+    html = main(client.get(url).content.decode())
+    assert "3 of this group's 4 ballots are provisional and waiting for a decision" in html
+    assert "One of this group's 2 ballots is provisional and waiting for a decision" in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = main(client.get(url).content.decode())
+    assert "3 de las 4 boletas de este grupo son provisionales y están pendientes de decisión" in html
+    assert "Una de las 2 boletas de este grupo es provisional y está pendiente de decisión" in html
+    assert "Una boleta de este grupo es provisional" not in html
+
+
 def test_duplicate_groups_take_a_constant_number_of_queries(world, official, django_assert_num_queries):
     eve = {"name": "Eve Ng", "address": "7 Pine St", "born": date(1975, 6, 7)}
     cast(world, "eve-online", **eve)
@@ -616,6 +634,22 @@ def test_review_pages_before_and_after_counting(client, world, official):
     assert "Counting is over: these decisions can no longer change." in html and "<form" not in main(html)
     html = client.get(duplicates).content.decode()
     assert "Counting is over" in html and "Record the decision" not in html
+
+
+def test_the_review_pages_give_spanish_dates_in_spanish(client, world, official, settings):
+    cast(world, "ana-kiosk", channel="kiosk", site="Main Library", **ANA)
+    cast(world, "ana-online", **ANA_AGAIN)
+    voted_on = VoterRollEntry.objects.values_list("voted_on", flat=True).first()
+    with translation.override("es"):
+        day = times.format_day(voted_on)
+    client.force_login(official)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    for name in ("staff_duplicates", "staff_provisional"):
+        html = main(client.get(reverse(name, args=[world.cycle.slug])).content.decode())
+        assert '<time datetime="1980-05-17">17 de mayo de 1980</time>' in html, name
+        assert f'<time datetime="{voted_on.isoformat()}">{day}</time>' in html, name
+        assert f">{voted_on.isoformat()}<" not in html and ">1980-05-17<" not in html, name
+    assert "Día" in html and "Fecha de nacimiento" in html
 
 
 def test_an_official_decides_a_duplicate_group_on_the_page(client, world, official, auditor):

@@ -19,6 +19,7 @@ from accounts import services as accounts_services
 from budgets.models import Cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition, voting_extend, voting_pause, voting_resume
+from core import times
 from core.canonical import canonical_bytes
 from core.errors import GuardFailed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
@@ -455,7 +456,7 @@ def test_a_voter_below_the_minimum_age_on_the_closing_day_is_not_eligible(late_c
     with pytest.raises(services.NotEligible) as exc:
         cast(world, "almost-sixteen", born=years_before(close_day, 16) + timedelta(days=1))
     assert exc.value.status == 403 and exc.value.code == "not_eligible"
-    assert str(exc.value.message) == f"Voters must be at least 16 years old on {close_day.isoformat()}."
+    assert str(exc.value.message) == f"Voters must be at least 16 years old on {times.format_day(close_day)}."
     with pytest.raises(services.NotEligible):
         cast(world, "no-birth-date", born=None)
     assert counts() == before
@@ -869,7 +870,7 @@ def test_a_voter_too_young_is_refused_on_every_channel_with_one_message_and_noth
         channels.vote(channel)
     age_on = services._age_on(world.cycle, Eligibility.objects.get(cycle=world.cycle))
     assert refused.value.status == 403 and refused.value.code == "not_eligible"
-    assert str(refused.value.message) == f"Voters must be at least 14 years old on {age_on.isoformat()}."
+    assert str(refused.value.message) == f"Voters must be at least 14 years old on {times.format_day(age_on)}."
     assert counts() == before
     assert not ProvisionalBallot.objects.exists()
     assert AccessCode.objects.get().used_at is None  # the printed code can still be used by its holder

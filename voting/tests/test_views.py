@@ -11,11 +11,12 @@ import time_machine
 from allauth.account.models import EmailAddress
 from django.contrib.sessions.models import Session
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from budgets import services as cycle_services
 from budgets.models import District
+from core import times
 from core.models import AuditEvent, Notification
 from proposals import services as proposal_services
 from proposals.tests.builders import make_project, move, new_resident, submit, texts, ward
@@ -266,6 +267,63 @@ def test_the_ballot_is_in_the_active_language(client, official, voter, settings)
     assert VoterRollEntry.objects.get().language == "es"
 
 
+def test_dates_on_the_spanish_ballot_pages_read_as_spanish_dates(client, official, voter, settings):
+    cycle = voting_cycle(official)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = post(client, cycle, "review", {"project": ["A-01"]}, date_of_birth="1985-03-14").content.decode()
+    assert '<dt>Fecha de nacimiento</dt><dd><time datetime="1985-03-14">14 de marzo de 1985</time></dd>' in html
+    assert ">1985-03-14<" not in html
+    # The too-young message names the day the age is counted on, as a Spanish date.
+    young = (date.today() - timedelta(days=365 * 10)).isoformat()
+    html = post(client, cycle, "review", {"project": ["A-01"]}, date_of_birth=young).content.decode()
+    age_on = timezone.localtime(cycle.voting_close_at, ZoneInfo(cycle.time_zone)).date()
+    with translation.override("es"):
+        day = times.format_day(age_on)
+    assert day.endswith(f" de {age_on.year}") and " de " in day
+    assert escape(f"Los votantes deben tener al menos 14 años de edad el {day}.") in html
+    assert f"el {age_on.isoformat()}" not in html
+    assert stored() == NOTHING
+
+
+@pytest.mark.parametrize("step", ["review", "cast"])
+@pytest.mark.parametrize(
+    ("born", "english", "spanish"),
+    [
+        pytest.param(
+            (date.today() + timedelta(days=30)).isoformat(),
+            "The date of birth is in the future: check the day, month and year.",
+            "La fecha de nacimiento está en el futuro: revise el día, el mes y el año.",
+            id="future",
+        ),
+        pytest.param(
+            "1890-01-01",
+            "The date of birth is more than 120 years ago: check the year.",
+            "La fecha de nacimiento es de hace más de 120 años: revise el año.",
+            id="1890",
+        ),
+    ],
+)
+def test_an_impossible_date_of_birth_is_refused_as_such(
+    client, official, voter, settings, step, born, english, spanish
+):
+    cycle = voting_cycle(official)
+    html = post(client, cycle, step, {"project": ["A-01"]}, date_of_birth=born).content.decode()
+    assert 'role="alert"' in html and escape(english) in html
+    assert "at least 14" not in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = post(client, cycle, step, {"project": ["A-01"]}, date_of_birth=born).content.decode()
+    assert escape(spanish) in html
+    assert stored() == NOTHING
+
+
+def test_a_date_of_birth_a_long_life_ago_is_still_taken(client, official, voter):
+    cycle = voting_cycle(official)
+    born = date.today().replace(year=date.today().year - 110, day=1).isoformat()
+    response = post(client, cycle, "cast", {"project": ["A-01"]}, date_of_birth=born)
+    assert response.status_code == 200 and "Your ballot is recorded" in response.content.decode()
+    assert VoterRollEntry.objects.count() == 1
+
+
 # --- every broken rule: its message, nothing stored -----------------------------------------------
 BAD_INPUTS = {
     "unknown project (tampered)": ("approval", {}, {"project": ["A-01", "Z-99"]}, {},
@@ -300,7 +358,7 @@ def test_each_broken_rule_shows_its_message_and_stores_nothing(client, official,
     method, design, choices, voter_fields, message = BAD_INPUTS[case]
     cycle = voting_cycle(official, method=method, **design)
     if message is None:  # under-age: the message names the age and the day it is counted on
-        age_on = timezone.localtime(cycle.voting_close_at, ZoneInfo(cycle.time_zone)).date().isoformat()
+        age_on = times.format_day(timezone.localtime(cycle.voting_close_at, ZoneInfo(cycle.time_zone)).date())
         message = _text(services.MSG_TOO_YOUNG, age=14, date=age_on)
     response = post(client, cycle, step, choices, **voter_fields)
     html = response.content.decode()
@@ -543,7 +601,7 @@ def test_turnout_counts_voters_per_ward_channel_site_language_and_day(client, of
     cast_via_service(new_resident(), cycle, "A", ("A-01",), language="en")
     cast_via_service(new_resident(), cycle, "A", ("A-02",), language="es")
     cast_via_service(new_resident(), cycle, "B", ("B-01",), language="es")
-    today = timezone.localdate(timezone=ZoneInfo(cycle.time_zone)).isoformat()  # the cycle's day, not UTC's
+    today = timezone.localdate(timezone=ZoneInfo(cycle.time_zone))  # the cycle's day, not UTC's
     for user in (official, auditor):
         client.force_login(user)
         response = client.get(reverse("staff_turnout", args=[cycle.slug]))
@@ -555,7 +613,7 @@ def test_turnout_counts_voters_per_ward_channel_site_language_and_day(client, of
         assert re.search(r"Online \(resident account\)</th><td class=\"num\">3<", html)
         assert re.search(r"English</th><td class=\"num\">1<", html)
         assert re.search(r"Spanish</th><td class=\"num\">2<", html)
-        assert re.search(rf"{today}</th><td class=\"num\">3<", html)
+        assert f'<time datetime="{today.isoformat()}">{times.format_day(today)}</time></th><td class="num">3<' in html
         for code in ("A-01", "A-02", "B-01"):  # counts only, never choices
             assert code not in html
 

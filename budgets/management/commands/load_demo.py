@@ -1,14 +1,18 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from accounts.roles import MFA_REQUIRED_ROLES
 from budgets.demo import (
     DEMO_PASSWORD,
     DEMO_PHASE_CHOICES,
+    DEMO_SLUG,
     DEMO_USERS,
     DemoRefused,
     demo_load,
     totp_uri,
 )
+from budgets.models import Cycle
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -23,6 +27,10 @@ class Command(BaseCommand):
             report = demo_load(phase=phase)
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
+        except ApplicationError as exc:
+            # A step of the real services refused (e.g. the tally, while provisional ballots people
+            # cast are waiting for a decision). The whole load is one transaction: nothing changed.
+            raise CommandError(self._refusal(exc, phase)) from exc
         cycle = report.cycle
         if report.created:
             self.stdout.write(f"Created the demo cycle “{cycle.slug}”.")
@@ -45,3 +53,15 @@ class Command(BaseCommand):
             if role in MFA_REQUIRED_ROLES and secret:
                 line += f"\n  {'':<14} TOTP: {totp_uri(email, secret)}"
             self.stdout.write(line)
+
+    @staticmethod
+    def _refusal(exc: ApplicationError, phase: str) -> str:
+        cycle = Cycle.objects.filter(slug=DEMO_SLUG).first()
+        where = f" (it is in the “{cycle.phase}” phase)" if cycle else ""
+        url = reverse("staff_cycle_detail", args=[DEMO_SLUG])
+        return (
+            f"The demo cycle could not be taken to “{phase}”{where}: {exc.message}\n"
+            f"Nothing was changed. Settle this as an official in the staff area ({url}: "
+            "provisional ballots, duplicates, ties) and run the command again, or load the demo into an "
+            "empty database (with the default SQLite database, remove db.sqlite3; otherwise drop and recreate it)."
+        )
