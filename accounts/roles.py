@@ -1,4 +1,4 @@
-"""Roles are Django groups with permissions (DESIGN.md §6). This table is the one place that says
+"""Roles are Django groups with permissions. This table is the one place that says
 which role holds which permission; ``roles_sync`` makes the database match it (idempotent)."""
 
 from django.apps import apps as global_apps

@@ -1,5 +1,5 @@
 """The audit bundle: one zip per cycle with everything needed to re-count and check the election
-without trusting the platform (DESIGN.md §7; the format is documented in docs/audit-bundle.md).
+without trusting the platform (the format is documented in docs/audit-bundle.md).
 
 Files, written in this order: ``ballots.csv``, one ``<district>.pb`` per district with a ballot,
 ``design.json``, ``tally_runs.json``, ``turnout.json``, ``paper.json``, ``audit_log.jsonl`` and last

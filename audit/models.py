@@ -1,4 +1,4 @@
-"""Bundles built for auditors and the public record (DESIGN.md §7): one row per requested zip.
+"""Bundles built for auditors and the public record: one row per requested zip.
 
 The zip itself is a file under ``settings.PB_BUNDLE_ROOT`` (never MEDIA_ROOT, which a web server
 serves publicly); only the audit views hand it out, after their permission check.

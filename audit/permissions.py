@@ -1,4 +1,4 @@
-"""Who may use the audit area, and when the public record exists (DESIGN.md §6).
+"""Who may use the audit area, and when the public record exists.
 
 The auditor area (bundles with receipt hashes, receipt look-ups) is for auditors and officials, both
 with TOTP set up; it changes nothing in the election (auditors stay read-only everywhere). Voiding a

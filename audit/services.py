@@ -1,4 +1,4 @@
-"""Audit bundles, receipt look-ups, voiding a ballot and the archive step (DESIGN.md §3, §6, §7).
+"""Audit bundles, receipt look-ups, voiding a ballot and the archive step.
 
 - Bundles: ``bundle_request`` stores a request and dispatches its build after commit;
   ``bundle_build`` (the Celery task's body, idempotent) writes the zip with ``audit.bundle``;

@@ -1,4 +1,4 @@
-"""The audit bundle's speed and memory (issue #6, audit and transparency).
+"""The audit bundle's speed and memory.
 
 One run, on one database:
   1. loads the Jersey City demo up to counting, then adds ballots (and as many voter-roll entries)

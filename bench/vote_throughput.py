@@ -1,4 +1,4 @@
-"""Vote throughput through gunicorn + PostgreSQL (issue: voting, DESIGN.md §5).
+"""Vote throughput through gunicorn + PostgreSQL.
 
 One run measures, against the same server:
   1. requests/s of an authenticated endpoint that does nothing (GET /api/v1/me/: same middleware,

@@ -1,4 +1,4 @@
-"""API v1 for the public results (issue #5 item 4): every district's published result, one
+"""API v1 for the public results: every district's published result, one
 district's, and participation from the voter roll. Reads only; a 404 problem (RFC 7807) for
 everyone until the cycle allows ``Capability.VIEW_RESULTS`` (after certification), exactly like the
 pages, so the API never shows a tally before it is certified."""

@@ -1,5 +1,5 @@
 """Pabulib interoperability: a district's deterministic ``.pb`` export (the tally's input) and the
-import of a real election into a cycle in the counting phase (DESIGN.md §4).
+import of a real election into a cycle in the counting phase.
 
 The export is byte-for-byte deterministic: META keys in a fixed order, projects by id, ballots by
 voter id (the ballot id; an imported ballot keeps its file's voter id), LF line ends, UTF-8. Its

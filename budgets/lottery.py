@@ -1,5 +1,5 @@
-"""A public lottery for ties (issue 5: "Where the rule's tie-break is not wanted, a cycle can
-declare a public lottery instead, its draw recorded in the audit log").
+"""A public lottery for ties: where the rule's tie-break is not wanted, a cycle can declare a public
+lottery instead, its draw recorded in the audit log.
 
 A cycle declares how the tally breaks ties while its ballots are still being designed (the rule is
 part of what voters are told): the declared order (the projects' codes, or an imported file's ids,

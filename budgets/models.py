@@ -135,7 +135,7 @@ class District(models.Model):
 
 
 class TallyRun(models.Model):
-    """One rule run over one district's counted ballots (DESIGN.md §4).
+    """One rule run over one district's counted ballots.
 
     Keyed by (district, rule, parameters, input hash): the input is the district's deterministic
     ``.pb`` export and ``input_hash`` its SHA-256, so a redelivered or doubled trigger finds the run

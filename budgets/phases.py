@@ -1,4 +1,4 @@
-"""The PB cycle's phase machine (DESIGN.md §1): the phase vocabulary, the one table of allowed
+"""The PB cycle's phase machine: the phase vocabulary, the one table of allowed
 transitions and the one table of what each phase allows.
 
 Nothing outside this module compares phase strings: code asks ``phase_allows(phase, capability)``

@@ -1,4 +1,4 @@
-"""Reads for the public results (issue #5 item 4): each district's published result and the cycle's
+"""Reads for the public results: each district's published result and the cycle's
 participation. Public only once the cycle allows ``Capability.VIEW_RESULTS`` (after certification);
 the pages and the API check that before calling anything here.
 

@@ -1,4 +1,4 @@
-"""Tally runs, certification and revisions (DESIGN.md §4).
+"""Tally runs, certification and revisions.
 
 A run is keyed by (district, rule, parameters, input hash); the input is the district's
 deterministic ``.pb`` export (``budgets.interop``). ``tally_district`` is exactly-once: the run row

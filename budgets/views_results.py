@@ -1,4 +1,4 @@
-"""Public results pages (issue #5 item 4): the cycle's summary with participation, and one page per
+"""Public results pages: the cycle's summary with participation, and one page per
 district. Shown only once the cycle allows ``Capability.VIEW_RESULTS`` (after certification);
 before that they are a plain 404 for everyone, staff included, so nothing says which phase the
 cycle is in or that a tally exists. Thin: read through ``budgets.results``, draw the charts

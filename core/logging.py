@@ -1,4 +1,4 @@
-"""Log redaction: no request bodies, codes or ballot ids ever reach a log (DESIGN.md §6)."""
+"""Log redaction: no request bodies, codes or ballot ids ever reach a log."""
 
 import logging
 import re

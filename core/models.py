@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (DESIGN.md §6)."""
+"""The append-only, hash-chained audit log."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -106,7 +106,7 @@ class AuditEvent(AppendOnlyModel):
 
 
 class Notification(models.Model):
-    """The outbox (DESIGN.md §5): a notification is a row written in the same transaction as the
+    """The outbox: a notification is a row written in the same transaction as the
     change it reports; a Celery task delivers it and marks it sent, a periodic task retries. So a
     broker outage delays a notification and never loses one."""
 

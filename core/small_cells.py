@@ -1,4 +1,4 @@
-"""Small-cell protection for published counts (DESIGN.md §7: the public record): no published group of voters other
+"""Small-cell protection for published counts: no published group of voters other
 than a whole district is smaller than ``settings.PB_SMALL_CELL``. Used by the public audit bundle
 and the public participation figures, so both publish the same groups."""
 

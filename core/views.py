@@ -17,7 +17,7 @@ from .errors import ApplicationError, NotFound, ServerError, ServiceUnavailable
 @require_GET
 def healthz(request):
     """For load balancers: 200 when the database answers. Redis is reported, not required —
-    a Redis outage delays notifications but never blocks a vote (DESIGN.md §5)."""
+    a Redis outage delays notifications but never blocks a vote."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

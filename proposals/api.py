@@ -1,4 +1,4 @@
-"""API v1 for ideas, their review, and the projects they become (DESIGN.md §2).
+"""API v1 for ideas, their review, and the projects they become.
 
 Thin views: each parses its input (an ``Input`` serializer), calls one service, and renders an
 ``Output`` serializer; one view per state-changing operation. Objects come through the selectors,

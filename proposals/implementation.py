@@ -1,4 +1,4 @@
-"""Implementation tracking (DESIGN.md §2, the end of the chain): officials post status updates —
+"""Implementation tracking: officials post status updates —
 planned, in progress, done, with a note and optionally a photo — on funded projects, and everyone
 in the project's chain hears about it through the outbox.
 

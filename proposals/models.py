@@ -1,4 +1,4 @@
-"""Ideas, their review, and the ballot projects they become (DESIGN.md §2).
+"""Ideas, their review, and the ballot projects they become.
 
 Idea (resident) → review (staff: feasibility, public reason, cost, department, internal notes) →
 project (one or more ideas merged, or one idea split; links kept both ways) → ballot item → result.

@@ -95,7 +95,7 @@ def user_email_verified(user) -> bool:
 
 
 def read_only(user) -> bool:
-    """Auditors see what residents see and change nothing (DESIGN.md §6): no resident action is
+    """Auditors see what residents see and change nothing: no resident action is
     allowed to them, nor offered."""
     return user_has_role(user, Role.AUDITOR)
 

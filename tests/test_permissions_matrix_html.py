@@ -210,7 +210,7 @@ def signed_in() -> dict[str, Outcome]:
 
 
 def resident_action(allowed=RESIDENTS, refusal=permissions.MSG_NOT_YOURS, **special) -> dict[str, Outcome]:
-    """A resident's action: log in first; auditors are read-only (DESIGN.md §6)."""
+    """A resident's action: log in first; auditors are read-only."""
     outcomes = {role: OK if role in allowed else forbidden(refusal) for role in RESIDENTS}
     return {"anonymous": LOGIN, **outcomes, "auditor": forbidden(permissions.MSG_AUDITOR_READ_ONLY), **special}
 
@@ -679,7 +679,7 @@ def check_offers(world, users, role) -> None:
     if role == "anonymous":
         expected = {"submit"}  # leads to the log-in page first
     elif role == "auditor":
-        expected = set()  # read-only (DESIGN.md §6), and told so
+        expected = set()  # read-only, and told so
         assert html.count(escape(str(permissions.MSG_AUDITOR_READ_ONLY))) == 2  # the idea and the project
     elif role == "author":
         expected = {"submit", "edit", "withdraw", "follow", "comment", "follow_project"}

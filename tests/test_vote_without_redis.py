@@ -1,4 +1,4 @@
-"""The vote never waits for Redis (DESIGN.md §5): with the broker refusing connections, or accepting
+"""The vote never waits for Redis: with the broker refusing connections, or accepting
 them and never answering, a ballot is cast within a second; its confirmation waits in the outbox and
 is delivered once a worker reaches a working Redis."""
 

@@ -1,4 +1,4 @@
-"""API v1 for ballots: the public designs, casting a ballot, checking a receipt (DESIGN.md §3–§4).
+"""API v1 for ballots: the public designs, casting a ballot, checking a receipt.
 
 Thin views: each parses its input (an ``Input`` serializer), calls one service, and renders an
 ``Output`` serializer. Casting is its own view and goes through ``services.ballot_cast`` only: the

@@ -1,4 +1,4 @@
-"""Keyed hashes and random codes for the vote path (DESIGN.md §3).
+"""Keyed hashes and random codes for the vote path.
 
 Identity keys and receipt hashes are HMAC-SHA256 under the deployment's secret key (a keyed hash,
 not a password hasher: they must be looked up by value). Receipt codes carry 100 random bits.

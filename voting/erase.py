@@ -1,4 +1,4 @@
-"""What the archive erases of a cycle's vote (DESIGN.md §3), called by the archive step in the
+"""What the archive erases of a cycle's vote, called by the archive step in the
 phase hook's transaction. After it, nothing links a person to the cycle's roll:
 
 - the voters' identities (name, email, phone, address, date of birth, check-in details) — except an

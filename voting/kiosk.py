@@ -1,4 +1,4 @@
-"""Kiosks at voting sites (DESIGN.md §3): a volunteer opens a kiosk on a device at an active site,
+"""Kiosks at voting sites: a volunteer opens a kiosk on a device at an active site,
 checks each voter in, and the voter casts one ballot on that device.
 
 The kiosk lives in the device's session (the volunteer's login), never in a table: which cycle

@@ -1,4 +1,4 @@
-"""Eligibility, ballot designs and the vote record (DESIGN.md §3).
+"""Eligibility, ballot designs and the vote record.
 
 Two records, written in one transaction, never linked:
 - ``VoterRollEntry`` — who took part (identity key, district, channel, method, site, language):
@@ -45,7 +45,7 @@ class Eligibility(models.Model):
         _("age counted on"), null=True, blank=True, help_text=_("Default: the day voting closes.")
     )
     allow_live_work_study = models.BooleanField(_("people who work or study here may vote too"), default=False)
-    # DESIGN.md §3: off by default. When on, a voter may cast again in the same district until
+    # Off by default. When on, a voter may cast again in the same district until
     # voting closes; the new ballot supersedes the earlier one (BallotChangeKey, erased at close).
     allow_ballot_change = models.BooleanField(_("voters may change their ballot until voting closes"), default=False)
 
@@ -104,7 +104,7 @@ class BallotFreeze(models.Model):
 
 
 class Identity(models.Model):
-    """Personal details of a voter, kept apart from the roll; erased at archive (DESIGN.md §3)."""
+    """Personal details of a voter, kept apart from the roll; erased at archive."""
 
     identity_key = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=150, blank=True)
@@ -195,7 +195,7 @@ class BallotChangeKey(models.Model):
     voter cast last in a district. ``voter_key`` is a keyed hash of (district, identity key) and the
     ballot id is sealed (encrypted), so neither table nor dump shows the link without the
     deployment's secret; every row of the cycle is deleted when voting closes, after which no link
-    exists (DESIGN.md §3). A ballot that was superseded has a ``BallotVoid`` with
+    exists. A ballot that was superseded has a ``BallotVoid`` with
     ``VOID_REASON_SUPERSEDED`` and no time of its own."""
 
     district = models.ForeignKey("budgets.District", on_delete=models.CASCADE, related_name="+")
@@ -287,7 +287,7 @@ class VotingSite(models.Model):
 
 
 class ProvisionalBallot(models.Model):
-    """A ballot whose eligibility could not be confirmed when it was cast (DESIGN.md §3).
+    """A ballot whose eligibility could not be confirmed when it was cast.
 
     The ballot itself is in ``Ballot`` like any other; this side table holds the *sealed* link to
     it: the ballot id encrypted under the deployment's key (``crypto.seal``), next to the roll entry

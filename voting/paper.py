@@ -1,4 +1,4 @@
-"""Paper ballots (DESIGN.md §3, issue #4 (e)): printed per district and language, collected in
+"""Paper ballots: printed per district and language, collected in
 batches (one ballot box: a site, a district, a label), keyed in twice by different volunteers,
 mismatches settled by an official, then reconciled.
 

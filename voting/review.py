@@ -1,4 +1,4 @@
-"""Provisional ballots and possible duplicate identities (DESIGN.md §3): officials settle them
+"""Provisional ballots and possible duplicate identities: officials settle them
 during counting, and certification waits until they are settled.
 
 - A provisional ballot is a ballot whose eligibility could not be confirmed when it was cast. Its

@@ -120,8 +120,8 @@ def eligibility_set(
     allow_live_work_study: bool,
     allow_ballot_change: bool = False,
 ):
-    """Who may vote, and whether a voter may change their ballot until voting closes (DESIGN.md §3:
-    off by default). Officials, until the ballot is frozen."""
+    """Who may vote, and whether a voter may change their ballot until voting closes (off by
+    default). Officials, until the ballot is frozen."""
     check_official(actor)
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     check_design_open(cycle)
@@ -593,7 +593,7 @@ def _ballot_store(*, district: District, design: BallotDesign, channel: str, bal
 
 
 def _ballot_replace(*, cycle: Cycle, district: District, design: BallotDesign, voter: Voter, ballot) -> CastResult:
-    """A voter already on this district's roll casts again where the cycle allows it (DESIGN.md §3):
+    """A voter already on this district's roll casts again where the cycle allows it:
     their last ballot gets a supersession (a void with a fixed reason and no time of its own) and the
     new ballot takes its place; the roll keeps its one entry. The change key's row is locked, so two
     changes by one voter at once supersede one after the other and exactly one ballot stays counted.

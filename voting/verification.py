@@ -1,4 +1,4 @@
-"""Ways to prove who you are without an account (DESIGN.md §3): printed access codes and phone
+"""Ways to prove who you are without an account: printed access codes and phone
 numbers verified by SMS. Codes are random (≥ 20 bits), single use, expire, are stored as keyed
 hashes (HMAC-SHA256), and attempts and sends are rate-limited in PostgreSQL.
 
@@ -211,7 +211,7 @@ def phone_normalize(phone: str) -> str:
 
 def phone_challenge_start(*, phone: str, client_key: str, language: str = "en") -> None:
     """Send a 7-digit code by SMS. Rate-limited per phone and per client. The SMS is an outbox row
-    written in the challenge's transaction (DESIGN.md §5): no provider or broker call happens in the
+    written in the challenge's transaction: no provider or broker call happens in the
     request; delivery is dispatched after commit and erases the code from the row once sent."""
     from django.utils import translation
 

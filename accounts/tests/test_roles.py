@@ -1,5 +1,5 @@
 """Roles as groups with permissions, signup as a resident, mandatory email verification, and MFA
-for staff (DESIGN.md §6)."""
+for staff."""
 
 import pytest
 from allauth.account.models import EmailAddress

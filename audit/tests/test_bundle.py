@@ -1,4 +1,4 @@
-"""The audit bundle and pb_verify (issue #6 acceptance): the demo's round trip, tampering that
+"""The audit bundle and pb_verify: the demo's round trip, tampering that
 pb_verify must name, small-cell protection in the public record, and the verifier's independence
 from the database."""
 

@@ -1,4 +1,4 @@
-"""Unlinkability (issue #6 acceptance): the order of the ballots in the export says nothing about the
+"""Unlinkability: the order of the ballots in the export says nothing about the
 order they were cast in. Ballot ids are random UUIDv4 and the export is sorted by id, so over 10,000
 ballots cast one after the other through the real vote path, the rank correlation between export row
 and casting order must be below 0.05 in absolute value (its standard deviation for unrelated orders

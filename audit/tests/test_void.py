@@ -1,4 +1,4 @@
-"""Voiding a ballot (issue #6, 5): officials with MFA, during counting, with a reason; the ballot
+"""Voiding a ballot: officials with MFA, during counting, with a reason; the ballot
 stays in the record marked void, the roll is unchanged, the void is audited, a second void is
 refused, and certification then needs a new tally run (the district's input hash changed)."""
 

@@ -1,4 +1,4 @@
-"""Public results (issue #5 item 4 and "results hidden before certification"): the selectors, the
+"""Public results (and "results hidden before certification"): the selectors, the
 pages and the API after certification, and — on every channel that could show vote totals or
 winners — nothing before it.
 

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (DESIGN.md §6): chain, canonical form, guards, verification."""
+"""The append-only, hash-chained audit log: chain, canonical form, guards, verification."""
 
 import datetime as dt
 import hashlib

@@ -1,4 +1,4 @@
-"""Log redaction (DESIGN.md §6): no request bodies, codes, ballot ids or query strings in logs."""
+"""Log redaction: no request bodies, codes, ballot ids or query strings in logs."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""/healthz: the database decides; a Redis outage is reported, never fatal (DESIGN.md §5)."""
+"""/healthz: the database decides; a Redis outage is reported, never fatal."""
 
 import time
 

@@ -97,5 +97,5 @@ def test_without_redis_tasks_run_in_process_and_the_cache_is_local():
 
 
 def test_sessions_are_in_the_database():
-    # The vote path must need only PostgreSQL (DESIGN.md §5): not the cache, even with Redis.
+    # The vote path must need only PostgreSQL: not the cache, even with Redis.
     assert _settings(REDIS_URL="redis://127.0.0.1:6379/0")["session_engine"] == "django.contrib.sessions.backends.db"

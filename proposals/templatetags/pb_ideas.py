@@ -16,5 +16,5 @@ def allows(cycle, capability: str) -> bool:
 
 @register.filter
 def read_only(user) -> bool:
-    """``{% if not user|read_only %}``: an auditor, offered no resident action (DESIGN.md §6)."""
+    """``{% if not user|read_only %}``: an auditor, offered no resident action."""
     return permissions.read_only(user)

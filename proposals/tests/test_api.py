@@ -1027,7 +1027,7 @@ def _edit_other(world, user):
 
 ACTIONS = {
     # action: (vetting phase?, request builder, expected status per role)
-    # Auditors are read-only (DESIGN.md §6): the resident actions are refused to them too.
+    # Auditors are read-only: the resident actions are refused to them too.
     "submit": (False, _submit, dict.fromkeys(RESIDENT_ROLES, 201)),
     "edit_own": (False, _edit_own, dict.fromkeys(RESIDENT_ROLES, 200)),
     "edit_other": (False, _edit_other, {}),

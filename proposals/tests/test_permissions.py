@@ -36,7 +36,7 @@ def test_the_rule_table_is_complete():
 
 P = Phase
 AFTER_DRAFT = set(Phase) - {P.DRAFT}
-# DESIGN.md §1, written out by hand so that a wrong rule (not only a wrong check) fails a test.
+# The phase rules, written out by hand so that a wrong rule (not only a wrong check) fails a test.
 OPEN_IN = {
     Action.IDEA_SUBMIT: {P.IDEAS},
     Action.IDEA_EDIT: {P.IDEAS},

@@ -1,4 +1,4 @@
-"""The vetting workspace for vetting staff and officials (DESIGN.md §2): the queue, the review
+"""The vetting workspace for vetting staff and officials: the queue, the review
 page, paper ideas, projects, categories and reports. Thin: parse a form, call a service, render.
 
 Who may enter is ``proposals.permissions`` (``proposals.vet_ideas`` and TOTP); a refusal goes

@@ -1,4 +1,4 @@
-"""The public results on a 360 px phone (issue #5 item 4): no sideways scrolling, the charts drawn
+"""The public results on a 360 px phone: no sideways scrolling, the charts drawn
 inside the screen and named for a screen reader, the same data in tables; with JavaScript off."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Ballot methods (DESIGN.md §4): each validates a whole ballot and says what is wrong.
+"""Ballot methods: each validates a whole ballot and says what is wrong.
 
 Pure functions over plain data — no database, no formatting. ``validate(rules, ballot)`` returns a
 list of :class:`Problem` (empty: the ballot is valid); ``voting.methods.messages`` turns problems

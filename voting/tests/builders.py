@@ -114,7 +114,7 @@ def counts() -> dict[str, int]:
 
 
 def assert_roll_matches_ballots() -> None:
-    """Voter-roll entries = ballots, per district, always (DESIGN.md §3) — less the ballots voters
+    """Voter-roll entries = ballots, per district, always — less the ballots voters
     replaced, in a cycle that lets them change their ballot (one roll entry, one counted ballot)."""
     from voting.services import VOID_REASON_SUPERSEDED
 

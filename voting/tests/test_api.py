@@ -1,6 +1,6 @@
 """API v1 for ballots: the public designs, casting (every refusal stores nothing), receipts, and the
 receipt code appearing in exactly one response. After every test the voter roll has as many entries
-as there are ballots, district by district (DESIGN.md §3)."""
+as there are ballots, district by district."""
 
 import threading
 from collections import Counter
@@ -46,7 +46,7 @@ STORED = (Ballot, VoterRollEntry, Identity, Notification)
 # --- helpers --------------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _roll_matches_ballots():
-    """Voter-roll entries = ballots per district, whatever the test did (DESIGN.md §3)."""
+    """Voter-roll entries = ballots per district, whatever the test did."""
     yield
     roll = dict(VoterRollEntry.objects.values_list("district_id").annotate(n=Count("id")).order_by())
     ballots = dict(Ballot.objects.values_list("district_id").annotate(n=Count("id")).order_by())

@@ -1,4 +1,4 @@
-"""Changing a ballot before close (DESIGN.md §3): a cycle option, off by default. The voter's new
+"""Changing a ballot before close: a cycle option, off by default. The voter's new
 ballot supersedes the earlier one (kept, voided with a fixed reason and no time of its own), the
 roll keeps one entry, and the change keys — the only link from a voter to a ballot — are erased when
 voting closes."""

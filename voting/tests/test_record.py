@@ -1,4 +1,4 @@
-"""The vote record (DESIGN.md §3): the ballot table can point at nothing but its district, ballot
+"""The vote record: the ballot table can point at nothing but its district, ballot
 ids are random UUIDv4, and the roll and the ballots are insert-only — in the database itself."""
 
 import re

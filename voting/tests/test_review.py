@@ -1,4 +1,4 @@
-"""Provisional ballots and possible duplicate voters (DESIGN.md §3): ballot_cast stores a provisional
+"""Provisional ballots and possible duplicate voters: ballot_cast stores a provisional
 ballot for an unconfirmed or possibly duplicate voter; during counting officials accept it (link
 erased, counted) or reject it (voided with the reason, the roll unchanged); no audit event names a
 ballot; duplicate groups across channels, found in a constant number of queries, are decided once;

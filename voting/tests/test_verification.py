@@ -264,7 +264,7 @@ def test_without_an_sms_provider_phone_verification_is_unavailable(settings, out
     assert outbox == [] and not PhoneChallenge.objects.exists() and not Notification.objects.exists()
 
 
-# --- the SMS goes through the outbox (DESIGN.md §5) -----------------------------------------------------
+# --- the SMS goes through the outbox -----------------------------------------------------
 def test_the_sms_is_one_outbox_row_written_with_the_challenge(outbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         verification.phone_challenge_start(phone="2015550123", client_key="c")

@@ -1,6 +1,6 @@
 """PostgreSQL backend for the test settings only.
 
-Append-only tables refuse TRUNCATE by trigger (DESIGN.md §3). Django's test runner empties every
+Append-only tables refuse TRUNCATE by trigger. Django's test runner empties every
 table between transactional tests with a TRUNCATE, so in tests only, the flush runs with triggers
 disabled for its own transaction (``session_replication_role = replica``, superuser only). Every
 other statement, in tests as in production, meets the triggers.
