@@ -58,6 +58,7 @@ MSG_WRONG_CATEGORY = _("Choose a category of this cycle.")
 MSG_BAD_LANGUAGE = _("Choose one of the listed languages.")
 MSG_BAD_COORDINATES = _("The map point is not valid.")
 MSG_IDEA_LIMIT = _("You have reached this cycle's limit of %(limit)s ideas.")
+MSG_IDEA_AGAIN = _("You have already submitted this idea: it is in your ideas.")
 MSG_NOT_EDITABLE = _("This idea can no longer be changed: staff have started reviewing it.")
 MSG_ALREADY_WITHDRAWN = _("This idea has been withdrawn.")
 MSG_OWN_IDEA = _("You cannot endorse your own idea.")
@@ -238,8 +239,10 @@ def idea_submit(*, actor, cycle: Cycle | int, data: IdeaInput) -> Idea:
     """A resident submits an idea while the cycle collects ideas.
 
     Limits: ``cycle.ideas_per_resident`` per cycle and IDEAS_PER_HOUR per hour, counted under a lock
-    on the author's row so parallel submissions cannot pass the limit together. Errors: NotAllowed,
-    PhaseClosed, ValidationFailed, RateLimited. Notifies the author (outbox), who also follows it.
+    on the author's row so parallel submissions cannot pass the limit together; under the same lock,
+    the same title and description as one of the author's ideas in the cycle is the same form sent
+    twice (two tabs, a double click), refused as a Conflict. Errors: NotAllowed, PhaseClosed,
+    ValidationFailed, Conflict, RateLimited. Notifies the author (outbox), who also follows it.
     """
     permissions.check_who(actor, Action.IDEA_SUBMIT)
     cycle = Cycle.objects.get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
@@ -247,6 +250,8 @@ def idea_submit(*, actor, cycle: Cycle | int, data: IdeaInput) -> Idea:
     get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
     fields = _idea_fields(cycle, data)
     mine = Idea.objects.filter(cycle=cycle, author=actor).exclude(status=Idea.Status.WITHDRAWN)
+    if mine.filter(title=fields["title"], description=fields["description"]).exists():
+        raise Conflict(MSG_IDEA_AGAIN)
     if mine.count() >= cycle.ideas_per_resident:
         raise Conflict(MSG_IDEA_LIMIT % {"limit": cycle.ideas_per_resident})
     if Idea.objects.filter(author=actor, created_at__gte=timezone.now() - timedelta(hours=1)).count() >= IDEAS_PER_HOUR:

@@ -243,6 +243,20 @@ def test_per_cycle_limit_and_a_withdrawn_idea_does_not_count(cycle, resident):
     }
 
 
+def test_the_same_idea_sent_twice_is_refused_and_stores_nothing(cycle, resident):
+    # Two tabs, or a double click: the second copy of the same form is not a second idea.
+    submit(cycle, resident, title="Benches", description="Benches on Grand St.")
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        submit(cycle, resident, title="Benches", description="Benches on Grand St.")
+    assert str(exc.value.message) == str(services.MSG_IDEA_AGAIN)
+    assert counts() == before
+    # Another text, another author or another cycle is another idea.
+    submit(cycle, resident, title="Benches", description="Benches on Elm St.")
+    submit(cycle, new_resident(), title="Benches", description="Benches on Grand St.")
+    submit(CycleFactory(ideas=True, wards="A"), resident, title="Benches", description="Benches on Grand St.")
+
+
 def test_per_cycle_limit_counts_only_that_cycle(cycle, resident):
     cycle.ideas_per_resident = 1
     cycle.save(update_fields=["ideas_per_resident"])

@@ -389,6 +389,17 @@ def test_the_per_cycle_limit_is_a_form_error(client, cycle, resident):
     assert Idea.objects.count() == 1
 
 
+def test_the_same_idea_from_two_tabs_is_one_idea_and_the_second_is_told_why(client, cycle, resident):
+    client.force_login(resident)
+    url = reverse("idea_submit", args=[cycle.slug])
+    first = client.post(url, _form(cycle))
+    assert first.status_code == 302
+    second = client.post(url, _form(cycle))
+    assert second.status_code == 200
+    assert _text(services.MSG_IDEA_AGAIN) in second.content.decode()
+    assert Idea.objects.count() == 1
+
+
 # --- the idea page --------------------------------------------------------------------------------
 def test_idea_page_shows_the_idea(client, cycle, resident, other_resident):
     idea = _submit(resident, cycle, cost_guess="25000", latitude="40.72", longitude="-74.04")
