@@ -2,13 +2,15 @@
 home address behind the roll's match key (``crypto.match_key``), on every channel.
 
 Names: accents and other letters outside ASCII transliterated (``unidecode``: "José" → "jose"),
-case, punctuation and spacing ignored ("O'Brien" = "OBrien"; "Mary-Ann" = "Mary Ann").
+case, punctuation and spacing ignored ("O'Brien" = "OBrien"; "Mary-Ann" = "Mary Ann"), and the
+order of the words too ("Example, Alice" = "Alice Example").
 
 Addresses: parsed by ``usaddress`` and written the USPS Publication 28 way by ``scourgify``
-("Street" → "ST", "North" → "N", "Avenue" → "AVE"). Of the parts, the street line (number,
-directions, name, suffix) and the number of the apartment or unit count; the kind of unit ("Apt",
-"Unit", "#", "Suite") and the city, state and ZIP code do not: a cycle is one city, and people
-leave them out. An address the parser cannot read is compared as typed, folded like a name.
+("Street" → "ST", "North" → "N", "Avenue" → "AVE"). Only the street line (number, directions,
+name, suffix) counts. The apartment or unit does not: people leave it out on one channel and give
+it on another, and two people of one name and one date of birth in one building are rarer than
+one person who wrote "Apt 3" once. Nor do the city, state and ZIP code: a cycle is one city. An
+address the parser cannot read is compared as typed, folded like a name.
 """
 
 import re
@@ -29,12 +31,12 @@ def _fold(text: str) -> str:
 
 
 def name_normalize(name: str) -> str:
-    """ "  JOSÉ  o'Brien " → "jose obrien"."""
-    return _fold(name)
+    """ "  JOSÉ  o'Brien " → "jose obrien"; "Example, Alice" → "alice example" (words sorted)."""
+    return " ".join(sorted(_fold(name).split()))
 
 
 def address_normalize(address: str) -> str:
-    """ "12 ELM STREET Apt 3" and "12 Elm St, apt. 3" → "12 elm st 3"; "" when nothing is left."""
+    """ "12 ELM STREET Apt 3", "12 Elm St, apt. 3" and "12 Elm St" → "12 elm st"; "" when nothing is left."""
     folded = _fold(address)
     if not folded:
         return ""
@@ -42,9 +44,4 @@ def address_normalize(address: str) -> str:
         parsed = normalize_address_record(unidecode(address))
     except (AddressNormalizationError, RepeatedLabelError, ValueError, KeyError, IndexError, TypeError):
         return folded  # not an address the parser reads: compared as typed (never an error on the vote path)
-    street = _fold(parsed.get("address_line_1") or "")
-    unit = (parsed.get("address_line_2") or "").split(maxsplit=1)  # "APT 3B" → the kind, the number
-    number = _fold(unit[-1]) if unit else ""
-    if not street:
-        return folded
-    return f"{street} {number}".strip()
+    return _fold(parsed.get("address_line_1") or "") or folded

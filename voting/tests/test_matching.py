@@ -22,6 +22,8 @@ BORN = date(1980, 5, 5)
         ("12 Elm St", "12 Elm St., Springfield, NY 10001"),  # city, state and ZIP left out: one city
         ("12 North Elm Avenue", "12 N. Elm Ave"),
         ("12 Élm St", "12 Elm Street"),
+        ("12 Elm St", "12 Elm Street, Apt 3"),  # the unit given on one channel, left out on another
+        ("12 Elm St Apt 3", "12 Elm St Apt 4"),  # the unit never counts: name and birth tell people apart
     ],
 )
 def test_addresses_typed_differently_are_one_address(one, other):
@@ -31,8 +33,6 @@ def test_addresses_typed_differently_are_one_address(one, other):
 @pytest.mark.parametrize(
     ("one", "other"),
     [
-        ("12 Elm St Apt 3", "12 Elm St Apt 4"),  # another apartment
-        ("12 Elm St", "12 Elm St Apt 3"),
         ("12 Elm St", "14 Elm St"),
         ("12 Elm St", "12 Elm Ave"),
         ("12 N Elm St", "12 S Elm St"),
@@ -44,7 +44,12 @@ def test_different_addresses_stay_different(one, other):
 
 @pytest.mark.parametrize(
     ("one", "other"),
-    [("José Núñez", "Jose Nunez"), ("  ALICE   example ", "Alice Example"), ("Mary-Ann O'Brien", "mary ann obrien")],
+    [
+        ("José Núñez", "Jose Nunez"),
+        ("  ALICE   example ", "Alice Example"),
+        ("Mary-Ann O'Brien", "mary ann obrien"),
+        ("Example, Alice", "Alice Example"),
+    ],
 )
 def test_names_typed_differently_are_one_name(one, other):
     assert matching.name_normalize(one) == matching.name_normalize(other) != ""
