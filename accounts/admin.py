@@ -14,10 +14,11 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["email", "display_name", "is_staff", "is_active"]
     search_fields = ["email", "display_name"]
     fieldsets = (
-        (None, {"fields": ("email", "password", "display_name")}),
+        (None, {"fields": ("email", "password", "display_name", "full_name")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     # Roles are appointed on the staff roles page, with a reason and an audit event; admin access and
     # superuser status with the ``createadmin``/``createsuperuser`` commands. Here they are only shown.
-    readonly_fields = ("is_staff", "is_superuser", "groups")
+    # The full name feeds duplicate matching: only its owner changes it, through the audited service.
+    readonly_fields = ("full_name", "is_staff", "is_superuser", "groups")

@@ -14,6 +14,7 @@ class MeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     display_name = serializers.CharField()
+    full_name = serializers.CharField(help_text="Private: only for finding one person on two channels.")
     language = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())
 
@@ -26,7 +27,7 @@ class MeView(APIView):
     parser_classes = [JSONParser]
 
     class Input(InputSerializer):
-        display_name = serializers.CharField(
+        full_name = serializers.CharField(
             max_length=services.NAME_MAX, help_text="Your full name; asked before your first ballot."
         )
 
@@ -42,9 +43,7 @@ class MeView(APIView):
         """Give or correct the full name on the account (audited)."""
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = services.user_set_name(
-            actor=request.user, user=request.user, name=payload.validated_data["display_name"]
-        )
+        user = services.user_set_name(actor=request.user, user=request.user, name=payload.validated_data["full_name"])
         return Response(self._output(user))
 
     @staticmethod
@@ -53,6 +52,7 @@ class MeView(APIView):
             "id": user.pk,
             "email": user.email,
             "display_name": user.display_name,
+            "full_name": user.full_name,
             "language": user.language,
             "roles": sorted(role.value for role in user_roles(user)),
         }

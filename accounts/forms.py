@@ -20,14 +20,14 @@ class PreferencesForm(forms.Form):
 
 
 class NameForm(forms.Form):
-    display_name = forms.CharField(
+    full_name = forms.CharField(
         label=_("Full name"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         help_text=_(
             "Your first and last name, as you would give them at a voting site. With your date of birth "
-            "and address it makes sure each person votes once, however they vote; it is never linked to "
-            "your choices."
+            "and address it makes sure each person votes once, however they vote. It is never shown to "
+            "other people and never linked to your choices."
         ),
         error_messages={"required": _("Enter your full name.")},
     )

@@ -32,7 +32,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person with an account. Email is the login (allauth); roles are Django groups."""
 
     email = models.EmailField(_("email address"), unique=True)
-    display_name = models.CharField(_("name"), max_length=150, blank=True)
+    display_name = models.CharField(_("name"), max_length=150, blank=True)  # shown on comments and ideas
+    # The person's full name as a voter gives it: never shown to anyone else, used only (with the date
+    # of birth and address given on the ballot) to find one person voting on two channels.
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)

@@ -239,7 +239,8 @@ NAME_MAX = 150
 
 @transaction.atomic
 def user_set_name(*, actor, user: User, name: str) -> User:
-    """A person gives (or corrects) the full name on their own account. Voting online asks for it
+    """A person gives (or corrects) the full name on their own account (``full_name``: private, never
+    the public ``display_name`` shown on comments and ideas). Voting online asks for it
     before the first ballot: with the date of birth and address given on the ballot, it is how the
     same person voting on another channel is found.
 
@@ -250,15 +251,15 @@ def user_set_name(*, actor, user: User, name: str) -> User:
         raise NotAllowed(MSG_NAME_NOT_YOURS)
     name = " ".join(str(name or "").split())
     if not any(ch.isalnum() for ch in name) or len(name) > NAME_MAX:
-        raise ValidationFailed(extra={"display_name": [MSG_NAME_REQUIRED]})
+        raise ValidationFailed(extra={"full_name": [MSG_NAME_REQUIRED]})
     user = User.objects.select_for_update().get(pk=user.pk)
-    before = user.display_name
+    before = user.full_name
     if name == before:
         return user
-    user.display_name = name
-    user.save(update_fields=["display_name"])
+    user.full_name = name
+    user.save(update_fields=["full_name"])
     audit_record(
         actor=actor, action="user.name_set", object_type="user", object_id=user.pk,
-        before={"display_name": before}, after={"display_name": name},
+        before={"full_name": before}, after={"full_name": name},
     )  # fmt: skip
     return user

@@ -70,10 +70,10 @@ def name(request):
     if not user.is_authenticated:
         return deny(request, NotAllowed(MSG_LOGIN_REQUIRED))
     target = _next_url(request)
-    form = NameForm(request.POST or None, initial={"display_name": user.display_name})
+    form = NameForm(request.POST or None, initial={"full_name": user.full_name})
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_set_name(actor=user, user=user, name=form.cleaned_data["display_name"])
+            services.user_set_name(actor=user, user=user, name=form.cleaned_data["full_name"])
         except NotAllowed as error:
             return deny(request, error, object_type="user", object_id=str(user.pk))
         except ApplicationError as error:
@@ -81,7 +81,7 @@ def name(request):
         else:
             messages.success(request, _("Your name is saved."))
             return redirect(target or "account_preferences")
-    return render(request, "accounts/name.html", {"form": form, "next": target, "first_time": not user.display_name})
+    return render(request, "accounts/name.html", {"form": form, "next": target, "first_time": not user.full_name})
 
 
 # --- staff roles (administrators) -------------------------------------------------------------------------

@@ -66,7 +66,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from accounts.models import User
 users = User.objects.bulk_create(
-    [User(email=f"bench{{i}}@example.org", password="!", display_name=f"Bench {{i}}") for i in range({voters})]
+    [User(email=f"bench{{i}}@example.org", password="!", full_name=f"Bench {{i}}") for i in range({voters})]
 )
 EmailAddress.objects.bulk_create([EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users])
 out = []

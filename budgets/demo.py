@@ -89,7 +89,7 @@ def demo_users_ensure() -> dict[Role, User]:
     for role, (email, name, secret) in DEMO_USERS.items():
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, display_name=name)
+            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, display_name=name, full_name=name)
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         for r in {Role.RESIDENT, role}:
             user_add_role(user=user, role=r, actor=None)

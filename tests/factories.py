@@ -23,6 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.org")
     display_name = factory.Faker("name")
+    full_name = factory.LazyAttribute(lambda user: user.display_name)
     password = factory.django.Password("pw-for-tests-123")
 
     @factory.post_generation

@@ -227,7 +227,7 @@ class BallotCastView(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         user = request.user
-        if not matching.name_normalize(user.display_name):
+        if not matching.name_normalize(user.full_name):
             raise ValidationFailed(MSG_ACCOUNT_NAME, extra={"name": [MSG_ACCOUNT_NAME]})
         voter = services.Voter(
             identity_key=crypto.identity_key("account", str(user.pk)),
@@ -236,7 +236,7 @@ class BallotCastView(APIView):
             language=_language(user),
             date_of_birth=data["date_of_birth"],
             address=data["address"],
-            name=user.display_name,
+            name=user.full_name,
             email=user.email,
             notify_user=user,
         )

@@ -356,7 +356,7 @@ def vote_ballot(request, slug, code):
             return _gate(request, permissions.check_online_voter, cycle)  # log in (or verify: see the list)
         key = seed = session_voter["identity_key"]
     district = _ballot_district(cycle, code)
-    if session_voter is None and not matching.name_normalize(request.user.display_name):
+    if session_voter is None and not matching.name_normalize(request.user.full_name):
         # An account gives its name before its first ballot (with the birth date and address asked
         # on the ballot, it finds the same person voting on another channel).
         return redirect(f"{reverse('account_name')}?{urlencode({'next': request.path})}")
@@ -386,7 +386,7 @@ def vote_ballot(request, slug, code):
             language=language,
             date_of_birth=data["date_of_birth"],
             address=data["address"],
-            name=request.user.display_name,  # with the address and birth date: duplicate review across channels
+            name=request.user.full_name,  # with the address and birth date: duplicate review across channels
             email=request.user.email,
             notify_user=request.user,
         )

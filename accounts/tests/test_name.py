@@ -9,7 +9,9 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from core.errors import NotAllowed, ValidationFailed
 from core.models import AuditEvent
-from tests.factories import user_with_role
+from proposals import services as proposal_services
+from proposals.tests.builders import submit
+from tests.factories import CycleFactory, user_with_role
 from voting.models import Ballot, VoterRollEntry
 from voting.tests.test_api import assert_problem, build, cast
 from voting.tests.test_views import VOTER, ballot_url, voting_cycle
@@ -19,22 +21,22 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def nameless(db):
-    return user_with_role("resident", display_name="")
+    return user_with_role("resident", full_name="")
 
 
 def test_setting_ones_name_is_audited_and_refuses_blanks_and_other_accounts(nameless, resident):
     with pytest.raises(ValidationFailed) as blank:
         account_services.user_set_name(actor=nameless, user=nameless, name=" - ")
-    assert blank.value.extra == {"display_name": [account_services.MSG_NAME_REQUIRED]}
+    assert blank.value.extra == {"full_name": [account_services.MSG_NAME_REQUIRED]}
     with pytest.raises(NotAllowed):
         account_services.user_set_name(actor=resident, user=nameless, name="Mallory")
     assert not AuditEvent.objects.filter(action="user.name_set").exists()
     account_services.user_set_name(actor=nameless, user=nameless, name="  Alice   Example ")
     nameless.refresh_from_db()
-    assert nameless.display_name == "Alice Example"
+    assert nameless.full_name == "Alice Example"
     (event,) = AuditEvent.objects.filter(action="user.name_set")
     assert (event.actor_id, event.before, event.after) == (
-        nameless.pk, {"display_name": ""}, {"display_name": "Alice Example"}
+        nameless.pk, {"full_name": ""}, {"full_name": "Alice Example"}
     )  # fmt: skip
 
 
@@ -49,11 +51,11 @@ def test_an_account_without_a_name_gives_it_before_its_first_ballot(client, offi
 
     page = client.get(response["Location"]).content.decode()
     assert "Before your first ballot, please give your full name." in page and 'autocomplete="name"' in page
-    refused = client.post(reverse("account_name"), {"display_name": "   ", "next": ballot})
+    refused = client.post(reverse("account_name"), {"full_name": "   ", "next": ballot})
     assert refused.status_code == 200 and "Enter your full name." in refused.content.decode()
-    outside = client.post(reverse("account_name"), {"display_name": "Alice Example", "next": "https://evil.example/"})
+    outside = client.post(reverse("account_name"), {"full_name": "Alice Example", "next": "https://evil.example/"})
     assert outside["Location"] == reverse("account_preferences")  # only pages of this site
-    saved = client.post(reverse("account_name"), {"display_name": "Alice Example", "next": ballot})
+    saved = client.post(reverse("account_name"), {"full_name": "Alice Example", "next": ballot})
     assert saved.status_code == 302 and saved["Location"] == ballot
 
     form = client.get(ballot).content.decode()
@@ -69,10 +71,26 @@ def test_the_api_asks_an_account_for_its_name_before_casting(official, nameless)
     body = assert_problem(cast(client, "A", ["A-01"]), 400)
     assert body["errors"]["name"] and "PATCH /api/v1/me/" in body["errors"]["name"][0]
     assert Ballot.objects.count() == 0
-    assert client.patch("/api/v1/me/", {"display_name": ""}, format="json").status_code == 400
-    me = client.patch("/api/v1/me/", {"display_name": "Alice Example"}, format="json")
-    assert me.status_code == 200 and me.json()["display_name"] == "Alice Example"
+    assert client.patch("/api/v1/me/", {"full_name": ""}, format="json").status_code == 400
+    me = client.patch("/api/v1/me/", {"full_name": "Alice Example"}, format="json")
+    assert me.status_code == 200 and me.json()["full_name"] == "Alice Example"
     nameless.refresh_from_db()
     client.force_authenticate(nameless)  # as the next request loads the account
     assert cast(client, "A", ["A-01"]).status_code == 201
-    assert APIClient().patch("/api/v1/me/", {"display_name": "X"}, format="json").status_code in (401, 403)
+    assert APIClient().patch("/api/v1/me/", {"full_name": "X"}, format="json").status_code in (401, 403)
+
+
+def test_the_name_given_for_voting_is_never_shown_to_others(client):
+    # The full name feeds duplicate matching only: a resident who gave it and then comments is still
+    # "A resident" on the idea page and in the API, for everyone else.
+    nameless = user_with_role("resident", display_name="", full_name="")  # as sign-up makes them
+    account_services.user_set_name(actor=nameless, user=nameless, name="Alice Private-Example")
+    cycle = CycleFactory(ideas=True, wards="A")
+    idea = submit(cycle, user_with_role("resident"))
+    proposal_services.comment_add(actor=nameless, idea=idea, body="Benches here, please.")
+    page = client.get(reverse("idea_detail", args=[idea.pk])).content.decode()
+    api = APIClient().get(f"/api/v1/ideas/{idea.pk}/").content.decode()
+    assert "Benches here, please." in page and "Benches here, please." in api
+    for shown in (page, api):
+        assert "Private-Example" not in shown
+    assert "A resident" in page

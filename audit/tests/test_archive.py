@@ -292,7 +292,7 @@ def _photo(name: str) -> SimpleUploadedFile:
 def _account_voter(user, *, address: str) -> services.Voter:
     return services.Voter(
         identity_key=crypto.identity_key("account", str(user.pk)), channel="online", verification="account",
-        name=user.display_name, email=user.email, date_of_birth=MARK_BORN, address=address, notify_user=user,
+        name=user.full_name, email=user.email, date_of_birth=MARK_BORN, address=address, notify_user=user,
     )  # fmt: skip
 
 
@@ -474,7 +474,9 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
     # Accounts: Alice and Bob (this cycle only) anonymised and locked out; Carol (another cycle too) kept.
     alice, bob, carol = (get_user_model().objects.get(pk=people[n].pk) for n in ("alice", "bob", "carol"))
     for user in (alice, bob):
-        assert not user.is_active and not user.has_usable_password() and user.display_name == ""
+        assert (
+            not user.is_active and not user.has_usable_password() and user.display_name == "" and user.full_name == ""
+        )
         assert user.email.endswith("@anonymised.invalid")
         assert not client.login(email=people["alice"].email, password="pw-for-tests-123")
     assert (carol.email, carol.display_name, carol.is_active) == ("carol.keep@example.org", "Carol Keep", True)

@@ -748,7 +748,7 @@ class Channels:
 
     def __init__(self, world, *, born=ALICE_BORN, typed=None):
         self.world, self.born, self.typed = world, born, typed or ALICE_TYPED
-        self.account = user_with_role("resident", display_name="")
+        self.account = user_with_role("resident", full_name="")
         self.volunteer = user_with_role("volunteer")
         site = sites.voting_site_create(actor=world.official, cycle=world.cycle, name="City Hall")
         self.kiosk = kiosk.kiosk_open(actor=self.volunteer, site=site)
@@ -764,7 +764,7 @@ class Channels:
             self.account = accounts_services.user_set_name(actor=self.account, user=self.account, name=name)
             return services.Voter(identity_key=crypto.identity_key("account", str(self.account.pk)), channel="online",
                                   verification="account", email=self.account.email, notify_user=self.account,
-                                  **{**details, "name": self.account.display_name})  # fmt: skip
+                                  **{**details, "name": self.account.full_name})  # fmt: skip
         if channel == "phone":
             return phone_voter(**details)
         if channel == "code":
@@ -812,15 +812,15 @@ def test_one_person_on_four_channels_in_any_order_has_one_counted_ballot_and_one
 
 
 def test_two_email_accounts_of_one_person_are_one_duplicate_group(world):
-    first = user_with_role("resident", display_name="")
-    second = user_with_role("resident", display_name="")
+    first = user_with_role("resident", full_name="")
+    second = user_with_role("resident", full_name="")
     accounts_services.user_set_name(actor=first, user=first, name="José Núñez")
     accounts_services.user_set_name(actor=second, user=second, name="jose nunez")
     results = []
     for user, address in ((first, "12 ELM STREET Apt 3"), (second, "12 Elm St, apt. 3")):
         user.refresh_from_db()
         person = services.Voter(identity_key=crypto.identity_key("account", str(user.pk)), channel="online",
-                                verification="account", name=user.display_name, email=user.email, notify_user=user,
+                                verification="account", name=user.full_name, email=user.email, notify_user=user,
                                 address=address, date_of_birth=date(1975, 2, 3))  # fmt: skip
         results.append(
             services.ballot_cast(voter=person, district=world.district("A"), ballot=Ballot(choices=("A-01",)))
