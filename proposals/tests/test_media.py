@@ -158,3 +158,8 @@ def test_uploads_rename_gives_old_dated_names_random_ones(media, resident, djang
     assert Idea.objects.get(pk=kept.pk).photo.name == kept.photo.name  # already random: untouched
     call_command("uploads_rename", stdout=out)
     assert "0 uploaded files renamed" in out.getvalue()
+
+
+@pytest.mark.parametrize("path", ["/media/ideas/%00x.jpg", "/media/ideas/x%00.jpg", "/media/%00"])
+def test_a_name_with_a_nul_byte_is_a_404_not_an_error(client, db, path):
+    assert client.get(path).status_code == 404

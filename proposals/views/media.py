@@ -19,7 +19,8 @@ CACHE_CONTROL = "private, no-cache"
 @require_safe
 def media_file(request, name: str):
     name = posixpath.normpath(name).lstrip("/")
-    if name.startswith("..") or not selectors.media_visible(name=name, user=request.user):
+    # A NUL byte names no file and cannot be looked up (PostgreSQL refuses it in a string).
+    if "\x00" in name or name.startswith("..") or not selectors.media_visible(name=name, user=request.user):
         raise Http404
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     accel = getattr(settings, "PB_MEDIA_ACCEL_REDIRECT", "")
