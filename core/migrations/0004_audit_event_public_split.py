@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def refuse_if_split(apps, schema_editor):
+    # Going back drops the columns that version 2 events are hashed with: once one exists, the
+    # chain could never be checked again.
+    if apps.get_model("core", "AuditEvent").objects.filter(version=2).exists():
+        raise migrations.exceptions.IrreversibleError(
+            "The audit log holds events in the current format; unapplying this migration would break its hash chain."
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -30,4 +39,6 @@ class Migration(migrations.Migration):
             name='withheld',
             field=models.JSONField(blank=True, default=list),
         ),
+        # Last, so that going back checks before any column is dropped.
+        migrations.RunPython(migrations.RunPython.noop, refuse_if_split, elidable=False),
     ]
