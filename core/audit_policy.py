@@ -93,6 +93,16 @@ DISCLOSURE: dict[str, Disclosure] = {
     "tally.lottery_drawn": PUBLIC,
     "results.certify": PUBLIC,
     "project.withdraw": PUBLIC,
+    # --- accounts: no cycle's record shows them (they belong to no cycle), only its links; the
+    # auditors' bundle has them whole. Declared so the intent is written down: a person's full name
+    # and the reasons given for appointing staff stay inside.
+    "user.name_set": DENY,
+    "user.role_added": DENY,
+    "user.role_removed": DENY,
+    "user.role_granted": Disclosure(after=ALL),
+    "user.role_revoked": Disclosure(before=ALL),
+    "user.groups_changed": Disclosure(before=ALL, after=ALL, reason=True),
+    "user.access_changed": Disclosure(before=ALL, after=ALL, reason=True),
     # --- the audit itself
     "audit.format_upgraded": PUBLIC,  # the chain's switch to the current format (core.chain)
     "bundle.request": PUBLIC,
