@@ -7,6 +7,7 @@ the children in order and waits for them. A child that dies by itself is reporte
 are stopped: a platform without its worker must not look as if it were running.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -129,7 +130,5 @@ class Command(BaseCommand):
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it has just exited
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:  # it has just exited
-        pass
