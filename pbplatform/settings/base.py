@@ -133,7 +133,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # The URL names a host only because kombu warns about a URL without one; the transport ignores it.
 PB_VAR_DIR = Path(env("PB_VAR_DIR", default=str(BASE_DIR / "var")))
 CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
-CELERY_TASK_ALWAYS_EAGER = False
+# PB_CELERY_EAGER=true runs tasks in-process instead (a script with no worker, e.g. bench/); the test
+# settings default to it.
+CELERY_TASK_ALWAYS_EAGER = env.bool("PB_CELERY_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
