@@ -171,3 +171,17 @@ def test_run_local_reports_a_worker_that_dies_and_stops_the_others(tmp_path):
     pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", output)]
     assert len(pids) == 3
     assert not [p for p in pids if _alive(p)], output
+
+
+def test_make_run_starts_run_local_on_the_port_it_is_given():
+    def commands(*args):
+        dry = subprocess.run(["make", "-n", "run", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert dry.returncode == 0, dry.stderr
+        return [line for line in dry.stdout.splitlines() if "manage.py" in line]
+
+    assert [line.split("manage.py ", 1)[1] for line in commands("PORT=8001")] == [
+        "migrate --noinput",
+        "load_demo --phase ideas",
+        "run_local --port 8001",
+    ]
+    assert commands()[-1].endswith("manage.py run_local --port 8000")
