@@ -33,6 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, **options):
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        self._relays = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
         children = {}
@@ -85,7 +86,9 @@ class Command(BaseCommand):
             start_new_session=True,  # Ctrl-C goes to this command, which stops the children in order
         )
         self._say("main", f"started {NAMES[name]} (pid {proc.pid}).")
-        threading.Thread(target=self._relay, args=(name, proc), daemon=True).start()
+        relay = threading.Thread(target=self._relay, args=(name, proc), daemon=True)
+        relay.start()
+        self._relays.append(relay)
         return proc
 
     def _relay(self, name: str, proc: subprocess.Popen) -> None:
@@ -112,7 +115,8 @@ class Command(BaseCommand):
         return None
 
     def _stop(self, children: dict[str, subprocess.Popen]) -> None:
-        # Beat first (no new tasks), then the server, then the worker (it finishes what it holds).
+        # Signalled in this order: beat (no new tasks), the server, the worker (a warm shutdown: it
+        # finishes the task it holds); then each is waited for, within one shared deadline.
         order = [name for name in ("beat", "server", "worker") if name in children]
         for name in order:
             proc = children[name]
@@ -127,6 +131,8 @@ class Command(BaseCommand):
                 self._say("main", f"{NAMES[name]} did not stop within {STOP_TIMEOUT} s; killed.")
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait()
+        for relay in self._relays:  # the children's last lines before ours
+            relay.join(timeout=2)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
