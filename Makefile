@@ -6,6 +6,8 @@ PY := $(BIN)/python
 MANAGE := $(PY) manage.py
 # `make run DEMO_PHASE=results`: the demo voted, counted and certified (any phase, draft to archived)
 DEMO_PHASE ?= ideas
+# `make run PORT=8001`: the web server's port
+PORT ?= 8000
 
 .PHONY: run test lint format checks check-migrations check-translations check-schema check-deploy \
         messages worker beat serve bench
@@ -22,12 +24,12 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-## run: the platform on 127.0.0.1:8000 with the demo cycle (SQLite and in-process tasks unless
-## DATABASE_URL / REDIS_URL are set)
+## run: the platform on 127.0.0.1:$(PORT) with the demo cycle, a Celery worker and Celery beat
+## (SQLite and the embedded broker under var/ unless DATABASE_URL / REDIS_URL are set)
 run: $(VENV)/.run-deps
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo --phase $(DEMO_PHASE)
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) run_local --port $(PORT)
 
 ## test: the whole suite (PostgreSQL / Redis tests run when DATABASE_URL / REDIS_URL are set)
 test: $(VENV)/.dev-deps

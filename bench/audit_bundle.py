@@ -54,7 +54,8 @@ COPY (
 
 def env() -> dict:
     return {**os.environ, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "pbplatform.settings.local",
-            "REDIS_URL": "", "DJANGO_LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false"}  # fmt: skip
+            "REDIS_URL": "", "PB_CELERY_EAGER": "true", "DJANGO_LOG_LEVEL": "WARNING",
+            "DJANGO_DEBUG": "false"}  # fmt: skip
 
 
 def sh(*args, check=True):

@@ -40,6 +40,8 @@ DEMO_USERS: dict[Role, tuple[str, str, str | None]] = {
     Role.VOLUNTEER: ("volunteer@demo.pbplatform.org", "Valeria Volunteer", None),
     Role.RESIDENT: ("resident@demo.pbplatform.org", "Rosa Resident", None),
 }
+# Every account the demo creates has an address here; any other account is a real person's.
+DEMO_EMAIL_DOMAIN = "demo.pbplatform.org"
 WARDS = "ABCDEF"
 WARD_BUDGET = Decimal("50000.00")
 # The demo is built up to here; later issues move this on as they build each phase's content.
@@ -118,15 +120,57 @@ def _schedule(target: Phase, now: datetime) -> dict[str, datetime]:
     return schedule
 
 
+def _real_accounts() -> int:
+    return User.objects.exclude(email__iendswith=f"@{DEMO_EMAIL_DOMAIN}").count()
+
+
+def _changes(phase: Phase) -> list[str]:
+    """What loading the demo up to ``phase`` would change here, in words; [] if nothing."""
+    changes = []
+    cycle = Cycle.objects.filter(slug=DEMO_SLUG).first()
+    if cycle is None:
+        changes.append(
+            f"create the demo cycle “{DEMO_SLUG}” (wards {WARDS[0]}–{WARDS[-1]}) and take it to “{phase.value}”, "
+            "filling in made-up ideas, projects, ballots and voting sites on the way"
+        )
+    elif not phase_reached(cycle.phase, phase):
+        changes.append(
+            f"move the demo cycle “{DEMO_SLUG}” from “{cycle.phase}” to “{phase.value}”, filling in made-up "
+            "content on the way (and sending the e-mails each step sends)"
+        )
+    missing = [email for email, _name, _secret in DEMO_USERS.values() if not User.objects.filter(email=email).exists()]
+    if missing or cycle is None:
+        changes.append(
+            f"create accounts @{DEMO_EMAIL_DOMAIN} with a published password (“{DEMO_PASSWORD}”), "
+            "staff roles included (official, administrator, auditor)"
+        )
+    return changes
+
+
 @transaction.atomic
-def demo_load(*, phase: Phase = Phase.IDEAS, now: datetime | None = None) -> DemoReport:
-    """Build or advance the demo to ``phase``; at that phase or later, change nothing."""
+def demo_load(*, phase: Phase = Phase.IDEAS, now: datetime | None = None, force: bool = False) -> DemoReport:
+    """Build or advance the demo to ``phase``; at that phase or later, change nothing.
+
+    Refused (``DemoRefused``, nothing changed) under production settings, and on a database with
+    accounts the demo did not create (real people's) when loading would change anything, unless
+    ``force``: the demo's content and its staff accounts with a published password do not belong
+    beside real residents."""
     if not getattr(settings, "PB_ALLOW_DEMO", False):
         raise DemoRefused("The demo cannot be loaded under production settings.")
     phase = Phase(phase)
     if phase_index(phase) > phase_index(DEMO_MAX_PHASE):
         raise DemoRefused(
             f"The demo can be built up to “{DEMO_MAX_PHASE.value}” so far; “{phase.value}” is not built yet."
+        )
+    real = _real_accounts()
+    changes = _changes(phase)
+    if real and changes and not force:
+        raise DemoRefused(
+            f"This database has {real} account{'s' if real != 1 else ''} that the demo did not create "
+            f"(addresses outside @{DEMO_EMAIL_DOMAIN}: real people's). Loading the demo would:\n"
+            + "".join(f"  - {change};\n" for change in changes)
+            + "Nothing was changed. Load the demo into an empty database, or run load_demo again with --force "
+            "to load it here anyway."
         )
     now = now or timezone.now()
     rng = random.Random(DEMO_SEED)

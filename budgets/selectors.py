@@ -1,12 +1,15 @@
 """Reads for pages and the API. Public lists show only cycles whose phase is public."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 
+from core.errors import GuardFailed
 from core.models import AuditEvent
+from core.selectors import scheduler_state
 
 from .models import Cycle, District
 from .phases import CAPABILITIES, PHASE_ORDER, TRANSITIONS, Capability, Phase, phase_index
@@ -117,3 +120,51 @@ def cycle_voting_window(cycle: Cycle) -> tuple[datetime | None, datetime | None]
     if casting:  # open now: it closes as scheduled
         closed = None
     return opened or cycle.voting_open_at, closed or cycle.voting_close_at
+
+
+# --- the schedule, overdue --------------------------------------------------------------------------
+# The scheduler runs every PB_SCHEDULER_INTERVAL (a minute by default): a boundary this far behind
+# means it is not running, or that it ran and a guard refused the move.
+OVERDUE_AFTER = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ScheduleWarning:
+    cycle: Cycle
+    target: Phase  # the phase the cycle should have moved to
+    due_at: datetime
+    scheduler_running: bool  # the heartbeat is recent (core.selectors.scheduler_state)
+    refusal: str  # why the move is refused now (a guard's message); "" when nothing refuses it
+
+
+def _scheduled_transition(cycle: Cycle):
+    return next((t for t in TRANSITIONS.values() if t.source == cycle.phase and t.scheduled_field and t.generic), None)
+
+
+def _refusal(cycle: Cycle, transition) -> str:
+    """The first guard's refusal, checked now (guards only read)."""
+    for guard in transition.guards:
+        try:
+            guard(cycle=cycle)
+        except GuardFailed as exc:
+            return str(exc.message)
+    return ""
+
+
+def cycle_schedule_warnings(cycles, *, now: datetime | None = None) -> list[ScheduleWarning]:
+    """The cycles whose next scheduled boundary passed more than ``OVERDUE_AFTER`` ago without the
+    cycle moving, with whether the scheduler is running and, if so, what refuses the move. Reads
+    the heartbeat once, and runs guards only for overdue cycles."""
+    now = now or timezone.now()
+    warnings = []
+    running = None
+    for cycle in cycles:
+        transition = _scheduled_transition(cycle)
+        due = getattr(cycle, transition.scheduled_field) if transition else None
+        if due is None or now - due <= OVERDUE_AFTER:
+            continue
+        if running is None:
+            running = not scheduler_state(now=now).stale
+        refusal = _refusal(cycle, transition) if running else ""
+        warnings.append(ScheduleWarning(cycle, transition.target, due, running, refusal))
+    return warnings

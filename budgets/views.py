@@ -62,11 +62,23 @@ def _staff_cycle(slug):
 def staff_cycle_list(request):
     if refused := _staff_gate(request, Action.STAFF_AREA):
         return refused
+    cycles = list(selectors.cycle_list_staff())
     return render(
         request,
         "budgets/staff/cycle_list.html",
-        {"cycles": selectors.cycle_list_staff(), "can_create": permissions.can(request.user, Action.CYCLE_CREATE)},
+        {
+            "cycles": cycles,
+            "can_create": permissions.can(request.user, Action.CYCLE_CREATE),
+            "schedule_warnings": _schedule_warnings(request.user, cycles),
+        },
     )
+
+
+def _schedule_warnings(user, cycles):
+    """Officials (who can move a cycle by hand) are told when the schedule is overdue."""
+    if not permissions.can(user, Action.CYCLE_TRANSITION):
+        return []
+    return selectors.cycle_schedule_warnings(cycles)
 
 
 def _district_initial_for_new():
@@ -116,6 +128,7 @@ def staff_cycle_detail(request, slug):
             "can_pause": permissions.can(user, Action.VOTING_PAUSE, cycle),
             "can_resume": permissions.can(user, Action.VOTING_RESUME, cycle),
             "reason_form": ReasonForm(),
+            "schedule_warnings": _schedule_warnings(user, [cycle]),
         },
     )
 

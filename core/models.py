@@ -137,3 +137,15 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind} → {self.address}"
+
+
+class SchedulerHeartbeat(models.Model):
+    """When each periodic task of the beat schedule last ran, written by the task itself at the end
+    of a run (``core.services.scheduler_heartbeat_record``). A recent row proves that beat sent the
+    task and a worker ran it; ``/healthz`` and the officials' pages read it (``scheduler_state``)."""
+
+    task = models.CharField(max_length=200, unique=True)  # the Celery task's name
+    last_run_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.task} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"

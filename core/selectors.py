@@ -2,16 +2,21 @@
 one (a cycle's public record). The line formats and the checks are ``core.chain``'s."""
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from . import chain
 from .audit_policy import withheld_paths
 from .canonical import canonical_bytes, to_jsonable
 from .chain import ChainReport
-from .models import AuditEvent
+from .models import AuditEvent, SchedulerHeartbeat
 from .services import audit_scope
 
 __all__ = ["ChainReport", "audit_chain_verify", "audit_chain_verify_database", "audit_event_export",
-           "audit_event_public", "audit_events_export_lines"]  # fmt: skip
+           "audit_event_public", "audit_events_export_lines", "scheduler_state"]  # fmt: skip
 
 
 def audit_event_export(event: AuditEvent) -> dict:
@@ -77,3 +82,39 @@ def audit_chain_verify_database() -> ChainReport:
     return audit_chain_verify(
         audit_event_export(e) for e in AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
     )
+
+
+# --- the scheduler's heartbeat ----------------------------------------------------------------------
+# A periodic task counts as late after three missed runs plus a minute (a busy worker, a slow tally
+# ahead of it in the queue): with the default PB_SCHEDULER_INTERVAL of 60 s, four minutes.
+MISSED_RUNS = 3
+GRACE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class SchedulerState:
+    stale: bool
+    last_run_at: datetime | None  # the least recent of the periodic tasks' last runs; None: never ran
+    stale_after: timedelta  # the longest tolerated gap, from the schedule's intervals
+
+
+def _interval(schedule) -> timedelta:
+    if isinstance(schedule, timedelta):
+        return schedule
+    if isinstance(schedule, int | float):
+        return timedelta(seconds=schedule)
+    return schedule.run_every  # a celery.schedules.schedule
+
+
+def scheduler_state(*, now: datetime | None = None) -> SchedulerState:
+    """Whether every task in the beat schedule (CELERY_BEAT_SCHEDULE) ran recently: within
+    ``MISSED_RUNS`` × its interval + ``GRACE`` of ``now``. One query."""
+    now = now or timezone.now()
+    limits = {
+        entry["task"]: _interval(entry["schedule"]) * MISSED_RUNS + GRACE
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    runs = dict(SchedulerHeartbeat.objects.filter(task__in=limits).values_list("task", "last_run_at"))
+    stale = any(runs.get(task) is None or now - runs[task] > limit for task, limit in limits.items())
+    last = None if len(runs) < len(limits) else min(runs.values(), default=None)
+    return SchedulerState(stale=stale, last_run_at=last, stale_after=max(limits.values(), default=GRACE))

@@ -17,7 +17,7 @@ from . import chain
 from .audit_policy import withheld_paths
 from .canonical import GENESIS_HASH, to_jsonable
 from .context import get_client_ip
-from .models import AuditEvent
+from .models import AuditEvent, SchedulerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -317,3 +317,13 @@ def notifications_retry_unsent(
         last_id = batch[-1].pk
         sent += sum(1 for notification in batch if notification.sent_at is not None)
     return sent
+
+
+# --- the scheduler's heartbeat ----------------------------------------------------------------------
+def scheduler_heartbeat_record(*, task: str) -> None:
+    """Record that the periodic task ``task`` has just run. Idempotent (one row per task, the time
+    only moves forward); its own small transaction, so it never holds up the task's work."""
+    now = timezone.now()
+    updated = SchedulerHeartbeat.objects.filter(task=task, last_run_at__lt=now).update(last_run_at=now)
+    if not updated:
+        SchedulerHeartbeat.objects.get_or_create(task=task, defaults={"last_run_at": now})

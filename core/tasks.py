@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .services import notification_deliver, notifications_retry_unsent
+from .services import notification_deliver, notifications_retry_unsent, scheduler_heartbeat_record
 
 
 @shared_task(name="core.tasks.notification_deliver", acks_late=True, max_retries=5, default_retry_delay=30)
@@ -12,5 +12,8 @@ def notification_deliver_task(notification_id: int) -> bool:
 @shared_task(name="core.tasks.notifications_retry_unsent", acks_late=True)
 def notifications_retry_unsent_task(older_than_seconds: int = 10) -> int:
     """The outbox drain: batch after batch until the backlog is gone or its time budget is spent.
-    Several can run at once (rows are claimed with SKIP LOCKED); each row is sent once."""
-    return notifications_retry_unsent(older_than_seconds=older_than_seconds)
+    Several can run at once (rows are claimed with SKIP LOCKED); each row is sent once. Records the
+    run (the scheduler's heartbeat)."""
+    sent = notifications_retry_unsent(older_than_seconds=older_than_seconds)
+    scheduler_heartbeat_record(task=notifications_retry_unsent_task.name)
+    return sent

@@ -11,13 +11,27 @@ from django.views.decorators.http import require_GET
 
 from .api import application_error_for, is_api_request, problem_http_response
 from .errors import ApplicationError, NotFound, ServerError, ServiceUnavailable
+from .selectors import scheduler_state
+
+
+def _scheduler():
+    """The beat schedule's heartbeat: "ok", "stale" (a periodic task has not run recently) or
+    "unknown" (the database does not answer)."""
+    try:
+        state = scheduler_state()
+    except Exception:  # noqa: BLE001
+        return "unknown", None
+    last = state.last_run_at.isoformat().replace("+00:00", "Z") if state.last_run_at else None
+    return ("stale" if state.stale else "ok"), last
 
 
 @never_cache
 @require_GET
 def healthz(request):
     """For load balancers: 200 when the database answers. Redis is reported, not required —
-    a Redis outage delays notifications but never blocks a vote."""
+    a Redis outage delays notifications but never blocks a vote. So is the scheduler (Celery beat
+    and a worker): a stale one is reported in ``scheduler``, never fatal here (``/healthz/scheduler``
+    answers 503 for a monitor that alerts on the status code)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -32,9 +46,27 @@ def healthz(request):
     except Exception:  # noqa: BLE001
         cache_state = "degraded"
     ok = database == "ok"
+    scheduler, last_run = _scheduler() if ok else ("unknown", None)
     return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "database": database, "cache": cache_state},
+        {
+            "status": "ok" if ok else "unavailable",
+            "database": database,
+            "cache": cache_state,
+            "scheduler": scheduler,
+            "scheduler_last_run_at": last_run,
+        },
         status=200 if ok else 503,
+    )
+
+
+@never_cache
+@require_GET
+def healthz_scheduler(request):
+    """For monitoring: 200 while every periodic task ran recently, 503 when one is late (or the
+    database does not answer)."""
+    scheduler, last_run = _scheduler()
+    return JsonResponse(
+        {"scheduler": scheduler, "scheduler_last_run_at": last_run}, status=200 if scheduler == "ok" else 503
     )
 
 

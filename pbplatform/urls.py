@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api import MeView
-from core.views import healthz
+from core.views import healthz, healthz_scheduler
 from proposals.views.media import media_file
 
 api_v1 = [
@@ -24,6 +24,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/scheduler", healthz_scheduler, name="healthz_scheduler"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),  # before allauth: our own account pages
     path("accounts/", include("allauth.urls")),

@@ -5,11 +5,15 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from core.models import SchedulerHeartbeat
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -159,3 +163,98 @@ def worker(tmp_path):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@dataclass
+class Scheduler:
+    """What the ``scheduler`` fixture yields: the queue beat and the worker share, both processes,
+    their log files, the folder the worker's mail goes to, and beat's interval for
+    advance-due-cycles (seconds)."""
+
+    queue: str
+    worker: subprocess.Popen
+    beat: subprocess.Popen
+    worker_log: Path
+    beat_log: Path
+    mail_dir: Path
+    interval: float
+
+    def logs(self) -> str:
+        return f"--- worker ---\n{self.worker_log.read_text()}\n--- beat ---\n{self.beat_log.read_text()}"
+
+    def wait_until(self, check, timeout: float = 60.0):
+        """Poll ``check()`` until it returns something truthy (returned), failing the test after
+        ``timeout`` seconds or as soon as the worker or beat dies (with their logs)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = check()
+            if result:
+                return result
+            for proc in (self.worker, self.beat):
+                assert proc.poll() is None, f"a scheduler process died:\n{self.logs()}"
+            time.sleep(0.2)
+        pytest.fail(f"timed out after {timeout} s:\n{self.logs()}")
+
+
+@pytest.fixture
+def scheduler(tmp_path, transactional_db):
+    """A real Celery worker and Celery beat, as production runs them: two processes with the test
+    settings and the test database (PostgreSQL), sending and running the production beat schedule
+    (CELERY_BEAT_SCHEDULE), with advance-due-cycles every ``PB_SCHEDULER_INTERVAL`` = 2 s.
+
+    Beat sends to, and the worker reads from, a queue of their own (``PB_CELERY_QUEUE``), so parallel
+    test runs on one broker never take each other's tasks. Tasks this test process publishes (the
+    live server's notifications, for instance) still run in-process (eager), as in every test.
+
+    Yields a ``Scheduler`` once beat has sent advance-due-cycles and the worker has run it (its
+    heartbeat is in the database): a phase whose scheduled time passes is then moved within about
+    one interval. Mail the worker sends goes to files in ``scheduler.mail_dir``. Both processes
+    are stopped afterwards. Needs committed data (a transactional test, e.g. with ``live_server``)."""
+    queue = f"pbtest-{uuid.uuid4().hex[:8]}"
+    interval = 2.0
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pbplatform.settings.test",
+        "DATABASE_URL": worker_database_url(),
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "DJANGO_EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "PB_CELERY_QUEUE": queue,
+        "PB_SCHEDULER_INTERVAL": str(interval),
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "pbplatform"]
+    worker_log, beat_log = tmp_path / "worker.log", tmp_path / "beat.log"
+    commands = {
+        worker_log: [
+            *celery,
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ],
+        beat_log: [*celery, "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "celerybeat-schedule")],
+    }
+    procs = []
+    for log, command in commands.items():
+        with log.open("w") as out:
+            procs.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+    running = Scheduler(queue, procs[0], procs[1], worker_log, beat_log, tmp_path / "mail", interval)
+    try:
+        running.wait_until(
+            lambda: SchedulerHeartbeat.objects.filter(task="budgets.tasks.cycles_advance_due").exists(), timeout=60
+        )
+        yield running
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -13,7 +13,8 @@ from budgets import demo, services
 from budgets.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, totp_uri
 from budgets.models import Cycle, District
 from budgets.phases import Phase
-from core.models import AuditEvent
+from core.models import AuditEvent, Notification
+from tests.factories import user_with_role
 
 from .helpers import cycle_events
 
@@ -187,3 +188,62 @@ def test_the_demo_has_an_administrator_who_can_appoint_staff(client):
     response = client.get("/accounts/staff/")
     assert response.status_code == 200
     assert OFFICIAL_EMAIL in response.content.decode()
+
+
+# --- a database with real people in it ------------------------------------------------------------------
+def _load_refused(*args) -> str:
+    with pytest.raises(CommandError) as refused:
+        load_demo(*args)
+    return str(refused.value)
+
+
+def test_load_demo_refuses_a_database_with_real_residents_and_says_what_it_would_change(mailoutbox):
+    maria = user_with_role("resident", email="maria@example.org", display_name="María")
+    before = _state()
+
+    message = _load_refused("--phase", "voting")
+
+    assert message == (
+        "This database has 1 account that the demo did not create (addresses outside @demo.pbplatform.org: real "
+        "people's). Loading the demo would:\n"
+        "  - create the demo cycle “jersey-city-demo” (wards A–F) and take it to “voting”, filling in made-up "
+        "ideas, projects, ballots and voting sites on the way;\n"
+        "  - create accounts @demo.pbplatform.org with a published password (“demo-pass-2026”), staff roles "
+        "included (official, administrator, auditor);\n"
+        "Nothing was changed. Load the demo into an empty database, or run load_demo again with --force to load "
+        "it here anyway."
+    )
+    assert _state() == before
+    assert not User.objects.filter(email__endswith="@demo.pbplatform.org").exists()
+    assert not Notification.objects.exists()
+    assert mailoutbox == []
+    assert User.objects.get(pk=maria.pk).display_name == "María"
+
+
+def test_load_demo_refuses_to_move_an_existing_demo_on_beside_real_residents():
+    load_demo()  # the demo first, at "ideas"
+    user_with_role("resident", email="maria@example.org")
+    before = _state()
+
+    message = _load_refused("--phase", "vetting")
+
+    assert "This database has 1 account that the demo did not create" in message
+    assert "move the demo cycle “jersey-city-demo” from “ideas” to “vetting”" in message
+    assert "create accounts" not in message  # they exist already
+    assert _state() == before
+    # Asking for what is already there changes nothing, so it is not refused (`make run` again).
+    assert "nothing changed" in load_demo()
+
+
+def test_load_demo_with_force_loads_beside_real_residents():
+    user_with_role("resident", email="maria@example.org")
+
+    output = load_demo("--force")
+
+    assert Cycle.objects.get(slug=DEMO_SLUG).phase == Phase.IDEAS
+    assert "Created the demo cycle" in output
+    assert User.objects.filter(email="maria@example.org").exists()
+
+
+def test_load_demo_on_an_empty_database_needs_no_force():
+    assert "Created the demo cycle" in load_demo()

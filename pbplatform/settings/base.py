@@ -1,7 +1,7 @@
 """Settings shared by every environment, read from the environment (django-environ).
 
 Real parts where they are configured (``DATABASE_URL``, ``REDIS_URL``); the embedded defaults
-(a SQLite file, in-process Celery, a local-memory cache) where they are not.
+(a SQLite file, a Celery broker in files under ``var/``, a local-memory cache) where they are not.
 """
 
 import re
@@ -128,8 +128,14 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Celery --------------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no Redis: tasks run in-process
+# Without Redis, the embedded broker: kombu's filesystem transport, one file per message under
+# PB_VAR_DIR/celery (README: "The embedded default"). A real worker and beat read it (`make run`).
+# The URL names a host only because kombu warns about a URL without one; the transport ignores it.
+PB_VAR_DIR = Path(env("PB_VAR_DIR", default=str(BASE_DIR / "var")))
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
+# PB_CELERY_EAGER=true runs tasks in-process instead (a script with no worker, e.g. bench/); the test
+# settings default to it.
+CELERY_TASK_ALWAYS_EAGER = env.bool("PB_CELERY_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -144,18 +150,30 @@ CELERY_TIMEZONE = "UTC"
 # A hung broker must not hang a request that publishes a task after commit.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_timeout": 1.0,
-    "socket_connect_timeout": 1.0,
-    "max_retries": 1,
-    "visibility_timeout": 3600,
-}
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": 1.0,
+        "socket_connect_timeout": 1.0,
+        "max_retries": 1,
+        "visibility_timeout": 3600,
+    }
+else:
+    # The folders are created by the Celery app (pbplatform/celery.py) when it loads.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(PB_VAR_DIR / "celery" / "messages"),
+        "data_folder_out": str(PB_VAR_DIR / "celery" / "messages"),
+        "control_folder": str(PB_VAR_DIR / "celery" / "control"),
+        "store_processed": False,
+        "polling_interval": 0.5,
+    }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 # The beat schedule, in one place.
 CELERY_BEAT_SCHEDULE = {
     "advance-due-cycles": {
         "task": "budgets.tasks.cycles_advance_due",
-        "schedule": 60.0,
+        # Seconds between runs; the scheduler's heartbeat counts as stale after a few of these
+        # (core.selectors.scheduler_state).
+        "schedule": env.float("PB_SCHEDULER_INTERVAL", default=60.0),
     },
     # The outbox drain: every 10 s, each run empties the backlog (or spends its time budget); runs
     # that overlap share the work (SKIP LOCKED), and a run left waiting in the queue expires.
@@ -197,6 +215,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "pbplatform"
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env("DJANGO_EMAIL_FILE_PATH", default=str(PB_VAR_DIR / "mail"))  # the file-based backend's
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")

@@ -18,6 +18,9 @@ ACCOUNT_RATE_LIMITS = False
 # Tasks run in-process in tests, so a test sees their effect; the tests that start a real Celery
 # worker switch this off for their duration (tests/conftest.py, `worker`).
 CELERY_TASK_ALWAYS_EAGER = env.bool("PB_CELERY_EAGER", default=True)
+# A worker and beat started by a test (tests/conftest.py, `scheduler`) share a queue of their own,
+# so parallel test runs on one broker never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = env("PB_CELERY_QUEUE", default="celery")
 PB_SMS_BACKEND = "voting.sms.LocmemBackend"
 # The matrix tests make hundreds of refusals a minute from one client; each must be logged. The
 # rate limit itself is tested with its own, low limit (core/tests/test_security.py).

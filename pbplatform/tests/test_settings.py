@@ -29,6 +29,8 @@ print(json.dumps({
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "celery_eager": app.conf.task_always_eager,
     "broker": settings.CELERY_BROKER_URL,
+    "broker_options": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "beat": settings.CELERY_BEAT_SCHEDULE,
     "cache": settings.CACHES["default"],
     "session_engine": settings.SESSION_ENGINE,
     "debug": settings.DEBUG,
@@ -40,7 +42,9 @@ def _run(args: list[str], env: dict[str, str], *, drop: tuple[str, ...] = ()) ->
     # Start from this process's environment without anything the settings read, so the test run's
     # own DATABASE_URL / REDIS_URL (PostgreSQL runs) cannot leak in.
     base = {
-        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "PB_")) and k not in ("DATABASE_URL", "REDIS_URL")
     }
     full = {**base, **env}
     for name in drop:
@@ -87,13 +91,22 @@ def test_with_redis_celery_queues_and_the_cache_fails_soft():
     assert 0 < options["SOCKET_TIMEOUT"] <= 1
 
 
-def test_without_redis_tasks_run_in_process_and_the_cache_is_local():
-    values = _settings()
+def test_without_redis_tasks_are_queued_to_the_embedded_broker_and_the_cache_is_local(tmp_path):
+    values = _settings(PB_VAR_DIR=str(tmp_path))
 
-    assert values["eager"] is True
-    assert values["celery_eager"] is True
-    assert values["broker"] == "memory://"
+    # Queued for a real worker (`make run` starts one), not run in-process.
+    assert values["eager"] is False
+    assert values["celery_eager"] is False
+    assert values["broker"] == "filesystem://localhost/"
+    options = values["broker_options"]
+    assert options["data_folder_in"] == options["data_folder_out"] == str(tmp_path / "celery" / "messages")
+    assert options["control_folder"] == str(tmp_path / "celery" / "control")
     assert values["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_the_scheduler_interval_comes_from_the_environment():
+    assert _settings()["beat"]["advance-due-cycles"]["schedule"] == 60.0
+    assert _settings(PB_SCHEDULER_INTERVAL="2.5")["beat"]["advance-due-cycles"]["schedule"] == 2.5
 
 
 def test_sessions_are_in_the_database():

@@ -21,10 +21,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--phase", default="ideas", choices=DEMO_PHASE_CHOICES)
         parser.add_argument("--quiet-logins", action="store_true", help="do not print the demo logins")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="load the demo even though the database has accounts the demo did not create (real people's)",
+        )
 
-    def handle(self, *args, phase, quiet_logins=False, **options):
+    def handle(self, *args, phase, quiet_logins=False, force=False, **options):
         try:
-            report = demo_load(phase=phase)
+            report = demo_load(phase=phase, force=force)
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         except ApplicationError as exc:
