@@ -22,7 +22,7 @@ from budgets.models import District
 from core.errors import ApplicationError, NotAllowed
 from core.views_mixins import apply_errors, deny
 
-from . import kiosk, permissions, selectors, sites
+from . import kiosk, permissions, selectors, services, sites
 from . import views as ballot_views
 from .forms_kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
 from .kiosk import CheckedIn, Kiosk
@@ -149,6 +149,10 @@ def _checkin_page(request, cycle, opened: Kiosk):
         del form.cleaned_data["pin"]
         try:
             checked_in = kiosk.kiosk_checkin(actor=request.user, kiosk=opened, **form.cleaned_data)
+        except services.NotEligible as error:
+            # The voter's details fail the cycle's rule (age, a mistyped date): the volunteer
+            # corrects them or explains, on the same form; no refusal page, nothing stored.
+            form.add_error("date_of_birth", error.message)
         except NotAllowed as error:
             return deny(request, error, object_type="voting_site", object_id=str(opened.site_id))
         except ApplicationError as error:

@@ -622,6 +622,45 @@ def test_check_in_refusals_show_why_and_store_nothing(kiosk_client, world, city_
     assert VoterRollEntry.objects.count() == 0
 
 
+def _too_young(world) -> date:
+    close = world.cycle.voting_close_at.date()
+    return close.replace(year=close.year - 10)
+
+
+@pytest.mark.parametrize(
+    ("language", "summary", "refusal"),
+    [
+        ("en", "Please correct the following:", "Date of birth: Voters must be at least 14 years old on"),
+        ("es", "Corrija lo siguiente:", "Fecha de nacimiento: Los votantes deben tener al menos 14 años de edad el"),
+    ],
+)
+def test_an_ineligible_check_in_is_an_error_on_the_form_with_the_values_kept(
+    kiosk_client, world, settings, language, summary, refusal
+):
+    """Under age (or a mistyped date of birth): the check-in form again, the reason in its error
+    summary (announced: role=alert) linked to the date of birth, every value kept, nothing stored —
+    not a dead-end refusal page."""
+    kiosk_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    born = _too_young(world)
+    before = counts()
+    response = check_in(kiosk_client, world, date_of_birth=born, district="B", confirmed=False, note="No ID")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert_kiosk_layout(html)
+    summary_block = html[html.index('id="error-summary"') : html.index("</div>", html.index('id="error-summary"'))]
+    assert 'role="alert"' in html[html.index('<div class="errorsummary"') : html.index('id="error-summary"')]
+    assert escape(summary) in summary_block
+    assert f'<a href="#id_date_of_birth">{escape(refusal)}' in summary_block
+    assert re.search(rf'<input type="date" name="date_of_birth" value="{born}"[^>]*aria-invalid="true"', html)
+    assert f'value="{escape(PERSON["name"])}"' in html and f'value="{escape(PERSON["address"])}"' in html
+    assert f'<option value="{world.district("B").pk}" selected>' in html
+    assert re.search(r">\s*No ID</textarea>", html)
+    assert 'name="action" value="checkin"' in html  # the check-in form, ready to correct and send again
+    assert "Not allowed" not in html and "No permitido" not in html
+    assert SESSION_KIOSK_VOTER not in session_of(kiosk_client)
+    assert counts() == before
+
+
 def test_a_failed_check_in_forgets_the_previous_voter(kiosk_client, world):
     check_in(kiosk_client, world)
     assert SESSION_KIOSK_VOTER in session_of(kiosk_client)
