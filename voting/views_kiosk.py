@@ -3,9 +3,10 @@
 A kiosk is the volunteer's logged-in device in kiosk mode: ``kiosk_start`` opens it at a site, then
 is its check-in page; the checked-in voter votes on the ordinary ballot pages (``views.ballot_steps``)
 in the kiosk's layout, which hides the site's menus. The voter part of the session is forgotten on
-cast, on "next voter", on a new check-in, and after ``PB_KIOSK_IDLE_SECONDS`` without a request
-(JavaScript pings while the voter is active, and returns the device to the start when idle; without
-JavaScript a meta refresh does). The kiosk itself stays open until the volunteer closes it.
+cast, on "next voter" or "leave without voting", on a new check-in, and when the voter's page sat
+idle: its script (static/js/kiosk.js) asks "Are you still here?" after ``PB_KIOSK_IDLE_SECONDS``
+without any interaction and returns to the start if nobody answers (``voting.kiosk`` explains why a
+page without JavaScript never times out). The kiosk itself stays open until the volunteer closes it.
 """
 
 from django.contrib import messages
@@ -73,11 +74,14 @@ def _checked_in(request, opened: Kiosk) -> tuple[CheckedIn | None, bool]:
 
 
 def _kiosk_page(cycle, opened: Kiosk, *, idle_timer: bool) -> dict:
-    """What the kiosk layout needs. ``idle_timer``: a voter's page returns to the start when idle."""
+    """What the kiosk layout needs. ``idle_timer``: a voter's page warns, then returns to the start,
+    when idle (with JavaScript)."""
     return {
         "layout": "voting/kiosk/layout.html",
         "kiosk": opened,
         "kiosk_idle": kiosk.idle_seconds() if idle_timer else None,
+        "kiosk_warning": kiosk.warning_seconds(),
+        "kiosk_ping": kiosk.ping_seconds(),
         "kiosk_reset_url": reverse("kiosk_reset", args=[cycle.slug]),
         "kiosk_alive_url": reverse("kiosk_alive", args=[cycle.slug]),
     }
@@ -231,8 +235,8 @@ def kiosk_close(request, slug):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def kiosk_reset(request, slug):
-    """Forget the checked-in voter (after a ballot, "next voter", or when the device sat idle) and
-    return to the check-in. Forgetting is always safe, so anyone may ask."""
+    """Forget the checked-in voter (after a ballot, "next voter", "leave without voting", or when
+    the device sat idle) and return to the check-in. Forgetting is always safe, so anyone may ask."""
     cycle = ballot_views._public_cycle(slug)
     _forget_voter(request)
     return redirect("kiosk_start", slug=cycle.slug)
@@ -241,8 +245,9 @@ def kiosk_reset(request, slug):
 @never_cache
 @require_POST
 def kiosk_alive(request, slug):
-    """The idle timer's ping while the voter is active: 204 (still checked in, or nobody is), 410
-    (the voter timed out: nothing they send will be stored)."""
+    """The idle timer's ping while the voter is active (and once when a voter's page loads, which
+    tells the server the page watches for idleness): 204 (still checked in, or nobody is), 410 (the
+    voter timed out: nothing they send will be stored)."""
     cycle = ballot_views._public_cycle(slug)
     if refused := _site_worker_gate(request, cycle):
         return refused
@@ -253,7 +258,7 @@ def kiosk_alive(request, slug):
     if expired:
         return HttpResponse(status=410)
     if voter is not None:
-        request.session[SESSION_KIOSK_VOTER] = voter.seen().as_session()
+        request.session[SESSION_KIOSK_VOTER] = voter.seen(watched=True).as_session()
     return HttpResponse(status=204)
 
 
@@ -294,7 +299,9 @@ def kiosk_ballot(request, slug):
 
         def on_cast(result) -> dict:
             _forget_voter(request)  # one ballot per check-in; the kiosk stays open
-            return {"provisional": result.provisional}
+            # No ballot is being filled in any more: without JavaScript too, the receipt page
+            # returns to the start after the idle time, so the next person does not see it.
+            return {"provisional": result.provisional, "kiosk_receipt_refresh": True}
 
         return ballot_views.ballot_steps(
             request,

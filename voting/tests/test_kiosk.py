@@ -535,9 +535,8 @@ def test_a_voter_checks_in_votes_and_the_kiosk_is_ready_for_the_next(kiosk_clien
     html = client.get(ballot_url(world.cycle)).content.decode()
     assert "Your ballot for Ward A" in html
     assert_kiosk_layout(html)
-    reset = reverse("kiosk_reset", args=[world.cycle.slug])
-    assert f'<meta http-equiv="refresh" content="180;url={reset}">' in html
-    assert 'data-kiosk-idle="180"' in html and "js/kiosk.js" in html
+    assert 'http-equiv="refresh"' not in html  # a ballot being filled in is never reset by a timer alone
+    assert 'data-kiosk-idle="180" data-kiosk-warning="30"' in html and "js/kiosk.js" in html
     assert f'action="{ballot_url(world.cycle)}"' in html
     assert re.search(r'name="date_of_birth"[^>]*value="1990-04-30"[^>]*disabled|disabled[^>]*value="1990-04-30"', html)
     assert re.search(r'name="name"[^>]*value="María José López"[^>]*disabled', html)  # as checked in
@@ -696,18 +695,39 @@ def test_the_same_person_at_two_sites_is_told_they_voted(kiosk_client, world, li
     assert_roll_matches_ballots()
 
 
-def test_a_checked_in_voter_who_stays_idle_is_forgotten(kiosk_client, world):
+def test_without_the_idle_timer_a_slow_voter_is_never_reset(kiosk_client, world):
+    """A page without JavaScript sends nothing while the voter reads and chooses: however long
+    they take, their check-in holds, and their ballot is stored."""
     client = kiosk_client
-    alive = reverse("kiosk_alive", args=[world.cycle.slug])
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         check_in(client, world)
-        traveller.shift(120)
-        assert client.get(ballot_url(world.cycle)).status_code == 200  # a request: still active
-        traveller.shift(120)
-        assert client.post(alive).status_code == 204  # the idle timer's ping while the voter is active
-        traveller.shift(120)
+        traveller.shift(3600)
+        assert client.get(ballot_url(world.cycle)).status_code == 200
+        traveller.shift(1800)
         assert vote(client, world, "review").status_code == 200
-        traveller.shift(181)
+        traveller.shift(1800)
+        html = vote(client, world, "cast").content.decode()
+    assert "Your ballot is recorded" in html
+    assert Ballot.objects.count() == 1
+    assert_roll_matches_ballots()
+
+
+def test_a_watched_voter_who_stays_idle_is_forgotten(kiosk_client, world):
+    """Once the page's idle timer has reported in, the server forgets a voter it has not heard of
+    for longer than the page would wait (idle time, then the warning) — never sooner."""
+    client = kiosk_client
+    alive = reverse("kiosk_alive", args=[world.cycle.slug])
+    wait = kiosk.expiry_seconds()
+    assert wait > kiosk.idle_seconds() + kiosk.warning_seconds() + kiosk.ping_seconds()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        check_in(client, world)
+        assert client.get(ballot_url(world.cycle)).status_code == 200
+        assert client.post(alive).status_code == 204  # the page's script, on load: it watches
+        traveller.shift(wait - 1)
+        assert client.post(alive).status_code == 204  # the voter did something
+        traveller.shift(wait - 1)
+        assert vote(client, world, "review").status_code == 200
+        traveller.shift(wait + 1)
         before = counts()
         response = vote(client, world, "cast", follow=True)
         assert _text(MSG_VOTER_EXPIRED) in response.content.decode()
@@ -716,21 +736,64 @@ def test_a_checked_in_voter_who_stays_idle_is_forgotten(kiosk_client, world):
         assert SESSION_KIOSK_VOTER not in session_of(client)
         assert vote(client, world, "cast").status_code == 302  # and it stays forgotten
         check_in(client, world)
-        traveller.shift(181)
+        assert client.post(alive).status_code == 204
+        traveller.shift(wait + 1)
         assert client.post(alive).status_code == 410
     assert Ballot.objects.count() == 0
     assert_roll_matches_ballots()
 
 
-def test_the_idle_time_is_a_setting(kiosk_client, world, settings):
-    settings.PB_KIOSK_IDLE_SECONDS = 30
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        check_in(kiosk_client, world)
-        html = kiosk_client.get(ballot_url(world.cycle)).content.decode()
-        assert 'content="30;url=' in html and 'data-kiosk-idle="30"' in html
-        traveller.shift(31)
-        assert vote(kiosk_client, world, "cast").status_code == 302
-    assert Ballot.objects.count() == 0
+def _idle_dialog(html: str) -> str:
+    return html[html.index('<dialog id="kiosk-idle"') : html.index("</dialog>")]
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("en", ["Are you still here?", "Time left: <span data-kiosk-countdown>25</span> seconds.",
+                "Yes, I am here: continue", "Leave without voting"]),
+        ("es", ["¿Sigue ahí?", "Tiempo restante: <span data-kiosk-countdown>25</span> segundos.",
+                "Sí, aquí estoy: continuar", "Salir sin votar"]),
+    ],
+)  # fmt: skip
+def test_the_ballot_page_warns_before_the_idle_reset_and_has_no_timed_reset(
+    kiosk_client, world, settings, language, texts
+):
+    """The idle and warning times are settings; the ballot and review pages carry the warning
+    dialog (an alert dialog, in the voter's language) for the script, and no timed reset for a
+    browser without JavaScript; the receipt page, where nothing is being filled in, has one."""
+    settings.PB_KIOSK_IDLE_SECONDS, settings.PB_KIOSK_WARNING_SECONDS = 30, 25
+    check_in(kiosk_client, world, language=language)
+    for html in (kiosk_client.get(ballot_url(world.cycle)).content.decode(),
+                 vote(kiosk_client, world, "review").content.decode()):  # fmt: skip
+        assert 'data-kiosk-idle="30" data-kiosk-warning="25" data-kiosk-ping="10"' in html
+        dialog = _idle_dialog(html)
+        assert 'role="alertdialog" aria-modal="true"' in dialog
+        assert 'aria-labelledby="kiosk-idle-title" aria-describedby="kiosk-idle-text"' in dialog
+        assert '<p role="timer" id="kiosk-idle-countdown">' in dialog
+        assert all(escape(text).replace("&lt;", "<").replace("&gt;", ">") in html for text in texts), texts
+        assert "http-equiv" not in html
+        assert 'src="/static/js/kiosk.js"' in html
+    html = vote(kiosk_client, world, "cast").content.decode()
+    assert 'http-equiv="refresh" content="30;url=' in html
+    assert "Leave without voting" not in html and "Salir sin votar" not in html
+
+
+def test_a_voter_leaves_without_voting(kiosk_client, world):
+    check_in(kiosk_client, world)
+    html = kiosk_client.get(ballot_url(world.cycle)).content.decode()
+    leave = html[html.index('<details class="kiosk-leave">') :]
+    assert f'action="{reverse("kiosk_reset", args=[world.cycle.slug])}"' in leave
+    before = counts()
+    response = kiosk_client.post(reverse("kiosk_reset", args=[world.cycle.slug]), follow=True)
+    assert "Check in a voter" in response.content.decode()
+    assert SESSION_KIOSK_VOTER not in session_of(kiosk_client)
+    assert vote(kiosk_client, world, "cast").status_code == 302
+    assert counts() == before
+
+
+def test_the_default_warning_leaves_at_least_20_seconds_to_answer(settings):
+    assert kiosk.WARNING_SECONDS >= 20 and settings.PB_KIOSK_WARNING_SECONDS >= 20
 
 
 def test_the_ballot_is_shown_in_the_language_chosen_at_check_in(kiosk_client, world):
