@@ -63,6 +63,16 @@ MSG_DISTRICT = _("Choose the ballot this voter votes on.")
 MSG_LANGUAGE = _("Choose the voter's language.")
 
 
+def page_language(language: str) -> str:
+    """The language of a kiosk voter's pages (buttons, instructions): theirs where the site is
+    translated into it, else the site's main one. The ballot's own texts follow the voter's."""
+    site = {code.lower() for code, _name in settings.LANGUAGES}
+    for code in (language.lower(), language.lower().split("-")[0]):
+        if code in site:
+            return code
+    return settings.LANGUAGE_CODE
+
+
 class SiteInactive(Conflict):
     code = "site_inactive"
     default_message = MSG_SITE_INACTIVE
@@ -256,7 +266,8 @@ def kiosk_checkin(
         raise NotAllowed(MSG_NOT_YOUR_KIOSK)
     name, address, note = (name or "").strip(), (address or "").strip(), (note or "").strip()
     district_id = district.pk if isinstance(district, District) else district
-    ballot_ids = {d.pk for d in selectors.ballot_districts(Cycle.objects.get(pk=kiosk.cycle_id))}
+    cycle = Cycle.objects.get(pk=kiosk.cycle_id)
+    ballot_ids = {d.pk for d in selectors.ballot_districts(cycle)}
     errors: dict[str, list] = {}
     if not name:
         errors["name"] = [MSG_NAME]
@@ -266,7 +277,7 @@ def kiosk_checkin(
         errors["address"] = [MSG_ADDRESS]
     if district_id not in ballot_ids:
         errors["district"] = [MSG_DISTRICT]
-    if language not in dict(settings.LANGUAGES):
+    if language not in dict(cycle.content_languages()):
         errors["language"] = [MSG_LANGUAGE]
     if errors:
         raise ValidationFailed(extra=errors)

@@ -144,7 +144,7 @@ def _checkin_page(request, cycle, opened: Kiosk):
         _forget_voter(request)  # a new check-in replaces the last one, even when it is refused
         if request.POST.get("action") != "checkin":
             return redirect("kiosk_start", slug=cycle.slug)
-    form = CheckInForm(request.POST if posted else None, districts=districts)
+    form = CheckInForm(request.POST if posted else None, districts=districts, languages=cycle.content_languages())
     if posted and form.is_valid() and not _pin_ok(request, form.cleaned_data["pin"]):
         if _pin_locked(request, cycle, opened):
             return redirect("home")
@@ -291,8 +291,10 @@ def kiosk_ballot(request, slug):
     request.session[SESSION_KIOSK_VOTER] = voter.seen().as_session()
 
     page = {**_kiosk_page(cycle, opened, idle_timer=True), "form_action": reverse("kiosk_ballot", args=[cycle.slug])}
-    with translation.override(voter.language):
-        ballot = ballot_views._Ballot(request, cycle, district, seed=voter.identity_key, page=page)
+    with translation.override(kiosk.page_language(voter.language)):  # the voter's, not the volunteer's
+        ballot = ballot_views._Ballot(
+            request, cycle, district, seed=voter.identity_key, page=page, language=voter.language
+        )
 
         def voter_form(data=None, initial=None):
             return KioskVoterForm(data, initial=initial, attest_text=ballot.attest_text, checked_in=voter)

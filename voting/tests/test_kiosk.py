@@ -23,12 +23,22 @@ from budgets.models import Cycle
 from budgets.phases import Phase
 from core.errors import NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
+from proposals import services as proposals_services
+from proposals.tests.builders import make_project, texts
 from tests.factories import user_with_role
 from voting import crypto, kiosk, methods, services, sites, verification
 from voting.models import Ballot, Identity, ProvisionalBallot, VoterRollEntry, VotingSite
 from voting.views_kiosk import MSG_NO_VOTER, MSG_VOTER_EXPIRED, SESSION_KIOSK, SESSION_KIOSK_VOTER
 
-from .builders import assert_roll_matches_ballots, counts, vetting_world, voting_world
+from .builders import (
+    assert_roll_matches_ballots,
+    counts,
+    design,
+    open_voting,
+    paper_idea,
+    vetting_world,
+    voting_world,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -802,6 +812,76 @@ def test_the_ballot_is_shown_in_the_language_chosen_at_check_in(kiosk_client, wo
     assert '<html lang="es">' in html
     vote(kiosk_client, world, "cast")
     assert VoterRollEntry.objects.get().language == "es"
+
+
+INTRO = {
+    "intro": "Choose up to $50,000 of projects.",
+    "intro_translations": {"es": "Elija proyectos por hasta $50,000."},
+}
+
+
+def kiosk_world(official, volunteer, client, *, languages=(), zh_text=None):
+    """Ward A (A-01, with English and Spanish texts, and ``zh_text`` in Chinese), its design with
+    ``INTRO``, voting open, and ``client`` the volunteer's open kiosk."""
+    world = vetting_world(official, wards="A", projects={"A": []})
+    world.cycle.extra_languages = list(languages)
+    world.cycle.save()
+    idea = paper_idea(world.cycle, official, "A")
+    project_texts = texts()
+    if zh_text:
+        project_texts["zh-hans"] = proposals_services.ProjectTextInput(
+            title=zh_text, summary=zh_text + "。", description=zh_text + "。"
+        )
+    make_project(world.cycle, official, [idea], code="A-01", cost="20000", texts=project_texts)
+    design(world, {"A": INTRO})
+    open_voting(world)
+    site = sites.voting_site_create(actor=official, cycle=world.cycle, name="City Hall")
+    client.force_login(volunteer)
+    open_kiosk(client, world, site)
+    return world
+
+
+def test_the_kiosk_ballot_is_in_the_voters_language_not_the_volunteers(client, official, volunteer, settings):
+    world = kiosk_world(official, volunteer, client)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the volunteer reads English
+    assert "Check in a voter" in client.get(start_url(world.cycle)).content.decode()
+    check_in(client, world, language="es")
+    html = client.get(ballot_url(world.cycle)).content.decode()
+    assert '<html lang="es">' in html
+    assert '<div class="ballot-intro" lang="es"><p>Elija proyectos por hasta $50,000.</p></div>' in html
+    assert "Fuentes de agua" in html and "Drinking fountains" not in html
+    for spanish in ("Quiosco de votación", "Revisar mi boleta", "¿Sigue ahí?", "Sí, aquí estoy: continuar",
+                    "Salir sin votar"):  # fmt: skip
+        assert escape(spanish) in html, spanish
+    for english in ("Voting kiosk", "Review my ballot", "Are you still here?", "Leave without voting", "Choose up to"):
+        assert english not in html, english
+    review = vote(client, world, "review").content.decode()
+    assert "Emitir mi boleta" in review and "Fuentes de agua" in review and "Cast my ballot" not in review
+    assert "Check in a voter" in client.get(start_url(world.cycle)).content.decode()  # the volunteer's again
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"  # and the other way round
+    check_in(client, world, language="en", name="Sam Okafor")
+    html = client.get(ballot_url(world.cycle)).content.decode()
+    assert '<html lang="en">' in html and "Review my ballot" in html and "Revisar mi boleta" not in html
+    assert '<div class="ballot-intro" lang="en"><p>Choose up to $50,000 of projects.</p></div>' in html
+
+
+def test_a_kiosk_voter_may_choose_any_of_the_cycles_languages(client, official, volunteer):
+    """A language of the cycle the site's pages are not translated into: the ballot's texts in it
+    where they exist (each marked with its language), the buttons and instructions in English."""
+    world = kiosk_world(official, volunteer, client, languages=["zh-hans"], zh_text="饮水机")
+    page = client.get(start_url(world.cycle)).content.decode()
+    assert re.search(r'<option value="zh-hans">简体中文 \(Simplified Chinese\)</option>', page)
+    assert re.search(r'<option value="es">Español \(Spanish\)</option>', page)
+    check_in(client, world, language="zh-hans")
+    html = client.get(ballot_url(world.cycle)).content.decode()
+    assert '<html lang="en">' in html and "Review my ballot" in html
+    assert '<li class="ballot-project" lang="zh-hans">' in html and "饮水机" in html
+    assert '<div class="ballot-intro" lang="en"><p>Choose up to $50,000 of projects.</p></div>' in html
+    vote(client, world, "cast")
+    assert VoterRollEntry.objects.get().language == "zh-hans"
+    response = check_in(client, world, language="fr", name="Sam Okafor")  # not a language of this cycle
+    assert escape("Language of the ballot: Select a valid choice.") in response.content.decode()
 
 
 def test_a_kiosk_voter_votes_on_the_citywide_ballot_only_when_checked_in_for_it(kiosk_client, world):
