@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NAV = ("Log out", "My ideas", "Preferences", "Security", "Staff area")
 
 
-def voting_cycle():
-    """Ward A in voting (approval): A-01 Drinking fountains, A-02 Street trees, A-03 Library laptops;
-    two voting sites."""
+def voting_cycle(**design):
+    """Ward A in voting (approval, and ``design``'s fields): A-01 Drinking fountains, A-02 Street
+    trees, A-03 Library laptops; two voting sites."""
     official = user_with_role("official")
     cycle = CycleFactory(ideas=True, wards="AB")
     idea = submit(cycle, new_resident())
@@ -34,6 +34,8 @@ def voting_cycle():
     make_project(cycle, official, [idea], code="A-02", cost="15000", texts=texts("Street trees", "Árboles"))
     make_project(cycle, official, [idea], code="A-03", cost="30000", texts=texts("Library laptops", "Portátiles"))
     ballot_prepare(cycle, official)
+    if design:
+        services.ballot_design_set(actor=official, district=cycle.districts.get(code="A"), **design)
     cycle_transition(actor=official, cycle=cycle, target="voting", reason="Test: voting opens.")
     sites.voting_site_create(actor=official, cycle=cycle, name="City Hall", address="280 Grove St")
     sites.voting_site_create(actor=official, cycle=cycle, name="Public Library")
@@ -288,4 +290,62 @@ def test_without_javascript_a_ballot_being_filled_in_is_never_reset(live_server,
     expect(page.get_by_role("heading", level=1)).to_have_text("Your ballot is recorded")
     assert list(Ballot.objects.values_list("choices", flat=True)) == [["A-01"]]
     expect(page.get_by_role("heading", level=1)).to_have_text("Check in a voter", timeout=10_000)
+    context.close()
+
+
+def test_a_voter_votes_at_the_kiosk_in_spanish_and_answers_the_idle_warning(live_server, browser, settings):
+    """The volunteer works in English; the voter chose Spanish at check-in: their ballot — the
+    introduction, the projects, the buttons, the idle warning — is in Spanish, on a phone."""
+    settings.PB_KIOSK_IDLE_SECONDS, settings.PB_KIOSK_WARNING_SECONDS = IDLE, WARNING
+    cycle = voting_cycle(
+        intro="Choose the projects you want.", intro_translations={"es": "Elija los proyectos que quiere."}
+    )
+    context = browser.new_context(locale="en-US", viewport={"width": 360, "height": 740}, is_mobile=True)
+    context.clock.install(time=datetime.now(UTC))
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server.url, user_with_role("volunteer").email)
+    open_kiosk(page, live_server.url, cycle)
+
+    page.get_by_label(re.compile(r"^Full name")).fill("María López")
+    page.get_by_label(re.compile(r"^Date of birth")).fill("1990-04-30")
+    page.get_by_label(re.compile(r"^Home address")).fill("1 Grove St, Jersey City")
+    page.get_by_label(re.compile(r"^Ballot")).select_option(label="Ward A")
+    page.get_by_label(re.compile(r"^Language of the ballot")).select_option(label="Español (Spanish)")
+    page.get_by_label(re.compile(r"^Kiosk PIN \(volunteer\)")).fill(PIN)
+    page.get_by_role("button", name="Check in and hand over the device").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Su boleta para Ward A")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.locator(".ballot-intro")).to_have_text("Elija los proyectos que quiere.")
+    expect(page.locator(".ballot-intro")).to_have_attribute("lang", "es")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.clock.pause_at(datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, UTC) + timedelta(seconds=1))
+    page.get_by_label("Fuentes").check()
+
+    page.clock.run_for((IDLE + 1) * 1000)
+    dialog = page.get_by_role("alertdialog", name="¿Sigue ahí?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_accessible_description(re.compile("Para proteger su privacidad"))
+    expect(page.locator("#kiosk-idle-countdown")).to_have_text(re.compile(r"^Tiempo restante: (30|29) segundos\.$"))
+    answer = page.get_by_role("button", name="Sí, aquí estoy: continuar")
+    expect(answer).to_be_focused()
+    box = answer.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360  # the dialog fits the phone
+    answer.click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_label("Fuentes")).to_be_checked()
+
+    page.get_by_label("Vivo en este distrito, y la información que proporciono es verdadera").check()
+    page.get_by_role("button", name="Revisar mi boleta").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Revise su boleta para Ward A")
+    page.get_by_role("button", name="Emitir mi boleta").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Se registró su boleta")
+    page.get_by_role("button", name="Listo — siguiente votante").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check in a voter")  # the volunteer's language
+    assert list(Ballot.objects.values_list("choices", flat=True)) == [["A-01"]]
+    assert list(VoterRollEntry.objects.values_list("language", flat=True)) == ["es"]
+    assert errors == []
     context.close()
