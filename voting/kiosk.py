@@ -42,6 +42,7 @@ from .permissions import check_site_worker
 
 IDLE_SECONDS = 180  # default for settings.PB_KIOSK_IDLE_SECONDS
 WARNING_SECONDS = 30  # default for settings.PB_KIOSK_WARNING_SECONDS: the time to answer the warning
+MIN_WARNING_SECONDS = 20  # whatever the setting says: time to hear the warning, understand it and answer
 PING_MAX_SECONDS = 15  # the script reports activity at most this often (more often for short idle times)
 EXPIRY_SLACK_SECONDS = 15  # network delays, a busy device
 
@@ -84,8 +85,9 @@ def idle_seconds() -> int:
 
 
 def warning_seconds() -> int:
-    """How long the voter has to answer "Are you still here?" before the device returns to the start."""
-    return int(getattr(settings, "PB_KIOSK_WARNING_SECONDS", WARNING_SECONDS))
+    """How long the voter has to answer "Are you still here?" before the device returns to the start
+    (never under ``MIN_WARNING_SECONDS``)."""
+    return max(MIN_WARNING_SECONDS, int(getattr(settings, "PB_KIOSK_WARNING_SECONDS", WARNING_SECONDS)))
 
 
 def ping_seconds() -> int:

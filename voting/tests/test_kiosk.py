@@ -802,8 +802,12 @@ def test_a_voter_leaves_without_voting(kiosk_client, world):
     assert counts() == before
 
 
-def test_the_default_warning_leaves_at_least_20_seconds_to_answer(settings):
+def test_the_warning_leaves_at_least_20_seconds_to_answer(kiosk_client, world, settings):
     assert kiosk.WARNING_SECONDS >= 20 and settings.PB_KIOSK_WARNING_SECONDS >= 20
+    settings.PB_KIOSK_WARNING_SECONDS = 5  # too short to hear, understand and answer: 20 holds
+    check_in(kiosk_client, world)
+    html = kiosk_client.get(ballot_url(world.cycle)).content.decode()
+    assert 'data-kiosk-warning="20"' in html and "<span data-kiosk-countdown>20</span>" in html
 
 
 def test_the_ballot_is_shown_in_the_language_chosen_at_check_in(kiosk_client, world):
