@@ -258,8 +258,9 @@ def kiosk_checkin(
     stores the roll entry and the identity).
 
     Refused, in order: NotAllowed (the actor is no site worker, or did not open this kiosk),
-    ValidationFailed (missing name, date of birth, address, ballot or language), SiteInactive,
-    VotingPaused / VotingClosed, NotEligible (under the minimum age, the vote path's own rule),
+    ValidationFailed (missing name, date of birth, address or ballot; a language that is not the
+    cycle's), SiteInactive, VotingPaused / VotingClosed, NotEligible (under the minimum age, the
+    vote path's own rule: the check-in page shows it at the date of birth),
     NoBallot, AlreadyVoted (this person is on this ballot's roll). Advisory: no lock; ``ballot_cast``
     checks it all again and the roll's unique constraint has the last word. Eligibility not
     confirmed by the volunteer is no refusal: the ballot will be provisional."""
