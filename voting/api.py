@@ -83,6 +83,12 @@ class BallotOutput(serializers.Serializer):
     )
     allocation_rule = serializers.ChoiceField(choices=AllocationRule.choices, source="ballot_design.allocation_rule")
     intro = serializers.CharField(source="ballot_design.intro")
+    intro_translations = serializers.DictField(
+        child=serializers.CharField(),
+        source="ballot_design.intro_translations",
+        help_text="The introduction in the cycle's other languages, by language code; a language without "
+        "one reads ``intro``.",
+    )
     shuffle = serializers.BooleanField(
         source="ballot_design.shuffle", help_text="Show the projects in a random order for each voter."
     )

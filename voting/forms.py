@@ -8,6 +8,7 @@ twice". ``ballot_choices`` reads them from the POST as sent."""
 from dataclasses import dataclass, field
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import matching, methods
@@ -223,11 +224,44 @@ class BallotDesignForm(forms.Form):
         label=_("Show projects in a random order for each voter"), required=False, initial=True
     )
 
+    def __init__(self, *args, languages=(), **kwargs):
+        """``languages``: (code, name) the introduction may be translated into, each an optional
+        field after the introduction (``services.intro_languages``)."""
+        super().__init__(*args, **kwargs)
+        self.intro_languages = list(languages)
+        fields = list(self.fields.items())
+        at = [name for name, _field in fields].index("intro") + 1
+        extra = [(self.intro_field_name(code), self._intro_field(code, name)) for code, name in self.intro_languages]
+        self.fields = dict(fields[:at] + extra + fields[at:])
+
+    @staticmethod
+    def intro_field_name(code: str) -> str:
+        return "intro_" + code.replace("-", "_")
+
+    @staticmethod
+    def _intro_field(code: str, name: str) -> forms.CharField:
+        return forms.CharField(
+            label=_("Introduction · %(language)s (optional)") % {"language": gettext(str(name))},
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3, "lang": code}),
+            help_text=_("Leave empty to show the main introduction to readers of this language."),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["intro_translations"] = {
+            code: cleaned.pop(self.intro_field_name(code), "") or "" for code, _name in self.intro_languages
+        }
+        return cleaned
+
     @classmethod
     def initial_from(cls, design) -> dict:
         if design is None:
             return {}
-        return {name: getattr(design, name) for name in cls.base_fields}
+        initial = {name: getattr(design, name) for name in cls.base_fields}
+        for code, text in (design.intro_translations or {}).items():
+            initial[cls.intro_field_name(code)] = text
+        return initial
 
 
 class EligibilityForm(forms.Form):

@@ -4,6 +4,7 @@
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import District
@@ -81,7 +82,9 @@ class CheckInForm(forms.Form):
         help_text=_("Only for a provisional ballot: why eligibility could not be confirmed."),
     )
 
-    def __init__(self, *args, districts, **kwargs):
+    def __init__(self, *args, districts, languages=None, **kwargs):
+        """``languages``: the cycle's (``Cycle.content_languages``), each named in itself so the voter
+        recognises theirs; default: the site's."""
         super().__init__(*args, **kwargs)
         wards = [(d.pk, d.name) for d in districts if d.kind == District.Kind.WARD]
         citywide = [(d.pk, d.name) for d in districts if d.kind == District.Kind.CITYWIDE]
@@ -91,8 +94,20 @@ class CheckInForm(forms.Form):
         else:
             choices += wards
         self.fields["district"].choices = choices
-        self.fields["language"].choices = settings.LANGUAGES
+        self.fields["language"].choices = [
+            (code, language_name_local(code, name)) for code, name in (languages or settings.LANGUAGES)
+        ]
         self.fields["language"].initial = (settings.LANGUAGE_CODE or "en").split("-")[0]
+
+
+def language_name_local(code: str, name) -> str:
+    """ "Español (Spanish)": the name a speaker knows, then the volunteer's."""
+    try:
+        local = translation.get_language_info(code)["name_local"]
+    except KeyError:
+        return str(name)
+    local, translated = local[:1].upper() + local[1:], translation.gettext(str(name))
+    return local if local.casefold() == translated.casefold() else f"{local} ({translated})"
 
 
 class KioskVoterForm(VoterForm):

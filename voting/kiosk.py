@@ -3,11 +3,18 @@ checks each voter in, and the voter casts one ballot on that device.
 
 The kiosk lives in the device's session (the volunteer's login), never in a table: which cycle
 and site, who opened it and when (``Kiosk``), and at most one checked-in voter (``CheckedIn``),
-good for one ballot and for ``PB_KIOSK_IDLE_SECONDS`` after the device's last request. Opening and
-closing a kiosk are audited; a check-in writes nothing — the ballot's own transaction
-(``services.ballot_cast``) stores the roll entry (channel "kiosk", verification "checkin", the
-site's name) and the erasable identity (name, date of birth, address, check-in details). Nothing
-about the check-in reaches the ballot.
+good for one ballot. Opening and closing a kiosk are audited; a check-in writes nothing — the
+ballot's own transaction (``services.ballot_cast``) stores the roll entry (channel "kiosk",
+verification "checkin", the site's name) and the erasable identity (name, date of birth, address,
+check-in details). Nothing about the check-in reaches the ballot.
+
+Idle voters: the page's script (static/js/kiosk.js) asks "Are you still here?" after
+``PB_KIOSK_IDLE_SECONDS`` without any interaction, and returns the device to the start when nobody
+answers within ``PB_KIOSK_WARNING_SECONDS``. Once that script has reported in (``watched``), the
+server forgets the voter too when it has heard nothing for longer than the script could wait. A
+page without JavaScript sends nothing while the voter reads and chooses, so the server cannot tell
+a slow voter from a gone one: its check-in never times out — the ballot being filled in is never
+wiped — and ends with the ballot, "next voter", "leave without voting", or the next check-in.
 
 A person checked in is known by a keyed hash of their normalised name, date of birth and address:
 checked in twice (at two sites, or twice at one), they have one identity key, and the roll's unique
@@ -34,6 +41,10 @@ from .models import Channel, ProvisionalBallot, VotingSite
 from .permissions import check_site_worker
 
 IDLE_SECONDS = 180  # default for settings.PB_KIOSK_IDLE_SECONDS
+WARNING_SECONDS = 30  # default for settings.PB_KIOSK_WARNING_SECONDS: the time to answer the warning
+MIN_WARNING_SECONDS = 20  # whatever the setting says: time to hear the warning, understand it and answer
+PING_MAX_SECONDS = 15  # the script reports activity at most this often (more often for short idle times)
+EXPIRY_SLACK_SECONDS = 15  # network delays, a busy device
 
 MSG_KIOSK_NOT_VOTING = _("A kiosk can be opened only while voting is open.")
 MSG_SITE_INACTIVE = _("This voting site is closed: its kiosks cannot check voters in.")
@@ -53,14 +64,43 @@ MSG_DISTRICT = _("Choose the ballot this voter votes on.")
 MSG_LANGUAGE = _("Choose the voter's language.")
 
 
+def page_language(language: str) -> str:
+    """The language of a kiosk voter's pages (buttons, instructions): theirs where the site is
+    translated into it, else the site's main one. The ballot's own texts follow the voter's."""
+    site = {code.lower() for code, _name in settings.LANGUAGES}
+    for code in (language.lower(), language.lower().split("-")[0]):
+        if code in site:
+            return code
+    return settings.LANGUAGE_CODE
+
+
 class SiteInactive(Conflict):
     code = "site_inactive"
     default_message = MSG_SITE_INACTIVE
 
 
 def idle_seconds() -> int:
-    """How long a checked-in voter stays checked in after the device's last request."""
+    """How long a voter's page waits without any interaction before it asks "Are you still here?"."""
     return int(getattr(settings, "PB_KIOSK_IDLE_SECONDS", IDLE_SECONDS))
+
+
+def warning_seconds() -> int:
+    """How long the voter has to answer "Are you still here?" before the device returns to the start
+    (never under ``MIN_WARNING_SECONDS``)."""
+    return max(MIN_WARNING_SECONDS, int(getattr(settings, "PB_KIOSK_WARNING_SECONDS", WARNING_SECONDS)))
+
+
+def ping_seconds() -> int:
+    """At most how often the page's script tells the server that the voter is active."""
+    return max(1, min(PING_MAX_SECONDS, idle_seconds() // 3))
+
+
+def expiry_seconds() -> int:
+    """How long the server keeps a watched voter (see ``CheckedIn.watched``) after its last news of
+    them: longer than the script can wait (a ping may lag the last interaction by up to
+    ``ping_seconds``, then idle time, then the warning), so the server never ends a session the
+    page still shows as open."""
+    return idle_seconds() + warning_seconds() + ping_seconds() + EXPIRY_SLACK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -86,7 +126,9 @@ class Kiosk:
 
 @dataclass(frozen=True)
 class CheckedIn:
-    """A voter checked in at a kiosk, for one ballot. ``seen_at``: the device's last request."""
+    """A voter checked in at a kiosk, for one ballot. ``seen_at``: the device's last request.
+    ``watched``: the page's idle timer (JavaScript) has reported in, so silence means nobody is
+    there; without it the check-in does not time out (a voter may take as long as they need)."""
 
     identity_key: str
     district_id: int
@@ -99,6 +141,7 @@ class CheckedIn:
     confirmed: bool  # the volunteer saw proof of age and address
     note: str
     seen_at: float
+    watched: bool = False
 
     def as_session(self) -> dict:
         return asdict(self)
@@ -111,11 +154,15 @@ class CheckedIn:
             return None
 
     def expired(self, now: datetime | None = None) -> bool:
+        if not self.watched:
+            return False
         now = now or timezone.now()
-        return now.timestamp() - self.seen_at > idle_seconds()
+        return now.timestamp() - self.seen_at > expiry_seconds()
 
-    def seen(self, now: datetime | None = None) -> "CheckedIn":
-        return CheckedIn(**{**asdict(self), "seen_at": (now or timezone.now()).timestamp()})
+    def seen(self, now: datetime | None = None, *, watched: bool = False) -> "CheckedIn":
+        """The voter was active now (a request; ``watched``: a report from the idle timer)."""
+        changes = {"seen_at": (now or timezone.now()).timestamp(), "watched": self.watched or watched}
+        return CheckedIn(**{**asdict(self), **changes})
 
     def voter(self) -> services.Voter:
         """The vote path's voter: the site goes on the roll entry, the check-in details into the
@@ -211,8 +258,9 @@ def kiosk_checkin(
     stores the roll entry and the identity).
 
     Refused, in order: NotAllowed (the actor is no site worker, or did not open this kiosk),
-    ValidationFailed (missing name, date of birth, address, ballot or language), SiteInactive,
-    VotingPaused / VotingClosed, NotEligible (under the minimum age, the vote path's own rule),
+    ValidationFailed (missing name, date of birth, address or ballot; a language that is not the
+    cycle's), SiteInactive, VotingPaused / VotingClosed, NotEligible (under the minimum age, the
+    vote path's own rule: the check-in page shows it at the date of birth),
     NoBallot, AlreadyVoted (this person is on this ballot's roll). Advisory: no lock; ``ballot_cast``
     checks it all again and the roll's unique constraint has the last word. Eligibility not
     confirmed by the volunteer is no refusal: the ballot will be provisional."""
@@ -221,7 +269,8 @@ def kiosk_checkin(
         raise NotAllowed(MSG_NOT_YOUR_KIOSK)
     name, address, note = (name or "").strip(), (address or "").strip(), (note or "").strip()
     district_id = district.pk if isinstance(district, District) else district
-    ballot_ids = {d.pk for d in selectors.ballot_districts(Cycle.objects.get(pk=kiosk.cycle_id))}
+    cycle = Cycle.objects.get(pk=kiosk.cycle_id)
+    ballot_ids = {d.pk for d in selectors.ballot_districts(cycle)}
     errors: dict[str, list] = {}
     if not name:
         errors["name"] = [MSG_NAME]
@@ -231,7 +280,7 @@ def kiosk_checkin(
         errors["address"] = [MSG_ADDRESS]
     if district_id not in ballot_ids:
         errors["district"] = [MSG_DISTRICT]
-    if language not in dict(settings.LANGUAGES):
+    if language not in dict(cycle.content_languages()):
         errors["language"] = [MSG_LANGUAGE]
     if errors:
         raise ValidationFailed(extra=errors)

@@ -10,7 +10,9 @@ in ``Identity``, which the archive step can erase.
 """
 
 import uuid
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
@@ -69,6 +71,9 @@ class BallotDesign(models.Model):
         _("allocation rule"), max_length=16, choices=AllocationRule.choices, default=AllocationRule.GREEDY
     )
     intro = models.TextField(_("introduction shown above the ballot"), blank=True)
+    # The introduction in the cycle's other languages, each optional: {"es": "Elija…"}. A reader
+    # whose language has none reads ``intro``, marked with the main language (``intro_for``).
+    intro_translations = models.JSONField(_("introduction in other languages"), default=dict, blank=True)
     shuffle = models.BooleanField(_("show projects in a random order for each voter"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -89,6 +94,26 @@ class BallotDesign(models.Model):
 
     def __str__(self):
         return f"{self.district}: {self.method}"
+
+    def intro_for(self, language: str) -> "IntroText":
+        """The introduction in ``language`` ("zh-hans", then "zh"), else the main text, which
+        ``fallback`` says is in ``language`` of its own (the site's main language)."""
+        wanted = (language or "").lower()
+        translations = self.intro_translations or {}
+        for code in (wanted, wanted.split("-")[0]):
+            if code and (translations.get(code) or "").strip():
+                return IntroText(text=translations[code], language=code, fallback=False)
+        main = (settings.LANGUAGE_CODE or "en").lower()
+        return IntroText(text=self.intro, language=main, fallback=main.split("-")[0] != wanted.split("-")[0])
+
+
+@dataclass(frozen=True)
+class IntroText:
+    """A ballot's introduction as one reader sees it. ``fallback``: not in the reader's language."""
+
+    text: str
+    language: str
+    fallback: bool
 
 
 class BallotFreeze(models.Model):

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
@@ -142,7 +143,29 @@ def eligibility_set(
 
 
 DESIGN_FIELDS = ("method", "min_picks", "max_picks", "min_spend_percent", "points_total", "points_cap",
-                 "allocation_rule", "intro", "shuffle")  # fmt: skip
+                 "allocation_rule", "intro", "shuffle", "intro_translations")  # fmt: skip
+MSG_INTRO_LANGUAGE = _("The introduction can be translated only into the cycle's other languages (%(languages)s).")
+
+
+def intro_languages(cycle: Cycle) -> list[tuple[str, str]]:
+    """The languages a ballot's introduction may be translated into: the cycle's content
+    languages but the main one (which ``BallotDesign.intro`` is written in)."""
+    main = (settings.LANGUAGE_CODE or "en").lower()
+    return [(code, name) for code, name in cycle.content_languages() if code.lower() != main]
+
+
+def _intro_translations_clean(cycle: Cycle, value) -> dict[str, str]:
+    """Translations by language code, blank ones dropped. ValidationFailed for another language."""
+    allowed = {code for code, _name in intro_languages(cycle)}
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationFailed(extra={"intro_translations": [ValidationFailed.default_message]})
+    cleaned = {code.lower(): text.strip() for code, text in value.items() if text.strip()}
+    if set(cleaned) - allowed:
+        names = ", ".join(sorted(allowed)) or "—"
+        raise ValidationFailed(extra={"intro_translations": [MSG_INTRO_LANGUAGE % {"languages": names}]})
+    return dict(sorted(cleaned.items()))
 
 
 def _design_errors(values: dict) -> dict:
@@ -179,6 +202,8 @@ def ballot_design_set(*, actor, district: District, **values) -> BallotDesign:
     check_official(actor)
     cycle = Cycle.objects.select_for_update().get(pk=district.cycle_id)
     check_design_open(cycle)
+    if "intro_translations" in values:
+        values["intro_translations"] = _intro_translations_clean(cycle, values["intro_translations"])
     design = BallotDesign.objects.filter(district=district).first() or BallotDesign(district=district)
     before = {f: getattr(design, f) for f in DESIGN_FIELDS} if design.pk else {}
     for name, value in values.items():
@@ -218,8 +243,14 @@ def district_design_document(district: District, design: BallotDesign | None) ->
         "name": district.name,
         "kind": district.kind,
         "budget": district.budget,
-        "design": {f: getattr(design, f) for f in DESIGN_FIELDS} if design else None,
+        "design": _design_document(design) if design else None,
     }
+
+
+def _design_document(design: BallotDesign) -> dict:
+    # The introduction's translations only when there are some: the canonical form (and the
+    # fingerprint) of a design without them is what it was before they existed.
+    return {f: getattr(design, f) for f in DESIGN_FIELDS if f != "intro_translations" or design.intro_translations}
 
 
 def cycle_ballot_canonical(cycle: Cycle) -> dict:

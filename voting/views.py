@@ -255,9 +255,12 @@ def vote_phone(request, slug):
 class _Ballot:
     """Everything the ballot page, the review page and the confirmation page show."""
 
-    def __init__(self, request, cycle, district, *, seed: str, page: dict | None = None):
+    def __init__(self, request, cycle, district, *, seed: str, page: dict | None = None, language: str | None = None):
         self.cycle, self.district = cycle, district
         self.page = page or {}  # e.g. a kiosk's layout and form action (voting/views_kiosk.py)
+        # The language of the ballot's own texts (introduction, projects): the page's, unless a
+        # kiosk voter chose one of the cycle's languages the site's pages are not translated into.
+        self.language = (language or translation.get_language() or settings.LANGUAGE_CODE).lower()
         self.design, self.projects = selectors.ballot_for(district, seed=f"{seed}:{district.pk}")
         self.method = methods.Method(self.design.method)
         self.eligibility = selectors.eligibility_for(cycle)
@@ -278,6 +281,7 @@ class _Ballot:
             "rank_options": [str(n) for n in range(1, min(design.max_picks or 0, len(self.projects)) + 1)],
             "pause_reason": self.cycle.voting_pause_reason,
             "attest_text": self.attest_text,
+            "intro": design.intro_for(self.language),
             **self.page,
             **extra,
         }
@@ -289,7 +293,7 @@ class _Ballot:
         return [
             {
                 "project": p,
-                "text": p.text(),
+                "text": p.text(self.language),
                 "checked": p.code in picks,
                 "rank": ranks.get(p.code, ""),
                 "points": points.get(p.code, ""),
@@ -305,7 +309,7 @@ class _Ballot:
             project = by_code[code]
             rows.append({
                 "project": project,
-                "text": project.text(),
+                "text": project.text(self.language),
                 "rank": index + 1,
                 "points": ballot.points[index] if ballot.points else None,
             })  # fmt: skip
@@ -504,7 +508,7 @@ def _design_forms(cycle, districts, *, bound=None):
         else:
             design = getattr(district, "ballot_design", None)
             forms_by_code[district.code] = BallotDesignForm(
-                prefix=prefix, initial=BallotDesignForm.initial_from(design)
+                prefix=prefix, initial=BallotDesignForm.initial_from(design), languages=services.intro_languages(cycle)
             )
     return forms_by_code
 
@@ -534,7 +538,7 @@ def staff_ballot(request, slug):
             district = next((d for d in districts if f"design-{d.code}" == which), None)
             if district is None:
                 raise Http404
-            form = BallotDesignForm(request.POST, prefix=which)
+            form = BallotDesignForm(request.POST, prefix=which, languages=services.intro_languages(cycle))
             bound = (district.code, form)
 
             def save(data):

@@ -3,9 +3,10 @@
 A kiosk is the volunteer's logged-in device in kiosk mode: ``kiosk_start`` opens it at a site, then
 is its check-in page; the checked-in voter votes on the ordinary ballot pages (``views.ballot_steps``)
 in the kiosk's layout, which hides the site's menus. The voter part of the session is forgotten on
-cast, on "next voter", on a new check-in, and after ``PB_KIOSK_IDLE_SECONDS`` without a request
-(JavaScript pings while the voter is active, and returns the device to the start when idle; without
-JavaScript a meta refresh does). The kiosk itself stays open until the volunteer closes it.
+cast, on "next voter" or "leave without voting", on a new check-in, and when the voter's page sat
+idle: its script (static/js/kiosk.js) asks "Are you still here?" after ``PB_KIOSK_IDLE_SECONDS``
+without any interaction and returns to the start if nobody answers (``voting.kiosk`` explains why a
+page without JavaScript never times out). The kiosk itself stays open until the volunteer closes it.
 """
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from budgets.models import District
 from core.errors import ApplicationError, NotAllowed
 from core.views_mixins import apply_errors, deny
 
-from . import kiosk, permissions, selectors, sites
+from . import kiosk, permissions, selectors, services, sites
 from . import views as ballot_views
 from .forms_kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
 from .kiosk import CheckedIn, Kiosk
@@ -73,11 +74,14 @@ def _checked_in(request, opened: Kiosk) -> tuple[CheckedIn | None, bool]:
 
 
 def _kiosk_page(cycle, opened: Kiosk, *, idle_timer: bool) -> dict:
-    """What the kiosk layout needs. ``idle_timer``: a voter's page returns to the start when idle."""
+    """What the kiosk layout needs. ``idle_timer``: a voter's page warns, then returns to the start,
+    when idle (with JavaScript)."""
     return {
         "layout": "voting/kiosk/layout.html",
         "kiosk": opened,
         "kiosk_idle": kiosk.idle_seconds() if idle_timer else None,
+        "kiosk_warning": kiosk.warning_seconds(),
+        "kiosk_ping": kiosk.ping_seconds(),
         "kiosk_reset_url": reverse("kiosk_reset", args=[cycle.slug]),
         "kiosk_alive_url": reverse("kiosk_alive", args=[cycle.slug]),
     }
@@ -140,7 +144,7 @@ def _checkin_page(request, cycle, opened: Kiosk):
         _forget_voter(request)  # a new check-in replaces the last one, even when it is refused
         if request.POST.get("action") != "checkin":
             return redirect("kiosk_start", slug=cycle.slug)
-    form = CheckInForm(request.POST if posted else None, districts=districts)
+    form = CheckInForm(request.POST if posted else None, districts=districts, languages=cycle.content_languages())
     if posted and form.is_valid() and not _pin_ok(request, form.cleaned_data["pin"]):
         if _pin_locked(request, cycle, opened):
             return redirect("home")
@@ -149,6 +153,10 @@ def _checkin_page(request, cycle, opened: Kiosk):
         del form.cleaned_data["pin"]
         try:
             checked_in = kiosk.kiosk_checkin(actor=request.user, kiosk=opened, **form.cleaned_data)
+        except services.NotEligible as error:
+            # The voter's details fail the cycle's rule (age, a mistyped date): the volunteer
+            # corrects them or explains, on the same form; no refusal page, nothing stored.
+            form.add_error("date_of_birth", error.message)
         except NotAllowed as error:
             return deny(request, error, object_type="voting_site", object_id=str(opened.site_id))
         except ApplicationError as error:
@@ -227,8 +235,8 @@ def kiosk_close(request, slug):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def kiosk_reset(request, slug):
-    """Forget the checked-in voter (after a ballot, "next voter", or when the device sat idle) and
-    return to the check-in. Forgetting is always safe, so anyone may ask."""
+    """Forget the checked-in voter (after a ballot, "next voter", "leave without voting", or when
+    the device sat idle) and return to the check-in. Forgetting is always safe, so anyone may ask."""
     cycle = ballot_views._public_cycle(slug)
     _forget_voter(request)
     return redirect("kiosk_start", slug=cycle.slug)
@@ -237,8 +245,9 @@ def kiosk_reset(request, slug):
 @never_cache
 @require_POST
 def kiosk_alive(request, slug):
-    """The idle timer's ping while the voter is active: 204 (still checked in, or nobody is), 410
-    (the voter timed out: nothing they send will be stored)."""
+    """The idle timer's ping while the voter is active (and once when a voter's page loads, which
+    tells the server the page watches for idleness): 204 (still checked in, or nobody is), 410 (the
+    voter timed out: nothing they send will be stored)."""
     cycle = ballot_views._public_cycle(slug)
     if refused := _site_worker_gate(request, cycle):
         return refused
@@ -249,7 +258,7 @@ def kiosk_alive(request, slug):
     if expired:
         return HttpResponse(status=410)
     if voter is not None:
-        request.session[SESSION_KIOSK_VOTER] = voter.seen().as_session()
+        request.session[SESSION_KIOSK_VOTER] = voter.seen(watched=True).as_session()
     return HttpResponse(status=204)
 
 
@@ -282,15 +291,19 @@ def kiosk_ballot(request, slug):
     request.session[SESSION_KIOSK_VOTER] = voter.seen().as_session()
 
     page = {**_kiosk_page(cycle, opened, idle_timer=True), "form_action": reverse("kiosk_ballot", args=[cycle.slug])}
-    with translation.override(voter.language):
-        ballot = ballot_views._Ballot(request, cycle, district, seed=voter.identity_key, page=page)
+    with translation.override(kiosk.page_language(voter.language)):  # the voter's, not the volunteer's
+        ballot = ballot_views._Ballot(
+            request, cycle, district, seed=voter.identity_key, page=page, language=voter.language
+        )
 
         def voter_form(data=None, initial=None):
             return KioskVoterForm(data, initial=initial, attest_text=ballot.attest_text, checked_in=voter)
 
         def on_cast(result) -> dict:
             _forget_voter(request)  # one ballot per check-in; the kiosk stays open
-            return {"provisional": result.provisional}
+            # No ballot is being filled in any more: without JavaScript too, the receipt page
+            # returns to the start after the idle time, so the next person does not see it.
+            return {"provisional": result.provisional, "kiosk_receipt_refresh": True}
 
         return ballot_views.ballot_steps(
             request,

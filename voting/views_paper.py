@@ -82,6 +82,7 @@ def paper_ballot(request, slug, code):
             "cycle": cycle,
             "district": district,
             "design": design,
+            "intro": design.intro_for(lang),
             "method": design.method,
             "budget": district.budget,
             "min_spend": rules.min_spend,

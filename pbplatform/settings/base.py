@@ -326,8 +326,10 @@ PB_RETENTION_DAYS = env.int("PB_RETENTION_DAYS", default=365)
 # Built bundles live outside MEDIA_ROOT (which a web server serves publicly): only the audit views
 # hand them out, after their permission check.
 PB_BUNDLE_ROOT = env.path("PB_BUNDLE_ROOT", default=BASE_DIR / "private" / "bundles")
-# Kiosks: a checked-in voter who does nothing for this long is reset (the kiosk stays open).
+# Kiosks: a voter's page that sees no interaction for this long asks "Are you still here?", then
+# returns to the start if nobody answers in time (the kiosk stays open; see voting/kiosk.py).
 PB_KIOSK_IDLE_SECONDS = env.int("PB_KIOSK_IDLE_SECONDS", default=180)
+PB_KIOSK_WARNING_SECONDS = env.int("PB_KIOSK_WARNING_SECONDS", default=30)  # time to answer; 20 at least
 # Uploaded files are served by proposals.views.media after its visibility check. Behind nginx, set
 # this to an internal location (e.g. "/protected-media/") and the view answers with an
 # X-Accel-Redirect header instead of streaming the file itself.

@@ -98,7 +98,10 @@ def build(official, *, open_voting: bool = True) -> Cycle:
         make_project(cycle, official, [ideas[district]], code=code, cost=cost, district=district)
     ballot_prepare(cycle, official)
     set_design = services.ballot_design_set
-    set_design(actor=official, district=ward(cycle, "A"), method="knapsack", intro="Spend up to the budget.")
+    set_design(
+        actor=official, district=ward(cycle, "A"), method="knapsack", intro="Spend up to the budget.",
+        intro_translations={"es": "Gaste hasta el presupuesto."},
+    )  # fmt: skip
     set_design(actor=official, district=ward(cycle, "B"), method="ranked", max_picks=2, shuffle=False)
     set_design(actor=official, district=ward(cycle, "CW"), method="cumulative", points_total=10, points_cap=6)
     if open_voting:
@@ -143,6 +146,7 @@ BALLOT_FIELDS = {
     "points_cap",
     "allocation_rule",
     "intro",
+    "intro_translations",
     "shuffle",
     "fingerprint",
 }
@@ -172,6 +176,7 @@ def test_ballot_list_before_voting_has_no_fingerprint(official):
         "points_cap": None,
         "allocation_rule": "greedy",
         "intro": "Spend up to the budget.",
+        "intro_translations": {"es": "Gaste hasta el presupuesto."},
         "shuffle": True,
         "fingerprint": None,
     }

@@ -23,12 +23,22 @@ from budgets.models import Cycle
 from budgets.phases import Phase
 from core.errors import NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
+from proposals import services as proposals_services
+from proposals.tests.builders import make_project, texts
 from tests.factories import user_with_role
 from voting import crypto, kiosk, methods, services, sites, verification
 from voting.models import Ballot, Identity, ProvisionalBallot, VoterRollEntry, VotingSite
 from voting.views_kiosk import MSG_NO_VOTER, MSG_VOTER_EXPIRED, SESSION_KIOSK, SESSION_KIOSK_VOTER
 
-from .builders import assert_roll_matches_ballots, counts, vetting_world, voting_world
+from .builders import (
+    assert_roll_matches_ballots,
+    counts,
+    design,
+    open_voting,
+    paper_idea,
+    vetting_world,
+    voting_world,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -535,9 +545,8 @@ def test_a_voter_checks_in_votes_and_the_kiosk_is_ready_for_the_next(kiosk_clien
     html = client.get(ballot_url(world.cycle)).content.decode()
     assert "Your ballot for Ward A" in html
     assert_kiosk_layout(html)
-    reset = reverse("kiosk_reset", args=[world.cycle.slug])
-    assert f'<meta http-equiv="refresh" content="180;url={reset}">' in html
-    assert 'data-kiosk-idle="180"' in html and "js/kiosk.js" in html
+    assert 'http-equiv="refresh"' not in html  # a ballot being filled in is never reset by a timer alone
+    assert 'data-kiosk-idle="180" data-kiosk-warning="30"' in html and "js/kiosk.js" in html
     assert f'action="{ballot_url(world.cycle)}"' in html
     assert re.search(r'name="date_of_birth"[^>]*value="1990-04-30"[^>]*disabled|disabled[^>]*value="1990-04-30"', html)
     assert re.search(r'name="name"[^>]*value="María José López"[^>]*disabled', html)  # as checked in
@@ -622,6 +631,45 @@ def test_check_in_refusals_show_why_and_store_nothing(kiosk_client, world, city_
     assert VoterRollEntry.objects.count() == 0
 
 
+def _too_young(world) -> date:
+    close = world.cycle.voting_close_at.date()
+    return close.replace(year=close.year - 10)
+
+
+@pytest.mark.parametrize(
+    ("language", "summary", "refusal"),
+    [
+        ("en", "Please correct the following:", "Date of birth: Voters must be at least 14 years old on"),
+        ("es", "Corrija lo siguiente:", "Fecha de nacimiento: Los votantes deben tener al menos 14 años de edad el"),
+    ],
+)
+def test_an_ineligible_check_in_is_an_error_on_the_form_with_the_values_kept(
+    kiosk_client, world, settings, language, summary, refusal
+):
+    """Under age (or a mistyped date of birth): the check-in form again, the reason in its error
+    summary (announced: role=alert) linked to the date of birth, every value kept, nothing stored —
+    not a dead-end refusal page."""
+    kiosk_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    born = _too_young(world)
+    before = counts()
+    response = check_in(kiosk_client, world, date_of_birth=born, district="B", confirmed=False, note="No ID")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert_kiosk_layout(html)
+    summary_block = html[html.index('id="error-summary"') : html.index("</div>", html.index('id="error-summary"'))]
+    assert 'role="alert"' in html[html.index('<div class="errorsummary"') : html.index('id="error-summary"')]
+    assert escape(summary) in summary_block
+    assert f'<a href="#id_date_of_birth">{escape(refusal)}' in summary_block
+    assert re.search(rf'<input type="date" name="date_of_birth" value="{born}"[^>]*aria-invalid="true"', html)
+    assert f'value="{escape(PERSON["name"])}"' in html and f'value="{escape(PERSON["address"])}"' in html
+    assert f'<option value="{world.district("B").pk}" selected>' in html
+    assert re.search(r">\s*No ID</textarea>", html)
+    assert 'name="action" value="checkin"' in html  # the check-in form, ready to correct and send again
+    assert "Not allowed" not in html and "No permitido" not in html
+    assert SESSION_KIOSK_VOTER not in session_of(kiosk_client)
+    assert counts() == before
+
+
 def test_a_failed_check_in_forgets_the_previous_voter(kiosk_client, world):
     check_in(kiosk_client, world)
     assert SESSION_KIOSK_VOTER in session_of(kiosk_client)
@@ -657,18 +705,39 @@ def test_the_same_person_at_two_sites_is_told_they_voted(kiosk_client, world, li
     assert_roll_matches_ballots()
 
 
-def test_a_checked_in_voter_who_stays_idle_is_forgotten(kiosk_client, world):
+def test_without_the_idle_timer_a_slow_voter_is_never_reset(kiosk_client, world):
+    """A page without JavaScript sends nothing while the voter reads and chooses: however long
+    they take, their check-in holds, and their ballot is stored."""
     client = kiosk_client
-    alive = reverse("kiosk_alive", args=[world.cycle.slug])
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         check_in(client, world)
-        traveller.shift(120)
-        assert client.get(ballot_url(world.cycle)).status_code == 200  # a request: still active
-        traveller.shift(120)
-        assert client.post(alive).status_code == 204  # the idle timer's ping while the voter is active
-        traveller.shift(120)
+        traveller.shift(3600)
+        assert client.get(ballot_url(world.cycle)).status_code == 200
+        traveller.shift(1800)
         assert vote(client, world, "review").status_code == 200
-        traveller.shift(181)
+        traveller.shift(1800)
+        html = vote(client, world, "cast").content.decode()
+    assert "Your ballot is recorded" in html
+    assert Ballot.objects.count() == 1
+    assert_roll_matches_ballots()
+
+
+def test_a_watched_voter_who_stays_idle_is_forgotten(kiosk_client, world):
+    """Once the page's idle timer has reported in, the server forgets a voter it has not heard of
+    for longer than the page would wait (idle time, then the warning) — never sooner."""
+    client = kiosk_client
+    alive = reverse("kiosk_alive", args=[world.cycle.slug])
+    wait = kiosk.expiry_seconds()
+    assert wait > kiosk.idle_seconds() + kiosk.warning_seconds() + kiosk.ping_seconds()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        check_in(client, world)
+        assert client.get(ballot_url(world.cycle)).status_code == 200
+        assert client.post(alive).status_code == 204  # the page's script, on load: it watches
+        traveller.shift(wait - 1)
+        assert client.post(alive).status_code == 204  # the voter did something
+        traveller.shift(wait - 1)
+        assert vote(client, world, "review").status_code == 200
+        traveller.shift(wait + 1)
         before = counts()
         response = vote(client, world, "cast", follow=True)
         assert _text(MSG_VOTER_EXPIRED) in response.content.decode()
@@ -677,21 +746,68 @@ def test_a_checked_in_voter_who_stays_idle_is_forgotten(kiosk_client, world):
         assert SESSION_KIOSK_VOTER not in session_of(client)
         assert vote(client, world, "cast").status_code == 302  # and it stays forgotten
         check_in(client, world)
-        traveller.shift(181)
+        assert client.post(alive).status_code == 204
+        traveller.shift(wait + 1)
         assert client.post(alive).status_code == 410
     assert Ballot.objects.count() == 0
     assert_roll_matches_ballots()
 
 
-def test_the_idle_time_is_a_setting(kiosk_client, world, settings):
-    settings.PB_KIOSK_IDLE_SECONDS = 30
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        check_in(kiosk_client, world)
-        html = kiosk_client.get(ballot_url(world.cycle)).content.decode()
-        assert 'content="30;url=' in html and 'data-kiosk-idle="30"' in html
-        traveller.shift(31)
-        assert vote(kiosk_client, world, "cast").status_code == 302
-    assert Ballot.objects.count() == 0
+def _idle_dialog(html: str) -> str:
+    return html[html.index('<dialog id="kiosk-idle"') : html.index("</dialog>")]
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("en", ["Are you still here?", "Time left: <span data-kiosk-countdown>25</span> seconds.",
+                "Yes, I am here: continue", "Leave without voting"]),
+        ("es", ["¿Sigue ahí?", "Tiempo restante: <span data-kiosk-countdown>25</span> segundos.",
+                "Sí, aquí estoy: continuar", "Salir sin votar"]),
+    ],
+)  # fmt: skip
+def test_the_ballot_page_warns_before_the_idle_reset_and_has_no_timed_reset(
+    kiosk_client, world, settings, language, texts
+):
+    """The idle and warning times are settings; the ballot and review pages carry the warning
+    dialog (an alert dialog, in the voter's language) for the script, and no timed reset for a
+    browser without JavaScript; the receipt page, where nothing is being filled in, has one."""
+    settings.PB_KIOSK_IDLE_SECONDS, settings.PB_KIOSK_WARNING_SECONDS = 30, 25
+    check_in(kiosk_client, world, language=language)
+    for html in (kiosk_client.get(ballot_url(world.cycle)).content.decode(),
+                 vote(kiosk_client, world, "review").content.decode()):  # fmt: skip
+        assert 'data-kiosk-idle="30" data-kiosk-warning="25" data-kiosk-ping="10"' in html
+        dialog = _idle_dialog(html)
+        assert 'role="alertdialog" aria-modal="true"' in dialog
+        assert 'aria-labelledby="kiosk-idle-title" aria-describedby="kiosk-idle-text"' in dialog
+        assert '<p role="timer" id="kiosk-idle-countdown">' in dialog
+        assert all(escape(text).replace("&lt;", "<").replace("&gt;", ">") in html for text in texts), texts
+        assert "http-equiv" not in html
+        assert 'src="/static/js/kiosk.js"' in html
+    html = vote(kiosk_client, world, "cast").content.decode()
+    assert 'http-equiv="refresh" content="30;url=' in html
+    assert "Leave without voting" not in html and "Salir sin votar" not in html
+
+
+def test_a_voter_leaves_without_voting(kiosk_client, world):
+    check_in(kiosk_client, world)
+    html = kiosk_client.get(ballot_url(world.cycle)).content.decode()
+    leave = html[html.index('<details class="kiosk-leave">') :]
+    assert f'action="{reverse("kiosk_reset", args=[world.cycle.slug])}"' in leave
+    before = counts()
+    response = kiosk_client.post(reverse("kiosk_reset", args=[world.cycle.slug]), follow=True)
+    assert "Check in a voter" in response.content.decode()
+    assert SESSION_KIOSK_VOTER not in session_of(kiosk_client)
+    assert vote(kiosk_client, world, "cast").status_code == 302
+    assert counts() == before
+
+
+def test_the_warning_leaves_at_least_20_seconds_to_answer(kiosk_client, world, settings):
+    assert kiosk.WARNING_SECONDS >= 20 and settings.PB_KIOSK_WARNING_SECONDS >= 20
+    settings.PB_KIOSK_WARNING_SECONDS = 5  # too short to hear, understand and answer: 20 holds
+    check_in(kiosk_client, world)
+    html = kiosk_client.get(ballot_url(world.cycle)).content.decode()
+    assert 'data-kiosk-warning="20"' in html and "<span data-kiosk-countdown>20</span>" in html
 
 
 def test_the_ballot_is_shown_in_the_language_chosen_at_check_in(kiosk_client, world):
@@ -700,6 +816,76 @@ def test_the_ballot_is_shown_in_the_language_chosen_at_check_in(kiosk_client, wo
     assert '<html lang="es">' in html
     vote(kiosk_client, world, "cast")
     assert VoterRollEntry.objects.get().language == "es"
+
+
+INTRO = {
+    "intro": "Choose up to $50,000 of projects.",
+    "intro_translations": {"es": "Elija proyectos por hasta $50,000."},
+}
+
+
+def kiosk_world(official, volunteer, client, *, languages=(), zh_text=None):
+    """Ward A (A-01, with English and Spanish texts, and ``zh_text`` in Chinese), its design with
+    ``INTRO``, voting open, and ``client`` the volunteer's open kiosk."""
+    world = vetting_world(official, wards="A", projects={"A": []})
+    world.cycle.extra_languages = list(languages)
+    world.cycle.save()
+    idea = paper_idea(world.cycle, official, "A")
+    project_texts = texts()
+    if zh_text:
+        project_texts["zh-hans"] = proposals_services.ProjectTextInput(
+            title=zh_text, summary=zh_text + "。", description=zh_text + "。"
+        )
+    make_project(world.cycle, official, [idea], code="A-01", cost="20000", texts=project_texts)
+    design(world, {"A": INTRO})
+    open_voting(world)
+    site = sites.voting_site_create(actor=official, cycle=world.cycle, name="City Hall")
+    client.force_login(volunteer)
+    open_kiosk(client, world, site)
+    return world
+
+
+def test_the_kiosk_ballot_is_in_the_voters_language_not_the_volunteers(client, official, volunteer, settings):
+    world = kiosk_world(official, volunteer, client)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the volunteer reads English
+    assert "Check in a voter" in client.get(start_url(world.cycle)).content.decode()
+    check_in(client, world, language="es")
+    html = client.get(ballot_url(world.cycle)).content.decode()
+    assert '<html lang="es">' in html
+    assert '<div class="ballot-intro" lang="es"><p>Elija proyectos por hasta $50,000.</p></div>' in html
+    assert "Fuentes de agua" in html and "Drinking fountains" not in html
+    for spanish in ("Quiosco de votación", "Revisar mi boleta", "¿Sigue ahí?", "Sí, aquí estoy: continuar",
+                    "Salir sin votar"):  # fmt: skip
+        assert escape(spanish) in html, spanish
+    for english in ("Voting kiosk", "Review my ballot", "Are you still here?", "Leave without voting", "Choose up to"):
+        assert english not in html, english
+    review = vote(client, world, "review").content.decode()
+    assert "Emitir mi boleta" in review and "Fuentes de agua" in review and "Cast my ballot" not in review
+    assert "Check in a voter" in client.get(start_url(world.cycle)).content.decode()  # the volunteer's again
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"  # and the other way round
+    check_in(client, world, language="en", name="Sam Okafor")
+    html = client.get(ballot_url(world.cycle)).content.decode()
+    assert '<html lang="en">' in html and "Review my ballot" in html and "Revisar mi boleta" not in html
+    assert '<div class="ballot-intro" lang="en"><p>Choose up to $50,000 of projects.</p></div>' in html
+
+
+def test_a_kiosk_voter_may_choose_any_of_the_cycles_languages(client, official, volunteer):
+    """A language of the cycle the site's pages are not translated into: the ballot's texts in it
+    where they exist (each marked with its language), the buttons and instructions in English."""
+    world = kiosk_world(official, volunteer, client, languages=["zh-hans"], zh_text="饮水机")
+    page = client.get(start_url(world.cycle)).content.decode()
+    assert re.search(r'<option value="zh-hans">简体中文 \(Simplified Chinese\)</option>', page)
+    assert re.search(r'<option value="es">Español \(Spanish\)</option>', page)
+    check_in(client, world, language="zh-hans")
+    html = client.get(ballot_url(world.cycle)).content.decode()
+    assert '<html lang="en">' in html and "Review my ballot" in html
+    assert '<li class="ballot-project" lang="zh-hans">' in html and "饮水机" in html
+    assert '<div class="ballot-intro" lang="en"><p>Choose up to $50,000 of projects.</p></div>' in html
+    vote(client, world, "cast")
+    assert VoterRollEntry.objects.get().language == "zh-hans"
+    response = check_in(client, world, language="fr", name="Sam Okafor")  # not a language of this cycle
+    assert escape("Language of the ballot: Select a valid choice.") in response.content.decode()
 
 
 def test_a_kiosk_voter_votes_on_the_citywide_ballot_only_when_checked_in_for_it(kiosk_client, world):

@@ -762,6 +762,20 @@ def test_the_printable_ballot_in_spanish(client, official):
     assert client.get(reverse("paper_ballot", args=[world.cycle.slug, "Z"])).status_code == 404
 
 
+def test_the_printable_ballot_intro_is_in_the_ballots_language(client, official):
+    world = vetting_world(official, projects={"A": [("A-01", "20000")]})
+    design(world, {"A": {"intro": "Mark up to two.", "intro_translations": {"es": "Marque hasta dos."}}})
+    world.cycle.extra_languages = ["fr"]
+    world.cycle.save()
+    open_voting(world)
+    url = reverse("paper_ballot", args=[world.cycle.slug, "A"])
+    assert "<p>Mark up to two.</p>" in client.get(url).content.decode()
+    spanish = client.get(url + "?lang=es").content.decode()
+    assert "<p>Marque hasta dos.</p>" in spanish and "Mark up to two." not in spanish
+    french = client.get(url + "?lang=fr").content.decode()  # no translation: the main text, marked
+    assert '<main class="sheet" lang="fr"' in french and '<p lang="en">Mark up to two.</p>' in french
+
+
 def test_roll_equals_ballots_per_district_after_paper_and_online(official, volunteer, volunteer2):
     """Paper ballots join the online ones without breaking roll = ballots."""
     world = world_with_site(official)

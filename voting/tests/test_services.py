@@ -27,7 +27,7 @@ from proposals import permissions as proposals_permissions
 from proposals import services as proposals_services
 from proposals.models import Project
 from proposals.tests.builders import texts
-from tests.factories import user_with_role
+from tests.factories import CycleFactory, user_with_role
 from voting import crypto, kiosk, review, services, sites, verification
 from voting.methods import Ballot
 from voting.models import (
@@ -37,6 +37,7 @@ from voting.models import (
     Channel,
     Eligibility,
     Identity,
+    IntroText,
     ProvisionalBallot,
     VoterRollEntry,
 )
@@ -903,3 +904,35 @@ def test_the_officials_see_the_four_channels_as_one_group_and_certification_wait
         "3 provisional ballots are still waiting for a decision.",
         "1 group of possible duplicate voters has not been reviewed yet.",
     ]
+
+
+# --- the ballot's introduction in other languages ---------------------------------------------------
+def test_the_intro_translates_only_into_the_cycles_other_languages(official):
+    cycle = CycleFactory(ideas=True, wards="A")
+    district = cycle.districts.get(code="A")
+    values = {"method": "approval", "min_picks": 1, "allocation_rule": "greedy", "intro": "Choose."}
+    with pytest.raises(ValidationFailed) as refused:
+        services.ballot_design_set(
+            actor=official, district=district, **values, intro_translations={"fr": "Choisissez."}
+        )
+    assert refused.value.extra == {"intro_translations": [services.MSG_INTRO_LANGUAGE % {"languages": "es"}]}
+    assert not BallotDesign.objects.filter(district=district).exists()
+    design = services.ballot_design_set(
+        actor=official, district=district, **values, intro_translations={"ES": " Elija. ", "zh-hans": "  "}
+    )
+    assert design.intro_translations == {"es": "Elija."}  # blank ones are no translation
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "lang", "fallback"),
+    [
+        ("es", "Elija.", "es", False),
+        ("es-mx", "Elija.", "es", False),
+        ("zh-hans", "请选择。", "zh-hans", False),
+        ("en", "Choose.", "en", False),
+        ("fr", "Choose.", "en", True),
+    ],
+)
+def test_the_intro_for_a_reader(language, text, lang, fallback):
+    design = BallotDesign(intro="Choose.", intro_translations={"es": "Elija.", "zh-hans": "请选择。"})
+    assert design.intro_for(language) == IntroText(text=text, language=lang, fallback=fallback)

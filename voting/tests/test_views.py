@@ -630,3 +630,82 @@ def test_the_vote_page_gives_the_close_in_the_cycles_zone_and_the_readers_langua
     assert "March 1, 2099" not in html and "Pacific/Auckland" not in html
     html = client.get(reverse("vote_index", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda)" in html
+
+
+# --- the ballot's introduction in the reader's language ------------------------------------------
+INTRO = {"intro": "Choose the projects you want.", "intro_translations": {"es": "Elija los proyectos que quiere."}}
+
+
+def _intro(html: str) -> str:
+    return re.search(r'<div class="ballot-intro"[^>]*>.*?</div>', html, re.S).group(0)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", '<div class="ballot-intro" lang="en"><p>Choose the projects you want.</p></div>'),
+        ("es", '<div class="ballot-intro" lang="es"><p>Elija los proyectos que quiere.</p></div>'),
+    ],
+)
+def test_the_ballot_intro_is_in_the_readers_language(client, official, voter, settings, language, expected):
+    cycle = voting_cycle(official, **INTRO)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    assert _intro(client.get(ballot_url(cycle)).content.decode()) == expected
+
+
+def test_without_a_translation_the_ballot_intro_is_the_main_text_marked_with_its_language(
+    client, official, voter, settings
+):
+    cycle = voting_cycle(official, intro="Choose the projects you want.")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = client.get(ballot_url(cycle)).content.decode()
+    assert '<html lang="es">' in html
+    assert _intro(html) == '<div class="ballot-intro" lang="en"><p>Choose the projects you want.</p></div>'
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [("en", "Introduction · Spanish (optional):"), ("es", "Introducción · Español (opcional):")],
+)
+def test_officials_translate_the_ballot_intro_in_the_design_form(client, official, settings, language, label):
+    cycle = vetting_cycle(official)
+    cycle.extra_languages = ["zh-hans"]
+    cycle.save()
+    client.force_login(official)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    url = reverse("staff_ballot", args=[cycle.slug])
+    html = client.get(url).content.decode()
+    field = re.search(r'<label for="id_design-A-intro_es">([^<]*)</label>', html)
+    assert field and field.group(1).strip() == escape(label)
+    assert re.search(r'<textarea name="design-A-intro_es"[^>]*lang="es"', html)
+    assert 'name="design-A-intro_zh_hans"' in html  # every language of the cycle but the main one
+    assert 'name="design-A-intro_en"' not in html
+
+    response = client.post(url, design_post(ward(cycle), intro_es="  Elija bien.  ", intro_zh_hans=""))
+    assert response.status_code == 302
+    design = BallotDesign.objects.get(district=ward(cycle))
+    assert (design.intro, design.intro_translations) == ("Pick wisely.", {"es": "Elija bien."})
+    event = AuditEvent.objects.get(action="ballot_design.set")
+    assert event.after["intro_translations"] == {"es": "Elija bien."}
+    html = client.get(url).content.decode()
+    assert re.search(r'<textarea name="design-A-intro_es"[^>]*>\s*Elija bien\.</textarea>', html)
+
+    # Cleared, it is gone: readers of Spanish read the main text again.
+    client.post(url, design_post(ward(cycle), intro_es=""))
+    assert BallotDesign.objects.get(district=ward(cycle)).intro_translations == {}
+
+
+def test_the_frozen_design_shows_the_intro_translations(client, official):
+    cycle = voting_cycle(official, **INTRO)
+    client.force_login(official)
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    assert '<dt>Introduction · Spanish</dt><dd lang="es">Elija los proyectos que quiere.</dd>' in html
+
+
+def test_the_intro_translations_are_frozen_with_the_design_only_when_there_are_some(official):
+    with_translation = voting_cycle(official, **INTRO)
+    without = voting_cycle(official, intro="Choose the projects you want.")
+    (district,) = [d for d in services.cycle_ballot_canonical(with_translation)["districts"] if d["code"] == "A"]
+    assert district["design"]["intro_translations"] == {"es": "Elija los proyectos que quiere."}
+    (district,) = [d for d in services.cycle_ballot_canonical(without)["districts"] if d["code"] == "A"]
+    assert "intro_translations" not in district["design"]  # the fingerprints of older cycles hold
