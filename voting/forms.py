@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import matching, methods
 from .methods.base import Problem, ballot_from_points, ballot_from_ranks
-from .models import AllocationRule
+from .models import RULE_EXPLANATIONS, AllocationRule
 from .services import MSG_ADDRESS_NEEDED, MSG_ATTEST, MSG_NAME_NEEDED
 
 METHOD_LABELS = {
@@ -215,7 +215,14 @@ class BallotDesignForm(forms.Form):
     )  # fmt: skip
     points_total = _count(_("Points to spread"), help_text=_("Cumulative only."))
     points_cap = _count(_("Most points per project"), help_text=_("Cumulative only; empty for no cap."))
-    allocation_rule = forms.ChoiceField(label=_("Allocation rule"), choices=AllocationRule.choices)
+    allocation_rule = forms.ChoiceField(
+        label=_("Allocation rule"),
+        # Equal shares with its completion first, and chosen for a new design.
+        choices=[(rule, AllocationRule(rule).label) for rule in RULE_EXPLANATIONS],
+        initial=AllocationRule.MES_GREEDY,
+        widget=forms.RadioSelect,
+        help_text=_("How the votes become funded projects once voting closes."),
+    )
     intro = forms.CharField(
         label=_("Introduction shown above the ballot"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -228,6 +235,10 @@ class BallotDesignForm(forms.Form):
         if design is None:
             return {}
         return {name: getattr(design, name) for name in cls.base_fields}
+
+    def rule_radios(self) -> list[tuple]:
+        """The allocation rule's radio buttons, each with its one-sentence explanation."""
+        return [(radio, RULE_EXPLANATIONS[radio.data["value"]]) for radio in self["allocation_rule"]]
 
 
 class EligibilityForm(forms.Form):

@@ -630,3 +630,38 @@ def test_the_vote_page_gives_the_close_in_the_cycles_zone_and_the_readers_langua
     assert "March 1, 2099" not in html and "Pacific/Auckland" not in html
     html = client.get(reverse("vote_index", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda)" in html
+
+
+def _rule_radios(html: str, district: str) -> list[tuple[str, bool]]:
+    """The allocation rule's radio buttons of a district's form, in page order: (value, checked)."""
+    tags = re.findall(rf'<input type="radio" name="design-{district}-allocation_rule"[^>]*>', html)
+    return [(re.search(r'value="([^"]+)"', tag).group(1), " checked" in tag) for tag in tags]
+
+
+def test_the_allocation_rule_is_guided_equal_shares_with_completion_first_and_chosen(client, official):
+    cycle = vetting_cycle(official)
+    client.force_login(official)
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    # A new design: equal shares with its completion first, and already chosen.
+    assert _rule_radios(html, "A") == [("mes-greedy", True), ("mes", False), ("greedy", False)]
+    assert "<legend>Allocation rule</legend>" in html
+    for rule_text in ("whatever is left then funds the most-voted projects that still fit",
+                      "it can leave much of the budget unspent", "Projects are funded in order of votes"):  # fmt: skip
+        assert rule_text in html
+    # The explanation is part of each radio's label (read out with it).
+    assert re.search(r'<label for="id_design-A-allocation_rule_1"><strong>Method of Equal Shares</strong><br>'
+                     r'<span class="small">Each voter gets an equal share', html)  # fmt: skip
+    assert f'href="{reverse("staff_ballot_preview", args=[cycle.slug])}#preview-A"' in html
+    # A saved design keeps its own rule.
+    client.post(reverse("staff_ballot", args=[cycle.slug]), design_post(ward(cycle, "A"), allocation_rule="greedy"))
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    assert _rule_radios(html, "A") == [("mes-greedy", False), ("mes", False), ("greedy", True)]
+
+
+def test_the_allocation_rules_are_explained_in_spanish(client, official, settings):
+    cycle = vetting_cycle(official)
+    client.force_login(official)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    assert "lo que sobra financia los proyectos más votados que aún caben" in html
+    assert "puede dejar sin gastar buena parte del presupuesto" in html
