@@ -201,9 +201,22 @@ def _count(label, *, required=False, initial=None, max_value=32767, help_text=""
     )
 
 
+# The design fields each ballot method uses (voting.methods.base.validate); the others are shown
+# only when it is chosen (static/js/ballot-design.js). Fields not listed here apply to every method.
+METHOD_FIELDS: dict[str, tuple[str, ...]] = {
+    "min_picks": (methods.Method.APPROVAL, methods.Method.KNAPSACK, methods.Method.RANKED),
+    "max_picks": tuple(methods.Method),
+    "min_spend_percent": (methods.Method.KNAPSACK,),
+    "points_total": (methods.Method.CUMULATIVE,),
+    "points_cap": (methods.Method.CUMULATIVE,),
+}
+
+
 class BallotDesignForm(forms.Form):
     method = forms.ChoiceField(
-        label=_("Ballot method"), choices=[(m.value, label) for m, label in METHOD_LABELS.items()]
+        label=_("Ballot method"),
+        choices=[(m.value, label) for m, label in METHOD_LABELS.items()],
+        widget=forms.Select(attrs={"data-method-switch": ""}),
     )
     min_picks = _count(_("Minimum picks"), required=True, initial=1)
     max_picks = _count(
@@ -235,6 +248,10 @@ class BallotDesignForm(forms.Form):
         if design is None:
             return {}
         return {name: getattr(design, name) for name in cls.base_fields}
+
+    def fields_by_method(self) -> list[tuple]:
+        """(bound field, the methods it belongs to as a space-separated list, or "" for all)."""
+        return [(field, " ".join(str(m) for m in METHOD_FIELDS.get(field.name, ()))) for field in self]
 
     def rule_radios(self) -> list[tuple]:
         """The allocation rule's radio buttons, each with its one-sentence explanation."""

@@ -665,3 +665,19 @@ def test_the_allocation_rules_are_explained_in_spanish(client, official, setting
     html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
     assert "lo que sobra financia los proyectos más votados que aún caben" in html
     assert "puede dejar sin gastar buena parte del presupuesto" in html
+
+
+def test_the_design_form_marks_each_methods_fields_and_keeps_them_all_in_the_page(client, official):
+    """Without JavaScript every field is in the page (nothing hidden by the server); each
+    method-specific one is wrapped with the methods it is for, which the static script reads."""
+    cycle = vetting_cycle(official)
+    client.force_login(official)
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    form = html.split('value="design-A"')[1].split("</form>")[0]
+    for field, methods_for in (("min_picks", "approval knapsack ranked"), ("max_picks", "approval knapsack ranked cumulative"),
+                               ("min_spend_percent", "knapsack"), ("points_total", "cumulative"),
+                               ("points_cap", "cumulative")):  # fmt: skip
+        assert re.search(rf'<div data-methods="{methods_for}">\s*<label for="id_design-A-{field}">', form), field
+    assert "hidden" not in form.replace('type="hidden"', "")
+    assert "data-method-switch" in form and "data-ballot-design" in html
+    assert re.search(r'<script src="/static/js/ballot-design(\.[0-9a-f]+)?\.js" defer></script>', html)
