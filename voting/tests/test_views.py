@@ -674,9 +674,14 @@ def test_the_design_form_marks_each_methods_fields_and_keeps_them_all_in_the_pag
     client.force_login(official)
     html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
     form = html.split('value="design-A"')[1].split("</form>")[0]
-    for field, methods_for in (("min_picks", "approval knapsack ranked"), ("max_picks", "approval knapsack ranked cumulative"),
-                               ("min_spend_percent", "knapsack"), ("points_total", "cumulative"),
-                               ("points_cap", "cumulative")):  # fmt: skip
+    expected = {
+        "min_picks": "approval knapsack ranked",
+        "max_picks": "approval knapsack ranked cumulative",
+        "min_spend_percent": "knapsack",
+        "points_total": "cumulative",
+        "points_cap": "cumulative",
+    }
+    for field, methods_for in expected.items():
         assert re.search(rf'<div data-methods="{methods_for}">\s*<label for="id_design-A-{field}">', form), field
     assert "hidden" not in form.replace('type="hidden"', "")
     assert "data-method-switch" in form and "data-ballot-design" in html
