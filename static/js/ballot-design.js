@@ -1,7 +1,8 @@
 /* Ballot design (officials): show only the fields of the ballot method chosen in each district's
    form. Progressive enhancement: without this script every field stays visible and usable (each
    says which method it is for), and the server ignores what a method does not use. A field the
-   server sent back with an error is never hidden. */
+   server sent back with an error is never hidden. A ranked ballot is counted by greedy only: the
+   other rules are disabled while it is chosen (the server refuses them too). */
 (function () {
   "use strict";
 
@@ -11,6 +12,17 @@
       var methods = wrapper.getAttribute("data-methods").split(" ");
       var show = methods.indexOf(method) !== -1 || wrapper.hasAttribute("data-has-errors");
       wrapper.hidden = !show;
+    });
+    // Equal shares is not defined for rankings: only greedy can count a ranked ballot.
+    var ranked = method === "ranked";
+    form.querySelectorAll('input[type="radio"][name$="allocation_rule"]').forEach(function (radio) {
+      if (radio.value === "greedy") {
+        if (ranked) {
+          radio.checked = true;
+        }
+      } else {
+        radio.disabled = ranked;
+      }
     });
   }
 

@@ -53,7 +53,12 @@ def test_with_javascript_only_the_chosen_methods_fields_show(live_server, browse
                 expect(field).to_be_hidden()
         for common in ("Ballot method", "Introduction shown above the ballot"):
             expect(form.get_by_label(label(common))).to_be_visible()
+    # A ranked ballot is counted by greedy only: chosen for the official, the others disabled.
+    form.get_by_label("Ballot method").select_option("ranked")
+    expect(form.get_by_label(re.compile("^Greedy"))).to_be_checked()
+    expect(form.get_by_label(re.compile("^Method of Equal Shares, then greedy"))).to_be_disabled()
     form.get_by_label("Ballot method").select_option("cumulative")
+    expect(form.get_by_label(re.compile("^Method of Equal Shares, then greedy"))).to_be_enabled()
     form.get_by_label(label("Points to spread")).fill("10")
     form.get_by_label(label("Most points per project")).fill("4")
     form.get_by_label(re.compile("^Greedy")).check()
