@@ -686,3 +686,10 @@ def test_the_design_form_marks_each_methods_fields_and_keeps_them_all_in_the_pag
     assert "hidden" not in form.replace('type="hidden"', "")
     assert "data-method-switch" in form and "data-ballot-design" in html
     assert re.search(r'<script src="/static/js/ballot-design(\.[0-9a-f]+)?\.js" defer></script>', html)
+    # In Spanish too: each field still says which method it is for, for a page without JavaScript.
+    html = client.get(reverse("staff_ballot", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    form = html.split('value="design-A"')[1].split("</form>")[0]
+    assert re.search(
+        r'<div data-methods="cumulative">\s*<label for="id_design-A-points_total">Puntos para repartir', form
+    )
+    assert "Solo para el método de mochila (presupuesto)." in form
