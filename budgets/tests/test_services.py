@@ -757,6 +757,45 @@ def test_two_concurrent_transitions_change_the_phase_once(transactional_db, offi
     assert cycle_events(cycle).count() == 1
 
 
+@pytest.mark.postgres
+def test_two_officials_moving_dates_at_once_keep_the_schedule_in_order(transactional_db, official):
+    """Each move alone keeps the order; both together would not. The cycle lock makes the second
+    one see the first: one is saved, the other refused with the order message (never a 500 from the
+    database's check)."""
+    now = timezone.now()
+    cycle = CycleFactory(
+        phase=Phase.IDEAS, wards="A", ideas_open_at=now - timedelta(days=1), vetting_open_at=now + timedelta(days=10),
+        voting_open_at=now + timedelta(days=20), voting_close_at=now + timedelta(days=30),
+    )  # fmt: skip
+    moves = [{"vetting_open_at": now + timedelta(days=15)}, {"voting_open_at": now + timedelta(days=12)}]
+    barrier = threading.Barrier(2, timeout=10)
+    saved, refused, errors = [], [], []
+
+    def move(fields):
+        try:
+            actor = User.objects.get(pk=official.pk)
+            barrier.wait()
+            services.cycle_update(actor=actor, cycle=cycle.pk, reason="Race.", **fields)
+            saved.append(fields)
+        except ValidationFailed as exc:
+            refused.append(exc.extra)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move, args=(fields,)) for fields in moves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == [] and len(saved) == len(refused) == 1
+    cycle.refresh_from_db()
+    assert cycle.vetting_open_at < cycle.voting_open_at
+    assert cycle_events(cycle, "cycle.date_moved").count() == 1
+
+
 # --- voting: extend, pause, resume -------------------------------------------------------------------
 @pytest.fixture
 def voting_cycle(db):
