@@ -12,8 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from core.times import AmbiguousTime, NonexistentTime, aware_from_wall_clock, zone_name
 
 from .models import TIME_ZONE_CHOICES, District
-from .phases import SCHEDULE_FIELDS
-from .services import MSG_BAD_BUDGET, DistrictInput
+from .phases import SCHEDULE_FIELDS, Capability
+from .services import (
+    FIELD_CAPABILITY,
+    MSG_BAD_BUDGET,
+    MSG_DISTRICT_REMOVE_CLOSED,
+    DistrictInput,
+    district_frozen_reason,
+    field_frozen_reason,
+)
 
 _INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 
@@ -89,7 +96,7 @@ class CycleForm(forms.Form):
         zone = data.get("time_zone")
         if zone:
             for field in SCHEDULE_FIELDS:
-                if data.get(field) is not None:
+                if data.get(field) is not None and not self.fields[field].disabled:
                     try:
                         data[field] = in_cycle_zone(data[field], zone)
                     except forms.ValidationError as error:
@@ -107,6 +114,48 @@ class CycleForm(forms.Form):
             initial[field] = value.astimezone(zone).replace(tzinfo=None) if value else None
         initial["extra_languages"] = ", ".join(cycle.extra_languages)
         return initial
+
+
+def _frozen(field: forms.Field, why) -> None:
+    """Show the field, but not for input: the service would refuse a change, and says why."""
+    field.disabled = True
+    field.help_text = escape(str(why))  # help texts are not escaped when rendered
+
+
+class CycleEditForm(CycleForm):
+    """Editing a cycle: in draft everything; once it is under way, the fields the phase has frozen
+    are shown disabled, each with the reason (``budgets.services``). A moved date needs a reason."""
+
+    reason = forms.CharField(
+        label=_("Reason for moving a date"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed when a date moves once ideas are open; kept in the audit log with the old and new time."),
+    )
+
+    def __init__(self, *args, cycle, **kwargs):
+        kwargs.setdefault("initial", CycleForm.initial_from(cycle))
+        super().__init__(*args, **kwargs)
+        self.cycle = cycle
+        self.frozen: list[str] = []
+        for name in FIELD_CAPABILITY:
+            if why := field_frozen_reason(cycle, name):
+                _frozen(self.fields[name], why)
+                self.frozen.append(name)
+        if all(name in self.frozen for name in SCHEDULE_FIELDS) or cycle.allows(Capability.CONFIGURE):
+            del self.fields["reason"]  # nothing to move, or a draft: nothing public yet
+
+    def changes(self) -> dict:
+        """The cleaned values of the fields that may change (the frozen ones keep the cycle's)."""
+        data = self.cleaned_data
+        changes = {name: data[name] for name in FIELD_CAPABILITY if name not in self.frozen and name in data}
+        for name in SCHEDULE_FIELDS:
+            current = getattr(self.cycle, name)
+            # The page shows minutes: a date sent back as shown has not moved (its seconds stay).
+            if name in changes and current and changes[name] == current.replace(second=0, microsecond=0):
+                changes[name] = current
+        return changes
 
 
 class DistrictForm(forms.Form):
@@ -157,6 +206,29 @@ class BaseDistrictFormSet(forms.BaseFormSet):
 DistrictFormSet = forms.formset_factory(
     DistrictForm, formset=BaseDistrictFormSet, extra=2, can_delete=True, max_num=60, validate_max=True
 )
+
+
+def district_formset_for(cycle, data=None):
+    """The cycle's districts as a formset; once the cycle is under way, what the phase has frozen is
+    disabled with the reason, and blank rows for new districts are offered only while districts
+    may be added."""
+    initial = [
+        {"id": d.pk, "code": d.code, "name": d.name, "kind": d.kind, "budget": d.budget} for d in cycle.districts.all()
+    ]
+    extra = 2 if cycle.allows(Capability.ADD_DISTRICT) else 0
+    formset_class = forms.formset_factory(
+        DistrictForm, formset=BaseDistrictFormSet, extra=extra, can_delete=True, max_num=60, validate_max=True
+    )
+    formset = formset_class(data, prefix="districts", initial=initial)
+    for index, form in enumerate(formset.forms):
+        if index >= len(initial):
+            continue
+        for name in ("code", "kind", "name", "budget"):
+            if why := district_frozen_reason(cycle, name):
+                _frozen(form.fields[name], why)
+        if not cycle.allows(Capability.CONFIGURE):
+            _frozen(form.fields["DELETE"], MSG_DISTRICT_REMOVE_CLOSED)
+    return formset
 
 
 def audit_note_field(*, max_length: int = 2000, widget=None) -> forms.CharField:

@@ -31,7 +31,7 @@ class Action(StrEnum):
     VOTING_RESUME = "voting_resume"
 
 
-MSG_NOT_IN_DRAFT = _("The cycle can only be edited while it is in draft.")
+MSG_ARCHIVED = _("An archived cycle can no longer be edited: its record is closed.")
 MSG_NOT_VOTING = _("This is only possible while voting is open.")
 MSG_ALREADY_PAUSED = _("Voting is already paused.")
 MSG_NOT_PAUSED = _("Voting is not paused.")
@@ -47,7 +47,8 @@ class Rule:
 RULES: dict[Action, Rule] = {
     Action.STAFF_AREA: Rule("budgets.view_staff_area"),
     Action.CYCLE_CREATE: Rule("budgets.manage_cycle"),
-    Action.CYCLE_EDIT: Rule("budgets.manage_cycle", Capability.CONFIGURE, MSG_NOT_IN_DRAFT),
+    # Which fields may change is the service's question (budgets.services.FIELD_CAPABILITY).
+    Action.CYCLE_EDIT: Rule("budgets.manage_cycle", Capability.EDIT_TEXTS, MSG_ARCHIVED),
     Action.CYCLE_TRANSITION: Rule("budgets.manage_cycle"),
     Action.VOTING_EXTEND: Rule("budgets.manage_cycle", Capability.EXTEND_VOTING, MSG_NOT_VOTING),
     Action.VOTING_PAUSE: Rule("budgets.manage_cycle", Capability.PAUSE_VOTING, MSG_NOT_VOTING),

@@ -30,7 +30,15 @@ PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
 
 
 class Capability(StrEnum):
-    CONFIGURE = "configure"  # officials edit districts, budgets, dates, rules
+    CONFIGURE = "configure"  # everything about the cycle: short name, zone, currency, languages, district codes
+    # Fix the cycle's name and description: no link, count or ballot depends on them.
+    EDIT_TEXTS = "edit_texts"
+    # Move scheduled dates still ahead: the close of voting is fingerprinted once voting opens
+    # (then only "extend voting" moves it).
+    MOVE_DATES = "move_dates"
+    # Rename districts and change their budgets: frozen (and fingerprinted) when voting opens.
+    EDIT_DISTRICTS = "edit_districts"
+    ADD_DISTRICT = "add_district"  # until vetting ends: its projects still have time to be made
     SUBMIT_IDEAS = "submit_ideas"  # residents submit, edit and withdraw their own ideas
     BROWSE_IDEAS = "browse_ideas"
     DISCUSS_IDEAS = "discuss_ideas"  # endorse and comment
@@ -53,10 +61,13 @@ class Capability(StrEnum):
 
 
 C = Capability
+# Editing a cycle that is under way: what stays open until voting opens.
+_BEFORE_VOTING = {C.EDIT_TEXTS, C.MOVE_DATES, C.EDIT_DISTRICTS, C.ADD_DISTRICT}
 CAPABILITIES: dict[Phase, frozenset[Capability]] = {
-    Phase.DRAFT: frozenset({C.CONFIGURE, C.DESIGN_BALLOT, C.MANAGE_VOTING_SITES}),
+    Phase.DRAFT: frozenset({C.CONFIGURE, *_BEFORE_VOTING, C.DESIGN_BALLOT, C.MANAGE_VOTING_SITES}),
     Phase.IDEAS: frozenset(
         {
+            *_BEFORE_VOTING,
             C.PUBLIC,
             C.SUBMIT_IDEAS,
             C.BROWSE_IDEAS,
@@ -68,6 +79,7 @@ CAPABILITIES: dict[Phase, frozenset[Capability]] = {
     ),
     Phase.VETTING: frozenset(
         {
+            *_BEFORE_VOTING,
             C.PUBLIC,
             C.BROWSE_IDEAS,
             C.DISCUSS_IDEAS,
@@ -80,6 +92,7 @@ CAPABILITIES: dict[Phase, frozenset[Capability]] = {
     ),
     Phase.VOTING: frozenset(
         {
+            C.EDIT_TEXTS,
             C.PUBLIC,
             C.BROWSE_IDEAS,
             C.CAST_BALLOTS,
@@ -92,6 +105,7 @@ CAPABILITIES: dict[Phase, frozenset[Capability]] = {
     # Paper batches are still keyed, site by site, while the votes are counted.
     Phase.COUNTING: frozenset(
         {
+            C.EDIT_TEXTS,
             C.PUBLIC,
             C.BROWSE_IDEAS,
             C.ENTER_PAPER_BALLOTS,
@@ -102,8 +116,10 @@ CAPABILITIES: dict[Phase, frozenset[Capability]] = {
         }
     ),
     # After certification the tally can still re-run (a funded project withdrawn, an auditor's check).
-    Phase.RESULTS: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.RUN_TALLY}),
-    Phase.IMPLEMENTATION: frozenset({C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.POST_UPDATES, C.RUN_TALLY}),
+    Phase.RESULTS: frozenset({C.EDIT_TEXTS, C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.RUN_TALLY}),
+    Phase.IMPLEMENTATION: frozenset(
+        {C.EDIT_TEXTS, C.PUBLIC, C.BROWSE_IDEAS, C.VIEW_RESULTS, C.POST_UPDATES, C.RUN_TALLY}
+    ),
     Phase.ARCHIVED: frozenset({C.PUBLIC, C.VIEW_RESULTS}),
 }
 

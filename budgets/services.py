@@ -17,14 +17,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import GuardFailed, TransitionNotAllowed, ValidationFailed
+from core.errors import GuardFailed, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.money import is_known_currency
 from core.services import audit_record
 
 from . import permissions
 from .models import TIME_ZONE_CHOICES, Cycle, District
 from .permissions import Action
-from .phases import SCHEDULE_FIELDS, TRANSITIONS, Phase, transition_get
+from .phases import SCHEDULE_FIELDS, TRANSITIONS, Capability, Phase, phase_reached, transition_get
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,49 @@ MSG_EXTEND_NOT_LATER = _("The new closing time must be later than the current on
 MSG_REQUIRED = _("This field is required.")
 MSG_UNKNOWN_LANGUAGE = _("Use known language codes (e.g. zh-hans, ar, hi), each once, beyond English and Spanish.")
 MSG_IDEA_LIMIT_RANGE = _("Allow between 1 and 1000 ideas per resident.")
+# Editing a cycle under way: why a field is frozen, in words an official can act on.
+MSG_FROZEN_AFTER_DRAFT = _(
+    "Fixed once ideas open: residents, links and ideas already rely on it. It could only change in draft."
+)
+MSG_DATES_FROZEN = _(
+    "Dates are frozen once voting opens: the close of voting is part of the ballot's fingerprint. "
+    "Use “Extend voting” to give more time."
+)
+MSG_DATE_PASSED = _("This date has passed (or its phase has begun): it can no longer be moved.")
+MSG_DISTRICTS_FROZEN = _(
+    "Districts and budgets are frozen once voting opens: they are part of the ballot's fingerprint."
+)
+MSG_DISTRICT_ADD_CLOSED = _("Districts can be added only until vetting ends.")
+MSG_DISTRICT_REMOVE_CLOSED = _(
+    "Districts can be removed only in draft: once ideas open, ideas and projects may belong to them."
+)
+MSG_DATE_REASON = _("Say why the date moves; the old and new time are kept with your reason in the audit log.")
+
+# The capability each cycle field needs to change (budgets/phases.py has which phases hold it).
+FIELD_CAPABILITY: dict[str, Capability] = {
+    "name": Capability.EDIT_TEXTS,
+    "description": Capability.EDIT_TEXTS,
+    "slug": Capability.CONFIGURE,
+    "time_zone": Capability.CONFIGURE,
+    "currency": Capability.CONFIGURE,
+    "ideas_per_resident": Capability.CONFIGURE,
+    "extra_languages": Capability.CONFIGURE,
+    **{f: Capability.MOVE_DATES for f in SCHEDULE_FIELDS},
+}
+FROZEN_MESSAGE: dict[Capability, object] = {
+    Capability.CONFIGURE: MSG_FROZEN_AFTER_DRAFT,
+    Capability.MOVE_DATES: MSG_DATES_FROZEN,
+    Capability.EDIT_DISTRICTS: MSG_DISTRICTS_FROZEN,
+    Capability.ADD_DISTRICT: MSG_DISTRICT_ADD_CLOSED,
+}
+# A district's fields and the capability each needs once the district exists.
+DISTRICT_FIELD_CAPABILITY: dict[str, Capability] = {
+    "code": Capability.CONFIGURE,
+    "kind": Capability.CONFIGURE,
+    "name": Capability.EDIT_DISTRICTS,
+    "budget": Capability.EDIT_DISTRICTS,
+}
+_SCHEDULE_PHASE = {t.scheduled_field: t.target for t in TRANSITIONS.values() if t.scheduled_field}
 
 _TIME_ZONES = {tz for tz, _label in TIME_ZONE_CHOICES}
 _MONEY_QUANTUM = Decimal("0.01")
@@ -233,12 +276,69 @@ def _lock(cycle: Cycle | int) -> Cycle:
     return Cycle.objects.select_for_update().get(pk=pk)
 
 
-@transaction.atomic
-def cycle_update(*, actor, cycle: Cycle | int, districts: list[DistrictInput] | None = None, **fields) -> Cycle:
-    """Change a draft cycle's settings and (when ``districts`` is given) its set of districts:
-    listed ids are updated, new entries created, unlisted districts removed.
+def field_frozen_reason(cycle: Cycle, field: str, *, now: datetime | None = None) -> str | None:
+    """Why ``field`` of ``cycle`` cannot change now (a message), or None. Dates: a boundary whose
+    phase has begun, or whose time has passed, stays where it is."""
+    capability = FIELD_CAPABILITY[field]
+    if not cycle.allows(capability):
+        return FROZEN_MESSAGE.get(capability, permissions.MSG_ARCHIVED)
+    if field in _SCHEDULE_PHASE and not cycle.allows(Capability.CONFIGURE):
+        current = getattr(cycle, field)
+        if phase_reached(cycle.phase, _SCHEDULE_PHASE[field]) or (
+            current is not None and current <= (now or timezone.now())
+        ):
+            return MSG_DATE_PASSED
+    return None
 
-    Errors: ``NotAllowed``; ``PhaseClosed`` outside draft; ``ValidationFailed``. Locks the cycle.
+
+def district_frozen_reason(cycle: Cycle, field: str) -> str | None:
+    """Why an existing district's ``field`` cannot change now, or None."""
+    capability = DISTRICT_FIELD_CAPABILITY[field]
+    return None if cycle.allows(capability) else FROZEN_MESSAGE[capability]
+
+
+def _district_changes_refused(cycle: Cycle, districts: list[DistrictInput]) -> dict[str, list]:
+    """Each change to the districts the phase no longer allows, keyed like the validation errors."""
+    errors: dict[str, list] = {}
+    existing = {d.pk: d for d in cycle.districts.all()}
+    listed = set()
+    for index, d in enumerate(districts):
+        row = existing.get(d.id) if d.id is not None else None
+        if row is None:
+            if not cycle.allows(Capability.ADD_DISTRICT):
+                errors.setdefault(f"districts.{index}.code", []).append(MSG_DISTRICT_ADD_CLOSED)
+            continue
+        listed.add(row.pk)
+        new = {"code": (d.code or "").strip(), "name": (d.name or "").strip(), "kind": d.kind}
+        try:
+            new["budget"] = Decimal(str(d.budget)).quantize(_MONEY_QUANTUM)
+        except (InvalidOperation, ValueError):
+            new["budget"] = d.budget  # refused as a bad number by the validation anyway
+        for field, value in new.items():
+            if value != getattr(row, field) and (reason := district_frozen_reason(cycle, field)):
+                errors.setdefault(f"districts.{index}.{field}", []).append(reason)
+    if set(existing) - listed and not cycle.allows(Capability.CONFIGURE):
+        errors.setdefault("districts", []).append(MSG_DISTRICT_REMOVE_CLOSED)
+    return errors
+
+
+@transaction.atomic
+def cycle_update(
+    *, actor, cycle: Cycle | int, districts: list[DistrictInput] | None = None, reason: str = "", **fields
+) -> Cycle:
+    """Change a cycle's settings and (when ``districts`` is given) its set of districts: listed ids
+    are updated, new entries created, unlisted districts removed.
+
+    Invariant: each field changes only while the phase holds its capability (``FIELD_CAPABILITY``,
+    ``DISTRICT_FIELD_CAPABILITY``): in draft everything; until voting opens the names, texts,
+    budgets, dates still ahead and new districts (until vetting ends); then only the cycle's name
+    and description, until the archive. A date is never moved once its boundary has passed; the
+    schedule stays strictly increasing. Outside draft each moved date writes its own
+    ``cycle.date_moved`` event (old time, new time, the reason, which is then required); other
+    changes one ``cycle.updated`` event. Nothing that is the same is written.
+
+    Errors: ``NotAllowed``; ``PhaseClosed`` (archived; or, with ``extra`` per field, a change the
+    phase has frozen, with the reason why); ``ValidationFailed``. Locks the cycle, then checks.
     """
     unknown = set(fields) - set(_EDITABLE)
     if unknown:
@@ -246,23 +346,54 @@ def cycle_update(*, actor, cycle: Cycle | int, districts: list[DistrictInput] | 
     permissions.check_who(actor, Action.CYCLE_EDIT)
     cycle = _lock(cycle)
     permissions.check_when(Action.CYCLE_EDIT, cycle)
+    fields = {f: v for f, v in fields.items() if getattr(cycle, f) != v}
+    frozen: dict[str, list] = {}
+    for f in fields:
+        if why := field_frozen_reason(cycle, f):
+            frozen.setdefault(f, []).append(why)
+    if districts is not None:
+        frozen.update(_district_changes_refused(cycle, districts))
+    if frozen:
+        raise PhaseClosed(next(iter(frozen.values()))[0], extra=frozen)
     before = _cycle_snapshot(cycle)
     merged = {f: getattr(cycle, f) for f in _EDITABLE} | fields
-    dates_changed = [f for f in SCHEDULE_FIELDS if f in fields and fields[f] != getattr(cycle, f)]
+    dates_changed = [f for f in SCHEDULE_FIELDS if f in fields]
     _data, clean_districts = _validate_cycle(merged, districts, dates_set=dates_changed)
+    reason = (reason or "").strip()
+    dated_audit = dates_changed and not cycle.allows(Capability.CONFIGURE)
+    if dated_audit and not reason:
+        raise ValidationFailed(extra={"reason": [MSG_DATE_REASON]})
     if "slug" in fields and Cycle.objects.filter(slug=fields["slug"]).exclude(pk=cycle.pk).exists():
         raise ValidationFailed(extra={"slug": [MSG_SLUG_TAKEN]})
-    changed = [f for f, v in fields.items() if getattr(cycle, f) != v]
-    for f in changed:
-        setattr(cycle, f, fields[f])
-    if changed:
-        cycle.save(update_fields=[*changed, "updated_at"])
+    old_dates = {f: getattr(cycle, f) for f in dates_changed}
+    for f, value in fields.items():
+        setattr(cycle, f, value)
+    if fields:
+        cycle.save(update_fields=[*fields, "updated_at"])
     if clean_districts is not None:
         _districts_sync(cycle, clean_districts)
     after = _cycle_snapshot(cycle)
+    if dated_audit:
+        for f in dates_changed:
+            audit_record(
+                actor=actor,
+                action="cycle.date_moved",
+                object_type="cycle",
+                object_id=cycle.pk,
+                before={f: old_dates[f]},
+                after={f: fields[f]},
+                reason=reason,
+            )
+            before[f] = after[f]  # told by its own event
     if after != before:
         audit_record(
-            actor=actor, action="cycle.updated", object_type="cycle", object_id=cycle.pk, before=before, after=after
+            actor=actor,
+            action="cycle.updated",
+            object_type="cycle",
+            object_id=cycle.pk,
+            before=before,
+            after=after,
+            reason=reason,
         )
     return cycle
 

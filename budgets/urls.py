@@ -15,6 +15,7 @@ urlpatterns = [
     path("staff/cycles/<slug:slug>/extend-voting/", views.staff_voting_extend, name="staff_voting_extend"),
     path("staff/cycles/<slug:slug>/pause-voting/", views.staff_voting_pause, name="staff_voting_pause"),
     path("staff/cycles/<slug:slug>/resume-voting/", views.staff_voting_resume, name="staff_voting_resume"),
+    path("staff/cycles/<slug:slug>/ballot/preview/", views_tally.staff_ballot_preview, name="staff_ballot_preview"),
     path("staff/cycles/<slug:slug>/tally/", views_tally.staff_tally, name="staff_tally"),
     path("staff/cycles/<slug:slug>/tally/run/", views_tally.staff_tally_run, name="staff_tally_run"),
     path("staff/cycles/<slug:slug>/tally/certify/", views_tally.staff_tally_certify, name="staff_tally_certify"),

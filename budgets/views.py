@@ -10,7 +10,15 @@ from core.errors import ApplicationError, NotAllowed, PhaseClosed
 from core.views_mixins import apply_errors, deny, message_error
 
 from . import permissions, selectors, services
-from .forms import CycleForm, DistrictFormSet, ExtendVotingForm, ReasonForm, TransitionForm
+from .forms import (
+    CycleEditForm,
+    CycleForm,
+    DistrictFormSet,
+    ExtendVotingForm,
+    ReasonForm,
+    TransitionForm,
+    district_formset_for,
+)
 from .models import District
 from .permissions import Action
 from .phases import RESIDENT_GUIDANCE, Phase, transition_next
@@ -135,6 +143,8 @@ def staff_cycle_detail(request, slug):
 
 @require_http_methods(["GET", "POST"])
 def staff_cycle_edit(request, slug):
+    """In draft everything; once the cycle is under way, what its phase still allows (the rest is
+    shown disabled with the reason). Archived: back to the cycle page with the reason."""
     cycle = _staff_cycle(slug)
     if refused := _staff_gate(request, Action.CYCLE_EDIT, cycle):
         return refused
@@ -143,33 +153,30 @@ def staff_cycle_edit(request, slug):
     except PhaseClosed as error:
         messages.error(request, error.message)
         return redirect("staff_cycle_detail", slug=cycle.slug)
-    if request.method == "POST":
-        form = CycleForm(request.POST)
-        formset = DistrictFormSet(request.POST, prefix="districts")
-        if form.is_valid() and formset.is_valid():
-            try:
-                cycle = services.cycle_update(
-                    actor=request.user, cycle=cycle, districts=formset.district_inputs(), **form.cleaned_data
-                )
-            except PhaseClosed as error:
+    data = request.POST if request.method == "POST" else None
+    form = CycleEditForm(data, cycle=cycle)
+    formset = district_formset_for(cycle, data)
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            cycle = services.cycle_update(
+                actor=request.user,
+                cycle=cycle,
+                districts=formset.district_inputs(),
+                reason=form.cleaned_data.get("reason", ""),
+                **form.changes(),
+            )
+        except ApplicationError as error:  # a refusal per field (frozen, with why) or bad input
+            if isinstance(error, PhaseClosed) and not error.extra:
                 messages.error(request, error.message)
                 return redirect("staff_cycle_detail", slug=cycle.slug)
-            except ApplicationError as error:
-                apply_errors(error, form, prefix_forms={"districts": (formset.filled_forms(), formset)})
-            else:
-                messages.success(request, _("Changes saved."))
-                return redirect("staff_cycle_detail", slug=cycle.slug)
-    else:
-        form = CycleForm(initial=CycleForm.initial_from(cycle))
-        formset = DistrictFormSet(
-            prefix="districts",
-            initial=[
-                {"id": d.pk, "code": d.code, "name": d.name, "kind": d.kind, "budget": d.budget}
-                for d in cycle.districts.all()
-            ],
-        )
+            apply_errors(error, form, prefix_forms={"districts": (formset.filled_forms(), formset)})
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("staff_cycle_detail", slug=cycle.slug)
     return render(
-        request, "budgets/staff/cycle_form.html", {"form": form, "formset": formset, "cycle": cycle, "creating": False}
+        request,
+        "budgets/staff/cycle_form.html",
+        {"form": form, "formset": formset, "cycle": cycle, "creating": False, "under_way": bool(form.frozen)},
     )
 
 

@@ -17,12 +17,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ApplicationError, NotAllowed, ValidationFailed
 from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
+from voting.models import RULE_EXPLANATIONS
 
-from . import lottery, selectors, selectors_tally, tally
+from . import lottery, preview, selectors, selectors_tally, tally
 from .forms_tally import CertifyForm, LotteryDrawForm, TallyRunForm, TieBreakForm, WithdrawForm
 from .models import TieBreak
 from .permissions import Action, check_official_or_auditor, check_who
 from .phases import Capability
+from .results import RULE_LABELS
 
 REFRESH_SECONDS = 5
 
@@ -192,3 +194,24 @@ def staff_tally_withdraw(request, slug, pk):
         _("Project %(code)s is withdrawn; the district's revised result is published.") % {"code": project.code},
     )
     return _back(cycle, "published")
+
+
+@never_cache
+@require_GET
+def staff_ballot_preview(request, slug):
+    """Every rule on a synthetic sample of ballots per district, while the ballots are designed: how
+    the rules treat this district's costs, before any vote (``budgets.preview``). Never real votes."""
+    cycle = _cycle(slug)
+    if refused := _gate(request, check_tally_viewer, cycle):
+        return refused
+    return render(
+        request,
+        "budgets/staff/ballot_preview.html",
+        {
+            "cycle": cycle,
+            "districts": preview.design_preview(cycle),
+            "designing": cycle.allows(Capability.DESIGN_BALLOT),
+            "voters": preview.SAMPLE_VOTERS,
+            "explanations": [(str(RULE_LABELS[rule]), text) for rule, text in RULE_EXPLANATIONS.items()],
+        },
+    )

@@ -62,6 +62,7 @@ DISCLOSURE: dict[str, Disclosure] = {
     # --- the cycle and its ballot
     "cycle.created": PUBLIC,
     "cycle.updated": PUBLIC,
+    "cycle.date_moved": PUBLIC,  # a scheduled date moved once the cycle is under way: old, new, why
     "cycle.phase_changed": PUBLIC,
     "cycle.voting_extended": PUBLIC,
     "cycle.voting_paused": PUBLIC,

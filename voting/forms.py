@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import matching, methods
 from .methods.base import Problem, ballot_from_points, ballot_from_ranks
-from .models import AllocationRule
+from .models import RULE_EXPLANATIONS, AllocationRule
 from .services import MSG_ADDRESS_NEEDED, MSG_ATTEST, MSG_NAME_NEEDED
 
 METHOD_LABELS = {
@@ -202,9 +202,22 @@ def _count(label, *, required=False, initial=None, max_value=32767, help_text=""
     )
 
 
+# The design fields each ballot method uses (voting.methods.base.validate); the others are shown
+# only when it is chosen (static/js/ballot-design.js). Fields not listed here apply to every method.
+METHOD_FIELDS: dict[str, tuple[str, ...]] = {
+    "min_picks": (methods.Method.APPROVAL, methods.Method.KNAPSACK, methods.Method.RANKED),
+    "max_picks": tuple(methods.Method),
+    "min_spend_percent": (methods.Method.KNAPSACK,),
+    "points_total": (methods.Method.CUMULATIVE,),
+    "points_cap": (methods.Method.CUMULATIVE,),
+}
+
+
 class BallotDesignForm(forms.Form):
     method = forms.ChoiceField(
-        label=_("Ballot method"), choices=[(m.value, label) for m, label in METHOD_LABELS.items()]
+        label=_("Ballot method"),
+        choices=[(m.value, label) for m, label in METHOD_LABELS.items()],
+        widget=forms.Select(attrs={"data-method-switch": ""}),
     )
     min_picks = _count(_("Minimum picks"), required=True, initial=1)
     max_picks = _count(
@@ -216,7 +229,14 @@ class BallotDesignForm(forms.Form):
     )  # fmt: skip
     points_total = _count(_("Points to spread"), help_text=_("Cumulative only."))
     points_cap = _count(_("Most points per project"), help_text=_("Cumulative only; empty for no cap."))
-    allocation_rule = forms.ChoiceField(label=_("Allocation rule"), choices=AllocationRule.choices)
+    allocation_rule = forms.ChoiceField(
+        label=_("Allocation rule"),
+        # Equal shares with its completion first, and chosen for a new design.
+        choices=[(rule, AllocationRule(rule).label) for rule in RULE_EXPLANATIONS],
+        initial=AllocationRule.MES_GREEDY,
+        widget=forms.RadioSelect,
+        help_text=_("How the votes become funded projects once voting closes."),
+    )
     intro = forms.CharField(
         label=_("Introduction shown above the ballot"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -262,6 +282,14 @@ class BallotDesignForm(forms.Form):
         for code, text in (design.intro_translations or {}).items():
             initial[cls.intro_field_name(code)] = text
         return initial
+
+    def fields_by_method(self) -> list[tuple]:
+        """(bound field, the methods it belongs to as a space-separated list, or "" for all)."""
+        return [(field, " ".join(str(m) for m in METHOD_FIELDS.get(field.name, ()))) for field in self]
+
+    def rule_radios(self) -> list[tuple]:
+        """The allocation rule's radio buttons, each with its one-sentence explanation."""
+        return [(radio, RULE_EXPLANATIONS[radio.data["value"]]) for radio in self["allocation_rule"]]
 
 
 class EligibilityForm(forms.Form):

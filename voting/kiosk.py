@@ -24,7 +24,7 @@ constraint refuses the second ballot.
 import hmac
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -142,6 +142,7 @@ class CheckedIn:
     note: str
     seen_at: float
     watched: bool = False
+    checked_in_at: float = 0.0  # when the volunteer checked the voter in (the officials' review shows it)
 
     def as_session(self) -> dict:
         return asdict(self)
@@ -176,7 +177,12 @@ class CheckedIn:
             date_of_birth=date.fromisoformat(self.date_of_birth),
             name=self.name,
             address=self.address,
-            checkin={"site": self.site_name, "volunteer_id": self.volunteer_id, "id_seen": self.confirmed},
+            checkin={
+                "site": self.site_name,
+                "volunteer_id": self.volunteer_id,
+                "id_seen": self.confirmed,
+                **({"at": datetime.fromtimestamp(self.checked_in_at, UTC).isoformat()} if self.checked_in_at else {}),
+            },
             provisional_reason="" if self.confirmed else ProvisionalBallot.Reason.NOT_CONFIRMED,
             provisional_note="" if self.confirmed else self.note,
         )
@@ -287,6 +293,7 @@ def kiosk_checkin(
     site = VotingSite.objects.get(pk=kiosk.site_id)
     if not site.active:
         raise SiteInactive()
+    now = timezone.now()
     checked_in = CheckedIn(
         identity_key=checkin_identity_key(name=name, date_of_birth=date_of_birth, address=address),
         district_id=district_id,
@@ -298,7 +305,8 @@ def kiosk_checkin(
         language=language,
         confirmed=bool(eligibility_confirmed),
         note=note,
-        seen_at=timezone.now().timestamp(),
+        seen_at=now.timestamp(),
+        checked_in_at=now.timestamp(),
     )
     try:
         services.voter_check(voter=checked_in.voter(), district=district_id)

@@ -38,6 +38,25 @@ class AllocationRule(models.TextChoices):
     MES_GREEDY = "mes-greedy", _("Method of Equal Shares, then greedy")
 
 
+# Each rule in one plain sentence (the design form, the previews). The order is the order offered:
+# equal shares with its completion first, the default for a new design.
+RULE_EXPLANATIONS: dict[str, str] = {
+    AllocationRule.MES_GREEDY: _(
+        "Recommended: each voter gets an equal share of the budget to spend on the projects they chose, "
+        "and whatever is left then funds the most-voted projects that still fit, so little money stays unspent."
+    ),
+    AllocationRule.MES: _(
+        "Each voter gets an equal share of the budget and a project is funded only if its supporters can pay "
+        "for it together; fair to smaller groups, but it can leave much of the budget unspent."
+    ),
+    AllocationRule.GREEDY: _(
+        "Projects are funded in order of votes, most first, skipping any that no longer fit; simple, but the "
+        "largest group can win everything. The only rule for ranked ballots."
+    ),
+}
+RULE_ORDER: tuple[str, ...] = tuple(RULE_EXPLANATIONS)
+
+
 class Eligibility(models.Model):
     """Who may vote in a cycle (US PB: no census; attested residence and age)."""
 

@@ -16,6 +16,7 @@ Officials see the roll entry and the identity, never the choices.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
@@ -147,6 +148,33 @@ def provisional_reject(*, actor, provisional: ProvisionalBallot | int, reason: s
 
 
 @dataclass(frozen=True)
+class CheckinFacts:
+    """A voting site's check-in, in words: where, which volunteer, whether proof of age and address
+    was seen, and when (``None``: not recorded)."""
+
+    site: str
+    volunteer: str
+    proof_seen: bool | None
+    at: datetime | None
+
+
+def _checkin_facts(checkin: dict, names: dict[int, str]) -> CheckinFacts | None:
+    if not checkin:
+        return None
+    try:
+        at = datetime.fromisoformat(checkin["at"]) if checkin.get("at") else None
+    except (TypeError, ValueError):
+        at = None
+    seen = checkin.get("id_seen")
+    return CheckinFacts(
+        site=str(checkin.get("site") or ""),
+        volunteer=names.get(checkin.get("volunteer_id"), ""),
+        proof_seen=seen if isinstance(seen, bool) else None,
+        at=at,
+    )
+
+
+@dataclass(frozen=True)
 class ProvisionalRow:
     """One provisional ballot as the officials' page shows it: never its choices."""
 
@@ -154,6 +182,7 @@ class ProvisionalRow:
     identity: Identity | None
     decided_by: str = ""
     duplicate_group: str = ""  # the match key, when this voter is in a group of possible duplicates
+    checkin: CheckinFacts | None = None
 
     @property
     def pending(self) -> bool:
@@ -191,14 +220,20 @@ def provisional_list(cycle: Cycle) -> list[ProvisionalRow]:
         .filter(match_key__in={i.match_key for i in identities.values() if i.match_key})
         .values_list("match_key", flat=True)
     )
-    names = _user_names(p.decided_by_id for p in provisionals)
+    volunteers = [i.checkin.get("volunteer_id") for i in identities.values() if isinstance(i.checkin, dict)]
+    names = _user_names([*(p.decided_by_id for p in provisionals), *(v for v in volunteers if isinstance(v, int))])
     rows = []
     for p in provisionals:
         identity = identities.get(p.roll_entry.identity_key)
         match = identity.match_key if identity and identity.match_key in in_groups else ""
+        checkin = identity.checkin if identity and isinstance(identity.checkin, dict) else {}
         rows.append(
             ProvisionalRow(
-                provisional=p, identity=identity, decided_by=names.get(p.decided_by_id, ""), duplicate_group=match
+                provisional=p,
+                identity=identity,
+                decided_by=names.get(p.decided_by_id, ""),
+                duplicate_group=match,
+                checkin=_checkin_facts(checkin, names),
             )
         )
     return rows

@@ -45,7 +45,7 @@ from .forms import (
     ballot_choices,
 )
 from .methods.messages import problem_message
-from .models import Channel
+from .models import RULE_EXPLANATIONS, Channel
 
 # --- helpers -----------------------------------------------------------------------------------------
 _public_cycle = cycle_selectors.cycle_get_public_or_404
@@ -575,6 +575,9 @@ def staff_ballot(request, slug):
                     "design": getattr(d, "ballot_design", None),
                     "form": design_forms[d.code],
                     "method_label": METHOD_LABELS.get(getattr(getattr(d, "ballot_design", None), "method", None), ""),
+                    "rule_explained": RULE_EXPLANATIONS.get(
+                        getattr(getattr(d, "ballot_design", None), "allocation_rule", None), ""
+                    ),
                 }
                 for d in districts
             ],

@@ -71,6 +71,12 @@ def test_capabilities_that_belong_to_one_phase():
     assert holders[Capability.CERTIFY_RESULTS] == {Phase.COUNTING}
     assert holders[Capability.ENTER_PAPER_BALLOTS] == {Phase.VOTING, Phase.COUNTING}
     assert holders[Capability.VIEW_RESULTS] == {Phase.RESULTS, Phase.IMPLEMENTATION, Phase.ARCHIVED}
+    # Editing a cycle under way: texts until the archive; dates, districts and budgets until voting
+    # opens (then they are fingerprinted); new districts until vetting ends.
+    assert holders[Capability.EDIT_TEXTS] == set(Phase) - {Phase.ARCHIVED}
+    before_voting = {Phase.DRAFT, Phase.IDEAS, Phase.VETTING}
+    assert holders[Capability.MOVE_DATES] == holders[Capability.EDIT_DISTRICTS] == before_voting
+    assert holders[Capability.ADD_DISTRICT] == before_voting
 
 
 @pytest.mark.parametrize("source", list(Phase))

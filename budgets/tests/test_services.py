@@ -201,15 +201,181 @@ def test_cycle_update_without_a_change_writes_no_audit_event(official):
     assert not cycle_events(cycle, "cycle.updated").exists()
 
 
-@pytest.mark.parametrize("phase", [p for p in Phase if p != Phase.DRAFT])
-def test_cycle_update_outside_draft_is_refused(official, phase):
-    cycle = CycleFactory(phase=phase, wards="A")
+def test_an_archived_cycle_cannot_be_edited(official):
+    cycle = CycleFactory(phase=Phase.ARCHIVED, wards="A")
     with pytest.raises(PhaseClosed) as excinfo:
         services.cycle_update(actor=official, cycle=cycle, name="Changed")
-    assert excinfo.value.message == permissions.MSG_NOT_IN_DRAFT
+    assert excinfo.value.message == permissions.MSG_ARCHIVED
     cycle.refresh_from_db()
     assert cycle.name != "Changed"
     assert not cycle_events(cycle, "cycle.updated").exists()
+
+
+UNDER_WAY = [p for p in Phase if p not in (Phase.DRAFT, Phase.ARCHIVED)]
+
+
+@pytest.mark.parametrize("phase", UNDER_WAY)
+def test_the_name_and_description_can_be_fixed_until_the_archive(official, phase):
+    cycle = CycleFactory(phase=phase, wards="A")
+    services.cycle_update(actor=official, cycle=cycle, name="Springfield PB 2027", description="Fixed typo.")
+    cycle.refresh_from_db()
+    assert (cycle.name, cycle.description) == ("Springfield PB 2027", "Fixed typo.")
+    (event,) = cycle_events(cycle, "cycle.updated")
+    assert event.after["name"] == "Springfield PB 2027" and event.before["name"] != event.after["name"]
+
+
+@pytest.mark.parametrize("phase", UNDER_WAY)
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("slug", "new-slug"), ("currency", "EUR"), ("time_zone", "Europe/Madrid"), ("ideas_per_resident", 3)],
+)
+def test_what_residents_and_links_rely_on_is_fixed_after_draft(official, phase, field, value):
+    cycle = CycleFactory(phase=phase, wards="A")
+    before = getattr(cycle, field)
+    with pytest.raises(PhaseClosed) as excinfo:
+        services.cycle_update(actor=official, cycle=cycle, name="Changed too", **{field: value})
+    assert excinfo.value.extra == {field: [services.MSG_FROZEN_AFTER_DRAFT]}
+    cycle.refresh_from_db()
+    assert getattr(cycle, field) == before and cycle.name != "Changed too"  # nothing of the edit is saved
+    assert not AuditEvent.objects.filter(action__startswith="cycle.").exists()
+
+
+def _scheduled(phase, **days):
+    """A cycle in ``phase`` with its schedule ``days`` from now (negative: past)."""
+    now = timezone.now()
+    return CycleFactory(phase=phase, wards="A", **{f: now + timedelta(days=d) for f, d in days.items()})
+
+
+def test_a_future_date_moves_with_a_reason_and_its_own_audit_event(official):
+    cycle = _scheduled(Phase.IDEAS, ideas_open_at=-2, vetting_open_at=5, voting_open_at=20, voting_close_at=30)
+    old = cycle.voting_open_at
+    new = old + timedelta(days=3)
+    services.cycle_update(actor=official, cycle=cycle, voting_open_at=new, reason="  The library needs a week.  ")
+    cycle.refresh_from_db()
+    assert cycle.voting_open_at == new
+    (event,) = cycle_events(cycle, "cycle.date_moved")
+    assert list(event.before) == list(event.after) == ["voting_open_at"]
+    assert datetime.fromisoformat(event.before["voting_open_at"]) == old
+    assert datetime.fromisoformat(event.after["voting_open_at"]) == new
+    assert event.actor_id == official.pk
+    assert event.reason == "The library needs a week."
+    assert not cycle_events(cycle, "cycle.updated").exists()  # the move is told once, by its own event
+
+
+def test_moving_a_date_once_under_way_needs_a_reason(official):
+    cycle = _scheduled(Phase.VETTING, ideas_open_at=-20, vetting_open_at=-2, voting_open_at=10, voting_close_at=20)
+    old = cycle.voting_open_at
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.cycle_update(actor=official, cycle=cycle, voting_open_at=old + timedelta(days=1), reason=" ")
+    assert excinfo.value.extra == {"reason": [services.MSG_DATE_REASON]}
+    cycle.refresh_from_db()
+    assert cycle.voting_open_at == old
+    assert not AuditEvent.objects.filter(action__startswith="cycle.").exists()
+
+
+@pytest.mark.parametrize(
+    ("phase", "field", "message"),
+    [
+        (Phase.IDEAS, "ideas_open_at", services.MSG_DATE_PASSED),  # its phase has begun
+        (Phase.VETTING, "vetting_open_at", services.MSG_DATE_PASSED),
+        (Phase.VOTING, "voting_close_at", services.MSG_DATES_FROZEN),  # fingerprinted: extend voting instead
+        (Phase.COUNTING, "voting_close_at", services.MSG_DATES_FROZEN),
+    ],
+)
+def test_a_past_boundary_or_a_frozen_date_cannot_move(official, phase, field, message):
+    cycle = _scheduled(phase, ideas_open_at=-20, vetting_open_at=-10, voting_open_at=-5, voting_close_at=2)
+    if phase in (Phase.IDEAS, Phase.VETTING):
+        cycle = _scheduled(phase, ideas_open_at=1, vetting_open_at=2, voting_open_at=9, voting_close_at=12)
+    old = getattr(cycle, field)
+    with pytest.raises(PhaseClosed) as excinfo:
+        services.cycle_update(actor=official, cycle=cycle, reason="Why not.", **{field: old + timedelta(hours=5)})
+    assert excinfo.value.extra == {field: [message]}
+    cycle.refresh_from_db()
+    assert getattr(cycle, field) == old
+
+
+def test_a_date_already_passed_cannot_move_even_if_its_phase_has_not_begun(official):
+    # The scheduler has not run yet: the time is past, the phase still the one before.
+    cycle = _scheduled(Phase.IDEAS, ideas_open_at=-5, vetting_open_at=-1, voting_open_at=9, voting_close_at=12)
+    with pytest.raises(PhaseClosed) as excinfo:
+        services.cycle_update(
+            actor=official, cycle=cycle, vetting_open_at=timezone.now() + timedelta(days=1), reason="Late."
+        )
+    assert excinfo.value.extra == {"vetting_open_at": [services.MSG_DATE_PASSED]}
+
+
+def test_a_moved_date_stays_ahead_and_in_order(official):
+    cycle = _scheduled(Phase.IDEAS, ideas_open_at=-2, vetting_open_at=5, voting_open_at=20, voting_close_at=30)
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.cycle_update(
+            actor=official, cycle=cycle, vetting_open_at=timezone.now() - timedelta(hours=1), reason="Oops."
+        )
+    assert excinfo.value.extra["vetting_open_at"] == [
+        services.MSG_DATE_PAST % {"field": str(Cycle._meta.get_field("vetting_open_at").verbose_name)}
+    ]
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.cycle_update(
+            actor=official, cycle=cycle, voting_open_at=cycle.voting_close_at + timedelta(days=1), reason="Oops."
+        )
+    assert "voting_close_at" in excinfo.value.extra  # the schedule stays strictly increasing
+    assert not AuditEvent.objects.filter(action__startswith="cycle.").exists()
+
+
+def _rows(cycle, **changes):
+    """The cycle's districts as inputs, with ``changes`` per code (a dict of fields)."""
+    rows = []
+    for d in cycle.districts.order_by("code"):
+        values = {"id": d.pk, "code": d.code, "name": d.name, "kind": d.kind, "budget": d.budget}
+        values.update(changes.get(d.code, {}))
+        rows.append(DistrictInput(**values))
+    return rows
+
+
+@pytest.mark.parametrize("phase", [Phase.IDEAS, Phase.VETTING])
+def test_before_voting_districts_are_renamed_rebudgeted_and_added(official, phase):
+    cycle = CycleFactory(phase=phase, wards="AB")
+    rows = _rows(cycle, A={"name": "Ward A (Downtown)", "budget": "60000"})
+    services.cycle_update(
+        actor=official, cycle=cycle, districts=[*rows, DistrictInput(code="CITY", name="Citywide", budget="40000",
+                                                                       kind=District.Kind.CITYWIDE)],
+    )  # fmt: skip
+    got = {d.code: (d.name, d.budget) for d in cycle.districts.all()}
+    assert got == {"A": ("Ward A (Downtown)", Decimal("60000.00")), "B": ("Ward B", Decimal("50000.00")),
+                   "CITY": ("Citywide", Decimal("40000.00"))}  # fmt: skip
+    (event,) = cycle_events(cycle, "cycle.updated")
+    assert len(event.after["districts"]) == 3
+
+
+@pytest.mark.parametrize("phase", [Phase.VOTING, Phase.COUNTING, Phase.RESULTS])
+def test_from_voting_on_districts_and_budgets_stay_frozen(official, phase):
+    cycle = CycleFactory(phase=phase, wards="AB")
+    for changes, key, message in (
+        ({"A": {"budget": "1"}}, "districts.0.budget", services.MSG_DISTRICTS_FROZEN),
+        ({"B": {"name": "Renamed"}}, "districts.1.name", services.MSG_DISTRICTS_FROZEN),
+    ):
+        with pytest.raises(PhaseClosed) as excinfo:
+            services.cycle_update(actor=official, cycle=cycle, districts=_rows(cycle, **changes))
+        assert excinfo.value.extra == {key: [message]}
+    with pytest.raises(PhaseClosed) as excinfo:
+        services.cycle_update(
+            actor=official, cycle=cycle, districts=[*_rows(cycle), DistrictInput(code="C", name="C", budget="5")]
+        )
+    assert excinfo.value.extra == {"districts.2.code": [services.MSG_DISTRICT_ADD_CLOSED]}
+    assert sorted(cycle.districts.values_list("code", "name", "budget")) == [
+        ("A", "Ward A", Decimal("50000.00")), ("B", "Ward B", Decimal("50000.00"))
+    ]  # fmt: skip
+    assert not AuditEvent.objects.filter(action__startswith="cycle.").exists()
+
+
+def test_after_draft_district_codes_kinds_and_the_set_stay(official):
+    cycle = CycleFactory(phase=Phase.IDEAS, wards="AB")
+    with pytest.raises(PhaseClosed) as excinfo:
+        services.cycle_update(actor=official, cycle=cycle, districts=_rows(cycle, A={"code": "Z"}))
+    assert excinfo.value.extra == {"districts.0.code": [services.MSG_FROZEN_AFTER_DRAFT]}
+    with pytest.raises(PhaseClosed) as excinfo:
+        services.cycle_update(actor=official, cycle=cycle, districts=_rows(cycle)[:1])
+    assert excinfo.value.extra == {"districts": [services.MSG_DISTRICT_REMOVE_CLOSED]}
+    assert cycle.districts.count() == 2
 
 
 def test_cycle_update_refuses_a_slug_in_use_and_saves_nothing(official):
@@ -589,6 +755,45 @@ def test_two_concurrent_transitions_change_the_phase_once(transactional_db, offi
     assert results == [Phase.VETTING, Phase.VETTING]
     assert _phase(cycle) == Phase.VETTING
     assert cycle_events(cycle).count() == 1
+
+
+@pytest.mark.postgres
+def test_two_officials_moving_dates_at_once_keep_the_schedule_in_order(transactional_db, official):
+    """Each move alone keeps the order; both together would not. The cycle lock makes the second
+    one see the first: one is saved, the other refused with the order message (never a 500 from the
+    database's check)."""
+    now = timezone.now()
+    cycle = CycleFactory(
+        phase=Phase.IDEAS, wards="A", ideas_open_at=now - timedelta(days=1), vetting_open_at=now + timedelta(days=10),
+        voting_open_at=now + timedelta(days=20), voting_close_at=now + timedelta(days=30),
+    )  # fmt: skip
+    moves = [{"vetting_open_at": now + timedelta(days=15)}, {"voting_open_at": now + timedelta(days=12)}]
+    barrier = threading.Barrier(2, timeout=10)
+    saved, refused, errors = [], [], []
+
+    def move(fields):
+        try:
+            actor = User.objects.get(pk=official.pk)
+            barrier.wait()
+            services.cycle_update(actor=actor, cycle=cycle.pk, reason="Race.", **fields)
+            saved.append(fields)
+        except ValidationFailed as exc:
+            refused.append(exc.extra)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move, args=(fields,)) for fields in moves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == [] and len(saved) == len(refused) == 1
+    cycle.refresh_from_db()
+    assert cycle.vetting_open_at < cycle.voting_open_at
+    assert cycle_events(cycle, "cycle.date_moved").count() == 1
 
 
 # --- voting: extend, pause, resume -------------------------------------------------------------------

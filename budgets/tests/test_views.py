@@ -358,10 +358,9 @@ def test_edit_a_draft(official_client):
     assert cycle_events(cycle, "cycle.updated").count() == 1
 
 
-@pytest.mark.parametrize("phase", [Phase.IDEAS, Phase.VOTING, Phase.ARCHIVED])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_edit_outside_draft_redirects_and_changes_nothing(official_client, phase, method):
-    cycle = CycleFactory(phase=phase, wards="A")
+def test_editing_an_archived_cycle_redirects_with_the_reason_and_changes_nothing(official_client, method):
+    cycle = CycleFactory(phase=Phase.ARCHIVED, wards="A")
     before = _counts()
     url = reverse("staff_cycle_edit", args=[cycle.slug])
     data = _create_post(name="Changed", slug=cycle.slug) if method == "post" else None
@@ -369,10 +368,130 @@ def test_edit_outside_draft_redirects_and_changes_nothing(official_client, phase
     assert response.status_code == 302
     assert response["Location"] == reverse("staff_cycle_detail", args=[cycle.slug])
     follow = official_client.get(response["Location"])
-    assert str(permissions.MSG_NOT_IN_DRAFT) in _messages(follow)
+    assert str(permissions.MSG_ARCHIVED) in _messages(follow)
+    assert "Edit cycle" not in follow.content.decode()
     cycle.refresh_from_db()
     assert cycle.name != "Changed"
     assert _counts() == before
+
+
+def _local(value, cycle) -> str:
+    return value.astimezone(ZoneInfo(cycle.time_zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _edit_form_post(cycle, *, new_districts=(), reason="", **fields):
+    """What the edit page posts when nothing is changed but ``fields`` (and new district rows).
+    Disabled inputs are not sent by browsers: they are left out here too."""
+    data = {
+        "name": cycle.name, "slug": cycle.slug, "description": cycle.description, "time_zone": cycle.time_zone,
+        "currency": cycle.currency, "ideas_per_resident": str(cycle.ideas_per_resident), "extra_languages": "",
+        "reason": reason,
+    }  # fmt: skip
+    for field in ("ideas_open_at", "vetting_open_at", "voting_open_at", "voting_close_at"):
+        value = getattr(cycle, field)
+        data[field] = _local(value, cycle) if value else ""
+    data.update(fields)
+    districts = list(cycle.districts.order_by("kind", "code"))
+    rows = [(d.pk, d.code, d.name, d.kind, str(d.budget)) for d in districts] + [(None, *row) for row in new_districts]
+    data.update({"districts-TOTAL_FORMS": str(len(rows)), "districts-INITIAL_FORMS": str(len(districts)),
+                 "districts-MIN_NUM_FORMS": "0", "districts-MAX_NUM_FORMS": "1000"})  # fmt: skip
+    for i, (pk, code, name, kind, budget) in enumerate(rows):
+        data.update({f"districts-{i}-id": str(pk or ""), f"districts-{i}-code": code, f"districts-{i}-name": name,
+                     f"districts-{i}-kind": kind, f"districts-{i}-budget": budget})  # fmt: skip
+    return data
+
+
+def _under_way(phase=Phase.IDEAS, **days):
+    now = timezone.now()
+    days = days or {"ideas_open_at": -3, "vetting_open_at": 10, "voting_open_at": 30, "voting_close_at": 40}
+    return CycleFactory(phase=phase, wards="AB", **{f: now + timedelta(days=d) for f, d in days.items()})
+
+
+def _input(html, name) -> str:
+    """The opening tag of the input (or select, textarea) named ``name``."""
+    match = re.search(rf'<(?:input|select|textarea)[^>]*name="{re.escape(name)}"[^>]*>', html)
+    assert match, name
+    return match.group(0)
+
+
+def test_the_edit_page_of_a_cycle_under_way_shows_what_is_frozen_and_why(official_client):
+    cycle = _under_way()
+    page = official_client.get(reverse("staff_cycle_edit", args=[cycle.slug]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    for open_field in ("name", "description", "vetting_open_at", "voting_open_at", "voting_close_at", "reason",
+                       "districts-0-name", "districts-0-budget", "districts-2-code"):  # fmt: skip
+        assert " disabled" not in _input(html, open_field), open_field
+    for frozen in ("slug", "currency", "time_zone", "ideas_open_at", "districts-0-code", "districts-0-kind"):
+        assert " disabled" in _input(html, frozen), frozen
+    assert _text(services.MSG_FROZEN_AFTER_DRAFT) in html and _text(services.MSG_DATE_PASSED) in html
+    assert '<label for="id_reason">Reason for moving a date:</label>' in html
+    assert '<label for="id_voting_open_at">Voting opens:</label>' in html
+    assert "This cycle is under way" in html
+
+
+def test_the_edit_page_once_voting_is_open_freezes_budgets_and_dates_in_spanish(official_client):
+    cycle = _under_way(Phase.VOTING, ideas_open_at=-30, vetting_open_at=-20, voting_open_at=-1, voting_close_at=5)
+    html = official_client.get(reverse("staff_cycle_edit", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE="es")
+    html = html.content.decode()
+    for frozen in ("voting_close_at", "districts-0-budget", "districts-1-name"):
+        assert " disabled" in _input(html, frozen), frozen
+    assert " disabled" not in _input(html, "name")
+    assert 'name="districts-2-code"' not in html  # no row for a new district
+    assert 'name="reason"' not in html  # no date left to move
+    assert "Las fechas quedan fijas al abrir la votación" in html
+    assert "Los distritos y los presupuestos quedan fijos al abrir la votación" in html
+
+
+def test_an_official_moves_a_date_renames_and_adds_a_district_while_ideas_are_open(official_client, official):
+    cycle = _under_way()
+    a = cycle.districts.get(code="A")
+    new_open = cycle.voting_open_at + timedelta(days=2)
+    post = _edit_form_post(
+        cycle, name="Springfield PB", voting_open_at=_local(new_open, cycle), reason="Room booked a week later.",
+        slug="tampered", new_districts=[("C", "Ward C", "ward", "30000")],
+    )  # fmt: skip
+    post["districts-0-name"] = "Ward A (Downtown)"
+    response = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    cycle.refresh_from_db()
+    assert cycle.name == "Springfield PB" and cycle.slug != "tampered"  # a frozen field ignores what is posted
+    assert abs(cycle.voting_open_at - new_open) < timedelta(minutes=1)
+    assert cycle.districts.get(pk=a.pk).name == "Ward A (Downtown)"
+    assert cycle.districts.filter(code="C", budget=Decimal("30000")).exists()
+    (moved,) = cycle_events(cycle, "cycle.date_moved")
+    assert moved.reason == "Room booked a week later." and moved.actor_id == official.pk
+    assert cycle_events(cycle, "cycle.updated").count() == 1
+
+
+def test_moving_a_date_without_a_reason_shows_the_error_and_changes_nothing(official_client):
+    cycle = _under_way()
+    before = (_counts(), cycle.voting_open_at)
+    post = _edit_form_post(cycle, voting_open_at=_local(cycle.voting_open_at + timedelta(days=2), cycle), name="X")
+    response = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _text(services.MSG_DATE_REASON) in html and "Please correct the errors below." in html
+    cycle.refresh_from_db()
+    assert (_counts(), cycle.voting_open_at) == before and cycle.name != "X"
+
+
+def test_a_date_in_the_dst_gap_or_out_of_order_is_refused_on_the_edit_page(official_client):
+    cycle = _under_way(ideas_open_at=-3, vetting_open_at=2, voting_open_at=400, voting_close_at=410)
+    # 2:30 a.m. on the second Sunday of March does not exist in New York: the next one is < 400 days away.
+    gap_day = None
+    for year in (timezone.now().year, timezone.now().year + 1):
+        march8 = datetime(year, 3, 8)
+        candidate = march8 + timedelta(days=(6 - march8.weekday()) % 7)
+        if gap_day is None and candidate > datetime.now() + timedelta(days=3):
+            gap_day = candidate
+    post = _edit_form_post(cycle, vetting_open_at=gap_day.strftime("%Y-%m-%dT02:30"), reason="Move.")
+    html = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post).content.decode()
+    assert "This time does not exist in" in html
+    post = _edit_form_post(cycle, voting_close_at=_local(cycle.voting_open_at - timedelta(days=1), cycle), reason="x")
+    html = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post).content.decode()
+    assert _text(services.MSG_DATES_ORDER, later="voting closes", earlier="voting opens") in html
+    assert not cycle_events(cycle, "cycle.date_moved").exists()
 
 
 # --- officials' area: advance ---------------------------------------------------------------------

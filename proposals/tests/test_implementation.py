@@ -323,3 +323,32 @@ def test_the_officials_tally_page_links_to_the_form_in_implementation(world):
     page = staff_client(world.official).get(reverse("staff_tally", args=[world.cycle.slug])).content.decode()
     assert reverse("staff_project_updates", args=[world.a01.pk]) in page
     assert reverse("staff_project_updates", args=[world.a02.pk]) not in page
+
+
+def test_the_project_list_and_the_cycle_page_link_to_the_update_form(world):
+    """Not only from the tally page: the staff project list and the cycle page link to the form of
+    each funded project (and of no other)."""
+    client = staff_client(world.official)
+    for page_url in (
+        reverse("vetting_project_list", args=[world.cycle.slug]),
+        reverse("staff_cycle_detail", args=[world.cycle.slug]),
+    ):
+        page = client.get(page_url).content.decode()
+        for funded in (world.a01, world.a03):
+            url = reverse("staff_project_updates", args=[funded.pk])
+            assert f'<a href="{url}">Post an update on {funded.code}</a>' in page
+        assert reverse("staff_project_updates", args=[world.a02.pk]) not in page
+
+
+def test_the_cycle_page_links_to_updates_in_spanish_and_only_in_implementation(official):
+    world = implementation_world(official, phase=Phase.RESULTS)
+    client = staff_client(world.official)
+    url = reverse("staff_cycle_detail", args=[world.cycle.slug])
+    assert reverse("staff_project_updates", args=[world.a01.pk]) not in client.get(url).content.decode()
+    world.cycle = cycle_transition(actor=official, cycle=world.cycle, target=Phase.IMPLEMENTATION, reason="Go.")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    update_url = reverse("staff_project_updates", args=[world.a01.pk])
+    assert "Novedades de la ejecución" in page
+    assert f'<a href="{update_url}">Publicar una novedad sobre A-01</a>' in page
+    listing = client.get(reverse("vetting_project_list", args=[world.cycle.slug]), HTTP_ACCEPT_LANGUAGE="es")
+    assert f'<a href="{update_url}">Publicar una novedad sobre A-01</a>' in listing.content.decode()

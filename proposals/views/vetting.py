@@ -18,7 +18,7 @@ from budgets import selectors as budget_selectors
 from core.errors import ApplicationError, NotAllowed, PhaseClosed
 from core.views_mixins import apply_errors, deny, message_error
 
-from .. import permissions, selectors, services
+from .. import implementation, permissions, selectors, services
 from ..forms.vetting import (
     AssignReviewerForm,
     CategoryForm,
@@ -275,6 +275,10 @@ def vetting_project_list(request, slug):
             "projects": list(selectors.project_list(cycle=cycle)),
             "can_build": permissions.can(request.user, Action.PROJECT_EDIT, cycle),
             "frozen": _closed(Action.PROJECT_EDIT, cycle),
+            # Implementation updates are posted from here too (and from the cycle and tally pages).
+            "updatable": {p.pk for p in implementation.funded_projects(cycle)}
+            if permissions.can(request.user, Action.POST_UPDATE, cycle)
+            else None,
         },
     )
 

@@ -5,7 +5,7 @@ unconfirmed eligibility makes the ballot provisional; the same person checked in
 votes once."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -243,7 +243,9 @@ def test_a_kiosk_ballot_records_the_site_on_the_roll_and_nothing_on_the_ballot(w
     assert (identity.name, identity.date_of_birth, identity.address) == (
         "María José López", date(1990, 4, 30), "1 Grove St, Jersey City"
     )  # fmt: skip
+    checked_at = identity.checkin.pop("at")  # when the volunteer checked the voter in (in the identity only)
     assert identity.checkin == {"site": "City Hall", "volunteer_id": volunteer.pk, "id_seen": True}
+    assert checked_at == datetime.fromtimestamp(checked_in.checked_in_at, UTC).isoformat()
     assert identity.match_key == crypto.match_key(**PERSON)
     ballot = Ballot.objects.get()
     assert "site" not in {f.name for f in Ballot._meta.get_fields()}

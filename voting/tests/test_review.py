@@ -6,7 +6,7 @@ certification is refused while anything is unsettled; the officials' pages and w
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,7 @@ from core import times
 from core.errors import GuardFailed, NotAllowed, NotFound, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent
 from tests.factories import user_with_role
-from voting import crypto, methods, review, services
+from voting import crypto, kiosk, methods, review, services
 from voting.models import (
     Ballot,
     BallotVoid,
@@ -775,3 +775,39 @@ def test_racing_decisions_on_one_provisional_ballot_decide_it_once(transactional
     assert BallotVoid.objects.count() == (provisional.status == ProvisionalBallot.Status.REJECTED)
     assert AuditEvent.objects.filter(action__startswith="provisional.").count() == 1
     assert_roll_matches_ballots()
+
+
+def test_the_provisional_page_gives_the_kiosk_check_in_in_words(client, world, official, settings):
+    """Site, the volunteer's name, whether proof was seen and when, in the cycle's zone: not a raw
+    dictionary with account ids; and still never the ballot's choices."""
+    volunteer = user_with_role("volunteer")
+    volunteer.display_name = "Sam Okafor"
+    volunteer.save(update_fields=["display_name"])
+    site = voting_site_create(actor=official, cycle=world.cycle, name="City Hall")
+    opened = kiosk.kiosk_open(actor=volunteer, site=site)
+    checked_in = kiosk.kiosk_checkin(
+        actor=volunteer, kiosk=opened, district=world.district("A"), language="en", eligibility_confirmed=False,
+        note="No proof of address.", name="Ana Díaz", date_of_birth=date(1980, 5, 17), address="1 Grove St",
+    )  # fmt: skip
+    services.ballot_cast(voter=checked_in.voter(), district=checked_in.district_id, ballot=methods.Ballot(("A-02",)))
+    to_counting(world)
+    at = datetime.fromisoformat(Identity.objects.get().checkin["at"])
+    client.force_login(official)
+    url = reverse("staff_provisional", args=[world.cycle.slug])
+    html = main(client.get(url).content.decode())
+    assert "<li>Site: City Hall</li>" in html
+    assert "<li>Volunteer: Sam Okafor</li>" in html
+    assert "<li>Proof of age and address seen: no</li>" in html
+    moment = escape(times.format_datetime(at, world.cycle))
+    assert f'<li>Checked in: <time datetime="{at.isoformat()}">{moment}</time></li>' in html
+    for raw in ("volunteer_id", "id_seen", f": {volunteer.pk}<", "{'"):
+        assert raw not in html
+    assert "A-02" not in html  # never the choices
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = main(client.get(url).content.decode())
+    assert "<li>Centro de votación: City Hall</li>" in html and "<li>Voluntario: Sam Okafor</li>" in html
+    assert "<li>Se vio prueba de edad y domicilio: no</li>" in html
+    with translation.override("es"):
+        moment = escape(times.format_datetime(at, world.cycle))
+    assert f'<li>Hora del registro: <time datetime="{at.isoformat()}">{moment}</time></li>' in html

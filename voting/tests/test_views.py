@@ -709,3 +709,66 @@ def test_the_intro_translations_are_frozen_with_the_design_only_when_there_are_s
     assert district["design"]["intro_translations"] == {"es": "Elija los proyectos que quiere."}
     (district,) = [d for d in services.cycle_ballot_canonical(without)["districts"] if d["code"] == "A"]
     assert "intro_translations" not in district["design"]  # the fingerprints of older cycles hold
+
+
+def _rule_radios(html: str, district: str) -> list[tuple[str, bool]]:
+    """The allocation rule's radio buttons of a district's form, in page order: (value, checked)."""
+    tags = re.findall(rf'<input type="radio" name="design-{district}-allocation_rule"[^>]*>', html)
+    return [(re.search(r'value="([^"]+)"', tag).group(1), " checked" in tag) for tag in tags]
+
+
+def test_the_allocation_rule_is_guided_equal_shares_with_completion_first_and_chosen(client, official):
+    cycle = vetting_cycle(official)
+    client.force_login(official)
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    # A new design: equal shares with its completion first, and already chosen.
+    assert _rule_radios(html, "A") == [("mes-greedy", True), ("mes", False), ("greedy", False)]
+    assert "<legend>Allocation rule</legend>" in html
+    for rule_text in ("whatever is left then funds the most-voted projects that still fit",
+                      "it can leave much of the budget unspent", "Projects are funded in order of votes"):  # fmt: skip
+        assert rule_text in html
+    # The explanation is part of each radio's label (read out with it).
+    assert re.search(r'<label for="id_design-A-allocation_rule_1"><strong>Method of Equal Shares</strong><br>'
+                     r'<span class="small">Each voter gets an equal share', html)  # fmt: skip
+    assert f'href="{reverse("staff_ballot_preview", args=[cycle.slug])}#preview-A"' in html
+    # A saved design keeps its own rule.
+    client.post(reverse("staff_ballot", args=[cycle.slug]), design_post(ward(cycle, "A"), allocation_rule="greedy"))
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    assert _rule_radios(html, "A") == [("mes-greedy", False), ("mes", False), ("greedy", True)]
+
+
+def test_the_allocation_rules_are_explained_in_spanish(client, official, settings):
+    cycle = vetting_cycle(official)
+    client.force_login(official)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    assert "lo que sobra financia los proyectos más votados que aún caben" in html
+    assert "puede dejar sin gastar buena parte del presupuesto" in html
+
+
+def test_the_design_form_marks_each_methods_fields_and_keeps_them_all_in_the_page(client, official):
+    """Without JavaScript every field is in the page (nothing hidden by the server); each
+    method-specific one is wrapped with the methods it is for, which the static script reads."""
+    cycle = vetting_cycle(official)
+    client.force_login(official)
+    html = client.get(reverse("staff_ballot", args=[cycle.slug])).content.decode()
+    form = html.split('value="design-A"')[1].split("</form>")[0]
+    expected = {
+        "min_picks": "approval knapsack ranked",
+        "max_picks": "approval knapsack ranked cumulative",
+        "min_spend_percent": "knapsack",
+        "points_total": "cumulative",
+        "points_cap": "cumulative",
+    }
+    for field, methods_for in expected.items():
+        assert re.search(rf'<div data-methods="{methods_for}">\s*<label for="id_design-A-{field}">', form), field
+    assert "hidden" not in form.replace('type="hidden"', "")
+    assert "data-method-switch" in form and "data-ballot-design" in html
+    assert re.search(r'<script src="/static/js/ballot-design(\.[0-9a-f]+)?\.js" defer></script>', html)
+    # In Spanish too: each field still says which method it is for, for a page without JavaScript.
+    html = client.get(reverse("staff_ballot", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    form = html.split('value="design-A"')[1].split("</form>")[0]
+    assert re.search(
+        r'<div data-methods="cumulative">\s*<label for="id_design-A-points_total">Puntos para repartir', form
+    )
+    assert "Solo para el método de mochila (presupuesto)." in form
