@@ -433,13 +433,11 @@ def _check_not_on_roll(district: District, voter: Voter) -> None:
     scope_taken = VoterRollEntry.objects.filter(
         cycle_id=district.cycle_id, scope=district.kind, identity_key=voter.identity_key
     ).exists()
+
     # A voter who may replace their ballot here passes (the cast decides again, under a lock).
-    may_replace = lambda: (
-        not voter.provisional_reason
-        and ballot_changeable(  # noqa: E731
-            district=district, identity_key=voter.identity_key
-        )
-    )
+    def may_replace() -> bool:
+        return not voter.provisional_reason and ballot_changeable(district=district, identity_key=voter.identity_key)
+
     if _roll_blocks(scope_taken=scope_taken, may_replace=may_replace):
         raise AlreadyVoted()
 
