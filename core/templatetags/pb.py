@@ -1,7 +1,10 @@
+import json
+
 from django import template
 
 from core import times
 from core.money import format_money
+from core.money import money_format as _money_format
 
 register = template.Library()
 
@@ -38,3 +41,10 @@ def day(value):
 def zone_name(where):
     """``{{ cycle|zone_name }}`` → "Eastern Time"."""
     return times.zone_name(where)
+
+
+@register.simple_tag
+def money_format(currency):
+    """``data-money="{% money_format cycle.currency %}"``: how ``money`` writes amounts in the
+    active language, as JSON for a script (``core.money.money_format``)."""
+    return json.dumps(_money_format(currency), ensure_ascii=False)
