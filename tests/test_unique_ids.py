@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from budgets.demo import DEMO_SLUG, demo_load
 from proposals.models import Idea, Project
-from tests.factories import UserFactory
+from tests.factories import CycleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +46,7 @@ def test_the_parser_finds_a_repeated_id():
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_no_page_repeats_an_id(client, language):
     demo_load(phase="voting")
+    CycleFactory(ideas=True, wards="AB")  # a second cycle on the home page: each card's ids its own
     idea = Idea.objects.filter(cycle__slug=DEMO_SLUG).first()
     project = Project.objects.filter(district__cycle__slug=DEMO_SLUG).select_related("district").first()
     pages = [
@@ -63,6 +64,7 @@ def test_no_page_repeats_an_id(client, language):
     ]
     for url in pages:
         assert_unique_ids(client, url, language=language)
+    assert client.get(reverse("home")).content.decode().count('class="districts"') == 2
     # Refused forms: their error summaries and field errors.
     refused = {
         reverse("account_login"): {"login": "no@example.org", "password": "x"},
