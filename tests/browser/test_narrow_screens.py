@@ -38,8 +38,9 @@ def too_wide(page, url, language) -> list[str]:
         return []
     # Name the culprits: the elements whose right edge passes the screen's.
     culprits = page.evaluate(
-        """(w) => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 0.5)
-              .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""",
+        """(w) => [...document.querySelectorAll('body *')]
+              .filter(e => e.getBoundingClientRect().right > w + 0.5).slice(0, 5)
+              .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
         WIDTH,
     )
     return [f"{url} [{language}]: {width}px — {culprits}"]
