@@ -65,6 +65,7 @@ def test_no_page_scrolls_sideways_at_320_px(live_server, narrow, language, setti
         f"/projects/{project.pk}/",
         f"/cycles/{DEMO_SLUG}/vote/",
         f"/cycles/{DEMO_SLUG}/vote/code/",
+        f"/cycles/{DEMO_SLUG}/vote/phone/",
         "/receipt/",
         "/accounts/login/",
         "/accounts/signup/",
@@ -76,7 +77,7 @@ def test_no_page_scrolls_sideways_at_320_px(live_server, narrow, language, setti
     page.context.clear_cookies()
     log_in(page, base, email, password=DEMO_PASSWORD)
     speak(page, base, language)
-    for path in (f"/cycles/{DEMO_SLUG}/vote/", f"/cycles/{DEMO_SLUG}/vote/{ward}/"):
+    for path in (f"/cycles/{DEMO_SLUG}/vote/", f"/cycles/{DEMO_SLUG}/vote/{ward}/", "/me/ideas/"):
         problems += too_wide(page, base + path, language)
     page.context.clear_cookies()
     speak(page, base, language)
