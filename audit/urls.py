@@ -9,5 +9,6 @@ urlpatterns = [
     path("audit/bundles/<int:pk>/download/", views.audit_bundle_download, name="audit_bundle_download"),
     path("staff/cycles/<slug:slug>/void-ballot/", views.staff_ballot_void, name="staff_ballot_void"),
     path("cycles/<slug:slug>/record/", views.public_record, name="public_record"),
+    path("cycles/<slug:slug>/record/<int:pk>/status/", views.public_record_status, name="public_record_status"),
     path("cycles/<slug:slug>/record/<int:pk>/download/", views.public_record_download, name="public_record_download"),
 ]

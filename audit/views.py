@@ -2,13 +2,16 @@
 public record of a certified cycle.
 
 Thin: check, call a service, render. Every denial goes through ``deny`` (audited). Pages work
-without JavaScript: a bundle being built is shown with its progress, and the page reloads itself
-(a meta refresh) until the download link is there.
+without JavaScript: a bundle being built is shown with its progress; the auditor area reloads
+itself (a meta refresh) until the download link is there, the public record offers "check again"
+(and, with JavaScript, follows the build through a small status endpoint, without reloading).
 """
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,7 +24,12 @@ from . import permissions, selectors, services
 from .forms import BallotVoidForm, ReceiptLookupForm
 from .models import Bundle
 
-REFRESH_SECONDS = 5
+REFRESH_SECONDS = 5  # the auditor area's bundle list reloads itself while a bundle is built
+
+
+def bundle_status_label(bundle: Bundle) -> str:
+    """ "Being built (ballots.csv)": what the status block says while a bundle is built."""
+    return f"{bundle.get_status_display()} ({bundle.stage})" if bundle.stage else str(bundle.get_status_display())
 
 
 _staff_cycle = cycle_selectors.cycle_get_staff_or_404
@@ -165,25 +173,49 @@ def _public_cycle(slug):
     return cycle
 
 
+def _public_bundle(cycle, pk) -> Bundle:
+    bundle = Bundle.objects.filter(pk=pk, cycle=cycle, variant=Bundle.Variant.PUBLIC).select_related("cycle").first()
+    if bundle is None:
+        raise Http404
+    return bundle
+
+
+@never_cache
 @require_GET
 def public_record(request, slug):
-    """The public record of a certified cycle: its status while it is built, then the download."""
+    """The public record of a certified cycle: its status while it is built, then the download.
+    The page never reloads itself: with JavaScript (static/js/bundle-status.js) it asks
+    ``public_record_status`` how the build goes and shows the link when it is ready; without, it
+    offers a "check again" link."""
     cycle = _public_cycle(slug)
     bundle = services.public_record_get(cycle=cycle)
+    return render(request, "audit/public_record.html", {"cycle": cycle, "bundle": bundle})
+
+
+@never_cache
+@require_GET
+def public_record_status(request, slug, pk):
+    """How the build of a public record goes, for the page's script: its status, its progress, a
+    sentence saying so and, once it is ready or has failed, the status block to show."""
+    cycle = _public_cycle(slug)
+    bundle = _public_bundle(cycle, pk)
     building = bundle.status in (Bundle.Status.QUEUED, Bundle.Status.BUILDING)
-    return render(
-        request,
-        "audit/public_record.html",
-        {"cycle": cycle, "bundle": bundle, "refresh": REFRESH_SECONDS if building else None},
+    html = ""
+    if not building:
+        html = render_to_string(
+            "audit/_bundle_status_body.html",
+            {"bundle": bundle, "download_url": reverse("public_record_download", args=[cycle.slug, bundle.pk])},
+            request=request,
+        )
+    return JsonResponse(
+        {"status": bundle.status, "progress": bundle.progress, "message": bundle_status_label(bundle), "html": html}
     )
 
 
 @require_GET
 def public_record_download(request, slug, pk):
     cycle = _public_cycle(slug)
-    bundle = Bundle.objects.filter(pk=pk, cycle=cycle, variant=Bundle.Variant.PUBLIC).select_related("cycle").first()
-    if bundle is None:
-        raise Http404
+    bundle = _public_bundle(cycle, pk)
     try:
         path = services.bundle_download(actor=request.user, bundle=bundle)
     except ApplicationError as error:

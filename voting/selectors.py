@@ -54,19 +54,6 @@ def eligibility_for(cycle: Cycle) -> Eligibility:
     return Eligibility.objects.filter(cycle=cycle).first() or Eligibility(cycle=cycle)
 
 
-def has_voted(*, district: District, identity_key: str) -> bool:
-    return VoterRollEntry.objects.filter(district=district, identity_key=identity_key).exists()
-
-
-def voted_district_ids(*, cycle: Cycle, identity_key: str) -> set[int]:
-    """The districts of ``cycle`` where this identity is on the roll (one query, for ballot lists)."""
-    return set(
-        VoterRollEntry.objects.filter(district__cycle=cycle, identity_key=identity_key).values_list(
-            "district_id", flat=True
-        )
-    )
-
-
 def roll_groups(cycle: Cycle) -> list[tuple]:
     """The cycle's voter roll in groups: (district id, day, channel, site, language, count) — one
     grouped query, counts only (the public participation and the audit bundle's turnout)."""

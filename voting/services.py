@@ -452,13 +452,76 @@ def voter_identity_check(voter: Voter) -> None:
         raise ValidationFailed(" ".join(str(m[0]) for m in errors.values()), extra=errors)
 
 
+def _roll_blocks(*, scope_taken: bool, may_replace) -> bool:
+    """The one-ballot rule as the roll applies it: a voter already on the cycle's roll for this
+    ballot's scope (their one ward ballot, or the citywide one) casts no other ballot of that scope,
+    unless the cycle lets them replace the ballot they cast here (``may_replace()``, asked only
+    then). ``ballot_check``, ``voter_check`` and the ballot lists (``ballot_standings``) all ask it."""
+    return scope_taken and not may_replace()
+
+
 def _check_not_on_roll(district: District, voter: Voter) -> None:
-    if VoterRollEntry.objects.filter(
+    scope_taken = VoterRollEntry.objects.filter(
         cycle_id=district.cycle_id, scope=district.kind, identity_key=voter.identity_key
-    ).exists():
-        if not voter.provisional_reason and ballot_changeable(district=district, identity_key=voter.identity_key):
-            return  # this voter may replace their ballot here (the cast decides again, under a lock)
+    ).exists()
+
+    # A voter who may replace their ballot here passes (the cast decides again, under a lock).
+    def may_replace() -> bool:
+        return not voter.provisional_reason and ballot_changeable(district=district, identity_key=voter.identity_key)
+
+    if _roll_blocks(scope_taken=scope_taken, may_replace=may_replace):
         raise AlreadyVoted()
+
+
+@dataclass(frozen=True)
+class BallotStanding:
+    """Where one voter stands on one ballot of a cycle, as the vote path would judge it now: what a
+    ballot list offers. Nothing about the ballot's contents: only the voter's own roll entries."""
+
+    district: District
+    voted_on: date | None = None  # the day (cycle's zone) this voter's ballot here went on the roll
+    changeable: bool = False  # voted here, in a cycle that lets them replace it
+    may_cast: bool = True  # the one-ballot rule lets them cast (or replace) a ballot here
+    cast_in: District | None = None  # where they cast this scope's ballot, when not here
+
+    @property
+    def voted(self) -> bool:
+        return self.voted_on is not None
+
+
+def ballot_standings(*, cycle: Cycle, districts: list[District], identity_key: str | None) -> list[BallotStanding]:
+    """Each of ``districts`` (a cycle's ballots) with this voter's standing: voted there (on which
+    day), may still cast there, or not — a ward ballot cast in another ward rules out every other
+    ward's (``_roll_blocks``, the rule ``ballot_check`` applies). Advisory, like ``ballot_check``:
+    the roll's unique constraints decide at the cast. No identity (nobody verified yet): every
+    ballot open. One query on the roll, one per ballot voted in a cycle that allows changes."""
+    if not identity_key:
+        return [BallotStanding(district=d) for d in districts]
+    entries = list(
+        VoterRollEntry.objects.filter(cycle_id=cycle.pk, identity_key=identity_key).values_list(
+            "district_id", "scope", "voted_on"
+        )
+    )
+    voted_on = {district_id: day for district_id, _scope, day in entries}
+    scope_district = {scope: district_id for district_id, scope, _day in entries}
+    by_pk = {d.pk: d for d in districts}
+    standings = []
+    for district in districts:
+        day = voted_on.get(district.pk)
+        changeable = day is not None and ballot_changeable(district=district, identity_key=identity_key)
+        taken_in = scope_district.get(district.kind)
+        standings.append(
+            BallotStanding(
+                district=district,
+                voted_on=day,
+                changeable=changeable,
+                may_cast=not _roll_blocks(scope_taken=taken_in is not None, may_replace=lambda c=changeable: c),
+                cast_in=(by_pk.get(taken_in) or District.objects.filter(pk=taken_in).first())
+                if taken_in is not None and day is None
+                else None,
+            )
+        )
+    return standings
 
 
 def _cast_checks(

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from budgets import selectors as cycle_selectors
 from budgets.models import District
 from budgets.phases import Capability, Phase, phase_allows, phase_reached
+from core import times
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.middleware import client_ip
 from core.money import format_money
@@ -90,6 +91,21 @@ def _state_message(state: str) -> str:
     return str(services.AlreadyVoted.default_message)
 
 
+MSG_VOTED_HERE = gettext_lazy("You voted in %(district)s on %(day)s. Thank you for voting!")
+MSG_WARD_CAST_ELSEWHERE = gettext_lazy(
+    "You have already cast your ward ballot, in %(district)s: one ward ballot per person in a cycle."
+)
+
+
+def _standing_message(standing: services.BallotStanding) -> str:
+    """Why a ballot is not offered to this voter (never how they voted)."""
+    if standing.voted:
+        return MSG_VOTED_HERE % {"district": standing.district.name, "day": times.format_day(standing.voted_on)}
+    if standing.cast_in is not None:
+        return MSG_WARD_CAST_ELSEWHERE % {"district": standing.cast_in.name}
+    return str(services.AlreadyVoted.default_message)
+
+
 def _ballot_district(cycle, code) -> District:
     district = selectors.ballot_district(cycle, code)
     if district is None:
@@ -150,20 +166,17 @@ def vote_index(request, slug):
     else:
         session_voter, expired = _session_voter(request, cycle)
         key = session_voter["identity_key"] if session_voter else None
-    voted = selectors.voted_district_ids(cycle=cycle, identity_key=key) if key else set()
-    ballots = [
-        {"district": d, "voted": d.pk in voted,
-         "changeable": d.pk in voted and services.ballot_changeable(district=d, identity_key=key)}
-        for d in selectors.ballot_districts(cycle)
-    ]  # fmt: skip
+    # What the cast would allow now: a ballot voted in shows as done, and another ward's ballot is
+    # not offered once the one ward ballot is cast (the same rule as ``ballot_check``).
+    ballots = services.ballot_standings(cycle=cycle, districts=selectors.ballot_districts(cycle), identity_key=key)
     state = _voting_state(cycle)
     return render(
         request,
         "voting/vote_index.html",
         {
             "cycle": cycle,
-            "wards": [b for b in ballots if b["district"].kind == District.Kind.WARD],
-            "citywide": [b for b in ballots if b["district"].kind == District.Kind.CITYWIDE],
+            "wards": [b for b in ballots if b.district.kind == District.Kind.WARD],
+            "citywide": [b for b in ballots if b.district.kind == District.Kind.CITYWIDE],
             "state": state,
             "state_title": STATE_TITLES.get(state, ""),
             "state_message": _state_message(state) if state != "open" else "",
@@ -421,13 +434,18 @@ def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, vote
 
     if request.method == "GET":
         state = _voting_state(ballot.cycle)
-        changing = False
-        if state == "open" and selectors.has_voted(district=ballot.district, identity_key=key):
-            changing = services.ballot_changeable(district=ballot.district, identity_key=key)
-            state = "open" if changing else "already_voted"
+        standing = None
+        if state == "open":
+            # Not a form the voter may not cast: voted here already, or their one ward ballot cast
+            # in another ward (the rule ``ballot_check`` applies at review).
+            [standing] = services.ballot_standings(cycle=ballot.cycle, districts=[ballot.district], identity_key=key)
+            if not standing.may_cast:
+                return _render_refused(
+                    request, ballot, state="already_voted", message=_standing_message(standing), status=200
+                )
         if state != "open":
             return _render_refused(request, ballot, state=state, message=_state_message(state), status=200)
-        return _render_ballot_form(request, ballot, form=make_form(), changing=changing)
+        return _render_ballot_form(request, ballot, form=make_form(), changing=standing.changeable)
 
     step = request.POST.get("step", "review")
     choices = ballot_choices(request.POST, ballot.method)

@@ -220,6 +220,44 @@ def test_the_public_record_exists_only_after_certification(role, users, official
     assert client.get(reverse("audit_bundle_download", args=[record.pk])).status_code == 404
 
 
+def test_the_public_record_being_built_does_not_reload_itself(official, monkeypatch):
+    """While the zip is built the page has no meta refresh: a "check again" link (no JavaScript) and
+    the status endpoint its script asks (JavaScript); once built, the endpoint gives the link."""
+    monkeypatch.setattr(services, "_dispatch", lambda bundle_id: None)  # the build waits for the test
+    world = results_world(official)
+    page = reverse("public_record", args=[world.cycle.slug])
+    html = Client().get(page).content.decode()
+    record = Bundle.objects.get(variant="public")
+    status_url = reverse("public_record_status", args=[world.cycle.slug, record.pk])
+    assert 'http-equiv="refresh"' not in html
+    assert f'data-bundle-poll="{status_url}"' in html and "js/bundle-status.js" in html
+    assert f'<a href="{page}">Check again</a>' in html
+    assert 'role="status" aria-live="polite"' in html
+
+    Bundle.objects.filter(pk=record.pk).update(status="building", progress=40, stage="ballots.csv")
+    state = Client().get(status_url).json()
+    assert state == {"status": "building", "progress": 40, "message": "Being built (ballots.csv)", "html": ""}
+
+    Bundle.objects.filter(pk=record.pk).update(status="queued")  # as the task finds it
+    services.bundle_build(bundle_id=record.pk)
+    state = Client().get(status_url).json()
+    download = reverse("public_record_download", args=[world.cycle.slug, record.pk])
+    assert state["status"] == "ready" and f'href="{download}"' in state["html"]
+    html = Client().get(page).content.decode()
+    assert f'href="{download}"' in html and "Check again" not in html and "data-bundle-poll" not in html
+
+
+def test_the_status_endpoint_knows_only_this_cycles_public_record(official, auditor, monkeypatch):
+    monkeypatch.setattr(services, "_dispatch", lambda bundle_id: None)
+    world = results_world(official)
+    auditors = services.bundle_request(actor=auditor, cycle=world.cycle)
+    assert Client().get(reverse("public_record_status", args=[world.cycle.slug, auditors.pk])).status_code == 404
+    other = results_world(official)
+    Client().get(reverse("public_record", args=[other.cycle.slug]))
+    record = Bundle.objects.get(variant="public", cycle=other.cycle)
+    assert Client().get(reverse("public_record_status", args=[world.cycle.slug, record.pk])).status_code == 404
+
+
 def test_the_public_record_is_linked_from_the_cycle_page_once_certified(official):
     world = results_world(official)
     html = Client().get(reverse("cycle_detail", args=[world.cycle.slug])).content.decode()

@@ -1,7 +1,10 @@
+import json
+
 from django import template
 
 from core import times
 from core.money import format_money
+from core.money import money_format as _money_format
 
 register = template.Library()
 
@@ -38,3 +41,30 @@ def day(value):
 def zone_name(where):
     """``{{ cycle|zone_name }}`` → "Eastern Time"."""
     return times.zone_name(where)
+
+
+@register.simple_tag
+def money_format(currency):
+    """``data-money="{% money_format cycle.currency %}"``: how ``money`` writes amounts in the
+    active language, as JSON for a script (``core.money.money_format``)."""
+    return json.dumps(_money_format(currency), ensure_ascii=False)
+
+
+@register.simple_tag
+def field_widget(field, form_errors_id=""):
+    """``{% field_widget field "form-errors" %}``: the field's input, described by its help and its
+    errors and marked invalid when it has any — and, when the form as a whole was refused (a failed
+    log-in: "the email address and/or password are not correct"), by that message too."""
+    described = [f"{field.auto_id}_helptext"] if field.help_text else []
+    if field.errors:
+        described.append(f"{field.auto_id}_error")
+    # (Not a tick box such as "Remember me": it is not what was wrong.)
+    whole_form = bool(form_errors_id and field.widget_type != "checkbox" and field.form.non_field_errors())
+    if whole_form:
+        described.append(form_errors_id)
+    attrs = {}
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if field.errors or whole_form:
+        attrs["aria-invalid"] = "true"
+    return field.as_widget(attrs=attrs)

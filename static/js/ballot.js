@@ -11,26 +11,50 @@
     });
   }
 
-  function moneyFormatter(currency) {
-    var lang = document.documentElement.lang || "en";
-    var formats = {};
+  // Amounts are written exactly as the server writes them (core/money.py): the page gives the
+  // active language's symbols and grouping in data-money, so the meter never disagrees with the
+  // amounts printed beside it (the browser's own Intl data differs, e.g. "50.000 US$" in Spanish).
+  function groupDigits(digits, symbol, grouping) {
+    var primary = grouping[0] || 3;
+    var secondary = grouping[1] || primary;
+    if (digits.length <= primary) return digits;
+    var parts = [digits.slice(-primary)];
+    var rest = digits.slice(0, -primary);
+    while (rest.length > secondary) {
+      parts.unshift(rest.slice(-secondary));
+      rest = rest.slice(0, -secondary);
+    }
+    parts.unshift(rest);
+    return parts.join(symbol);
+  }
+
+  function moneyFormatter(spec) {
+    var digits = typeof spec.digits === "number" ? spec.digits : 2;
     return function (cents) {
-      var whole = cents % 100 === 0;
-      var key = whole ? "whole" : "cents";
-      if (!formats[key]) {
-        try {
-          formats[key] = new Intl.NumberFormat(lang, {
-            style: "currency",
-            currency: currency,
-            minimumFractionDigits: whole ? 0 : 2,
-            maximumFractionDigits: whole ? 0 : 2,
-          });
-        } catch (error) {
-          formats[key] = { format: function (n) { return currency + " " + n.toFixed(whole ? 0 : 2); } };
-        }
+      var negative = cents < 0;
+      var amount = Math.abs(cents);
+      var whole = Math.floor(amount / 100);
+      var fraction = amount % 100;
+      var number = groupDigits(String(whole), spec.group, spec.grouping || [3, 3]);
+      if (fraction !== 0 && digits > 0) {
+        var decimals = String(fraction);
+        while (decimals.length < 2) decimals = "0" + decimals;
+        while (decimals.length < digits) decimals += "0";
+        number += spec.decimal + decimals.slice(0, digits);
       }
-      return formats[key].format(cents / 100);
+      if (negative) return spec.negativePrefix + number + spec.negativeSuffix;
+      return spec.prefix + number + spec.suffix;
     };
+  }
+
+  function moneySpec(form) {
+    try {
+      return JSON.parse(form.dataset.money);
+    } catch (error) {
+      var code = form.dataset.currency || "";
+      return { prefix: code + " ", suffix: "", negativePrefix: "-" + code + " ", negativeSuffix: "",
+               group: ",", decimal: ".", grouping: [3, 3], digits: 2 };
+    }
   }
 
   function toCents(value) {
@@ -47,7 +71,7 @@
     var meter = form.querySelector("[data-ballot-meter]");
     if (!meter) return;
     var method = form.dataset.method;
-    var money = moneyFormatter(form.dataset.currency || "USD");
+    var money = moneyFormatter(moneySpec(form));
     var maxPicks = wholeNumber(form.dataset.maxPicks);
     var pointsTotal = wholeNumber(form.dataset.pointsTotal);
 

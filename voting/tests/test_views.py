@@ -22,7 +22,7 @@ from proposals import services as proposal_services
 from proposals.tests.builders import make_project, move, new_resident, submit, texts, ward
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, DistrictFactory
-from voting import crypto, methods, permissions, selectors, services
+from voting import crypto, methods, permissions, selectors, services, views
 from voting.methods import Problem
 from voting.methods.messages import problem_message
 from voting.models import Ballot, BallotDesign, BallotVoid, Eligibility, Identity, VoterRollEntry
@@ -149,6 +149,67 @@ def test_the_vote_page_lists_ward_and_citywide_ballots_and_marks_those_cast(clie
     assert f'href="{ballot_url(cycle, "CITY")}"' not in html
     assert "You voted" in html
     assert f'href="{ballot_url(cycle, "A")}"' in html
+
+
+def test_after_a_ward_ballot_the_list_shows_it_done_and_no_other_ward_is_offered(client, official, voter):
+    cycle = voting_cycle(official, citywide=True)
+    cast_via_service(voter, cycle, "A", ("A-02",))
+    ward_a, ward_b = cycle.districts.get(code="A"), cycle.districts.get(code="B")
+    day = VoterRollEntry.objects.get().voted_on
+    html = client.get(reverse("vote_index", args=[cycle.slug])).content.decode()
+    assert _text("You voted in %(name)s on %(day)s.", name=ward_a.name, day=times.format_day(day)) in html
+    assert f'href="{reverse("receipt")}">Check your receipt</a>' in html
+    # Ward B's ballot is no longer offered (one ward ballot per person); the citywide one still is.
+    assert f'href="{ballot_url(cycle, "B")}"' not in html and f'href="{ballot_url(cycle, "A")}"' not in html
+    assert f'href="{ballot_url(cycle, "CITY")}"' in html
+    assert "your one ward ballot was cast in Ward A" in html
+    # Never how they voted.
+    assert "A-02" not in html and "Street trees" not in html
+
+    # Opening ward B's ballot directly says why instead of a form that fails at review.
+    response = client.get(ballot_url(cycle, "B"))
+    html = response.content.decode()
+    assert 'name="project"' not in html
+    assert _text(views.MSG_WARD_CAST_ELSEWHERE, district=ward_a.name) in html
+    # And ward A's own ballot says when they voted, with the receipt check.
+    html = client.get(ballot_url(cycle, "A")).content.decode()
+    assert 'name="project"' not in html and "Street trees" not in html
+    assert _text(views.MSG_VOTED_HERE, district=ward_a.name, day=times.format_day(day)) in html
+    assert reverse("receipt") in html
+    assert ward_b.name in client.get(reverse("vote_index", args=[cycle.slug])).content.decode()
+
+
+def test_in_spanish_the_voted_ballot_reads_in_spanish(client, official, voter):
+    cycle = voting_cycle(official)
+    cast_via_service(voter, cycle, "A")
+    day = VoterRollEntry.objects.get().voted_on
+    client.cookies["django_language"] = "es"
+    html = client.get(reverse("vote_index", args=[cycle.slug])).content.decode()
+    with translation.override("es"):
+        done = _text(translation.gettext("You voted in %(name)s on %(day)s."), name="Ward A", day=times.format_day(day))
+    assert done.startswith("Votó") and done in html
+    assert f'href="{ballot_url(cycle, "B")}"' not in html
+
+
+def test_a_voter_who_may_change_their_ballot_is_offered_that_ward_only(client, official, voter):
+    # The cycle lets voters change their ballot (set before the freeze).
+    cycle = CycleFactory(ideas=True, wards="AB")
+    author = new_resident()
+    idea_a, idea_b = submit(cycle, author), submit(cycle, author, title="Racks", district=ward(cycle, "B"))
+    move(cycle, official, "vetting")
+    make_project(cycle, official, [idea_a], code="A-01", cost="20000", texts=texts())
+    make_project(cycle, official, [idea_b], code="B-01", cost="10000", district="B", texts=texts("Bike racks"))
+    ballot_prepare(cycle, official)
+    services.eligibility_set(
+        actor=official, cycle=cycle, minimum_age=14, age_on=None, allow_live_work_study=False, allow_ballot_change=True
+    )
+    cycle_services.cycle_transition(actor=official, cycle=cycle, target="voting", reason="Test: voting opens.")
+    cast_via_service(voter, cycle, "A")
+    html = client.get(reverse("vote_index", args=[cycle.slug])).content.decode()
+    assert "Change your ballot for Ward A" in html
+    assert f'href="{ballot_url(cycle, "A")}"' in html and f'href="{ballot_url(cycle, "B")}"' not in html
+    assert 'name="project"' not in client.get(ballot_url(cycle, "B")).content.decode()
+    assert 'name="project"' in client.get(ballot_url(cycle, "A")).content.decode()
 
 
 def test_the_public_cycle_page_offers_the_vote_and_shows_the_fingerprint(client, official):
