@@ -80,7 +80,7 @@ def test_no_page_repeats_an_id(client, language):
     assert_unique_ids(client, reverse("vote_ballot", args=[DEMO_SLUG, project.district.code]), language=language)
     client.logout()
 
-    demo_load(phase="results")
+    demo_load(phase="results", force=True)  # the resident above is not a demo account
     for url in (
         reverse("cycle_results", args=[DEMO_SLUG]),
         reverse("district_results", args=[DEMO_SLUG, project.district.code]),
