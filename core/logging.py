@@ -11,8 +11,9 @@ _UUID = re.compile(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-
 # Access and receipt codes (``voting.crypto.code_new``): three or more dash-joined groups of four
 # letters or digits. Typed codes may arrive in lower case, so case does not decide alone; see _code_or_slug.
 _GROUPED = re.compile(r"\b[A-Za-z0-9]{4}(?:-[A-Za-z0-9]{4}){2,}\b")
-# Tokens, hashes and codes typed without dashes: a run of 12+ letters and digits with a digit in it.
-_RUN = re.compile(r"\b(?=[A-Za-z]*\d)[A-Za-z0-9]{12,}\b")
+# Tokens, hashes and codes typed without dashes: a run of 12+ letters and digits with a digit in it
+# (not the decimals of a number: "succeeded in 0.20481283000181s").
+_RUN = re.compile(r"(?<!\d[.,])\b(?=[A-Za-z]*\d)[A-Za-z0-9]{12,}\b")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Phone numbers: international (+ and 8 or more digits) or North American (555-123-4567, (555) 123 4567).
 _PHONE = re.compile(r"(?<![\w+])\+\d[\d ().-]{6,}\d\b|(?<![\w-])\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}\b")

@@ -38,3 +38,10 @@ def day(value):
 def zone_name(where):
     """``{{ cycle|zone_name }}`` → "Eastern Time"."""
     return times.zone_name(where)
+
+
+@register.filter(is_safe=True)
+def single_stop(text):
+    """``{% filter single_stop %}{% blocktranslate %}Closes {{ when }}.{% endblocktranslate %}{% endfilter %}``:
+    one full stop after a time that ends with its own ("8 p.m.")."""
+    return times.single_stop(str(text))
