@@ -155,7 +155,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "advance-due-cycles": {
         "task": "budgets.tasks.cycles_advance_due",
-        "schedule": 60.0,
+        "schedule": env.float("PB_SCHEDULER_INTERVAL", default=60.0),
     },
     # The outbox drain: every 10 s, each run empties the backlog (or spends its time budget); runs
     # that overlap share the work (SKIP LOCKED), and a run left waiting in the queue expires.
