@@ -204,6 +204,8 @@ def step_official_creates_and_schedules_the_cycle(page, base) -> dict[str, datet
     page.goto(f"{base}/staff/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Budget cycles")
     page.get_by_role("link", name="Create a cycle").click()
+    # after merge: the official may also move a future date later once ideas are open (cycle edit, audited
+    # with a reason); a step could then schedule voting first and move its close while voting runs.
     now = datetime.now(ZONE)
     ideas = (now + timedelta(seconds=40 + 59)).replace(second=0, microsecond=0)
     schedule = {
