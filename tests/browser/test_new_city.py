@@ -49,13 +49,13 @@ VETTING = "victor.vetting@springfield.example"
 VOLUNTEER = "vera.volunteer@springfield.example"
 RESIDENTS = ("rosa.residente@example.org", "tomas.vecino@example.org")
 KIOSK_PIN = "4826"
-SCHEDULER_INTERVAL = 2.0  # seconds between two runs of "advance-due-cycles"
 PHASE_WAIT = 150  # seconds: a boundary is at most ~2 minutes ahead when its wait starts
 
 
 # --- the scheduler ---------------------------------------------------------------------------------
-# A real Celery worker with an embedded beat, on a queue of its own, against the test database.
-# after merge: use the ``scheduler`` fixture from tests/conftest.py instead of this one.
+# A real Celery worker with an embedded beat, on a queue of its own, against the test database. It
+# yields an object with the same ``wait_until`` and ``logs`` as the shared fixture.
+# after merge: delete this fixture (and _LAUNCH, _Scheduler) and use ``scheduler`` from tests/conftest.py.
 _LAUNCH = """
 import sys
 from pbplatform.celery import app
@@ -65,56 +65,64 @@ app.worker_main(["worker", "--beat", "--pool", "solo", "-Q", sys.argv[1], "-s", 
 """
 
 
+class _Scheduler:
+    def __init__(self, proc, log_path):
+        self.proc, self.log_path = proc, log_path
+
+    def logs(self) -> str:
+        return self.log_path.read_text()[-3000:]
+
+    def wait_until(self, check, *, timeout: float):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            result = check()
+            if result:
+                return result
+            assert self.proc.poll() is None, f"the scheduler stopped:\n{self.logs()}"
+            time.sleep(0.2)
+        pytest.fail(f"timed out after {timeout} s:\n{self.logs()}")
+
+
 @pytest.fixture
 def scheduler(tmp_path):
     queue = f"pbtest-sched-{uuid.uuid4().hex[:8]}"
-    log = (tmp_path / "scheduler.log").open("w+")
+    log_path = tmp_path / "scheduler.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "pbplatform.settings.test",
         "DATABASE_URL": worker_database_url(),
         "PB_CELERY_EAGER": "false",
-        "PB_SCHEDULER_INTERVAL": str(SCHEDULER_INTERVAL),
+        "PB_SCHEDULER_INTERVAL": "2",
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "DJANGO_EMAIL_FILE_PATH": str(tmp_path / "mail"),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _LAUNCH, queue, str(tmp_path / "beat-schedule")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield proc, log
-    proc.terminate()
+    with log_path.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCH, queue, str(tmp_path / "beat-schedule")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield _Scheduler(proc, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-def _scheduler_log(log) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()[-3000:]
-
-
-def wait_for_the_scheduler(scheduler, phase: str, *, deadline: float = PHASE_WAIT) -> None:
-    """Until the scheduler has moved the cycle to ``phase`` (its audit event has no acting person)."""
-    proc, log = scheduler
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        assert proc.poll() is None, f"the scheduler stopped:\n{_scheduler_log(log)}"
-        if Cycle.objects.get(slug=SLUG).phase == phase:
-            event = AuditEvent.objects.filter(action="cycle.phase_changed", after={"phase": phase}).latest("id")
-            assert event.actor_id is None and event.reason.startswith("scheduled:"), (
-                f"{phase} was reached by hand, not by the scheduler: {event.actor_id} {event.reason!r}"
-            )
-            return
-        time.sleep(0.5)
-    phase_now = Cycle.objects.get(slug=SLUG).phase
-    pytest.fail(f"the scheduler did not move the cycle to {phase} (still {phase_now}):\n{_scheduler_log(log)}")
+def wait_for_the_scheduler(scheduler, phase: str) -> None:
+    """Until the scheduler has moved the cycle to ``phase``: its audit event has no acting person and
+    gives the schedule as its reason (nobody pressed "next phase")."""
+    scheduler.wait_until(lambda: Cycle.objects.get(slug=SLUG).phase == phase, timeout=PHASE_WAIT)
+    event = AuditEvent.objects.filter(action="cycle.phase_changed", after={"phase": phase}).latest("id")
+    assert event.actor_id is None and event.reason.startswith("scheduled:"), (
+        f"{phase} was reached by hand, not by the scheduler: {event.actor_id} {event.reason!r}"
+    )
 
 
 # --- people and pages ------------------------------------------------------------------------------
@@ -418,7 +426,7 @@ def step(name: str, func, *args):
     started = time.monotonic()
     try:
         result = func(*args)
-    except Exception as exc:
+    except (Exception, pytest.fail.Exception) as exc:
         raise AssertionError(f"step “{name}” failed: {exc}") from exc
     print(f"{datetime.now(ZONE):%H:%M:%S} {time.monotonic() - started:5.1f}s {name}")
     return result
