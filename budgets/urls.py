@@ -7,6 +7,7 @@ urlpatterns = [
     path("cycles/<slug:slug>/", views.cycle_detail, name="cycle_detail"),
     path("cycles/<slug:slug>/results/", views_results.cycle_results, name="cycle_results"),
     path("cycles/<slug:slug>/results/<slug:code>/", views_results.district_results, name="district_results"),
+    path("staff/", views.staff_home, name="staff_home"),
     path("staff/cycles/", views.staff_cycle_list, name="staff_cycle_list"),
     path("staff/cycles/new/", views.staff_cycle_create, name="staff_cycle_create"),
     path("staff/cycles/<slug:slug>/", views.staff_cycle_detail, name="staff_cycle_detail"),

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.permissions import MANAGE_ROLES
 from core.errors import ApplicationError, NotAllowed, PhaseClosed
 from core.views_mixins import apply_errors, deny, message_error
 
@@ -20,7 +21,7 @@ from .forms import (
     district_formset_for,
 )
 from .models import District
-from .permissions import Action
+from .permissions import RULES, Action
 from .phases import RESIDENT_GUIDANCE, Phase, transition_next
 
 
@@ -65,6 +66,16 @@ def _staff_cycle(slug):
     if cycle is None:
         raise Http404
     return cycle
+
+
+def staff_home(request):
+    """/staff/: the staff area's front door. An administrator who only appoints staff lands on the staff
+    roles page; everyone else on the cycle list, which asks for a login, the second factor or refuses as
+    it always does."""
+    user = request.user
+    if user.has_perm(MANAGE_ROLES) and not user.has_perm(RULES[Action.STAFF_AREA].permission):
+        return redirect("staff_roles")
+    return redirect("staff_cycle_list")
 
 
 def staff_cycle_list(request):

@@ -6,6 +6,7 @@ zone before formatting, so a value converted to the cycle's zone and then passed
 comes out in UTC again; these helpers format the converted value themselves instead.
 """
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -103,3 +104,15 @@ def format_day(value: date | None, *, fmt: str = "DATE_FORMAT") -> str:
     if value is None:
         return ""
     return formats.date_format(value, fmt)
+
+
+# A full stop written after a value that already ends with one ("8 p.m." + "."), possibly with closing
+# tags between them ("p.m.</time>."); an ellipsis and a relative link ("../") are not doubled stops.
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.((?:</[A-Za-z][A-Za-z0-9]*>)*)\.(?!\.)(?=\s|<|$)")
+
+
+def single_stop(text: str) -> str:
+    """A sentence that ends with a formatted time ends with one full stop, whatever the time format
+    ends with: "Last asked for: Jan. 31, 2027, 8 p.m." — not "…p.m..". Sentences put the stop after
+    the time in their translated text; this drops it where the time brought its own."""
+    return _DOUBLE_STOP.sub(r".\1", text)

@@ -3,8 +3,10 @@ import sys
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.utils.cache import patch_cache_control
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -68,6 +70,15 @@ def healthz_scheduler(request):
     return JsonResponse(
         {"scheduler": scheduler, "scheduler_last_run_at": last_run}, status=200 if scheduler == "ok" else 503
     )
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page links to: send them to the static icon (its
+    name may carry a content hash, so the redirect is cached for a day rather than for ever)."""
+    response = HttpResponseRedirect(static("favicon.ico"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 # --- error pages: problems for the API, friendly pages elsewhere ------------------------------------------

@@ -2,12 +2,25 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import APIRootView
 
 from accounts.api import MeView
-from core.views import healthz, healthz_scheduler
+from core.views import favicon, healthz, healthz_scheduler
 from proposals.views.media import media_file
 
+# The API's index (/api/v1/): its collections that need no parameter, the OpenAPI schema and its docs
+# page — JSON for programs, DRF's browsable page for a browser. Every other endpoint is in the schema.
+API_INDEX = {
+    "cycles": "cycle-list",
+    "phases": "phase-list",
+    "me": "api-me",
+    "receipt-check": "receipt-check",
+    "schema": "api-schema",
+    "docs": "api-docs",
+}
+
 api_v1 = [
+    path("", APIRootView.as_view(api_root_dict=API_INDEX), name="api-root"),
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("budgets.api_urls")),
     path("", include("proposals.api_urls")),
@@ -25,6 +38,8 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/scheduler", healthz_scheduler, name="healthz_scheduler"),
+    # Browsers ask for /favicon.ico whatever the page links to.
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),  # before allauth: our own account pages
     path("accounts/", include("allauth.urls")),

@@ -134,7 +134,7 @@ def access_codes_bundle(*, district: District, codes: list[str], expires_at: dat
     expires_local = times.local(expires_at, cycle).isoformat()  # the cycle's wall clock, with its offset
     for code in codes:
         writer.writerow([district.code, code, expires_local])
-    valid_until = _("Valid until %(when)s.") % {"when": times.format_datetime(expires_at, cycle)}
+    valid_until = times.single_stop(_("Valid until %(when)s.") % {"when": times.format_datetime(expires_at, cycle)})
     pdf = io.BytesIO()
     page = canvas.Canvas(pdf, pagesize=letter, invariant=1)
     per_page, width, height = 8, letter[0], letter[1]

@@ -68,3 +68,10 @@ def field_widget(field, form_errors_id=""):
     if field.errors or whole_form:
         attrs["aria-invalid"] = "true"
     return field.as_widget(attrs=attrs)
+
+
+@register.filter(is_safe=True)
+def single_stop(text):
+    """``{% filter single_stop %}{% blocktranslate %}Closes {{ when }}.{% endblocktranslate %}{% endfilter %}``:
+    one full stop after a time that ends with its own ("8 p.m.")."""
+    return times.single_stop(str(text))

@@ -164,3 +164,52 @@ def test_codes_in_the_request_path_are_redacted(collected):
     logger.warning("Not Found: %s", path, extra={"request": RequestFactory().get(path, {"lang": "es"})})
 
     assert handler.lines == ["WARNING Not Found: /receipts/[redacted-code]/ request=GET /receipts/[redacted-code]/"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "cycle springfield-2027 not advanced to ideas: overdue",
+        '"GET /cycles/springfield-2027/wards/ward-3/ HTTP/1.1" 200',
+        "Not Found: /cycles/east-ward-2027/results/ward-12/",
+        "cycle jersey-city-2026 opened on 2026-05-01 with 1843 ballots",
+        "Task budgets.tasks.tally_cycle succeeded in 0.20481283000181429s: [1, 2]",
+    ],
+)
+def test_slugs_and_paths_with_digits_survive(collected, message):
+    logger, handler = collected
+    logger.info(message)
+
+    assert handler.lines == [f"INFO {message}"]
+
+
+def test_a_slug_in_the_request_path_survives_beside_a_redacted_code(collected):
+    logger, handler = collected
+    path = "/cycles/springfield-2027/receipts/K7QX-9MPA-2HZD/"
+    logger.warning("Not Found: %s", path, extra={"request": RequestFactory().get(path)})
+
+    assert handler.lines == [
+        "WARNING Not Found: /cycles/springfield-2027/receipts/[redacted-code]/ "
+        "request=GET /cycles/springfield-2027/receipts/[redacted-code]/"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "leaked", "marker"),
+    [
+        ("access code k7qx-9mpa-2hzd refused", "k7qx-9mpa-2hzd", "[redacted-code]"),
+        ("receipt 7K2M-QX9D-ABCD-1234-WXYZ issued", "7K2M-QX9D-ABCD-1234-WXYZ", "[redacted-code]"),
+        ("reset key 1a2-4f8e6c0b9d7a5e3c1b2d issued", "4f8e6c0b9d7a5e3c1b2d", "[redacted-code]"),
+        ("mail to ana.perez+pb@example.org bounced", "ana.perez+pb@example.org", "[redacted-email]"),
+        ("sms to +1 201 555 0142 failed", "201 555 0142", "[redacted-phone]"),
+        ("sms to (201) 555-0142 failed", "555-0142", "[redacted-phone]"),
+        ("sms to +34612345678 failed", "612345678", "[redacted-phone]"),
+    ],
+)
+def test_secrets_are_redacted_by_their_shape(collected, message, leaked, marker):
+    logger, handler = collected
+    logger.info(message)
+
+    (line,) = handler.lines
+    assert leaked not in line
+    assert marker in line

@@ -91,3 +91,41 @@ def test_a_calendar_date_in_the_active_language():
     with translation.override("es"):
         assert times.format_day(date(1985, 3, 14)) == "14 de marzo de 1985"
     assert times.format_day(None) == ""
+
+
+_LAST_ASKED = Template(
+    "{% load i18n pb %}{% filter single_stop %}{% blocktranslate with when=value %}Last asked for: {{ when }}."
+    "{% endblocktranslate %}{% endfilter %}"
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "expected"),
+    [
+        # A time whose format ends with an abbreviation brings its own full stop.
+        ("en", times.format_datetime(NY_CLOSE, NEW_YORK, with_zone=False), "Last asked for: Jan. 31, 2027, 8 p.m."),
+        ("es", "31 de enero de 2027, 8:00 p. m.", "Última solicitud: 31 de enero de 2027, 8:00 p. m."),
+        # One that does not gets the sentence's.
+        ("en", times.format_datetime(NY_CLOSE, NEW_YORK), "Last asked for: Jan. 31, 2027, 8 p.m. (Eastern Time)."),
+        ("es", "31 de enero de 2027 a las 20:00", "Última solicitud: 31 de enero de 2027 a las 20:00."),
+    ],
+)
+def test_a_sentence_ending_with_a_time_has_one_full_stop(language, value, expected):
+    with translation.override(language):
+        assert _LAST_ASKED.render(Context({"value": value})) == expected
+
+
+def test_one_full_stop_across_closing_tags_and_ellipses_and_links_untouched():
+    assert (
+        times.single_stop("Voting now closes at <time>8 p.m.</time>.")
+        == "Voting now closes at <time>8 p.m.</time>."[:-1]
+    )
+    assert times.single_stop('Wait... then <a href="../x">go</a>.') == 'Wait... then <a href="../x">go</a>.'
+    assert times.single_stop("Valid until 8 p.m.. Keep this card.") == "Valid until 8 p.m. Keep this card."
+
+
+def test_a_stop_inside_an_escaped_value_stays_escaped():
+    rendered = Template("{% load pb %}{% filter single_stop %}<p>{{ value }}.</p>{% endfilter %}").render(
+        Context({"value": "<b>8 p.m.</b>"})
+    )
+    assert rendered == "<p>&lt;b&gt;8 p.m.&lt;/b&gt;.</p>"

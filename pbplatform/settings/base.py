@@ -251,6 +251,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "core.api_renderers.BrowsableAPIRenderer"],
     "EXCEPTION_HANDLER": "core.api.problem_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "core.api_input.JSONParser",
