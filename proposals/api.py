@@ -610,6 +610,35 @@ class ReviewPublishView(APIView):
         return Response(IdeaDetailOutput(idea, context={"request": request}).data)
 
 
+class ReviewPublishManyView(APIView):
+    """Publish several recorded decisions of the cycle together: all of them or none (409 naming
+    each idea that cannot be published, e.g. one already published: a request sent twice
+    publishes nothing twice)."""
+
+    class Input(InputSerializer):
+        ideas = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), allow_empty=False, help_text="Ids of the ideas."
+        )
+
+        class Meta:
+            ref_name = "ReviewPublishManyInput"
+
+    class Output(serializers.Serializer):
+        published = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the ideas, in order.")
+
+        class Meta:
+            ref_name = "ReviewPublishManyOutput"
+
+    @extend_schema(request=Input, responses=Output)
+    def post(self, request, slug):
+        check_who(request.user, Action.REVIEW)
+        cycle = _cycle_staff(slug)
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        published = services.review_publish_many(actor=request.user, cycle=cycle, ideas=payload.validated_data["ideas"])
+        return Response(self.Output({"published": [idea.pk for idea in published]}).data)
+
+
 class ReviewAssignView(APIView):
     """Assign a reviewer (a member of the vetting staff), or none."""
 

@@ -8,7 +8,7 @@ ideas (except an author's own), and never touch internal notes.
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from budgets.models import Cycle
 from budgets.phases import Capability
@@ -179,6 +179,21 @@ def vetting_queue(
         qs = qs.filter(review__reviewer_id=reviewer)
     qs = _search(qs, q)
     return qs.order_by("district__code", "created_at", "id")
+
+
+def decisions_to_publish(*, cycle: Cycle) -> QuerySet[Idea]:
+    """Ideas of the cycle whose recorded decision residents do not see yet: never published, or
+    changed since (a feasibility value is the status it publishes). Withdrawn ideas and ideas in a
+    project take no new decision. By district, then oldest first."""
+    return (
+        Idea.objects.filter(cycle=cycle)
+        .exclude(review__feasibility="")
+        .exclude(review__isnull=True)
+        .exclude(status__in=[Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT])
+        .filter(Q(review__published_at__isnull=True) | ~Q(status=F("review__feasibility")))
+        .select_related("district", "review", "review__reviewer")
+        .order_by("district__code", "created_at", "id")
+    )
 
 
 def project_list(*, cycle: Cycle, district: str = "") -> QuerySet[Project]:

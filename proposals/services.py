@@ -74,6 +74,11 @@ MSG_TEXT_MISSING = _("Give the title, summary and description in %(language)s.")
 MSG_HIDDEN = _("This content is hidden.")
 MSG_ALREADY_HIDDEN = _("This is already hidden.")
 MSG_REVIEWER_NOT_STAFF = _("The reviewer must be a member of the vetting staff.")
+MSG_BATCH_REFUSED = _("Nothing was published: some of the chosen decisions cannot be published.")
+MSG_BATCH_OTHER_CYCLE = _("Idea %(idea)s is not an idea of this cycle.")
+MSG_BATCH_DECIDED = _("Idea %(idea)s cannot get a new decision: it is “%(status)s”.")
+MSG_BATCH_NO_DECISION = _("Idea %(idea)s has no recorded decision to publish.")
+MSG_BATCH_ALREADY_PUBLISHED = _("The decision on idea %(idea)s is already published.")
 
 
 # --- validation helpers ----------------------------------------------------------------------------
@@ -584,6 +589,72 @@ def review_publish(*, actor, idea: Idea | int) -> Idea:
         raise Conflict(MSG_NOTHING_TO_PUBLISH)
     if idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
         raise Conflict(MSG_NOT_EDITABLE)
+    _review_publish_one(actor=actor, idea=idea, review=review)
+    return idea
+
+
+def _review_pending(idea: Idea, review: Review | None) -> bool:
+    """Whether ``review`` holds a decision residents do not see yet (none published, or a
+    different one recorded since): the rule of ``selectors.decisions_to_publish``."""
+    if review is None or not review.feasibility:
+        return False
+    return review.published_at is None or idea.status != _FEASIBILITY_STATUS[review.feasibility]
+
+
+def _idea_label(idea: Idea) -> str:
+    return f"#{idea.pk} “{idea.title}”"
+
+
+@transaction.atomic
+def review_publish_many(*, actor, cycle: Cycle | int, ideas: list[Idea | int]) -> list[Idea]:
+    """Publish several recorded decisions of one cycle together: all of them or none.
+
+    Each decision is published as ``review_publish`` does it (status, public history, one audit
+    event, notifications). Refused as a whole (Conflict, ``extra["ideas"]`` naming each idea and
+    what is wrong) when any idea is of another cycle, has no decision to publish, is withdrawn or
+    in a project, or its decision is already published: so a form sent twice publishes nothing
+    twice. Locks the cycle, then the ideas and their reviews in id order (the same order as any
+    other batch, so two batches cannot deadlock). Errors: NotAllowed, PhaseClosed (outside
+    vetting), ValidationFailed (no idea chosen), Conflict."""
+    permissions.check_who(actor, Action.REVIEW)
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    permissions.check_when(Action.REVIEW, cycle)
+    idea_ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas or []})
+    if not idea_ids:
+        raise ValidationFailed(extra={"ideas": [MSG_NO_IDEAS]})
+    locked = {
+        i.pk: i
+        for i in Idea.objects.select_for_update()
+        .select_related("cycle", "district")
+        .filter(pk__in=idea_ids)
+        .order_by("pk")
+    }
+    reviews = {
+        r.idea_id: r for r in Review.objects.select_for_update().filter(idea_id__in=idea_ids).order_by("idea_id")
+    }
+    problems = []
+    for pk in idea_ids:
+        idea = locked.get(pk)
+        if idea is None or idea.cycle_id != cycle.pk:
+            problems.append(MSG_BATCH_OTHER_CYCLE % {"idea": f"#{pk}"})
+        elif idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
+            problems.append(MSG_BATCH_DECIDED % {"idea": _idea_label(idea), "status": idea.get_status_display()})
+        elif reviews.get(pk) is None or not reviews[pk].feasibility:
+            problems.append(MSG_BATCH_NO_DECISION % {"idea": _idea_label(idea)})
+        elif not _review_pending(idea, reviews[pk]):
+            problems.append(MSG_BATCH_ALREADY_PUBLISHED % {"idea": _idea_label(idea)})
+    if problems:
+        raise Conflict(MSG_BATCH_REFUSED, extra={"ideas": problems})
+    published = []
+    for pk in idea_ids:
+        _review_publish_one(actor=actor, idea=locked[pk], review=reviews[pk])
+        published.append(locked[pk])
+    return published
+
+
+def _review_publish_one(*, actor, idea: Idea, review: Review) -> None:
+    """Publish ``review`` (locked, with a decision) on ``idea`` (locked): status, history, audit
+    event and notifications."""
     before = {"status": idea.status}
     _status(idea, _FEASIBILITY_STATUS[review.feasibility], review.public_reason)
     idea.save(update_fields=["status", "updated_at"])
@@ -603,7 +674,6 @@ def review_publish(*, actor, idea: Idea | int) -> Idea:
             status=Idea.Status(idea.status).label,  # lazy: rendered in the recipient's language
             reason=review.public_reason,
         )
-    return idea
 
 
 def _followers(*, idea: Idea | None = None, project: Project | None = None):

@@ -365,6 +365,15 @@ ACTIONS: dict[str, Act] = {
         data=lambda w, u: {},
         done=_idea_url("vetting_idea"),
     ),
+    "decisions_page": Act(True, "get", lambda w, u: reverse("vetting_decisions", args=[w.slug]), staff_action()),
+    "publish_decisions": Act(
+        True,
+        "post",
+        lambda w, u: reverse("vetting_decisions", args=[w.slug]),
+        staff_action(),
+        data=lambda w, u: {"ideas": [str(w.idea.pk)]},
+        done=lambda w: reverse("vetting_decisions", args=[w.slug]),
+    ),
     "hide_idea": Act(
         True,
         "post",

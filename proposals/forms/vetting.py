@@ -167,6 +167,20 @@ class IdeaIdsField(forms.MultipleChoiceField):
         return [int(v) for v in super().clean(value)]
 
 
+class DecisionPublishForm(forms.Form):
+    """The decisions chosen on the "decisions to publish" page (checkboxes named ``ideas``)."""
+
+    ideas = IdeaIdsField(
+        label=_("Decisions to publish"),
+        required=True,
+        error_messages={"required": _("Choose at least one decision to publish.")},
+    )
+
+    def __init__(self, *args, idea_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ideas"].choices = idea_choices
+
+
 class ProjectForm(forms.Form):
     ideas = IdeaIdsField(
         label=_("Source ideas"),

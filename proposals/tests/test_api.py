@@ -735,6 +735,33 @@ def test_record_and_publish_a_review(cycle, idea, resident, vetting_staff, vetti
     assert Notification.objects.filter(recipient=resident, kind="idea.decision").exists()
 
 
+def test_publish_several_decisions_at_once(cycle, idea, other_resident, vetting_staff, vetting):
+    other = submit(cycle, other_resident, title="Street trees")
+    vetting()
+    for each in (idea, other):
+        services.review_record(actor=vetting_staff, idea=each, feasibility="feasible", public_reason="Doable.")
+    staff = client_for(vetting_staff)
+    url = "/api/v1/cycles/jc/vetting/decisions/publish/"
+    response = staff.post(url, {"ideas": [other.pk, idea.pk]}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"published": sorted([idea.pk, other.pk])}
+    assert set(Idea.objects.filter(pk__in=[idea.pk, other.pk]).values_list("status", flat=True)) == {"feasible"}
+    assert AuditEvent.objects.filter(action="review.published").count() == 2
+    # Sent twice: nothing is published twice, and the problem names each idea.
+    before = snapshot()
+    body = assert_problem(staff.post(url, {"ideas": [idea.pk, other.pk]}, format="json"), 409)
+    assert body["detail"] == str(services.MSG_BATCH_REFUSED)
+    assert body["errors"]["ideas"] == [
+        services.MSG_BATCH_ALREADY_PUBLISHED % {"idea": f"#{idea.pk} “{idea.title}”"},
+        services.MSG_BATCH_ALREADY_PUBLISHED % {"idea": f"#{other.pk} “Street trees”"},
+    ]
+    assert snapshot() == before
+    assert AuditEvent.objects.filter(action="review.published").count() == 2
+    assert_problem(staff.post(url, {"ideas": []}, format="json"), 400)
+    assert_problem(client_for(other_resident).post(url, {"ideas": [idea.pk]}, format="json"), 403)
+    assert snapshot() == before
+
+
 def test_publishing_without_a_decision_is_409(cycle, idea, vetting_staff, vetting):
     vetting()
     before = snapshot()
@@ -1302,6 +1329,7 @@ def test_the_open_api_schema_lists_the_proposals_endpoints(api):
         "/api/v1/ideas/{id}/endorsement/",
         "/api/v1/cycles/{slug}/vetting/ideas/",
         "/api/v1/ideas/{id}/review/publish/",
+        "/api/v1/cycles/{slug}/vetting/decisions/publish/",
         "/api/v1/cycles/{slug}/projects/",
         "/api/v1/projects/{id}/",
         "/api/v1/comments/{id}/hide/",

@@ -22,7 +22,7 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
 from core.selectors import audit_chain_verify_database
 from core.services import notification_deliver
-from proposals import permissions, services
+from proposals import permissions, selectors, services
 from proposals.models import (
     Category,
     Comment,
@@ -742,6 +742,142 @@ def test_publishing_without_a_decision_is_refused(vetting, vetting_staff):
     assert str(exc.value.message) == str(services.MSG_NOTHING_TO_PUBLISH)
     assert counts() == before
     assert Idea.objects.get(pk=vetting.idea.pk).status == "under_review"
+
+
+def _decide(idea, actor, feasibility="feasible", reason=""):
+    return services.review_record(actor=actor, idea=idea, feasibility=feasibility, public_reason=reason)
+
+
+def test_publishing_several_decisions_together(vetting, vetting_staff, resident, neighbour):
+    _decide(vetting.idea, vetting_staff, "not_feasible", "The site is private property.")
+    _decide(vetting.other, vetting_staff, "feasible", "Parks can do it.")
+    Notification.objects.all().delete()
+    published = services.review_publish_many(
+        actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.other.pk, vetting.idea]
+    )
+    assert [i.pk for i in published] == sorted([vetting.idea.pk, vetting.other.pk])
+    assert Idea.objects.get(pk=vetting.idea.pk).status == "not_feasible"
+    assert Idea.objects.get(pk=vetting.other.pk).status == "feasible"
+    # Each decision audited and told as when published one by one.
+    (first,) = events("review.published", vetting.idea.pk)
+    assert first.after == {"status": "not_feasible", "public_reason": "The site is private property."}
+    assert first.actor_id == vetting_staff.pk
+    (second,) = events("review.published", vetting.other.pk)
+    assert second.after == {"status": "feasible", "public_reason": "Parks can do it."}
+    decisions = Notification.objects.filter(kind="idea.decision")
+    assert {n.recipient for n in decisions} == {resident, neighbour}
+
+
+def test_publishing_several_decisions_is_all_or_nothing_and_names_each_problem(
+    vetting, vetting_staff, official, resident
+):
+    third = services.idea_submit_paper(
+        actor=vetting_staff, cycle=vetting.cycle, data=idea_input(vetting.cycle, title="Bike racks"),
+        proposer_name="Ana",
+    )  # fmt: skip
+    _decide(vetting.idea, vetting_staff)
+    _decide(vetting.other, vetting_staff)
+    services.review_publish(actor=vetting_staff, idea=vetting.other)  # already public
+    other_cycle = CycleFactory(vetting=True, wards="A")
+    stranger = services.idea_submit_paper(
+        actor=official, cycle=other_cycle, data=idea_input(other_cycle), proposer_name="Bo"
+    )
+    _decide(stranger, vetting_staff)
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.review_publish_many(
+            actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.idea, vetting.other, third, stranger]
+        )
+    assert str(exc.value.message) == str(services.MSG_BATCH_REFUSED)
+    assert [str(m) for m in exc.value.extra["ideas"]] == [
+        services.MSG_BATCH_ALREADY_PUBLISHED % {"idea": f"#{vetting.other.pk} “Drinking fountain by the library”"},
+        services.MSG_BATCH_NO_DECISION % {"idea": f"#{third.pk} “Bike racks”"},
+        services.MSG_BATCH_OTHER_CYCLE % {"idea": f"#{stranger.pk}"},
+    ]
+    # The publishable one was not published either.
+    assert counts() == before
+    assert Idea.objects.get(pk=vetting.idea.pk).status == "under_review"
+    assert Review.objects.get(idea=vetting.idea).published_at is None
+
+
+def test_publishing_the_same_decisions_twice_publishes_nothing_twice(vetting, vetting_staff):
+    _decide(vetting.idea, vetting_staff)
+    _decide(vetting.other, vetting_staff, "needs_info", "Where exactly?")
+    services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.idea, vetting.other])
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.idea, vetting.other])
+    assert len(exc.value.extra["ideas"]) == 2
+    assert counts() == before
+    assert events("review.published").count() == 2
+    # A decision changed after publication is waiting again, and is published again.
+    _decide(vetting.other, vetting_staff, "feasible")
+    assert list(selectors.decisions_to_publish(cycle=vetting.cycle)) == [vetting.other]
+    services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.other])
+    assert Idea.objects.get(pk=vetting.other.pk).status == "feasible"
+    assert list(selectors.decisions_to_publish(cycle=vetting.cycle)) == []
+
+
+def test_publishing_several_decisions_is_refused_outside_vetting_and_for_others(
+    vetting, vetting_staff, official, resident
+):
+    _decide(vetting.idea, vetting_staff)
+    before = counts()
+    with pytest.raises(NotAllowed):
+        services.review_publish_many(actor=resident, cycle=vetting.cycle, ideas=[vetting.idea])
+    with pytest.raises(ValidationFailed) as exc:
+        services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[])
+    assert exc.value.extra == {"ideas": [services.MSG_NO_IDEAS]}
+    assert counts() == before
+    ideas_cycle = CycleFactory(ideas=True, wards="A")
+    with pytest.raises(PhaseClosed) as exc:
+        services.review_publish_many(actor=vetting_staff, cycle=ideas_cycle, ideas=[vetting.idea])
+    assert str(exc.value.message) == str(permissions.MSG_VETTING_CLOSED)
+    assert counts() == before
+
+
+@pytest.mark.postgres
+def test_parallel_batches_publish_each_decision_once(transactional_db, resident, official, vetting_staff, monkeypatch):
+    monkeypatch.setattr(core.services, "notification_dispatch", lambda **kwargs: None)
+    cycle = CycleFactory(vetting=True, wards="A")
+    ideas = [
+        services.idea_submit_paper(
+            actor=official, cycle=cycle, data=idea_input(cycle, title=f"Idea {n}"), proposer_name="Ana"
+        )
+        for n in range(3)
+    ]
+    for idea in ideas:
+        _decide(idea, vetting_staff)
+    barrier = threading.Barrier(4, timeout=10)
+    published, refused, unexpected = [], [], []
+    lock = threading.Lock()
+
+    def publish():
+        try:
+            actor = User.objects.get(pk=vetting_staff.pk)
+            barrier.wait()
+            done = services.review_publish_many(actor=actor, cycle=cycle.pk, ideas=[i.pk for i in reversed(ideas)])
+            with lock:
+                published.append([i.pk for i in done])
+        except Conflict as exc:
+            with lock:
+                refused.append(len(exc.extra["ideas"]))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            with lock:
+                unexpected.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert unexpected == []
+    assert published == [sorted(i.pk for i in ideas)]
+    assert refused == [3, 3, 3]
+    assert AuditEvent.objects.filter(action="review.published").count() == 3
 
 
 # --- projects ------------------------------------------------------------------------------------------

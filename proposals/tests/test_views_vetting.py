@@ -836,3 +836,79 @@ def test_the_project_form_asks_for_every_language_of_the_cycle(staff_client, off
     for legend in ("Text in English", "Text in Spanish", "Text in Simplified Chinese"):
         assert legend in html
     assert 'name="text-zh-hans-title"' in html
+
+
+# --- publishing several decisions ------------------------------------------------------------------------
+def test_decisions_page_lists_waiting_decisions_with_labelled_checkboxes(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(cycle, official, title="Water fountain")
+    benches = _paper(cycle, official, title="Benches on Grove Street")
+    undecided = _paper(cycle, official, title="Bike racks")
+    services.review_record(actor=vetting_staff, idea=fountain, feasibility="not_feasible", public_reason="State land.")
+    services.review_record(actor=vetting_staff, idea=benches, feasibility="feasible")
+    services.review_publish(actor=vetting_staff, idea=benches)
+    html = staff_client.get(reverse("vetting_decisions", args=[cycle.slug])).content.decode()
+    assert f'<input type="checkbox" name="ideas" value="{fountain.pk}" id="publish-{fountain.pk}">' in html
+    assert f'<label for="publish-{fountain.pk}">#{fountain.pk} Water fountain</label>' in html
+    assert "State land." in html
+    assert f'value="{benches.pk}"' not in html  # already public
+    assert f'value="{undecided.pk}"' not in html  # nothing to publish
+    assert "Publish the chosen decisions" in html
+    queue = staff_client.get(reverse("vetting_queue", args=[cycle.slug])).content.decode()
+    assert f'href="{reverse("vetting_decisions", args=[cycle.slug])}"' in queue
+
+
+def test_publish_chosen_decisions_from_the_page(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(cycle, official, title="Water fountain")
+    benches = _paper(cycle, official, title="Benches on Grove Street")
+    services.review_record(actor=vetting_staff, idea=fountain, feasibility="not_feasible", public_reason="State land.")
+    services.review_record(actor=vetting_staff, idea=benches, feasibility="feasible")
+    url = reverse("vetting_decisions", args=[cycle.slug])
+    response = staff_client.post(url, {"ideas": [str(fountain.pk), str(benches.pk)]}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert _messages(response) == [
+        f"2 decisions published: #{fountain.pk} “Water fountain”, #{benches.pk} “Benches on Grove Street”."
+    ]
+    assert "Every recorded decision is published." in response.content.decode()
+    assert AuditEvent.objects.filter(action="review.published").count() == 2
+    fountain.refresh_from_db()
+    assert fountain.status == Idea.Status.NOT_FEASIBLE
+
+    # The same form sent again publishes nothing and says why, naming each idea.
+    before = counts()
+    again = staff_client.post(url, {"ideas": [str(fountain.pk), str(benches.pk)]})
+    assert again.status_code == 409
+    html = again.content.decode()
+    assert "Nothing was published." in html
+    assert _text(services.MSG_BATCH_ALREADY_PUBLISHED, idea=f"#{fountain.pk} “Water fountain”") in html
+    assert _text(services.MSG_BATCH_ALREADY_PUBLISHED, idea=f"#{benches.pk} “Benches on Grove Street”") in html
+    assert counts() == before
+
+
+def test_publishing_several_is_all_or_nothing_on_the_page(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(cycle, official, title="Water fountain")
+    undecided = _paper(cycle, official, title="Bike racks")
+    services.review_record(actor=vetting_staff, idea=fountain, feasibility="feasible")
+    before = counts()
+    response = staff_client.post(
+        reverse("vetting_decisions", args=[cycle.slug]), {"ideas": [str(fountain.pk), str(undecided.pk)]}
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert _text(services.MSG_BATCH_NO_DECISION, idea=f"#{undecided.pk} “Bike racks”") in html
+    # The choice is kept for another try.
+    assert f'value="{fountain.pk}" id="publish-{fountain.pk}" checked' in html
+    assert counts() == before
+    empty = staff_client.post(reverse("vetting_decisions", args=[cycle.slug]), {})
+    assert empty.status_code == 400
+    assert "Choose at least one decision to publish." in empty.content.decode()
+    assert counts() == before
+
+
+def test_publishing_several_outside_vetting_is_refused_on_the_page(staff_client, vetting_staff, official):
+    ideas_cycle = CycleFactory(ideas=True)
+    idea = _paper(ideas_cycle, official)
+    before = counts()
+    response = staff_client.post(reverse("vetting_decisions", args=[ideas_cycle.slug]), {"ideas": [str(idea.pk)]})
+    assert response.status_code == 409
+    assert _text(permissions.MSG_VETTING_CLOSED) in response.content.decode()
+    assert counts() == before

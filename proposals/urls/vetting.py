@@ -4,6 +4,7 @@ from ..views import vetting as views
 
 urlpatterns = [
     path("staff/cycles/<slug:slug>/vetting/", views.vetting_queue, name="vetting_queue"),
+    path("staff/cycles/<slug:slug>/decisions/", views.vetting_decisions, name="vetting_decisions"),
     path("staff/ideas/<int:pk>/", views.vetting_idea, name="vetting_idea"),
     path("staff/ideas/<int:pk>/assign/", views.vetting_idea_assign, name="vetting_idea_assign"),
     path("staff/ideas/<int:pk>/review/", views.vetting_idea_review, name="vetting_idea_review"),

@@ -15,13 +15,14 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from budgets import selectors as budget_selectors
-from core.errors import ApplicationError, NotAllowed, PhaseClosed
+from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.views_mixins import apply_errors, deny, message_error
 
 from .. import permissions, selectors, services
 from ..forms.vetting import (
     AssignReviewerForm,
     CategoryForm,
+    DecisionPublishForm,
     HideForm,
     PaperIdeaForm,
     ProjectForm,
@@ -201,6 +202,62 @@ def vetting_idea_publish(request, pk):
             request, _("Decision published: the idea is now “%(status)s”.") % {"status": idea.get_status_display()}
         )
     return redirect("vetting_idea", pk=idea.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def vetting_decisions(request, slug):
+    """Recorded decisions residents do not see yet; staff tick several and publish them together
+    (one service call: all of them or none, with what was wrong about each)."""
+    if refused := _gate(request, Action.REVIEW if request.method == "POST" else Action.VETTING_AREA):
+        return refused
+    cycle = _cycle(slug)
+    pending = list(selectors.decisions_to_publish(cycle=cycle))
+    choices = [(str(idea.pk), idea.title) for idea in pending]
+    status, problems = 200, []
+    if request.method == "POST":
+        form = DecisionPublishForm(request.POST, idea_choices=choices)
+        if form.is_valid():
+            try:
+                published = services.review_publish_many(
+                    actor=request.user, cycle=cycle, ideas=form.cleaned_data["ideas"]
+                )
+            except ValidationFailed as error:
+                apply_errors(error, form)
+                status = 400
+            except ApplicationError as error:
+                problems = [str(m) for msgs in error.extra.values() for m in msgs]
+                form.add_error(None, str(error.message))
+                status = 409 if error.status == 409 else 400
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)s decision published: %(ideas)s.",
+                        "%(count)s decisions published: %(ideas)s.",
+                        len(published),
+                    )
+                    % {"count": len(published), "ideas": ", ".join(f"#{i.pk} “{i.title}”" for i in published)},
+                )
+                return redirect("vetting_decisions", slug=cycle.slug)
+        else:
+            status = 400
+    else:
+        form = DecisionPublishForm(idea_choices=choices)
+    chosen = set(request.POST.getlist("ideas")) if request.method == "POST" else set()
+    return render(
+        request,
+        "proposals/vetting/decisions.html",
+        {
+            "cycle": cycle,
+            "form": form,
+            "pending": pending,
+            "chosen": chosen,
+            "problems": problems,
+            "can_review": permissions.can(request.user, Action.REVIEW, cycle),
+            "review_closed": _closed(Action.REVIEW, cycle),
+        },
+        status=status,
+    )
 
 
 @require_POST
