@@ -5,6 +5,9 @@ rows come through select_related/prefetch_related. Public reads never include hi
 ideas (except an author's own), and never touch internal notes.
 """
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -14,6 +17,8 @@ from budgets.models import Cycle
 from budgets.phases import Capability
 
 from .models import (
+    DESCRIPTION_MAX,
+    TITLE_MAX,
     Category,
     Comment,
     Endorsement,
@@ -194,6 +199,88 @@ def decisions_to_publish(*, cycle: Cycle) -> QuerySet[Idea]:
         .select_related("district", "review", "review__reviewer")
         .order_by("district__code", "created_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class CostGuess:
+    idea: Idea
+    guess: Decimal | None  # the resident's rough guess
+    estimate: Decimal | None  # staff's estimate in the review
+
+    @property
+    def best(self) -> Decimal | None:
+        return self.estimate if self.estimate is not None else self.guess
+
+
+@dataclass(frozen=True)
+class ProjectSuggestion:
+    """What a project made from ``ideas`` starts from on its form (staff change anything)."""
+
+    district_id: int | None
+    category_id: int | None
+    address: str
+    cost: Decimal | None  # the sum of the ideas' estimates (staff's, else the resident's guess)
+    texts: dict  # language → {"title", "summary", "description"}
+    guesses: list[CostGuess]
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
+def project_suggestion(ideas: list[Idea]) -> ProjectSuggestion | None:
+    """A project's starting point from its source ideas (merged when several): the ideas' shared
+    district, category and place; their titles and descriptions, in the language each idea is
+    written in; the sum of their cost estimates (staff's estimate, else the resident's guess),
+    left empty when one of them has none; and each idea's own figures, shown beside the cost."""
+    if not ideas:
+        return None
+
+    def shared(values):
+        values = set(values)
+        return values.pop() if len(values) == 1 else None
+
+    guesses = []
+    for idea in ideas:
+        review = idea.review if _has_review(idea) else None
+        guesses.append(CostGuess(idea=idea, guess=idea.cost_guess, estimate=review.cost_estimate if review else None))
+    bests = [g.best for g in guesses]
+    by_language: dict[str, list[Idea]] = {}
+    for idea in ideas:
+        by_language.setdefault(idea.language, []).append(idea)
+    texts = {}
+    for language, group in by_language.items():
+        if len(group) == 1:
+            title, description = group[0].title, group[0].description
+        else:
+            title = " · ".join(i.title for i in group)
+            description = "\n\n".join(f"{i.title}: {i.description}" for i in group)
+        texts[language] = {
+            "title": _shorten(title, TITLE_MAX),
+            "summary": _shorten(" ".join(i.description for i in group), 300),
+            "description": _shorten(description, DESCRIPTION_MAX)
+            if len(description) > DESCRIPTION_MAX
+            else description,
+        }
+    return ProjectSuggestion(
+        district_id=shared(i.district_id for i in ideas),
+        category_id=shared(i.category_id for i in ideas),
+        address=shared(i.address for i in ideas) or "",
+        cost=sum(bests, Decimal(0)) if all(b is not None for b in bests) else None,
+        texts=texts,
+        guesses=guesses,
+    )
+
+
+def _has_review(idea: Idea) -> bool:
+    try:
+        idea.review  # noqa: B018 - select_related by the queue; a missing one raises
+    except Review.DoesNotExist:
+        return False
+    return True
 
 
 def project_list(*, cycle: Cycle, district: str = "") -> QuerySet[Project]:

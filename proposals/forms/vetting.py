@@ -3,7 +3,10 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+
+from core.money import format_money
 
 from ..models import ADDRESS_MAX, DESCRIPTION_MAX, TITLE_MAX, Idea, Review
 from ..services import IdeaInput, ProjectTextInput
@@ -212,6 +215,26 @@ class ProjectForm(forms.Form):
         else:
             self.fields["ideas"].choices = idea_choices
 
+    def show_cost_guesses(self, guesses, currency: str) -> None:
+        """Put the source ideas' own cost figures beside the cost field (in its help text, which
+        the field's ``aria-describedby`` points to)."""
+        if not guesses:
+            return
+        items = []
+        for g in guesses:
+            figures = []
+            if g.guess is not None:
+                figures.append(_("resident's guess %(amount)s") % {"amount": format_money(g.guess, currency)})
+            if g.estimate is not None:
+                figures.append(_("staff estimate %(amount)s") % {"amount": format_money(g.estimate, currency)})
+            items.append((g.idea.pk, g.idea.title, "; ".join(figures) if figures else _("no figure")))
+        self.fields["cost"].help_text = format_html(
+            '{}<br>{}<ul class="cost-guesses">{}</ul>',
+            self.fields["cost"].help_text,
+            _("The ideas' own figures:"),
+            format_html_join("", "<li>#{} {}: {}</li>", items),
+        )
+
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         kwargs = {
@@ -262,13 +285,16 @@ class ProjectTextForm(forms.Form):
         )
 
 
-def project_text_forms(data=None, *, cycle, project=None) -> dict[str, ProjectTextForm]:
-    """One text form per language of the cycle (the site's plus its own; the service requires all)."""
+def project_text_forms(data=None, *, cycle, project=None, initial_texts=None) -> dict[str, ProjectTextForm]:
+    """One text form per language of the cycle (the site's plus its own), filled from ``project``
+    or else from ``initial_texts`` (language → title, summary, description)."""
     existing = {t.language: t for t in project.texts.all()} if project is not None else {}
     text_forms = {}
     for code, name in cycle.content_languages():
         text = existing.get(code)
         initial = {"title": text.title, "summary": text.summary, "description": text.description} if text else None
+        if initial is None and initial_texts:
+            initial = initial_texts.get(code)
         text_forms[code] = ProjectTextForm(data, language=code, language_name=name, initial=initial)
     return text_forms
 

@@ -434,6 +434,43 @@ def test_queue_selection_preselects_the_project_form(staff_client, official, cyc
     assert "Text in English" in html and "Text in Spanish" in html
 
 
+def test_the_project_form_starts_from_the_merged_ideas(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(
+        cycle, official, title="Water fountain", description="A fountain by the playground.",
+        address="Van Vorst Park", cost_guess="12000",
+    )  # fmt: skip
+    filler = _paper(
+        cycle, official, title="Llenabotellas", description="Un llenabotellas junto a la cancha.",
+        address="Van Vorst Park", cost_guess="3000", language="es",
+    )  # fmt: skip
+    bench = _paper(cycle, official, title="Bench", description="A <b>bench</b> & shade.", address="Van Vorst Park")
+    services.review_record(actor=vetting_staff, idea=filler, feasibility="feasible", cost_estimate="4500")
+    url = reverse("vetting_project_create", args=[cycle.slug])
+
+    html = staff_client.get(url, {"ideas": [fountain.pk, filler.pk]}).content.decode()
+    # Texts in each idea's own language; the place and district they share.
+    assert 'name="text-en-title" value="Water fountain"' in html
+    assert "\nA fountain by the playground.</textarea>" in html
+    assert 'name="text-es-title" value="Llenabotellas"' in html
+    assert "\nUn llenabotellas junto a la cancha.</textarea>" in html
+    assert 'name="address" value="Van Vorst Park"' in html
+    assert f'<option value="{ward(cycle).pk}" selected>' in html
+    # The cost starts from the sum (staff's estimate where there is one), the figures beside it.
+    assert 'name="cost" value="16500"' in html
+    assert 'aria-describedby="id_cost_helptext"' in html
+    guesses = html[html.index('id="id_cost_helptext"') :].split("</div>")[0]
+    assert f"<li>#{fountain.pk} Water fountain: resident&#x27;s guess $12,000</li>" in guesses
+    assert f"<li>#{filler.pk} Llenabotellas: resident&#x27;s guess $3,000; staff estimate $4,500</li>" in guesses
+
+    # Two ideas in one language are merged; an idea with no figure leaves the cost empty.
+    html = staff_client.get(url, {"ideas": [fountain.pk, bench.pk]}).content.decode()
+    assert 'name="text-en-title" value="Water fountain · Bench"' in html
+    assert "Water fountain: A fountain by the playground.\n\nBench: A &lt;b&gt;bench&lt;/b&gt; &amp; shade." in html
+    assert '<input type="text" name="cost" inputmode="decimal"' in html  # no value
+    assert f"<li>#{bench.pk} Bench: no figure</li>" in html
+    assert 'name="text-es-title" value' not in html  # nothing in Spanish to start from
+
+
 def test_merge_two_ideas_into_one_costed_project(staff_client, official):
     cycle, (alice, fountain), (bob, filler) = _two_authored_ideas(official)
     response = staff_client.post(

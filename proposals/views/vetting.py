@@ -354,6 +354,11 @@ def _idea_choices(cycle) -> tuple[list[tuple[str, str]], dict[str, Idea]]:
     return choices, ideas
 
 
+def _picked(data, ideas: dict[str, Idea]) -> list[Idea]:
+    """The cycle's ideas chosen in ``data`` (its ``ideas`` values), in the order given."""
+    return [ideas[v] for v in dict.fromkeys(data.getlist("ideas")) if v in ideas]
+
+
 def _apply_project_errors(error: ApplicationError, form, text_forms) -> None:
     """The service's "texts.<language>[.<field>]" errors go on that language's form."""
     rest = {}
@@ -418,6 +423,8 @@ def vetting_project_create(request, slug):
     if request.method == "POST":
         form = ProjectForm(request.POST, request.FILES, cycle=cycle, categories=categories, idea_choices=idea_choices)
         text_forms = project_text_forms(request.POST, cycle=cycle)
+        suggestion = selectors.project_suggestion(_picked(request.POST, ideas))
+        form.show_cost_guesses(suggestion.guesses if suggestion else [], cycle.currency)
 
         def create(**kwargs):
             return services.project_create_from_ideas(actor=request.user, cycle=cycle, **kwargs)
@@ -438,16 +445,19 @@ def vetting_project_create(request, slug):
         if _closed(Action.PROJECT_EDIT, cycle):  # voting opened meanwhile
             return redirect("vetting_project_list", slug=cycle.slug)
     else:
-        # Preselected from the queue (?ideas=1&ideas=2); the district and place follow from them.
-        picked = [ideas[v] for v in dict.fromkeys(request.GET.getlist("ideas")) if v in ideas]
+        # Preselected from the queue (?ideas=1&ideas=2): the form starts from those ideas.
+        picked = _picked(request.GET, ideas)
         initial = {"ideas": [str(i.pk) for i in picked]}
-        districts = {i.district_id for i in picked}
-        if len(districts) == 1:
-            initial["district"] = str(districts.pop())
-        if len(picked) == 1:
-            initial["address"] = picked[0].address
+        suggestion = selectors.project_suggestion(picked)
+        if suggestion is not None:
+            initial["district"] = str(suggestion.district_id or "")
+            initial["category"] = str(suggestion.category_id or "")
+            initial["address"] = suggestion.address
+            cost = suggestion.cost
+            initial["cost"] = "" if cost is None else (int(cost) if cost == cost.to_integral_value() else cost)
         form = ProjectForm(initial=initial, cycle=cycle, categories=categories, idea_choices=idea_choices)
-        text_forms = project_text_forms(cycle=cycle)
+        form.show_cost_guesses(suggestion.guesses if suggestion else [], cycle.currency)
+        text_forms = project_text_forms(cycle=cycle, initial_texts=suggestion.texts if suggestion else None)
     return _project_form_page(request, cycle, form=form, text_forms=text_forms)
 
 
