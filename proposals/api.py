@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 
 from budgets import selectors as budget_selectors
 from budgets.models import District
-from budgets.phases import Capability
 from core.api_input import InputSerializer, JSONParser, check_no_input
 
 from . import selectors, services
@@ -97,7 +96,7 @@ def _idea(user, pk: int) -> Idea:
 
 def _project(user, pk: int):
     project = selectors.project_get(pk=pk)
-    if project is None or not (project.cycle.allows(Capability.PUBLIC) or can_see_internal(user)):
+    if project is None or not selectors.project_visible_to(project, user):
         raise Http404
     return project
 
@@ -284,6 +283,7 @@ class ProjectOutput(serializers.Serializer):
     image = serializers.ImageField(allow_null=True, read_only=True)
     texts = serializers.SerializerMethodField()
     ideas = serializers.SerializerMethodField()
+    draft = serializers.BooleanField(source="is_draft", help_text="Drafts are seen by staff only.")
 
     def get_currency(self, project) -> str:
         # A list passes its cycle in the context (one cycle for all its projects, no query each).
@@ -694,6 +694,9 @@ class CycleProjectsView(APIView):
 
     class Input(ProjectInput):
         ideas = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the source ideas.")
+        draft = serializers.BooleanField(
+            required=False, default=False, help_text="Save as a draft, seen by staff only until published."
+        )
 
         class Meta:
             ref_name = "ProjectCreateInput"
@@ -701,7 +704,7 @@ class CycleProjectsView(APIView):
     @extend_schema(responses=ProjectOutput(many=True))
     def get(self, request, slug):
         cycle = _cycle_public(request.user, slug)
-        projects = selectors.project_list(cycle=cycle)
+        projects = selectors.project_list(cycle=cycle, drafts=can_see_internal(request.user))
         return Response(ProjectOutput(projects, many=True, context={"request": request, "cycle": cycle}).data)
 
     @extend_schema(request=Input, responses={201: ProjectOutput})
@@ -721,9 +724,35 @@ class CycleProjectsView(APIView):
             category=data.get("category"),
             address=data["address"],
             texts=_project_texts(data["texts"]),
+            draft=data["draft"],
         )
         project = _project(request.user, project.pk)
         return Response(ProjectOutput(project, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectPublishView(APIView):
+    """Publish draft projects of the cycle together: all of them or none (409 naming each project
+    that cannot be published, e.g. one already published)."""
+
+    class Input(InputSerializer):
+        projects = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), allow_empty=False, help_text="Ids of the draft projects."
+        )
+
+        class Meta:
+            ref_name = "ProjectPublishInput"
+
+    @extend_schema(request=Input, responses=ProjectOutput(many=True))
+    def post(self, request, slug):
+        check_who(request.user, Action.PROJECT_EDIT)
+        cycle = _cycle_staff(slug)
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        published = services.project_publish(
+            actor=request.user, cycle=cycle, projects=payload.validated_data["projects"]
+        )
+        projects = [_project(request.user, p.pk) for p in published]
+        return Response(ProjectOutput(projects, many=True, context={"request": request, "cycle": cycle}).data)
 
 
 class ProjectDetailView(APIView):

@@ -25,5 +25,6 @@ urlpatterns = [
     path("comments/<int:pk>/hide/", api.CommentHideView.as_view(), name="comment-hide"),
     # Projects.
     path("cycles/<slug:slug>/projects/", api.CycleProjectsView.as_view(), name="project-list"),
+    path("cycles/<slug:slug>/projects/publish/", api.ProjectPublishView.as_view(), name="project-publish"),
     path("projects/<int:pk>/", api.ProjectDetailView.as_view(), name="project-detail"),
 ]

@@ -96,7 +96,9 @@ def idea_get_public(*, pk: int, user=None) -> Idea | None:
                 queryset=Comment.objects.filter(hidden_at__isnull=True).select_related("author").order_by("created_at"),
                 to_attr="visible_comments",
             ),
-            Prefetch("projects", queryset=Project.objects.select_related("district").prefetch_related("texts")),
+            Prefetch(
+                "projects", queryset=Project.objects.published().select_related("district").prefetch_related("texts")
+            ),
         )
         .annotate(endorsement_count=Count("endorsements", distinct=True))
         .filter(pk=pk)
@@ -119,8 +121,11 @@ def idea_visible_to(idea: Idea, user=None) -> bool:
 
 
 def project_visible_to(project: Project, user=None) -> bool:
-    """A project (and its updates) is public once its cycle is; staff see it before."""
-    return project.cycle.allows(Capability.PUBLIC) or (user is not None and can_see_internal(user))
+    """A project (and its updates) is public once its cycle is and it is not a draft; staff see it
+    before."""
+    if user is not None and can_see_internal(user):
+        return True
+    return project.cycle.allows(Capability.PUBLIC) and not project.is_draft
 
 
 def media_visible(*, name: str, user=None) -> bool:
@@ -156,7 +161,7 @@ def ideas_of_user(*, user, cycle: Cycle | None = None) -> QuerySet[Idea]:
     qs = (
         Idea.objects.filter(author=user)
         .select_related("cycle", "district", "category")
-        .prefetch_related(Prefetch("projects", queryset=Project.objects.prefetch_related("texts")))
+        .prefetch_related(Prefetch("projects", queryset=Project.objects.published().prefetch_related("texts")))
     )
     if cycle is not None:
         qs = qs.filter(cycle=cycle)
@@ -283,9 +288,11 @@ def _has_review(idea: Idea) -> bool:
     return True
 
 
-def project_list(*, cycle: Cycle, district: str = "") -> QuerySet[Project]:
+def project_list(*, cycle: Cycle, district: str = "", drafts: bool = False) -> QuerySet[Project]:
+    """The cycle's projects; drafts only when asked (for staff)."""
     qs = (
-        Project.objects.filter(cycle=cycle)
+        (Project.objects if drafts else Project.objects.published())
+        .filter(cycle=cycle)
         .select_related("district", "category")
         .prefetch_related(
             "texts",
@@ -381,7 +388,7 @@ def category_list(*, cycle: Cycle) -> QuerySet[Category]:
 def idea_list_public_with_projects(**filters) -> QuerySet[Idea]:
     """``idea_list_public`` plus the projects each idea became (their codes, one more query)."""
     return idea_list_public(**filters).prefetch_related(
-        Prefetch("projects", queryset=Project.objects.only("id", "code").order_by("code"))
+        Prefetch("projects", queryset=Project.objects.published().only("id", "code").order_by("code"))
     )
 
 

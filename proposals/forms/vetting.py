@@ -184,6 +184,17 @@ class DecisionPublishForm(forms.Form):
         self.fields["ideas"].choices = idea_choices
 
 
+class ProjectIdsField(IdeaIdsField):
+    default_error_messages = {"invalid_choice": _("Choose projects from the list.")}
+
+
+class ProjectPublishForm(forms.Form):
+    """The draft projects ticked on the staff project list (checkboxes named ``projects``); any
+    id passes here, so the service names what is wrong with each."""
+
+    projects = ProjectIdsField(error_messages={"required": _("Choose at least one draft project to publish.")})
+
+
 class ProjectForm(forms.Form):
     ideas = IdeaIdsField(
         label=_("Source ideas"),
@@ -271,10 +282,11 @@ class ProjectTextForm(forms.Form):
         label=_("Description"), required=False, max_length=DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 5})
     )
 
-    def __init__(self, *args, language: str, language_name, **kwargs):
+    def __init__(self, *args, language: str, language_name, main_name=None, **kwargs):
         super().__init__(*args, prefix=f"text-{language}", **kwargs)
         self.language = language
         self.language_name = language_name
+        self.main_name = main_name  # set for an optional language: the one its readers fall back to
         for field in self.fields.values():
             field.widget.attrs["lang"] = language  # the text typed here is in that language
 
@@ -287,15 +299,20 @@ class ProjectTextForm(forms.Form):
 
 def project_text_forms(data=None, *, cycle, project=None, initial_texts=None) -> dict[str, ProjectTextForm]:
     """One text form per language of the cycle (the site's plus its own), filled from ``project``
-    or else from ``initial_texts`` (language → title, summary, description)."""
+    or else from ``initial_texts`` (language → title, summary, description). The first, the main
+    language, is required; the others are optional."""
     existing = {t.language: t for t in project.texts.all()} if project is not None else {}
     text_forms = {}
-    for code, name in cycle.content_languages():
+    languages = cycle.content_languages()
+    main_name = languages[0][1]
+    for index, (code, name) in enumerate(languages):
         text = existing.get(code)
         initial = {"title": text.title, "summary": text.summary, "description": text.description} if text else None
         if initial is None and initial_texts:
             initial = initial_texts.get(code)
-        text_forms[code] = ProjectTextForm(data, language=code, language_name=name, initial=initial)
+        text_forms[code] = ProjectTextForm(
+            data, language=code, language_name=name, main_name=main_name if index else None, initial=initial
+        )
     return text_forms
 
 

@@ -368,6 +368,7 @@ def test_project_list_and_detail(api, cycle, resident, vetting_staff, official):
         "image": None,
         "texts": texts(),
         "ideas": sorted([idea.pk, other.pk]),
+        "draft": False,
     }
 
     listed = api.get("/api/v1/cycles/jc/projects/")
@@ -906,11 +907,11 @@ def test_create_a_project_from_ideas(cycle, resident, other_resident, vetting_st
             services.MSG_COST_OVER_BUDGET
             % {"cost": format_money(Decimal("50000.01"), "USD"), "budget": format_money(Decimal("50000"), "USD")},
         ),
-        ({"texts": {"en": texts()["en"]}}, "texts.es", services.MSG_TEXT_MISSING % {"language": "Spanish"}),
+        ({"texts": {"es": texts()["es"]}}, "texts.en", services.MSG_TEXT_MISSING % {"language": "English"}),
         (
-            {"texts": {**texts(), "es": {"title": "", "summary": "", "description": ""}}},
+            {"texts": {**texts(), "es": {"title": "Fuentes", "summary": "", "description": ""}}},
             "texts.es",
-            services.MSG_TEXT_MISSING % {"language": "Spanish"},
+            services.MSG_TEXT_INCOMPLETE % {"language": "Spanish"},
         ),
         ({"code": "no spaces!"}, "code", services.MSG_CODE_FORMAT),
         ({"district": "Z"}, "district", services.MSG_WRONG_DISTRICT),
@@ -984,7 +985,7 @@ def test_a_project_edit_over_budget_changes_nothing(cycle, idea, vetting_staff, 
         ),
         400,
     )
-    assert body["errors"] == {"texts.es": [services.MSG_TEXT_MISSING % {"language": "Spanish"}]}
+    assert body["errors"] == {"texts.es": [services.MSG_TEXT_INCOMPLETE % {"language": "Spanish"}]}
     assert snapshot() == before
 
 

@@ -880,6 +880,80 @@ def test_parallel_batches_publish_each_decision_once(transactional_db, resident,
     assert AuditEvent.objects.filter(action="review.published").count() == 3
 
 
+# --- draft projects ----------------------------------------------------------------------------------
+def test_a_draft_project_is_seen_by_staff_only_and_tells_no_one(vetting, official, resident):
+    Notification.objects.all().delete()
+    draft = make_project(vetting.cycle, official, [vetting.idea], code="A-01", draft=True)
+    assert draft.is_draft and draft.published_at is None
+    assert list(selectors.project_list(cycle=vetting.cycle)) == []
+    assert list(selectors.project_list(cycle=vetting.cycle, drafts=True)) == [draft]
+    assert not selectors.project_visible_to(draft, None)
+    assert not selectors.project_visible_to(draft, resident)
+    assert selectors.project_visible_to(draft, official)
+    assert list(selectors.idea_get_public(pk=vetting.idea.pk).projects.all()) == []
+    assert not Notification.objects.filter(kind="idea.in_project").exists()
+    # The public record says a draft was made, not what it says.
+    (event,) = events("project.drafted", draft.pk)
+    assert {"after.texts", "after.cost", "after.code"} <= set(event.withheld)
+    assert not events("project.created", draft.pk).exists()
+    # Changing a draft keeps its content out of the public record too.
+    services.project_update(
+        actor=official, project=draft, district=ward(vetting.cycle), code="A-01", cost="21000", texts=texts()
+    )
+    (change,) = events("project.draft_updated", draft.pk)
+    assert "after.cost" in change.withheld and not events("project.updated", draft.pk).exists()
+
+
+def test_publishing_draft_projects_makes_them_public_and_tells_the_ideas_followers(vetting, official, resident):
+    first = make_project(vetting.cycle, official, [vetting.idea], code="A-01", draft=True)
+    second = make_project(vetting.cycle, official, [vetting.other], code="A-02", draft=True)
+    Notification.objects.all().delete()
+    published = services.project_publish(actor=official, cycle=vetting.cycle, projects=[second, first.pk])
+    assert [p.code for p in published] == ["A-01", "A-02"]
+    assert [p.code for p in selectors.project_list(cycle=vetting.cycle)] == ["A-01", "A-02"]
+    assert selectors.project_visible_to(Project.objects.get(pk=first.pk), None)
+    (event,) = events("project.published", first.pk)
+    assert event.withheld == ["ip"]  # everything about it is public now
+    assert event.after["published"] is True and event.after["code"] == "A-01"
+    told = Notification.objects.filter(kind="idea.in_project", recipient=resident).get()
+    assert "A-01" in told.subject
+    # Sent twice: nothing is published twice, and the answer names each project.
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.project_publish(actor=official, cycle=vetting.cycle, projects=[first, second])
+    assert str(exc.value.message) == str(services.MSG_PROJECTS_REFUSED)
+    assert [str(m) for m in exc.value.extra["projects"]] == [
+        services.MSG_PROJECT_ALREADY_PUBLISHED % {"project": "A-01"},
+        services.MSG_PROJECT_ALREADY_PUBLISHED % {"project": "A-02"},
+    ]
+    assert counts() == before
+
+
+def test_publishing_projects_is_all_or_nothing_and_only_during_vetting(vetting, official, resident):
+    draft = make_project(vetting.cycle, official, [vetting.idea], code="A-01", draft=True)
+    other_cycle = CycleFactory(vetting=True, wards="A")
+    idea = services.idea_submit_paper(
+        actor=official, cycle=other_cycle, data=idea_input(other_cycle), proposer_name="B"
+    )
+    foreign = make_project(other_cycle, official, [idea], code="A-09", draft=True)
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.project_publish(actor=official, cycle=vetting.cycle, projects=[draft, foreign])
+    assert [str(m) for m in exc.value.extra["projects"]] == [
+        services.MSG_PROJECT_OTHER_CYCLE % {"project": f"#{foreign.pk}"}
+    ]
+    with pytest.raises(NotAllowed):
+        services.project_publish(actor=resident, cycle=vetting.cycle, projects=[draft])
+    with pytest.raises(ValidationFailed):
+        services.project_publish(actor=official, cycle=vetting.cycle, projects=[])
+    assert counts() == before
+    assert Project.objects.get(pk=draft.pk).is_draft
+    ideas_cycle = CycleFactory(ideas=True, wards="A")
+    with pytest.raises(PhaseClosed) as exc:
+        services.project_publish(actor=official, cycle=ideas_cycle, projects=[draft])
+    assert str(exc.value.message) == str(permissions.MSG_PROJECTS_FROZEN)
+
+
 # --- projects ------------------------------------------------------------------------------------------
 def test_merging_two_ideas_into_a_project(vetting, official, resident, neighbour):
     follower = new_resident(language="es")
@@ -944,17 +1018,17 @@ PROJECT_REFUSALS = [
     pytest.param(lambda ns, o: {"cost": "-1"}, "cost", services.MSG_NEGATIVE, id="cost-negative"),
     pytest.param(lambda ns, o: {"cost": ""}, "cost", services.MSG_REQUIRED, id="cost-missing"),
     pytest.param(
-        lambda ns, o: {"texts": {"en": texts()["en"]}},
-        "texts.es",
-        services.MSG_TEXT_MISSING % {"language": "Spanish"},
-        id="spanish-missing",
+        lambda ns, o: {"texts": {"es": texts()["es"]}},
+        "texts.en",
+        services.MSG_TEXT_MISSING % {"language": "English"},
+        id="main-language-missing",
     ),
     pytest.param(
         lambda ns, o: {
             "texts": {**texts(), "es": services.ProjectTextInput(title="Fuentes", summary="", description="x")}
         },
         "texts.es",
-        services.MSG_TEXT_MISSING % {"language": "Spanish"},
+        services.MSG_TEXT_INCOMPLETE % {"language": "Spanish"},
         id="spanish-summary-blank",
     ),
     pytest.param(_other_cycle_idea, "ideas", services.MSG_IDEA_OTHER_CYCLE, id="idea-of-another-cycle"),
@@ -1130,20 +1204,29 @@ def test_status_history_is_public_and_ordered(vetting, vetting_staff, official):
     ]
 
 
-def test_a_cycle_with_more_languages_needs_project_texts_in_them(official):
-    from proposals.services import MSG_TEXT_MISSING, ProjectTextInput, project_create_from_ideas
+def test_texts_beyond_the_main_language_are_optional_but_whole(official):
+    from proposals.services import MSG_TEXT_INCOMPLETE, ProjectTextInput, project_create_from_ideas
 
     cycle = CycleFactory(ideas=True, wards="A", extra_languages=["zh-hans"])
     idea = submit(cycle, new_resident())
     move(cycle, official, "vetting")
     kwargs = dict(actor=official, cycle=cycle, ideas=[idea], district=ward(cycle), code="A-01", cost="1000")
+    half = ProjectTextInput(title="饮水机", summary="", description="")
     with pytest.raises(ValidationFailed) as exc:
-        project_create_from_ideas(texts=texts(), **kwargs)
+        project_create_from_ideas(texts={**texts(), "zh-hans": half}, **kwargs)
     assert [str(m) for m in exc.value.extra["texts.zh-hans"]] == [
-        str(MSG_TEXT_MISSING % {"language": "Simplified Chinese"})
+        str(MSG_TEXT_INCOMPLETE % {"language": "Simplified Chinese"})
     ]
     assert not Project.objects.exists()
+    # English alone is enough; the other languages fall back to it.
+    empty = ProjectTextInput(title=" ", summary="", description="")
+    project = project_create_from_ideas(texts={"en": texts()["en"], "es": empty}, **kwargs)
+    assert list(project.texts.values_list("language", flat=True)) == ["en"]
+    assert project.text("es").language == "en" and project.text("zh-hans").title == "Drinking fountains"
+    # A translation added later is used; cleared again, it is removed.
     zh = ProjectTextInput(title="饮水机", summary="两台饮水机。", description="全年使用的饮水机。")
-    project = project_create_from_ideas(texts={**texts(), "zh-hans": zh}, **kwargs)
+    edit = dict(actor=official, project=project, district=ward(cycle), code="A-01", cost="1000")
+    services.project_update(texts={"en": texts()["en"], "zh-hans": zh}, **edit)
     assert project.text("zh-hans").title == "饮水机"
-    assert project.text("fr").title == "Drinking fountains"  # falls back to English
+    services.project_update(texts={"en": texts()["en"], "zh-hans": empty}, **edit)
+    assert list(project.texts.values_list("language", flat=True)) == ["en"]

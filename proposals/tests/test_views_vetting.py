@@ -530,7 +530,7 @@ def test_create_a_project_with_an_image_and_a_category(official_client, official
         ({"cost": "-1"}, "cost", _text(services.MSG_NEGATIVE)),
         ({"cost": "twenty grand"}, "cost", _text(services.MSG_BAD_AMOUNT)),
         ({"code": "a b!"}, "code", _text(services.MSG_CODE_FORMAT)),
-        ({"text-es-title": "", "text-es-summary": ""}, "es", _text(services.MSG_TEXT_MISSING, language="Spanish")),
+        ({"text-es-title": "", "text-es-summary": ""}, "es", _text(services.MSG_TEXT_INCOMPLETE, language="Spanish")),
         ({"text-en-description": ""}, "en", _text(services.MSG_TEXT_MISSING, language="English")),
     ],
 )

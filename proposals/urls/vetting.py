@@ -14,6 +14,7 @@ urlpatterns = [
         "staff/cycles/<slug:slug>/paper-ideas/new/", views.vetting_paper_idea_create, name="vetting_paper_idea_create"
     ),
     path("staff/cycles/<slug:slug>/projects/", views.vetting_project_list, name="vetting_project_list"),
+    path("staff/cycles/<slug:slug>/projects/publish/", views.vetting_project_publish, name="vetting_project_publish"),
     path("staff/cycles/<slug:slug>/projects/new/", views.vetting_project_create, name="vetting_project_create"),
     path("staff/projects/<int:pk>/edit/", views.vetting_project_edit, name="vetting_project_edit"),
     path("staff/cycles/<slug:slug>/categories/", views.vetting_category_list, name="vetting_category_list"),

@@ -26,6 +26,7 @@ from ..forms.vetting import (
     HideForm,
     PaperIdeaForm,
     ProjectForm,
+    ProjectPublishForm,
     QueueFilterForm,
     ReviewForm,
     project_text_forms,
@@ -319,21 +320,61 @@ def vetting_paper_idea_create(request, slug):
 
 
 # --- projects ----------------------------------------------------------------------------------------
-@require_safe
-def vetting_project_list(request, slug):
-    if refused := _gate(request):
-        return refused
-    cycle = _cycle(slug)
+def _project_list_page(request, cycle, *, publish_form=None, problems=(), status=200):
+    projects = list(selectors.project_list(cycle=cycle, drafts=True))
     return render(
         request,
         "proposals/vetting/project_list.html",
         {
             "cycle": cycle,
-            "projects": list(selectors.project_list(cycle=cycle)),
+            "projects": projects,
+            "has_drafts": any(p.is_draft for p in projects),
             "can_build": permissions.can(request.user, Action.PROJECT_EDIT, cycle),
             "frozen": _closed(Action.PROJECT_EDIT, cycle),
+            "publish_form": publish_form,
+            "problems": problems,
+            "chosen": set(request.POST.getlist("projects")) if request.method == "POST" else set(),
         },
+        status=status,
     )
+
+
+@require_safe
+def vetting_project_list(request, slug):
+    if refused := _gate(request):
+        return refused
+    return _project_list_page(request, _cycle(slug))
+
+
+@require_POST
+def vetting_project_publish(request, slug):
+    """Publish the draft projects ticked on the project list, all or none (audited)."""
+    if refused := _gate(request, Action.PROJECT_EDIT):
+        return refused
+    cycle = _cycle(slug)
+    form = ProjectPublishForm(request.POST)
+    if not form.is_valid():
+        return _project_list_page(request, cycle, publish_form=form, status=400)
+    try:
+        published = services.project_publish(actor=request.user, cycle=cycle, projects=form.cleaned_data["projects"])
+    except ValidationFailed as error:
+        apply_errors(error, form)
+        return _project_list_page(request, cycle, publish_form=form, status=400)
+    except ApplicationError as error:
+        form.add_error(None, str(error.message))
+        problems = [str(m) for msgs in error.extra.values() for m in msgs]
+        return _project_list_page(request, cycle, publish_form=form, problems=problems, status=error.status)
+    codes = ", ".join(p.code for p in published)
+    messages.success(
+        request,
+        ngettext(
+            "Project %(codes)s published: residents can see it.",
+            "Projects %(codes)s published: residents can see them.",
+            len(published),
+        )
+        % {"codes": codes},
+    )
+    return redirect("vetting_project_list", slug=cycle.slug)
 
 
 def _idea_choices(cycle) -> tuple[list[tuple[str, str]], dict[str, Idea]]:
@@ -426,21 +467,28 @@ def vetting_project_create(request, slug):
         suggestion = selectors.project_suggestion(_picked(request.POST, ideas))
         form.show_cost_guesses(suggestion.guesses if suggestion else [], cycle.currency)
 
+        # Two buttons: "Save as draft" (first, so Enter in a field drafts) and "Create and publish".
+        draft = request.POST.get("then") == "draft"
+
         def create(**kwargs):
-            return services.project_create_from_ideas(actor=request.user, cycle=cycle, **kwargs)
+            return services.project_create_from_ideas(actor=request.user, cycle=cycle, draft=draft, **kwargs)
 
         project = _save_project(request, form, text_forms, create)
         if project is not None:
             count = project.sources.count()
-            messages.success(
-                request,
-                ngettext(
+            if project.is_draft:
+                text = ngettext(
+                    "Draft project %(code)s saved from %(count)s idea: only staff see it until it is published.",
+                    "Draft project %(code)s saved from %(count)s ideas: only staff see it until it is published.",
+                    count,
+                )
+            else:
+                text = ngettext(
                     "Project %(code)s created from %(count)s idea.",
                     "Project %(code)s created from %(count)s ideas.",
                     count,
                 )
-                % {"code": project.code, "count": count},
-            )
+            messages.success(request, text % {"code": project.code, "count": count})
             return redirect("vetting_project_list", slug=cycle.slug)
         if _closed(Action.PROJECT_EDIT, cycle):  # voting opened meanwhile
             return redirect("vetting_project_list", slug=cycle.slug)
