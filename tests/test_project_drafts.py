@@ -102,6 +102,8 @@ def test_staff_save_a_draft_and_publish_it_from_the_project_list(client, residen
     project = cycle.projects.get(code="A-05")
     assert project.is_draft
     assert f'<label for="publish-project-{project.pk}">Draft: publish A-05</label>' in html
+    review_page = client.get(reverse("vetting_idea", args=[idea.pk])).content.decode()
+    assert 'A-05 Bike racks ($9,000) <span class="badge warn">Draft</span>' in review_page
     public = user_with_role("resident")
     client.force_login(public)
     assert "Bike racks" not in client.get(reverse("project_list", args=[cycle.slug])).content.decode()

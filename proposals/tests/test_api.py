@@ -143,7 +143,9 @@ def snapshot() -> dict:
             )
         ),
         "projects": list(
-            Project.objects.order_by("pk").values_list("pk", "code", "cost", "district_id", "category_id", "address")
+            Project.objects.order_by("pk").values_list(
+                "pk", "code", "cost", "district_id", "category_id", "address", "published_at"
+            )
         ),
         "texts": list(ProjectText.objects.order_by("pk").values_list("project_id", "language", "title", "summary")),
         "sources": list(ProjectSource.objects.order_by("pk").values_list("project_id", "idea_id")),
@@ -872,6 +874,35 @@ def project_payload(source_ideas, **overrides) -> dict:
     }
 
 
+def test_draft_projects_through_the_api(cycle, resident, other_resident, vetting_staff, vetting):
+    first, second = submit(cycle, resident), submit(cycle, other_resident, title="Street trees")
+    vetting()
+    staff = client_for(vetting_staff)
+    response = staff.post(
+        "/api/v1/cycles/jc/projects/", project_payload([first], draft=True, texts={"en": texts()["en"]}), format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["draft"] is True and list(response.json()["texts"]) == ["en"]
+    draft = Project.objects.get(code="A-01")
+    staff.post("/api/v1/cycles/jc/projects/", project_payload([second], code="A-02", draft=True), format="json")
+    # The public sees neither; staff see both.
+    assert client_for(None).get("/api/v1/cycles/jc/projects/").json() == []
+    assert client_for(resident).get(f"/api/v1/projects/{draft.pk}/").status_code == 404
+    assert [p["draft"] for p in staff.get("/api/v1/cycles/jc/projects/").json()] == [True, True]
+
+    url = "/api/v1/cycles/jc/projects/publish/"
+    assert_problem(client_for(resident).post(url, {"projects": [draft.pk]}, format="json"), 403)
+    response = staff.post(url, {"projects": [draft.pk]}, format="json")
+    assert response.status_code == 200, response.content
+    assert [(p["code"], p["draft"]) for p in response.json()] == [("A-01", False)]
+    assert [p["code"] for p in client_for(None).get("/api/v1/cycles/jc/projects/").json()] == ["A-01"]
+    before = snapshot()
+    body = assert_problem(staff.post(url, {"projects": [draft.pk]}, format="json"), 409)
+    assert body["errors"]["projects"] == [services.MSG_PROJECT_ALREADY_PUBLISHED % {"project": "A-01"}]
+    assert_problem(staff.post(url, {"projects": []}, format="json"), 400)
+    assert snapshot() == before
+
+
 def test_create_a_project_from_ideas(cycle, resident, other_resident, vetting_staff, vetting):
     first = submit(cycle, resident)
     second = submit(cycle, other_resident, title="Fountain near the playground")
@@ -1331,6 +1362,7 @@ def test_the_open_api_schema_lists_the_proposals_endpoints(api):
         "/api/v1/cycles/{slug}/vetting/ideas/",
         "/api/v1/ideas/{id}/review/publish/",
         "/api/v1/cycles/{slug}/vetting/decisions/publish/",
+        "/api/v1/cycles/{slug}/projects/publish/",
         "/api/v1/cycles/{slug}/projects/",
         "/api/v1/projects/{id}/",
         "/api/v1/comments/{id}/hide/",
