@@ -368,7 +368,11 @@ class ProjectInput(InputSerializer):
     category = CategoryField(help_text="The category's slug.")
     address = serializers.CharField(required=False, allow_blank=True, default="")
     texts = serializers.DictField(
-        child=ProjectTextInput(), help_text="Texts by language code; every language of the site is required."
+        child=ProjectTextInput(),
+        help_text=(
+            "Texts by language code: the main language (en) is required, the others optional (all three"
+            " fields or none; readers of a missing language see the main one)."
+        ),
     )
 
 
