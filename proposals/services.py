@@ -82,6 +82,7 @@ MSG_NO_PROJECTS = _("Choose at least one project.")
 MSG_PROJECTS_REFUSED = _("Nothing was published: some of the chosen projects cannot be published.")
 MSG_PROJECT_OTHER_CYCLE = _("Project %(project)s is not a project of this cycle.")
 MSG_PROJECT_ALREADY_PUBLISHED = _("Project %(project)s is already published.")
+MSG_ALREADY_PUBLISHED = _("This decision is already published.")
 MSG_BATCH_REFUSED = _("Nothing was published: some of the chosen decisions cannot be published.")
 MSG_BATCH_OTHER_CYCLE = _("Idea %(idea)s is not an idea of this cycle.")
 MSG_BATCH_DECIDED = _("Idea %(idea)s cannot get a new decision: it is “%(status)s”.")
@@ -589,7 +590,8 @@ _FEASIBILITY_STATUS = {
 @transaction.atomic
 def review_publish(*, actor, idea: Idea | int) -> Idea:
     """Make the decision public: the idea's status and public reason change, its author and
-    followers are notified."""
+    followers are notified. A decision already published as it stands is refused (Conflict), so
+    a form sent twice tells residents once."""
     idea = _lock_idea(idea)
     permissions.check(actor, Action.REVIEW, idea.cycle)
     review = Review.objects.select_for_update().filter(idea=idea).first()
@@ -597,6 +599,8 @@ def review_publish(*, actor, idea: Idea | int) -> Idea:
         raise Conflict(MSG_NOTHING_TO_PUBLISH)
     if idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
         raise Conflict(MSG_NOT_EDITABLE)
+    if not _review_pending(idea, review):  # sent twice: residents were told once
+        raise Conflict(MSG_ALREADY_PUBLISHED)
     _review_publish_one(actor=actor, idea=idea, review=review)
     return idea
 

@@ -748,6 +748,19 @@ def _decide(idea, actor, feasibility="feasible", reason=""):
     return services.review_record(actor=actor, idea=idea, feasibility=feasibility, public_reason=reason)
 
 
+def test_publishing_one_decision_twice_tells_residents_once(vetting, vetting_staff):
+    _decide(vetting.idea, vetting_staff, "feasible", "Doable.")
+    services.review_publish(actor=vetting_staff, idea=vetting.idea)
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.review_publish(actor=vetting_staff, idea=vetting.idea)
+    assert str(exc.value.message) == str(services.MSG_ALREADY_PUBLISHED)
+    assert counts() == before
+    # A changed decision is published again.
+    _decide(vetting.idea, vetting_staff, "needs_info", "Which corner?")
+    assert services.review_publish(actor=vetting_staff, idea=vetting.idea).status == "needs_info"
+
+
 def test_publishing_several_decisions_together(vetting, vetting_staff, resident, neighbour):
     _decide(vetting.idea, vetting_staff, "not_feasible", "The site is private property.")
     _decide(vetting.other, vetting_staff, "feasible", "Parks can do it.")

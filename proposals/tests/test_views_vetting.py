@@ -255,6 +255,12 @@ def test_record_and_publish_a_review(staff_client, vetting_staff, official, cycl
     page = staff_client.get(reverse("vetting_idea", args=[idea.pk]))
     assert any("Decision published" in m for m in _messages(page))
     assert "The park is state land." in page.content.decode()
+    # Published as it stands: no second "publish" button, and a second POST changes nothing.
+    assert "Publish decision</button>" not in page.content.decode()
+    assert "This decision is published: residents see it." in page.content.decode()
+    again = staff_client.post(reverse("vetting_idea_publish", args=[idea.pk]), follow=True)
+    assert str(services.MSG_ALREADY_PUBLISHED) in _messages(again)
+    assert Notification.objects.filter(recipient=author, kind="idea.decision").count() == 1
 
 
 @pytest.mark.parametrize(
