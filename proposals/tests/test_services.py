@@ -967,6 +967,44 @@ def test_publishing_projects_is_all_or_nothing_and_only_during_vetting(vetting, 
     assert str(exc.value.message) == str(permissions.MSG_PROJECTS_FROZEN)
 
 
+@pytest.mark.postgres
+def test_parallel_project_publishing_publishes_each_draft_once(transactional_db, resident, official, monkeypatch):
+    monkeypatch.setattr(core.services, "notification_dispatch", lambda **kwargs: None)
+    cycle = CycleFactory(vetting=True, wards="A")
+    idea = services.idea_submit_paper(actor=official, cycle=cycle, data=idea_input(cycle), proposer_name="Ana")
+    drafts = [make_project(cycle, official, [idea], code=f"A-0{n}", draft=True) for n in range(1, 4)]
+    barrier = threading.Barrier(4, timeout=10)
+    published, refused, unexpected = [], [], []
+    lock = threading.Lock()
+
+    def publish():
+        try:
+            actor = User.objects.get(pk=official.pk)
+            barrier.wait()
+            done = services.project_publish(actor=actor, cycle=cycle.pk, projects=[d.pk for d in reversed(drafts)])
+            with lock:
+                published.append([p.code for p in done])
+        except Conflict as exc:
+            with lock:
+                refused.append(len(exc.extra["projects"]))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            with lock:
+                unexpected.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert unexpected == []
+    assert published == [["A-01", "A-02", "A-03"]]
+    assert refused == [3, 3, 3]
+    assert AuditEvent.objects.filter(action="project.published").count() == 3
+
+
 # --- projects ------------------------------------------------------------------------------------------
 def test_merging_two_ideas_into_a_project(vetting, official, resident, neighbour):
     follower = new_resident(language="es")
