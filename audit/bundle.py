@@ -261,7 +261,7 @@ def _design_document(cycle: Cycle) -> dict:
     districts = []
     for district in cycle.districts.select_related("ballot_design").order_by("code"):
         design = getattr(district, "ballot_design", None)
-        projects = Project.objects.filter(district=district).prefetch_related("texts").order_by("code")
+        projects = Project.objects.published().filter(district=district).prefetch_related("texts").order_by("code")
         districts.append({
             **district_design_document(district, design),
             "projects": [

@@ -71,7 +71,8 @@ def district_projects(district: District) -> list[ExportProject]:
     from proposals.models import Project
 
     projects = []
-    for project in Project.objects.filter(district=district, withdrawn_at__isnull=True).prefetch_related("texts"):
+    on_ballot = Project.objects.published().filter(district=district, withdrawn_at__isnull=True)
+    for project in on_ballot.prefetch_related("texts"):
         text = project.text("en")
         name = " ".join((text.title if text else project.code).split())
         projects.append(ExportProject(project.external_id or project.code, project.code, project.cost, name))

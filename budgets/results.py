@@ -127,6 +127,7 @@ class ProjectResult:
     withdrawn: bool
     why: str  # plain words, for every project not funded ("" when funded)
     method: str | None = None  # the district's ballot method: what ``votes`` counts
+    title_language: str = ""  # the language ``title`` is written in (marked when not the page's)
 
     @property
     def votes_text(self) -> str:
@@ -234,6 +235,7 @@ def _project_rows(
     return ProjectResult(
         pk=project.pk, code=project.code, pb_id=pb_id, title=text.title if text else project.code,
         cost=project.cost, votes=votes, funded=funded, withdrawn=withdrawn, why=why, method=method,
+        title_language=text.language if text else "",
     )  # fmt: skip
 
 
@@ -288,7 +290,8 @@ def cycle_results(cycle: Cycle, *, district_code: str | None = None) -> list[Dis
     projects: dict[int, list] = {}
     texts = Prefetch("texts", queryset=ProjectText.objects.order_by("language"))
     for project in (
-        Project.objects.filter(district__in=[d for d in districts if d.pk in by_district])
+        Project.objects.published()
+        .filter(district__in=[d for d in districts if d.pk in by_district])
         .prefetch_related(texts)
         .order_by("code")
     ):

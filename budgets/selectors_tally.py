@@ -158,7 +158,7 @@ def _votes_key(value: str):
 def _projects(district: District) -> dict[str, object]:
     from proposals.models import Project
 
-    projects = Project.objects.filter(district=district).prefetch_related("texts")
+    projects = Project.objects.published().filter(district=district).prefetch_related("texts")
     return {p.external_id or p.code: p for p in projects}
 
 

@@ -175,7 +175,7 @@ def staff_tally_withdraw(request, slug, pk):
     cycle = _cycle(slug)
     if refused := _gate(request, check_tally_official, cycle):
         return refused
-    project = Project.objects.filter(pk=pk, cycle=cycle).first()
+    project = Project.objects.published().filter(pk=pk, cycle=cycle).first()
     if project is None:
         raise Http404
     form = _withdraw_form(pk, request.POST)

@@ -57,6 +57,11 @@ DISCLOSURE: dict[str, Disclosure] = {
     "review.published": PUBLIC,
     "project.created": PUBLIC,
     "project.updated": PUBLIC,
+    # A draft is staff's work in progress: the record says one was made or changed, not what it
+    # says; all of it is public in its "project.published" event.
+    "project.drafted": Disclosure(),
+    "project.draft_updated": Disclosure(),
+    "project.published": PUBLIC,
     "project.update_posted": PUBLIC,  # a news post shown on the project's page
     "category.created": PUBLIC,
     # --- the cycle and its ballot

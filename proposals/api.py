@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 
 from budgets import selectors as budget_selectors
 from budgets.models import District
-from budgets.phases import Capability
 from core.api_input import InputSerializer, JSONParser, check_no_input
 
 from . import selectors, services
@@ -97,7 +96,7 @@ def _idea(user, pk: int) -> Idea:
 
 def _project(user, pk: int):
     project = selectors.project_get(pk=pk)
-    if project is None or not (project.cycle.allows(Capability.PUBLIC) or can_see_internal(user)):
+    if project is None or not selectors.project_visible_to(project, user):
         raise Http404
     return project
 
@@ -284,6 +283,7 @@ class ProjectOutput(serializers.Serializer):
     image = serializers.ImageField(allow_null=True, read_only=True)
     texts = serializers.SerializerMethodField()
     ideas = serializers.SerializerMethodField()
+    draft = serializers.BooleanField(source="is_draft", help_text="Drafts are seen by staff only.")
 
     def get_currency(self, project) -> str:
         # A list passes its cycle in the context (one cycle for all its projects, no query each).
@@ -368,7 +368,11 @@ class ProjectInput(InputSerializer):
     category = CategoryField(help_text="The category's slug.")
     address = serializers.CharField(required=False, allow_blank=True, default="")
     texts = serializers.DictField(
-        child=ProjectTextInput(), help_text="Texts by language code; every language of the site is required."
+        child=ProjectTextInput(),
+        help_text=(
+            "Texts by language code: the main language (en) is required, the others optional (all three"
+            " fields or none; readers of a missing language see the main one)."
+        ),
     )
 
 
@@ -610,6 +614,35 @@ class ReviewPublishView(APIView):
         return Response(IdeaDetailOutput(idea, context={"request": request}).data)
 
 
+class ReviewPublishManyView(APIView):
+    """Publish several recorded decisions of the cycle together: all of them or none (409 naming
+    each idea that cannot be published, e.g. one already published: a request sent twice
+    publishes nothing twice)."""
+
+    class Input(InputSerializer):
+        ideas = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), allow_empty=False, help_text="Ids of the ideas."
+        )
+
+        class Meta:
+            ref_name = "ReviewPublishManyInput"
+
+    class Output(serializers.Serializer):
+        published = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the ideas, in order.")
+
+        class Meta:
+            ref_name = "ReviewPublishManyOutput"
+
+    @extend_schema(request=Input, responses=Output)
+    def post(self, request, slug):
+        check_who(request.user, Action.REVIEW)
+        cycle = _cycle_staff(slug)
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        published = services.review_publish_many(actor=request.user, cycle=cycle, ideas=payload.validated_data["ideas"])
+        return Response(self.Output({"published": [idea.pk for idea in published]}).data)
+
+
 class ReviewAssignView(APIView):
     """Assign a reviewer (a member of the vetting staff), or none."""
 
@@ -665,6 +698,9 @@ class CycleProjectsView(APIView):
 
     class Input(ProjectInput):
         ideas = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the source ideas.")
+        draft = serializers.BooleanField(
+            required=False, default=False, help_text="Save as a draft, seen by staff only until published."
+        )
 
         class Meta:
             ref_name = "ProjectCreateInput"
@@ -672,7 +708,7 @@ class CycleProjectsView(APIView):
     @extend_schema(responses=ProjectOutput(many=True))
     def get(self, request, slug):
         cycle = _cycle_public(request.user, slug)
-        projects = selectors.project_list(cycle=cycle)
+        projects = selectors.project_list(cycle=cycle, drafts=can_see_internal(request.user))
         return Response(ProjectOutput(projects, many=True, context={"request": request, "cycle": cycle}).data)
 
     @extend_schema(request=Input, responses={201: ProjectOutput})
@@ -692,9 +728,35 @@ class CycleProjectsView(APIView):
             category=data.get("category"),
             address=data["address"],
             texts=_project_texts(data["texts"]),
+            draft=data["draft"],
         )
         project = _project(request.user, project.pk)
         return Response(ProjectOutput(project, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectPublishView(APIView):
+    """Publish draft projects of the cycle together: all of them or none (409 naming each project
+    that cannot be published, e.g. one already published)."""
+
+    class Input(InputSerializer):
+        projects = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), allow_empty=False, help_text="Ids of the draft projects."
+        )
+
+        class Meta:
+            ref_name = "ProjectPublishInput"
+
+    @extend_schema(request=Input, responses=ProjectOutput(many=True))
+    def post(self, request, slug):
+        check_who(request.user, Action.PROJECT_EDIT)
+        cycle = _cycle_staff(slug)
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        published = services.project_publish(
+            actor=request.user, cycle=cycle, projects=payload.validated_data["projects"]
+        )
+        projects = [_project(request.user, p.pk) for p in published]
+        return Response(ProjectOutput(projects, many=True, context={"request": request, "cycle": cycle}).data)
 
 
 class ProjectDetailView(APIView):

@@ -13,6 +13,11 @@ urlpatterns = [
     path("ideas/<int:pk>/report/", api.IdeaReportView.as_view(), name="idea-report"),
     # Vetting (staff).
     path("cycles/<slug:slug>/vetting/ideas/", api.VettingQueueView.as_view(), name="vetting-queue"),
+    path(
+        "cycles/<slug:slug>/vetting/decisions/publish/",
+        api.ReviewPublishManyView.as_view(),
+        name="vetting-decisions-publish",
+    ),
     path("ideas/<int:pk>/review/", api.ReviewRecordView.as_view(), name="idea-review"),
     path("ideas/<int:pk>/review/publish/", api.ReviewPublishView.as_view(), name="idea-review-publish"),
     path("ideas/<int:pk>/review/assign/", api.ReviewAssignView.as_view(), name="idea-review-assign"),
@@ -20,5 +25,6 @@ urlpatterns = [
     path("comments/<int:pk>/hide/", api.CommentHideView.as_view(), name="comment-hide"),
     # Projects.
     path("cycles/<slug:slug>/projects/", api.CycleProjectsView.as_view(), name="project-list"),
+    path("cycles/<slug:slug>/projects/publish/", api.ProjectPublishView.as_view(), name="project-publish"),
     path("projects/<int:pk>/", api.ProjectDetailView.as_view(), name="project-detail"),
 ]

@@ -7,7 +7,7 @@ project (one or more ideas merged, or one idea split; links kept both ways) → 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from .uploads import idea_photo_name, project_image_name, update_photo_name
@@ -174,8 +174,20 @@ class Review(models.Model):
         ]
 
 
+class ProjectQuerySet(models.QuerySet):
+    def published(self):
+        """Projects the public sees (and ballots, results and exports list): not drafts."""
+        return self.filter(published_at__isnull=False)
+
+    def drafts(self):
+        return self.filter(published_at__isnull=True)
+
+
 class Project(models.Model):
-    """A costed ballot item, made from one or more ideas. Frozen once voting opens."""
+    """A costed ballot item, made from one or more ideas. Frozen once voting opens.
+
+    A draft (``published_at`` empty) is seen by staff only: no public page, list, map, export,
+    ballot or result shows it until staff publish it (``services.project_publish``)."""
 
     cycle = models.ForeignKey("budgets.Cycle", on_delete=models.PROTECT, related_name="projects")
     district = models.ForeignKey("budgets.District", on_delete=models.PROTECT, related_name="projects")
@@ -192,8 +204,13 @@ class Project(models.Model):
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     image = models.ImageField(_("image"), upload_to=project_image_name, blank=True, db_index=True)
     ideas = models.ManyToManyField(Idea, through="ProjectSource", related_name="projects")
+    # Empty while the project is a draft. Set unless a draft is asked for, so every other way in
+    # (a Pabulib import, the demo) makes a public project as before.
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["cycle_id", "code"]
@@ -204,6 +221,10 @@ class Project(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.title}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
 
     def text(self, language: str | None = None) -> "ProjectText | None":
         """The project's text in ``language`` (default: the active one; "zh-hans", then "zh"),

@@ -5,15 +5,20 @@ rows come through select_related/prefetch_related. Public reads never include hi
 ideas (except an author's own), and never touch internal notes.
 """
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from budgets.models import Cycle
 from budgets.phases import Capability
 
 from .models import (
+    DESCRIPTION_MAX,
+    TITLE_MAX,
     Category,
     Comment,
     Endorsement,
@@ -91,7 +96,9 @@ def idea_get_public(*, pk: int, user=None) -> Idea | None:
                 queryset=Comment.objects.filter(hidden_at__isnull=True).select_related("author").order_by("created_at"),
                 to_attr="visible_comments",
             ),
-            Prefetch("projects", queryset=Project.objects.select_related("district").prefetch_related("texts")),
+            Prefetch(
+                "projects", queryset=Project.objects.published().select_related("district").prefetch_related("texts")
+            ),
         )
         .annotate(endorsement_count=Count("endorsements", distinct=True))
         .filter(pk=pk)
@@ -114,8 +121,11 @@ def idea_visible_to(idea: Idea, user=None) -> bool:
 
 
 def project_visible_to(project: Project, user=None) -> bool:
-    """A project (and its updates) is public once its cycle is; staff see it before."""
-    return project.cycle.allows(Capability.PUBLIC) or (user is not None and can_see_internal(user))
+    """A project (and its updates) is public once its cycle is and it is not a draft; staff see it
+    before."""
+    if user is not None and can_see_internal(user):
+        return True
+    return project.cycle.allows(Capability.PUBLIC) and not project.is_draft
 
 
 def media_visible(*, name: str, user=None) -> bool:
@@ -151,7 +161,7 @@ def ideas_of_user(*, user, cycle: Cycle | None = None) -> QuerySet[Idea]:
     qs = (
         Idea.objects.filter(author=user)
         .select_related("cycle", "district", "category")
-        .prefetch_related(Prefetch("projects", queryset=Project.objects.prefetch_related("texts")))
+        .prefetch_related(Prefetch("projects", queryset=Project.objects.published().prefetch_related("texts")))
     )
     if cycle is not None:
         qs = qs.filter(cycle=cycle)
@@ -181,9 +191,108 @@ def vetting_queue(
     return qs.order_by("district__code", "created_at", "id")
 
 
-def project_list(*, cycle: Cycle, district: str = "") -> QuerySet[Project]:
+def decisions_to_publish(*, cycle: Cycle) -> QuerySet[Idea]:
+    """Ideas of the cycle whose recorded decision residents do not see yet: never published, or
+    changed since (a feasibility value is the status it publishes). Withdrawn ideas and ideas in a
+    project take no new decision. By district, then oldest first."""
+    return (
+        Idea.objects.filter(cycle=cycle)
+        .exclude(review__feasibility="")
+        .exclude(review__isnull=True)
+        .exclude(status__in=[Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT])
+        .filter(Q(review__published_at__isnull=True) | ~Q(status=F("review__feasibility")))
+        .select_related("district", "review", "review__reviewer")
+        .order_by("district__code", "created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class CostGuess:
+    idea: Idea
+    guess: Decimal | None  # the resident's rough guess
+    estimate: Decimal | None  # staff's estimate in the review
+
+    @property
+    def best(self) -> Decimal | None:
+        return self.estimate if self.estimate is not None else self.guess
+
+
+@dataclass(frozen=True)
+class ProjectSuggestion:
+    """What a project made from ``ideas`` starts from on its form (staff change anything)."""
+
+    district_id: int | None
+    category_id: int | None
+    address: str
+    cost: Decimal | None  # the sum of the ideas' estimates (staff's, else the resident's guess)
+    texts: dict  # language → {"title", "summary", "description"}
+    guesses: list[CostGuess]
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
+def project_suggestion(ideas: list[Idea]) -> ProjectSuggestion | None:
+    """A project's starting point from its source ideas (merged when several): the ideas' shared
+    district, category and place; their titles and descriptions, in the language each idea is
+    written in; the sum of their cost estimates (staff's estimate, else the resident's guess),
+    left empty when one of them has none; and each idea's own figures, shown beside the cost."""
+    if not ideas:
+        return None
+
+    def shared(values):
+        values = set(values)
+        return values.pop() if len(values) == 1 else None
+
+    guesses = []
+    for idea in ideas:
+        review = idea.review if _has_review(idea) else None
+        guesses.append(CostGuess(idea=idea, guess=idea.cost_guess, estimate=review.cost_estimate if review else None))
+    bests = [g.best for g in guesses]
+    by_language: dict[str, list[Idea]] = {}
+    for idea in ideas:
+        by_language.setdefault(idea.language, []).append(idea)
+    texts = {}
+    for language, group in by_language.items():
+        if len(group) == 1:
+            title, description = group[0].title, group[0].description
+        else:
+            title = " · ".join(i.title for i in group)
+            description = "\n\n".join(f"{i.title}: {i.description}" for i in group)
+        texts[language] = {
+            "title": _shorten(title, TITLE_MAX),
+            "summary": _shorten(" ".join(i.description for i in group), 300),
+            "description": _shorten(description, DESCRIPTION_MAX)
+            if len(description) > DESCRIPTION_MAX
+            else description,
+        }
+    return ProjectSuggestion(
+        district_id=shared(i.district_id for i in ideas),
+        category_id=shared(i.category_id for i in ideas),
+        address=shared(i.address for i in ideas) or "",
+        cost=sum(bests, Decimal(0)) if all(b is not None for b in bests) else None,
+        texts=texts,
+        guesses=guesses,
+    )
+
+
+def _has_review(idea: Idea) -> bool:
+    try:
+        idea.review  # noqa: B018 - select_related by the queue; a missing one raises
+    except Review.DoesNotExist:
+        return False
+    return True
+
+
+def project_list(*, cycle: Cycle, district: str = "", drafts: bool = False) -> QuerySet[Project]:
+    """The cycle's projects; drafts only when asked (for staff)."""
     qs = (
-        Project.objects.filter(cycle=cycle)
+        (Project.objects if drafts else Project.objects.published())
+        .filter(cycle=cycle)
         .select_related("district", "category")
         .prefetch_related(
             "texts",
@@ -279,7 +388,7 @@ def category_list(*, cycle: Cycle) -> QuerySet[Category]:
 def idea_list_public_with_projects(**filters) -> QuerySet[Idea]:
     """``idea_list_public`` plus the projects each idea became (their codes, one more query)."""
     return idea_list_public(**filters).prefetch_related(
-        Prefetch("projects", queryset=Project.objects.only("id", "code").order_by("code"))
+        Prefetch("projects", queryset=Project.objects.published().only("id", "code").order_by("code"))
     )
 
 

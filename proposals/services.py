@@ -71,9 +71,23 @@ MSG_CODE_FORMAT = _("Use a short code of letters, digits and dashes, e.g. B-07."
 MSG_NO_IDEAS = _("Choose at least one idea.")
 MSG_IDEA_OTHER_CYCLE = _("All ideas must belong to this cycle.")
 MSG_TEXT_MISSING = _("Give the title, summary and description in %(language)s.")
+MSG_TEXT_INCOMPLETE = _(
+    "Give the title, summary and description in %(language)s, or leave all three empty: readers of "
+    "%(language)s then see the text in the main language."
+)
 MSG_HIDDEN = _("This content is hidden.")
 MSG_ALREADY_HIDDEN = _("This is already hidden.")
 MSG_REVIEWER_NOT_STAFF = _("The reviewer must be a member of the vetting staff.")
+MSG_NO_PROJECTS = _("Choose at least one project.")
+MSG_PROJECTS_REFUSED = _("Nothing was published: some of the chosen projects cannot be published.")
+MSG_PROJECT_OTHER_CYCLE = _("Project %(project)s is not a project of this cycle.")
+MSG_PROJECT_ALREADY_PUBLISHED = _("Project %(project)s is already published.")
+MSG_ALREADY_PUBLISHED = _("This decision is already published.")
+MSG_BATCH_REFUSED = _("Nothing was published: some of the chosen decisions cannot be published.")
+MSG_BATCH_OTHER_CYCLE = _("Idea %(idea)s is not an idea of this cycle.")
+MSG_BATCH_DECIDED = _("Idea %(idea)s cannot get a new decision: it is “%(status)s”.")
+MSG_BATCH_NO_DECISION = _("Idea %(idea)s has no recorded decision to publish.")
+MSG_BATCH_ALREADY_PUBLISHED = _("The decision on idea %(idea)s is already published.")
 
 
 # --- validation helpers ----------------------------------------------------------------------------
@@ -576,7 +590,8 @@ _FEASIBILITY_STATUS = {
 @transaction.atomic
 def review_publish(*, actor, idea: Idea | int) -> Idea:
     """Make the decision public: the idea's status and public reason change, its author and
-    followers are notified."""
+    followers are notified. A decision already published as it stands is refused (Conflict), so
+    a form sent twice tells residents once."""
     idea = _lock_idea(idea)
     permissions.check(actor, Action.REVIEW, idea.cycle)
     review = Review.objects.select_for_update().filter(idea=idea).first()
@@ -584,6 +599,74 @@ def review_publish(*, actor, idea: Idea | int) -> Idea:
         raise Conflict(MSG_NOTHING_TO_PUBLISH)
     if idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
         raise Conflict(MSG_NOT_EDITABLE)
+    if not _review_pending(idea, review):  # sent twice: residents were told once
+        raise Conflict(MSG_ALREADY_PUBLISHED)
+    _review_publish_one(actor=actor, idea=idea, review=review)
+    return idea
+
+
+def _review_pending(idea: Idea, review: Review | None) -> bool:
+    """Whether ``review`` holds a decision residents do not see yet (none published, or a
+    different one recorded since): the rule of ``selectors.decisions_to_publish``."""
+    if review is None or not review.feasibility:
+        return False
+    return review.published_at is None or idea.status != _FEASIBILITY_STATUS[review.feasibility]
+
+
+def _idea_label(idea: Idea) -> str:
+    return f"#{idea.pk} “{idea.title}”"
+
+
+@transaction.atomic
+def review_publish_many(*, actor, cycle: Cycle | int, ideas: list[Idea | int]) -> list[Idea]:
+    """Publish several recorded decisions of one cycle together: all of them or none.
+
+    Each decision is published as ``review_publish`` does it (status, public history, one audit
+    event, notifications). Refused as a whole (Conflict, ``extra["ideas"]`` naming each idea and
+    what is wrong) when any idea is of another cycle, has no decision to publish, is withdrawn or
+    in a project, or its decision is already published: so a form sent twice publishes nothing
+    twice. Locks the cycle, then the ideas and their reviews in id order (the same order as any
+    other batch, so two batches cannot deadlock). Errors: NotAllowed, PhaseClosed (outside
+    vetting), ValidationFailed (no idea chosen), Conflict."""
+    permissions.check_who(actor, Action.REVIEW)
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    permissions.check_when(Action.REVIEW, cycle)
+    idea_ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas or []})
+    if not idea_ids:
+        raise ValidationFailed(extra={"ideas": [MSG_NO_IDEAS]})
+    locked = {
+        i.pk: i
+        for i in Idea.objects.select_for_update()
+        .select_related("cycle", "district")
+        .filter(pk__in=idea_ids)
+        .order_by("pk")
+    }
+    reviews = {
+        r.idea_id: r for r in Review.objects.select_for_update().filter(idea_id__in=idea_ids).order_by("idea_id")
+    }
+    problems = []
+    for pk in idea_ids:
+        idea = locked.get(pk)
+        if idea is None or idea.cycle_id != cycle.pk:
+            problems.append(MSG_BATCH_OTHER_CYCLE % {"idea": f"#{pk}"})
+        elif idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
+            problems.append(MSG_BATCH_DECIDED % {"idea": _idea_label(idea), "status": idea.get_status_display()})
+        elif reviews.get(pk) is None or not reviews[pk].feasibility:
+            problems.append(MSG_BATCH_NO_DECISION % {"idea": _idea_label(idea)})
+        elif not _review_pending(idea, reviews[pk]):
+            problems.append(MSG_BATCH_ALREADY_PUBLISHED % {"idea": _idea_label(idea)})
+    if problems:
+        raise Conflict(MSG_BATCH_REFUSED, extra={"ideas": problems})
+    published = []
+    for pk in idea_ids:
+        _review_publish_one(actor=actor, idea=locked[pk], review=reviews[pk])
+        published.append(locked[pk])
+    return published
+
+
+def _review_publish_one(*, actor, idea: Idea, review: Review) -> None:
+    """Publish ``review`` (locked, with a decision) on ``idea`` (locked): status, history, audit
+    event and notifications."""
     before = {"status": idea.status}
     _status(idea, _FEASIBILITY_STATUS[review.feasibility], review.public_reason)
     idea.save(update_fields=["status", "updated_at"])
@@ -603,7 +686,6 @@ def review_publish(*, actor, idea: Idea | int) -> Idea:
             status=Idea.Status(idea.status).label,  # lazy: rendered in the recipient's language
             reason=review.public_reason,
         )
-    return idea
 
 
 def _followers(*, idea: Idea | None = None, project: Project | None = None):
@@ -643,10 +725,15 @@ def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, cate
         )
     clean_texts = {}
     languages = cycle.content_languages()
+    main = languages[0][0]  # the cycle's main language: every project is written in it
     for language, name in languages:
         text = (texts or {}).get(language)
-        if text is None or not all((getattr(text, f) or "").strip() for f in ("title", "summary", "description")):
-            errors.add(f"texts.{language}", MSG_TEXT_MISSING % {"language": name})
+        given = [bool((getattr(text, f, "") or "").strip()) for f in ("title", "summary", "description")]
+        if language != main and not any(given):
+            continue  # optional: readers of this language see the main language's text (marked)
+        if not all(given):
+            message = MSG_TEXT_MISSING if language == main else MSG_TEXT_INCOMPLETE
+            errors.add(f"texts.{language}", message % {"language": name})
             continue
         clean_texts[language] = ProjectTextInput(
             title=_text(errors, f"texts.{language}.title", text.title, max_length=TITLE_MAX),
@@ -700,10 +787,13 @@ def project_create_from_ideas(
     category=None,
     address: str = "",
     image=None,
+    draft: bool = False,
 ) -> Project:
     """Staff build a ballot project from one or more ideas (merge), or one of several projects
     from one idea (split: call again with the same idea). Links are kept both ways; each source
-    idea becomes "in project", its author and followers are told and now follow the project.
+    idea becomes "in project", its author and followers now follow the project and are told —
+    for a ``draft``, only once it is published (``project_publish``): until then no public page,
+    ballot or export shows it, and its audit event keeps its content out of the public record.
 
     Errors: NotAllowed, PhaseClosed (outside vetting: projects are frozen once voting opens),
     ValidationFailed (cost above the district budget, duplicate code, missing translations, ideas
@@ -728,7 +818,7 @@ def project_create_from_ideas(
     clean_image = _project_image(errors, image)
     errors.raise_if_any()
     texts = fields.pop("texts")
-    project = Project(cycle=cycle, **fields)
+    project = Project(cycle=cycle, published_at=None if draft else timezone.now(), **fields)
     if clean_image is not None:
         project.image.save(clean_image.name, clean_image, save=False)
     project.save()
@@ -742,11 +832,19 @@ def project_create_from_ideas(
         for user in _followers(idea=idea):
             Follow.objects.get_or_create(user=user, project=project)
     audit_record(
-        actor=actor, action="project.created", object_type="project", object_id=project.pk,
-        after=_project_snapshot(project),
+        actor=actor, action="project.drafted" if draft else "project.created", object_type="project",
+        object_id=project.pk, after=_project_snapshot(project),
     )  # fmt: skip
-    for idea in locked:
+    if not draft:
+        _notify_in_project(project, locked)
+    return project
+
+
+def _notify_in_project(project: Project, ideas: list[Idea]) -> None:
+    """Tell each source idea's author and followers that it is part of the (public) project."""
+    for idea in ideas:
         for user in _followers(idea=idea):
+            text = project.text(getattr(user, "language", None) or "en")
             _notify(
                 user,
                 "idea.in_project",
@@ -756,10 +854,56 @@ def project_create_from_ideas(
                 ),
                 title=idea.title,
                 code=project.code,
-                project=texts.get(getattr(user, "language", "en"), texts["en"]).title,
-                cost=format_money(project.cost, cycle.currency),
+                project=text.title if text else project.code,
+                cost=format_money(project.cost, project.cycle.currency),
             )
-    return project
+
+
+@transaction.atomic
+def project_publish(*, actor, cycle: Cycle | int, projects: list[Project | int]) -> list[Project]:
+    """Publish draft projects of one cycle together, all or none: from now on the public pages,
+    the API, the map, exports and the ballot (once voting opens) show them. Each gets a public
+    ``project.published`` audit event with its content, and its source ideas' authors and
+    followers are told. Refused as a whole (Conflict, ``extra["projects"]`` naming each project)
+    when one is of another cycle or is already published — so the same form sent twice publishes
+    nothing twice. Locks the cycle, then the projects in id order. Errors: NotAllowed, PhaseClosed
+    (outside vetting: the ballot is frozen once voting opens), ValidationFailed (none chosen),
+    Conflict."""
+    permissions.check_who(actor, Action.PROJECT_EDIT)
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    permissions.check_when(Action.PROJECT_EDIT, cycle)
+    project_ids = sorted({p.pk if isinstance(p, Project) else int(p) for p in projects or []})
+    if not project_ids:
+        raise ValidationFailed(extra={"projects": [MSG_NO_PROJECTS]})
+    locked = {
+        p.pk: p
+        for p in Project.objects.select_for_update()
+        .select_related("cycle", "district")
+        .filter(pk__in=project_ids)
+        .order_by("pk")
+    }
+    problems = []
+    for pk in project_ids:
+        project = locked.get(pk)
+        if project is None or project.cycle_id != cycle.pk:
+            problems.append(MSG_PROJECT_OTHER_CYCLE % {"project": f"#{pk}"})
+        elif not project.is_draft:
+            problems.append(MSG_PROJECT_ALREADY_PUBLISHED % {"project": project.code})
+    if problems:
+        raise Conflict(MSG_PROJECTS_REFUSED, extra={"projects": problems})
+    now = timezone.now()
+    published = []
+    for pk in project_ids:
+        project = locked[pk]
+        project.published_at = now
+        project.save(update_fields=["published_at", "updated_at"])
+        audit_record(
+            actor=actor, action="project.published", object_type="project", object_id=project.pk,
+            before={"published": False}, after={"published": True, **_project_snapshot(project)},
+        )  # fmt: skip
+        _notify_in_project(project, list(Idea.objects.filter(project_links__project=project).order_by("pk")))
+        published.append(project)
+    return published
 
 
 @transaction.atomic
@@ -793,11 +937,15 @@ def project_update(
     project.save()
     for lang, t in texts.items():
         ProjectText.objects.update_or_create(project=project, language=lang, defaults=vars(t))
+    # An optional language left empty: its text is removed (its readers get the main language's).
+    codes = [code for code, _name in cycle.content_languages()]
+    project.texts.filter(language__in=codes).exclude(language__in=list(texts)).delete()
     after = _project_snapshot(project)
     if after != before:
         audit_record(
             actor=actor,
-            action="project.updated",
+            # A draft's content stays out of the public record until it is published.
+            action="project.draft_updated" if project.is_draft else "project.updated",
             object_type="project",
             object_id=project.pk,
             before=before,

@@ -172,6 +172,7 @@ class World:
                 actor=staff, idea=self.idea, feasibility="feasible", public_reason="Doable.", internal_notes=SECRET
             )
             self.project = make_project(self.cycle, staff, [in_project])
+            self.draft = make_project(self.cycle, staff, [in_project], code="A-09", draft=True)  # a split
 
     @property
     def slug(self) -> str:
@@ -365,6 +366,15 @@ ACTIONS: dict[str, Act] = {
         data=lambda w, u: {},
         done=_idea_url("vetting_idea"),
     ),
+    "decisions_page": Act(True, "get", lambda w, u: reverse("vetting_decisions", args=[w.slug]), staff_action()),
+    "publish_decisions": Act(
+        True,
+        "post",
+        lambda w, u: reverse("vetting_decisions", args=[w.slug]),
+        staff_action(),
+        data=lambda w, u: {"ideas": [str(w.idea.pk)]},
+        done=lambda w: reverse("vetting_decisions", args=[w.slug]),
+    ),
     "hide_idea": Act(
         True,
         "post",
@@ -405,6 +415,14 @@ ACTIONS: dict[str, Act] = {
         lambda w, u: reverse("vetting_project_edit", args=[w.project.pk]),
         staff_action(),
         data=lambda w, u: project_post(w.cycle, code="A-01", cost="18000"),
+        done=lambda w: reverse("vetting_project_list", args=[w.slug]),
+    ),
+    "publish_projects": Act(
+        True,
+        "post",
+        lambda w, u: reverse("vetting_project_publish", args=[w.slug]),
+        staff_action(),
+        data=lambda w, u: {"projects": [str(w.draft.pk)]},
         done=lambda w: reverse("vetting_project_list", args=[w.slug]),
     ),
     "categories_page": Act(True, "get", _cat_url, staff_action()),
@@ -525,9 +543,9 @@ def test_html_permissions_matrix(users, action, denials):
 
 
 def test_the_matrix_is_complete():
-    """Every action says what every role gets (32 actions × 7 roles = 224 cells)."""
+    """Every action says what every role gets (35 actions × 7 roles = 245 cells)."""
     assert all(set(act.outcomes) == set(ROLES) for act in ACTIONS.values())
-    assert len(ACTIONS) * len(ROLES) == 224
+    assert len(ACTIONS) * len(ROLES) == 245
 
 
 # --- what each role's pages show -------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def paper_batch_create(
         errors["label"] = [MSG_LABEL]
     if site.cycle_id != cycle.pk or not VotingSite.objects.filter(pk=site.pk, active=True).exists():
         errors["site"] = [MSG_SITE]
-    if not BallotDesign.objects.filter(district=district).exists() or not district.projects.exists():
+    if not BallotDesign.objects.filter(district=district).exists() or not district.projects.published().exists():
         errors["district"] = [MSG_DISTRICT]
     if voted_on > timezone.localdate(timezone=ZoneInfo(cycle.time_zone)):
         errors["voted_on"] = [MSG_DAY_FUTURE]

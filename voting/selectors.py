@@ -2,7 +2,7 @@
 
 import random
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from budgets.models import Cycle, District
 from proposals.models import Project
@@ -13,7 +13,7 @@ from .models import BallotDesign, BallotFreeze, Eligibility, VoterRollEntry
 def ballot_districts(cycle: Cycle) -> list[District]:
     """Districts that have a ballot (a design and projects), wards first, by code."""
     return list(
-        District.objects.filter(cycle=cycle, ballot_design__isnull=False, projects__isnull=False)
+        District.objects.filter(cycle=cycle, ballot_design__isnull=False, projects__published_at__isnull=False)
         .select_related("ballot_design")
         .distinct()
         .order_by("kind", "code")
@@ -39,7 +39,11 @@ def ballot_for(district: District, *, seed: str | None = None) -> tuple[BallotDe
     asks for it (``seed``: stable for one voter, so a page reload keeps the order)."""
     design = BallotDesign.objects.get(district=district)
     projects = list(
-        Project.objects.filter(district=district).select_related("category").prefetch_related("texts").order_by("code")
+        Project.objects.published()
+        .filter(district=district)
+        .select_related("category")
+        .prefetch_related("texts")
+        .order_by("code")
     )
     if design.shuffle and seed is not None:
         random.Random(seed).shuffle(projects)
@@ -86,6 +90,6 @@ def designs_for(cycle: Cycle) -> list[District]:
     return list(
         District.objects.filter(cycle=cycle)
         .select_related("ballot_design")
-        .annotate(project_count=Count("projects"))
+        .annotate(project_count=Count("projects", filter=Q(projects__published_at__isnull=False)))
         .order_by("kind", "code")
     )

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,7 @@ from core.canonical import canonical_bytes, sha256_hex
 from core.errors import Conflict, GuardFailed, NotAllowed, PhaseClosed, ValidationFailed
 from core.money import format_money
 from core.services import audit_record, notification_queue
+from proposals.models import Project
 
 from . import crypto, matching, methods
 from .methods.base import ballot_from_points, ballot_from_ranks
@@ -222,7 +224,7 @@ def ballot_design_set(*, actor, district: District, **values) -> BallotDesign:
 def ballot_rules(district: District, design: BallotDesign | None = None) -> methods.Rules:
     """The pure method's view of a district's ballot (projects by public code)."""
     design = design or district.ballot_design
-    projects = {p.code: p.cost for p in district.projects.all()}
+    projects = {p.code: p.cost for p in district.projects.published()}
     return methods.Rules(
         method=methods.Method(design.method),
         projects=projects,
@@ -257,7 +259,8 @@ def cycle_ballot_canonical(cycle: Cycle) -> dict:
     """Everything the vote depends on, in one canonical document: the fingerprint covers it."""
     eligibility = Eligibility.objects.filter(cycle=cycle).first()
     districts = []
-    for district in cycle.districts.order_by("code").prefetch_related("projects__texts"):
+    published = Prefetch("projects", queryset=Project.objects.published().prefetch_related("texts"))
+    for district in cycle.districts.order_by("code").prefetch_related(published):
         design = BallotDesign.objects.filter(district=district).first()
         districts.append({
             **district_design_document(district, design),
@@ -293,7 +296,7 @@ def _guard_ballot_ready(*, cycle: Cycle) -> None:
         problems.append(str(MSG_GUARD_NO_CLOSE))
     with_projects = 0
     for district in cycle.districts.order_by("code"):
-        count = district.projects.count()
+        count = district.projects.published().count()  # drafts are not on the ballot
         if count == 0:
             continue  # no feasible projects here: this district has no ballot
         with_projects += 1

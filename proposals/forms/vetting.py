@@ -3,7 +3,10 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+
+from core.money import format_money
 
 from ..models import ADDRESS_MAX, DESCRIPTION_MAX, TITLE_MAX, Idea, Review
 from ..services import IdeaInput, ProjectTextInput
@@ -167,6 +170,31 @@ class IdeaIdsField(forms.MultipleChoiceField):
         return [int(v) for v in super().clean(value)]
 
 
+class DecisionPublishForm(forms.Form):
+    """The decisions chosen on the "decisions to publish" page (checkboxes named ``ideas``)."""
+
+    ideas = IdeaIdsField(
+        label=_("Decisions to publish"),
+        required=True,
+        error_messages={"required": _("Choose at least one decision to publish.")},
+    )
+
+    def __init__(self, *args, idea_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ideas"].choices = idea_choices
+
+
+class ProjectIdsField(IdeaIdsField):
+    default_error_messages = {"invalid_choice": _("Choose projects from the list.")}
+
+
+class ProjectPublishForm(forms.Form):
+    """The draft projects ticked on the staff project list (checkboxes named ``projects``); any
+    id passes here, so the service names what is wrong with each."""
+
+    projects = ProjectIdsField(error_messages={"required": _("Choose at least one draft project to publish.")})
+
+
 class ProjectForm(forms.Form):
     ideas = IdeaIdsField(
         label=_("Source ideas"),
@@ -197,6 +225,26 @@ class ProjectForm(forms.Form):
             del self.fields["ideas"]  # editing: the sources are fixed once the project exists
         else:
             self.fields["ideas"].choices = idea_choices
+
+    def show_cost_guesses(self, guesses, currency: str) -> None:
+        """Put the source ideas' own cost figures beside the cost field (in its help text, which
+        the field's ``aria-describedby`` points to)."""
+        if not guesses:
+            return
+        items = []
+        for g in guesses:
+            figures = []
+            if g.guess is not None:
+                figures.append(_("resident's guess %(amount)s") % {"amount": format_money(g.guess, currency)})
+            if g.estimate is not None:
+                figures.append(_("staff estimate %(amount)s") % {"amount": format_money(g.estimate, currency)})
+            items.append((g.idea.pk, g.idea.title, "; ".join(figures) if figures else _("no figure")))
+        self.fields["cost"].help_text = format_html(
+            '{}<br>{}<ul class="cost-guesses">{}</ul>',
+            self.fields["cost"].help_text,
+            _("The ideas' own figures:"),
+            format_html_join("", "<li>#{} {}: {}</li>", items),
+        )
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
@@ -234,10 +282,11 @@ class ProjectTextForm(forms.Form):
         label=_("Description"), required=False, max_length=DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 5})
     )
 
-    def __init__(self, *args, language: str, language_name, **kwargs):
+    def __init__(self, *args, language: str, language_name, main_name=None, **kwargs):
         super().__init__(*args, prefix=f"text-{language}", **kwargs)
         self.language = language
         self.language_name = language_name
+        self.main_name = main_name  # set for an optional language: the one its readers fall back to
         for field in self.fields.values():
             field.widget.attrs["lang"] = language  # the text typed here is in that language
 
@@ -248,14 +297,22 @@ class ProjectTextForm(forms.Form):
         )
 
 
-def project_text_forms(data=None, *, cycle, project=None) -> dict[str, ProjectTextForm]:
-    """One text form per language of the cycle (the site's plus its own; the service requires all)."""
+def project_text_forms(data=None, *, cycle, project=None, initial_texts=None) -> dict[str, ProjectTextForm]:
+    """One text form per language of the cycle (the site's plus its own), filled from ``project``
+    or else from ``initial_texts`` (language → title, summary, description). The first, the main
+    language, is required; the others are optional."""
     existing = {t.language: t for t in project.texts.all()} if project is not None else {}
     text_forms = {}
-    for code, name in cycle.content_languages():
+    languages = cycle.content_languages()
+    main_name = languages[0][1]
+    for index, (code, name) in enumerate(languages):
         text = existing.get(code)
         initial = {"title": text.title, "summary": text.summary, "description": text.description} if text else None
-        text_forms[code] = ProjectTextForm(data, language=code, language_name=name, initial=initial)
+        if initial is None and initial_texts:
+            initial = initial_texts.get(code)
+        text_forms[code] = ProjectTextForm(
+            data, language=code, language_name=name, main_name=main_name if index else None, initial=initial
+        )
     return text_forms
 
 

@@ -143,7 +143,9 @@ def snapshot() -> dict:
             )
         ),
         "projects": list(
-            Project.objects.order_by("pk").values_list("pk", "code", "cost", "district_id", "category_id", "address")
+            Project.objects.order_by("pk").values_list(
+                "pk", "code", "cost", "district_id", "category_id", "address", "published_at"
+            )
         ),
         "texts": list(ProjectText.objects.order_by("pk").values_list("project_id", "language", "title", "summary")),
         "sources": list(ProjectSource.objects.order_by("pk").values_list("project_id", "idea_id")),
@@ -368,6 +370,7 @@ def test_project_list_and_detail(api, cycle, resident, vetting_staff, official):
         "image": None,
         "texts": texts(),
         "ideas": sorted([idea.pk, other.pk]),
+        "draft": False,
     }
 
     listed = api.get("/api/v1/cycles/jc/projects/")
@@ -735,6 +738,33 @@ def test_record_and_publish_a_review(cycle, idea, resident, vetting_staff, vetti
     assert Notification.objects.filter(recipient=resident, kind="idea.decision").exists()
 
 
+def test_publish_several_decisions_at_once(cycle, idea, other_resident, vetting_staff, vetting):
+    other = submit(cycle, other_resident, title="Street trees")
+    vetting()
+    for each in (idea, other):
+        services.review_record(actor=vetting_staff, idea=each, feasibility="feasible", public_reason="Doable.")
+    staff = client_for(vetting_staff)
+    url = "/api/v1/cycles/jc/vetting/decisions/publish/"
+    response = staff.post(url, {"ideas": [other.pk, idea.pk]}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"published": sorted([idea.pk, other.pk])}
+    assert set(Idea.objects.filter(pk__in=[idea.pk, other.pk]).values_list("status", flat=True)) == {"feasible"}
+    assert AuditEvent.objects.filter(action="review.published").count() == 2
+    # Sent twice: nothing is published twice, and the problem names each idea.
+    before = snapshot()
+    body = assert_problem(staff.post(url, {"ideas": [idea.pk, other.pk]}, format="json"), 409)
+    assert body["detail"] == str(services.MSG_BATCH_REFUSED)
+    assert body["errors"]["ideas"] == [
+        services.MSG_BATCH_ALREADY_PUBLISHED % {"idea": f"#{idea.pk} “{idea.title}”"},
+        services.MSG_BATCH_ALREADY_PUBLISHED % {"idea": f"#{other.pk} “Street trees”"},
+    ]
+    assert snapshot() == before
+    assert AuditEvent.objects.filter(action="review.published").count() == 2
+    assert_problem(staff.post(url, {"ideas": []}, format="json"), 400)
+    assert_problem(client_for(other_resident).post(url, {"ideas": [idea.pk]}, format="json"), 403)
+    assert snapshot() == before
+
+
 def test_publishing_without_a_decision_is_409(cycle, idea, vetting_staff, vetting):
     vetting()
     before = snapshot()
@@ -844,6 +874,35 @@ def project_payload(source_ideas, **overrides) -> dict:
     }
 
 
+def test_draft_projects_through_the_api(cycle, resident, other_resident, vetting_staff, vetting):
+    first, second = submit(cycle, resident), submit(cycle, other_resident, title="Street trees")
+    vetting()
+    staff = client_for(vetting_staff)
+    response = staff.post(
+        "/api/v1/cycles/jc/projects/", project_payload([first], draft=True, texts={"en": texts()["en"]}), format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["draft"] is True and list(response.json()["texts"]) == ["en"]
+    draft = Project.objects.get(code="A-01")
+    staff.post("/api/v1/cycles/jc/projects/", project_payload([second], code="A-02", draft=True), format="json")
+    # The public sees neither; staff see both.
+    assert client_for(None).get("/api/v1/cycles/jc/projects/").json() == []
+    assert client_for(resident).get(f"/api/v1/projects/{draft.pk}/").status_code == 404
+    assert [p["draft"] for p in staff.get("/api/v1/cycles/jc/projects/").json()] == [True, True]
+
+    url = "/api/v1/cycles/jc/projects/publish/"
+    assert_problem(client_for(resident).post(url, {"projects": [draft.pk]}, format="json"), 403)
+    response = staff.post(url, {"projects": [draft.pk]}, format="json")
+    assert response.status_code == 200, response.content
+    assert [(p["code"], p["draft"]) for p in response.json()] == [("A-01", False)]
+    assert [p["code"] for p in client_for(None).get("/api/v1/cycles/jc/projects/").json()] == ["A-01"]
+    before = snapshot()
+    body = assert_problem(staff.post(url, {"projects": [draft.pk]}, format="json"), 409)
+    assert body["errors"]["projects"] == [services.MSG_PROJECT_ALREADY_PUBLISHED % {"project": "A-01"}]
+    assert_problem(staff.post(url, {"projects": []}, format="json"), 400)
+    assert snapshot() == before
+
+
 def test_create_a_project_from_ideas(cycle, resident, other_resident, vetting_staff, vetting):
     first = submit(cycle, resident)
     second = submit(cycle, other_resident, title="Fountain near the playground")
@@ -879,11 +938,11 @@ def test_create_a_project_from_ideas(cycle, resident, other_resident, vetting_st
             services.MSG_COST_OVER_BUDGET
             % {"cost": format_money(Decimal("50000.01"), "USD"), "budget": format_money(Decimal("50000"), "USD")},
         ),
-        ({"texts": {"en": texts()["en"]}}, "texts.es", services.MSG_TEXT_MISSING % {"language": "Spanish"}),
+        ({"texts": {"es": texts()["es"]}}, "texts.en", services.MSG_TEXT_MISSING % {"language": "English"}),
         (
-            {"texts": {**texts(), "es": {"title": "", "summary": "", "description": ""}}},
+            {"texts": {**texts(), "es": {"title": "Fuentes", "summary": "", "description": ""}}},
             "texts.es",
-            services.MSG_TEXT_MISSING % {"language": "Spanish"},
+            services.MSG_TEXT_INCOMPLETE % {"language": "Spanish"},
         ),
         ({"code": "no spaces!"}, "code", services.MSG_CODE_FORMAT),
         ({"district": "Z"}, "district", services.MSG_WRONG_DISTRICT),
@@ -957,7 +1016,7 @@ def test_a_project_edit_over_budget_changes_nothing(cycle, idea, vetting_staff, 
         ),
         400,
     )
-    assert body["errors"] == {"texts.es": [services.MSG_TEXT_MISSING % {"language": "Spanish"}]}
+    assert body["errors"] == {"texts.es": [services.MSG_TEXT_INCOMPLETE % {"language": "Spanish"}]}
     assert snapshot() == before
 
 
@@ -1302,6 +1361,8 @@ def test_the_open_api_schema_lists_the_proposals_endpoints(api):
         "/api/v1/ideas/{id}/endorsement/",
         "/api/v1/cycles/{slug}/vetting/ideas/",
         "/api/v1/ideas/{id}/review/publish/",
+        "/api/v1/cycles/{slug}/vetting/decisions/publish/",
+        "/api/v1/cycles/{slug}/projects/publish/",
         "/api/v1/cycles/{slug}/projects/",
         "/api/v1/projects/{id}/",
         "/api/v1/comments/{id}/hide/",

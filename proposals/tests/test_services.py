@@ -22,7 +22,7 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
 from core.selectors import audit_chain_verify_database
 from core.services import notification_deliver
-from proposals import permissions, services
+from proposals import permissions, selectors, services
 from proposals.models import (
     Category,
     Comment,
@@ -744,6 +744,267 @@ def test_publishing_without_a_decision_is_refused(vetting, vetting_staff):
     assert Idea.objects.get(pk=vetting.idea.pk).status == "under_review"
 
 
+def _decide(idea, actor, feasibility="feasible", reason=""):
+    return services.review_record(actor=actor, idea=idea, feasibility=feasibility, public_reason=reason)
+
+
+def test_publishing_one_decision_twice_tells_residents_once(vetting, vetting_staff):
+    _decide(vetting.idea, vetting_staff, "feasible", "Doable.")
+    services.review_publish(actor=vetting_staff, idea=vetting.idea)
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.review_publish(actor=vetting_staff, idea=vetting.idea)
+    assert str(exc.value.message) == str(services.MSG_ALREADY_PUBLISHED)
+    assert counts() == before
+    # A changed decision is published again.
+    _decide(vetting.idea, vetting_staff, "needs_info", "Which corner?")
+    assert services.review_publish(actor=vetting_staff, idea=vetting.idea).status == "needs_info"
+
+
+def test_publishing_several_decisions_together(vetting, vetting_staff, resident, neighbour):
+    _decide(vetting.idea, vetting_staff, "not_feasible", "The site is private property.")
+    _decide(vetting.other, vetting_staff, "feasible", "Parks can do it.")
+    Notification.objects.all().delete()
+    published = services.review_publish_many(
+        actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.other.pk, vetting.idea]
+    )
+    assert [i.pk for i in published] == sorted([vetting.idea.pk, vetting.other.pk])
+    assert Idea.objects.get(pk=vetting.idea.pk).status == "not_feasible"
+    assert Idea.objects.get(pk=vetting.other.pk).status == "feasible"
+    # Each decision audited and told as when published one by one.
+    (first,) = events("review.published", vetting.idea.pk)
+    assert first.after == {"status": "not_feasible", "public_reason": "The site is private property."}
+    assert first.actor_id == vetting_staff.pk
+    (second,) = events("review.published", vetting.other.pk)
+    assert second.after == {"status": "feasible", "public_reason": "Parks can do it."}
+    decisions = Notification.objects.filter(kind="idea.decision")
+    assert {n.recipient for n in decisions} == {resident, neighbour}
+
+
+def test_publishing_several_decisions_is_all_or_nothing_and_names_each_problem(
+    vetting, vetting_staff, official, resident
+):
+    third = services.idea_submit_paper(
+        actor=vetting_staff, cycle=vetting.cycle, data=idea_input(vetting.cycle, title="Bike racks"),
+        proposer_name="Ana",
+    )  # fmt: skip
+    _decide(vetting.idea, vetting_staff)
+    _decide(vetting.other, vetting_staff)
+    services.review_publish(actor=vetting_staff, idea=vetting.other)  # already public
+    other_cycle = CycleFactory(vetting=True, wards="A")
+    stranger = services.idea_submit_paper(
+        actor=official, cycle=other_cycle, data=idea_input(other_cycle), proposer_name="Bo"
+    )
+    _decide(stranger, vetting_staff)
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.review_publish_many(
+            actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.idea, vetting.other, third, stranger]
+        )
+    assert str(exc.value.message) == str(services.MSG_BATCH_REFUSED)
+    assert [str(m) for m in exc.value.extra["ideas"]] == [
+        services.MSG_BATCH_ALREADY_PUBLISHED % {"idea": f"#{vetting.other.pk} “Drinking fountain by the library”"},
+        services.MSG_BATCH_NO_DECISION % {"idea": f"#{third.pk} “Bike racks”"},
+        services.MSG_BATCH_OTHER_CYCLE % {"idea": f"#{stranger.pk}"},
+    ]
+    # The publishable one was not published either.
+    assert counts() == before
+    assert Idea.objects.get(pk=vetting.idea.pk).status == "under_review"
+    assert Review.objects.get(idea=vetting.idea).published_at is None
+
+
+def test_publishing_the_same_decisions_twice_publishes_nothing_twice(vetting, vetting_staff):
+    _decide(vetting.idea, vetting_staff)
+    _decide(vetting.other, vetting_staff, "needs_info", "Where exactly?")
+    services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.idea, vetting.other])
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.idea, vetting.other])
+    assert len(exc.value.extra["ideas"]) == 2
+    assert counts() == before
+    assert events("review.published").count() == 2
+    # A decision changed after publication is waiting again, and is published again.
+    _decide(vetting.other, vetting_staff, "feasible")
+    assert list(selectors.decisions_to_publish(cycle=vetting.cycle)) == [vetting.other]
+    services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[vetting.other])
+    assert Idea.objects.get(pk=vetting.other.pk).status == "feasible"
+    assert list(selectors.decisions_to_publish(cycle=vetting.cycle)) == []
+
+
+def test_publishing_several_decisions_is_refused_outside_vetting_and_for_others(
+    vetting, vetting_staff, official, resident
+):
+    _decide(vetting.idea, vetting_staff)
+    before = counts()
+    with pytest.raises(NotAllowed):
+        services.review_publish_many(actor=resident, cycle=vetting.cycle, ideas=[vetting.idea])
+    with pytest.raises(ValidationFailed) as exc:
+        services.review_publish_many(actor=vetting_staff, cycle=vetting.cycle, ideas=[])
+    assert exc.value.extra == {"ideas": [services.MSG_NO_IDEAS]}
+    assert counts() == before
+    ideas_cycle = CycleFactory(ideas=True, wards="A")
+    with pytest.raises(PhaseClosed) as exc:
+        services.review_publish_many(actor=vetting_staff, cycle=ideas_cycle, ideas=[vetting.idea])
+    assert str(exc.value.message) == str(permissions.MSG_VETTING_CLOSED)
+    assert counts() == before
+
+
+@pytest.mark.postgres
+def test_parallel_batches_publish_each_decision_once(transactional_db, resident, official, vetting_staff, monkeypatch):
+    monkeypatch.setattr(core.services, "notification_dispatch", lambda **kwargs: None)
+    cycle = CycleFactory(vetting=True, wards="A")
+    ideas = [
+        services.idea_submit_paper(
+            actor=official, cycle=cycle, data=idea_input(cycle, title=f"Idea {n}"), proposer_name="Ana"
+        )
+        for n in range(3)
+    ]
+    for idea in ideas:
+        _decide(idea, vetting_staff)
+    barrier = threading.Barrier(4, timeout=10)
+    published, refused, unexpected = [], [], []
+    lock = threading.Lock()
+
+    def publish():
+        try:
+            actor = User.objects.get(pk=vetting_staff.pk)
+            barrier.wait()
+            done = services.review_publish_many(actor=actor, cycle=cycle.pk, ideas=[i.pk for i in reversed(ideas)])
+            with lock:
+                published.append([i.pk for i in done])
+        except Conflict as exc:
+            with lock:
+                refused.append(len(exc.extra["ideas"]))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            with lock:
+                unexpected.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert unexpected == []
+    assert published == [sorted(i.pk for i in ideas)]
+    assert refused == [3, 3, 3]
+    assert AuditEvent.objects.filter(action="review.published").count() == 3
+
+
+# --- draft projects ----------------------------------------------------------------------------------
+def test_a_draft_project_is_seen_by_staff_only_and_tells_no_one(vetting, official, resident):
+    Notification.objects.all().delete()
+    draft = make_project(vetting.cycle, official, [vetting.idea], code="A-01", draft=True)
+    assert draft.is_draft and draft.published_at is None
+    assert list(selectors.project_list(cycle=vetting.cycle)) == []
+    assert list(selectors.project_list(cycle=vetting.cycle, drafts=True)) == [draft]
+    assert not selectors.project_visible_to(draft, None)
+    assert not selectors.project_visible_to(draft, resident)
+    assert selectors.project_visible_to(draft, official)
+    assert list(selectors.idea_get_public(pk=vetting.idea.pk).projects.all()) == []
+    assert not Notification.objects.filter(kind="idea.in_project").exists()
+    # The public record says a draft was made, not what it says.
+    (event,) = events("project.drafted", draft.pk)
+    assert {"after.texts", "after.cost", "after.code"} <= set(event.withheld)
+    assert not events("project.created", draft.pk).exists()
+    # Changing a draft keeps its content out of the public record too.
+    services.project_update(
+        actor=official, project=draft, district=ward(vetting.cycle), code="A-01", cost="21000", texts=texts()
+    )
+    (change,) = events("project.draft_updated", draft.pk)
+    assert "after.cost" in change.withheld and not events("project.updated", draft.pk).exists()
+
+
+def test_publishing_draft_projects_makes_them_public_and_tells_the_ideas_followers(vetting, official, resident):
+    first = make_project(vetting.cycle, official, [vetting.idea], code="A-01", draft=True)
+    second = make_project(vetting.cycle, official, [vetting.other], code="A-02", draft=True)
+    Notification.objects.all().delete()
+    published = services.project_publish(actor=official, cycle=vetting.cycle, projects=[second, first.pk])
+    assert [p.code for p in published] == ["A-01", "A-02"]
+    assert [p.code for p in selectors.project_list(cycle=vetting.cycle)] == ["A-01", "A-02"]
+    assert selectors.project_visible_to(Project.objects.get(pk=first.pk), None)
+    (event,) = events("project.published", first.pk)
+    assert event.withheld == ["ip"]  # everything about it is public now
+    assert event.after["published"] is True and event.after["code"] == "A-01"
+    told = Notification.objects.filter(kind="idea.in_project", recipient=resident).get()
+    assert "A-01" in told.subject
+    # Sent twice: nothing is published twice, and the answer names each project.
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.project_publish(actor=official, cycle=vetting.cycle, projects=[first, second])
+    assert str(exc.value.message) == str(services.MSG_PROJECTS_REFUSED)
+    assert [str(m) for m in exc.value.extra["projects"]] == [
+        services.MSG_PROJECT_ALREADY_PUBLISHED % {"project": "A-01"},
+        services.MSG_PROJECT_ALREADY_PUBLISHED % {"project": "A-02"},
+    ]
+    assert counts() == before
+
+
+def test_publishing_projects_is_all_or_nothing_and_only_during_vetting(vetting, official, resident):
+    draft = make_project(vetting.cycle, official, [vetting.idea], code="A-01", draft=True)
+    other_cycle = CycleFactory(vetting=True, wards="A")
+    idea = services.idea_submit_paper(
+        actor=official, cycle=other_cycle, data=idea_input(other_cycle), proposer_name="B"
+    )
+    foreign = make_project(other_cycle, official, [idea], code="A-09", draft=True)
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        services.project_publish(actor=official, cycle=vetting.cycle, projects=[draft, foreign])
+    assert [str(m) for m in exc.value.extra["projects"]] == [
+        services.MSG_PROJECT_OTHER_CYCLE % {"project": f"#{foreign.pk}"}
+    ]
+    with pytest.raises(NotAllowed):
+        services.project_publish(actor=resident, cycle=vetting.cycle, projects=[draft])
+    with pytest.raises(ValidationFailed):
+        services.project_publish(actor=official, cycle=vetting.cycle, projects=[])
+    assert counts() == before
+    assert Project.objects.get(pk=draft.pk).is_draft
+    ideas_cycle = CycleFactory(ideas=True, wards="A")
+    with pytest.raises(PhaseClosed) as exc:
+        services.project_publish(actor=official, cycle=ideas_cycle, projects=[draft])
+    assert str(exc.value.message) == str(permissions.MSG_PROJECTS_FROZEN)
+
+
+@pytest.mark.postgres
+def test_parallel_project_publishing_publishes_each_draft_once(transactional_db, resident, official, monkeypatch):
+    monkeypatch.setattr(core.services, "notification_dispatch", lambda **kwargs: None)
+    cycle = CycleFactory(vetting=True, wards="A")
+    idea = services.idea_submit_paper(actor=official, cycle=cycle, data=idea_input(cycle), proposer_name="Ana")
+    drafts = [make_project(cycle, official, [idea], code=f"A-0{n}", draft=True) for n in range(1, 4)]
+    barrier = threading.Barrier(4, timeout=10)
+    published, refused, unexpected = [], [], []
+    lock = threading.Lock()
+
+    def publish():
+        try:
+            actor = User.objects.get(pk=official.pk)
+            barrier.wait()
+            done = services.project_publish(actor=actor, cycle=cycle.pk, projects=[d.pk for d in reversed(drafts)])
+            with lock:
+                published.append([p.code for p in done])
+        except Conflict as exc:
+            with lock:
+                refused.append(len(exc.extra["projects"]))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            with lock:
+                unexpected.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert unexpected == []
+    assert published == [["A-01", "A-02", "A-03"]]
+    assert refused == [3, 3, 3]
+    assert AuditEvent.objects.filter(action="project.published").count() == 3
+
+
 # --- projects ------------------------------------------------------------------------------------------
 def test_merging_two_ideas_into_a_project(vetting, official, resident, neighbour):
     follower = new_resident(language="es")
@@ -808,17 +1069,17 @@ PROJECT_REFUSALS = [
     pytest.param(lambda ns, o: {"cost": "-1"}, "cost", services.MSG_NEGATIVE, id="cost-negative"),
     pytest.param(lambda ns, o: {"cost": ""}, "cost", services.MSG_REQUIRED, id="cost-missing"),
     pytest.param(
-        lambda ns, o: {"texts": {"en": texts()["en"]}},
-        "texts.es",
-        services.MSG_TEXT_MISSING % {"language": "Spanish"},
-        id="spanish-missing",
+        lambda ns, o: {"texts": {"es": texts()["es"]}},
+        "texts.en",
+        services.MSG_TEXT_MISSING % {"language": "English"},
+        id="main-language-missing",
     ),
     pytest.param(
         lambda ns, o: {
             "texts": {**texts(), "es": services.ProjectTextInput(title="Fuentes", summary="", description="x")}
         },
         "texts.es",
-        services.MSG_TEXT_MISSING % {"language": "Spanish"},
+        services.MSG_TEXT_INCOMPLETE % {"language": "Spanish"},
         id="spanish-summary-blank",
     ),
     pytest.param(_other_cycle_idea, "ideas", services.MSG_IDEA_OTHER_CYCLE, id="idea-of-another-cycle"),
@@ -994,20 +1255,29 @@ def test_status_history_is_public_and_ordered(vetting, vetting_staff, official):
     ]
 
 
-def test_a_cycle_with_more_languages_needs_project_texts_in_them(official):
-    from proposals.services import MSG_TEXT_MISSING, ProjectTextInput, project_create_from_ideas
+def test_texts_beyond_the_main_language_are_optional_but_whole(official):
+    from proposals.services import MSG_TEXT_INCOMPLETE, ProjectTextInput, project_create_from_ideas
 
     cycle = CycleFactory(ideas=True, wards="A", extra_languages=["zh-hans"])
     idea = submit(cycle, new_resident())
     move(cycle, official, "vetting")
     kwargs = dict(actor=official, cycle=cycle, ideas=[idea], district=ward(cycle), code="A-01", cost="1000")
+    half = ProjectTextInput(title="饮水机", summary="", description="")
     with pytest.raises(ValidationFailed) as exc:
-        project_create_from_ideas(texts=texts(), **kwargs)
+        project_create_from_ideas(texts={**texts(), "zh-hans": half}, **kwargs)
     assert [str(m) for m in exc.value.extra["texts.zh-hans"]] == [
-        str(MSG_TEXT_MISSING % {"language": "Simplified Chinese"})
+        str(MSG_TEXT_INCOMPLETE % {"language": "Simplified Chinese"})
     ]
     assert not Project.objects.exists()
+    # English alone is enough; the other languages fall back to it.
+    empty = ProjectTextInput(title=" ", summary="", description="")
+    project = project_create_from_ideas(texts={"en": texts()["en"], "es": empty}, **kwargs)
+    assert list(project.texts.values_list("language", flat=True)) == ["en"]
+    assert project.text("es").language == "en" and project.text("zh-hans").title == "Drinking fountains"
+    # A translation added later is used; cleared again, it is removed.
     zh = ProjectTextInput(title="饮水机", summary="两台饮水机。", description="全年使用的饮水机。")
-    project = project_create_from_ideas(texts={**texts(), "zh-hans": zh}, **kwargs)
+    edit = dict(actor=official, project=project, district=ward(cycle), code="A-01", cost="1000")
+    services.project_update(texts={"en": texts()["en"], "zh-hans": zh}, **edit)
     assert project.text("zh-hans").title == "饮水机"
-    assert project.text("fr").title == "Drinking fountains"  # falls back to English
+    services.project_update(texts={"en": texts()["en"], "zh-hans": empty}, **edit)
+    assert list(project.texts.values_list("language", flat=True)) == ["en"]

@@ -255,6 +255,12 @@ def test_record_and_publish_a_review(staff_client, vetting_staff, official, cycl
     page = staff_client.get(reverse("vetting_idea", args=[idea.pk]))
     assert any("Decision published" in m for m in _messages(page))
     assert "The park is state land." in page.content.decode()
+    # Published as it stands: no second "publish" button, and a second POST changes nothing.
+    assert "Publish decision</button>" not in page.content.decode()
+    assert "This decision is published: residents see it." in page.content.decode()
+    again = staff_client.post(reverse("vetting_idea_publish", args=[idea.pk]), follow=True)
+    assert str(services.MSG_ALREADY_PUBLISHED) in _messages(again)
+    assert Notification.objects.filter(recipient=author, kind="idea.decision").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -434,6 +440,43 @@ def test_queue_selection_preselects_the_project_form(staff_client, official, cyc
     assert "Text in English" in html and "Text in Spanish" in html
 
 
+def test_the_project_form_starts_from_the_merged_ideas(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(
+        cycle, official, title="Water fountain", description="A fountain by the playground.",
+        address="Van Vorst Park", cost_guess="12000",
+    )  # fmt: skip
+    filler = _paper(
+        cycle, official, title="Llenabotellas", description="Un llenabotellas junto a la cancha.",
+        address="Van Vorst Park", cost_guess="3000", language="es",
+    )  # fmt: skip
+    bench = _paper(cycle, official, title="Bench", description="A <b>bench</b> & shade.", address="Van Vorst Park")
+    services.review_record(actor=vetting_staff, idea=filler, feasibility="feasible", cost_estimate="4500")
+    url = reverse("vetting_project_create", args=[cycle.slug])
+
+    html = staff_client.get(url, {"ideas": [fountain.pk, filler.pk]}).content.decode()
+    # Texts in each idea's own language; the place and district they share.
+    assert 'name="text-en-title" value="Water fountain"' in html
+    assert "\nA fountain by the playground.</textarea>" in html
+    assert 'name="text-es-title" value="Llenabotellas"' in html
+    assert "\nUn llenabotellas junto a la cancha.</textarea>" in html
+    assert 'name="address" value="Van Vorst Park"' in html
+    assert f'<option value="{ward(cycle).pk}" selected>' in html
+    # The cost starts from the sum (staff's estimate where there is one), the figures beside it.
+    assert 'name="cost" value="16500"' in html
+    assert 'aria-describedby="id_cost_helptext"' in html
+    guesses = html[html.index('id="id_cost_helptext"') :].split("</div>")[0]
+    assert f"<li>#{fountain.pk} Water fountain: resident&#x27;s guess $12,000</li>" in guesses
+    assert f"<li>#{filler.pk} Llenabotellas: resident&#x27;s guess $3,000; staff estimate $4,500</li>" in guesses
+
+    # Two ideas in one language are merged; an idea with no figure leaves the cost empty.
+    html = staff_client.get(url, {"ideas": [fountain.pk, bench.pk]}).content.decode()
+    assert 'name="text-en-title" value="Water fountain · Bench"' in html
+    assert "Water fountain: A fountain by the playground.\n\nBench: A &lt;b&gt;bench&lt;/b&gt; &amp; shade." in html
+    assert '<input type="text" name="cost" inputmode="decimal"' in html  # no value
+    assert f"<li>#{bench.pk} Bench: no figure</li>" in html
+    assert 'name="text-es-title" value' not in html  # nothing in Spanish to start from
+
+
 def test_merge_two_ideas_into_one_costed_project(staff_client, official):
     cycle, (alice, fountain), (bob, filler) = _two_authored_ideas(official)
     response = staff_client.post(
@@ -493,7 +536,7 @@ def test_create_a_project_with_an_image_and_a_category(official_client, official
         ({"cost": "-1"}, "cost", _text(services.MSG_NEGATIVE)),
         ({"cost": "twenty grand"}, "cost", _text(services.MSG_BAD_AMOUNT)),
         ({"code": "a b!"}, "code", _text(services.MSG_CODE_FORMAT)),
-        ({"text-es-title": "", "text-es-summary": ""}, "es", _text(services.MSG_TEXT_MISSING, language="Spanish")),
+        ({"text-es-title": "", "text-es-summary": ""}, "es", _text(services.MSG_TEXT_INCOMPLETE, language="Spanish")),
         ({"text-en-description": ""}, "en", _text(services.MSG_TEXT_MISSING, language="English")),
     ],
 )
@@ -836,3 +879,79 @@ def test_the_project_form_asks_for_every_language_of_the_cycle(staff_client, off
     for legend in ("Text in English", "Text in Spanish", "Text in Simplified Chinese"):
         assert legend in html
     assert 'name="text-zh-hans-title"' in html
+
+
+# --- publishing several decisions ------------------------------------------------------------------------
+def test_decisions_page_lists_waiting_decisions_with_labelled_checkboxes(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(cycle, official, title="Water fountain")
+    benches = _paper(cycle, official, title="Benches on Grove Street")
+    undecided = _paper(cycle, official, title="Bike racks")
+    services.review_record(actor=vetting_staff, idea=fountain, feasibility="not_feasible", public_reason="State land.")
+    services.review_record(actor=vetting_staff, idea=benches, feasibility="feasible")
+    services.review_publish(actor=vetting_staff, idea=benches)
+    html = staff_client.get(reverse("vetting_decisions", args=[cycle.slug])).content.decode()
+    assert f'<input type="checkbox" name="ideas" value="{fountain.pk}" id="publish-{fountain.pk}">' in html
+    assert f'<label for="publish-{fountain.pk}">#{fountain.pk} Water fountain</label>' in html
+    assert "State land." in html
+    assert f'value="{benches.pk}"' not in html  # already public
+    assert f'value="{undecided.pk}"' not in html  # nothing to publish
+    assert "Publish the chosen decisions" in html
+    queue = staff_client.get(reverse("vetting_queue", args=[cycle.slug])).content.decode()
+    assert f'href="{reverse("vetting_decisions", args=[cycle.slug])}"' in queue
+
+
+def test_publish_chosen_decisions_from_the_page(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(cycle, official, title="Water fountain")
+    benches = _paper(cycle, official, title="Benches on Grove Street")
+    services.review_record(actor=vetting_staff, idea=fountain, feasibility="not_feasible", public_reason="State land.")
+    services.review_record(actor=vetting_staff, idea=benches, feasibility="feasible")
+    url = reverse("vetting_decisions", args=[cycle.slug])
+    response = staff_client.post(url, {"ideas": [str(fountain.pk), str(benches.pk)]}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert _messages(response) == [
+        f"2 decisions published: #{fountain.pk} “Water fountain”, #{benches.pk} “Benches on Grove Street”."
+    ]
+    assert "Every recorded decision is published." in response.content.decode()
+    assert AuditEvent.objects.filter(action="review.published").count() == 2
+    fountain.refresh_from_db()
+    assert fountain.status == Idea.Status.NOT_FEASIBLE
+
+    # The same form sent again publishes nothing and says why, naming each idea.
+    before = counts()
+    again = staff_client.post(url, {"ideas": [str(fountain.pk), str(benches.pk)]})
+    assert again.status_code == 409
+    html = again.content.decode()
+    assert "Nothing was published." in html
+    assert _text(services.MSG_BATCH_ALREADY_PUBLISHED, idea=f"#{fountain.pk} “Water fountain”") in html
+    assert _text(services.MSG_BATCH_ALREADY_PUBLISHED, idea=f"#{benches.pk} “Benches on Grove Street”") in html
+    assert counts() == before
+
+
+def test_publishing_several_is_all_or_nothing_on_the_page(staff_client, vetting_staff, official, cycle):
+    fountain = _paper(cycle, official, title="Water fountain")
+    undecided = _paper(cycle, official, title="Bike racks")
+    services.review_record(actor=vetting_staff, idea=fountain, feasibility="feasible")
+    before = counts()
+    response = staff_client.post(
+        reverse("vetting_decisions", args=[cycle.slug]), {"ideas": [str(fountain.pk), str(undecided.pk)]}
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert _text(services.MSG_BATCH_NO_DECISION, idea=f"#{undecided.pk} “Bike racks”") in html
+    # The choice is kept for another try.
+    assert f'value="{fountain.pk}" id="publish-{fountain.pk}" checked' in html
+    assert counts() == before
+    empty = staff_client.post(reverse("vetting_decisions", args=[cycle.slug]), {})
+    assert empty.status_code == 400
+    assert "Choose at least one decision to publish." in empty.content.decode()
+    assert counts() == before
+
+
+def test_publishing_several_outside_vetting_is_refused_on_the_page(staff_client, vetting_staff, official):
+    ideas_cycle = CycleFactory(ideas=True)
+    idea = _paper(ideas_cycle, official)
+    before = counts()
+    response = staff_client.post(reverse("vetting_decisions", args=[ideas_cycle.slug]), {"ideas": [str(idea.pk)]})
+    assert response.status_code == 409
+    assert _text(permissions.MSG_VETTING_CLOSED) in response.content.decode()
+    assert counts() == before

@@ -350,7 +350,7 @@ def project_list(request, slug):
 
 def _visible_project(request, pk):
     project = selectors.project_get(pk=pk)
-    if project is None or not (project.cycle.allows(Capability.PUBLIC) or permissions.can_see_internal(request.user)):
+    if project is None or not selectors.project_visible_to(project, request.user):
         raise Http404
     return project
 

@@ -15,16 +15,18 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from budgets import selectors as budget_selectors
-from core.errors import ApplicationError, NotAllowed, PhaseClosed
+from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.views_mixins import apply_errors, deny, message_error
 
 from .. import implementation, permissions, selectors, services
 from ..forms.vetting import (
     AssignReviewerForm,
     CategoryForm,
+    DecisionPublishForm,
     HideForm,
     PaperIdeaForm,
     ProjectForm,
+    ProjectPublishForm,
     QueueFilterForm,
     ReviewForm,
     project_text_forms,
@@ -203,6 +205,62 @@ def vetting_idea_publish(request, pk):
     return redirect("vetting_idea", pk=idea.pk)
 
 
+@require_http_methods(["GET", "POST"])
+def vetting_decisions(request, slug):
+    """Recorded decisions residents do not see yet; staff tick several and publish them together
+    (one service call: all of them or none, with what was wrong about each)."""
+    if refused := _gate(request, Action.REVIEW if request.method == "POST" else Action.VETTING_AREA):
+        return refused
+    cycle = _cycle(slug)
+    pending = list(selectors.decisions_to_publish(cycle=cycle))
+    choices = [(str(idea.pk), idea.title) for idea in pending]
+    status, problems = 200, []
+    if request.method == "POST":
+        form = DecisionPublishForm(request.POST, idea_choices=choices)
+        if form.is_valid():
+            try:
+                published = services.review_publish_many(
+                    actor=request.user, cycle=cycle, ideas=form.cleaned_data["ideas"]
+                )
+            except ValidationFailed as error:
+                apply_errors(error, form)
+                status = 400
+            except ApplicationError as error:
+                problems = [str(m) for msgs in error.extra.values() for m in msgs]
+                form.add_error(None, str(error.message))
+                status = 409 if error.status == 409 else 400
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)s decision published: %(ideas)s.",
+                        "%(count)s decisions published: %(ideas)s.",
+                        len(published),
+                    )
+                    % {"count": len(published), "ideas": ", ".join(f"#{i.pk} “{i.title}”" for i in published)},
+                )
+                return redirect("vetting_decisions", slug=cycle.slug)
+        else:
+            status = 400
+    else:
+        form = DecisionPublishForm(idea_choices=choices)
+    chosen = set(request.POST.getlist("ideas")) if request.method == "POST" else set()
+    return render(
+        request,
+        "proposals/vetting/decisions.html",
+        {
+            "cycle": cycle,
+            "form": form,
+            "pending": pending,
+            "chosen": chosen,
+            "problems": problems,
+            "can_review": permissions.can(request.user, Action.REVIEW, cycle),
+            "review_closed": _closed(Action.REVIEW, cycle),
+        },
+        status=status,
+    )
+
+
 @require_POST
 def vetting_idea_hide(request, pk):
     if refused := _gate(request, Action.MODERATE):
@@ -262,25 +320,65 @@ def vetting_paper_idea_create(request, slug):
 
 
 # --- projects ----------------------------------------------------------------------------------------
-@require_safe
-def vetting_project_list(request, slug):
-    if refused := _gate(request):
-        return refused
-    cycle = _cycle(slug)
+def _project_list_page(request, cycle, *, publish_form=None, problems=(), status=200):
+    projects = list(selectors.project_list(cycle=cycle, drafts=True))
     return render(
         request,
         "proposals/vetting/project_list.html",
         {
             "cycle": cycle,
-            "projects": list(selectors.project_list(cycle=cycle)),
+            "projects": projects,
+            "has_drafts": any(p.is_draft for p in projects),
             "can_build": permissions.can(request.user, Action.PROJECT_EDIT, cycle),
             "frozen": _closed(Action.PROJECT_EDIT, cycle),
             # Implementation updates are posted from here too (and from the cycle and tally pages).
             "updatable": {p.pk for p in implementation.funded_projects(cycle)}
             if permissions.can(request.user, Action.POST_UPDATE, cycle)
             else None,
+            "publish_form": publish_form,
+            "problems": problems,
+            "chosen": set(request.POST.getlist("projects")) if request.method == "POST" else set(),
         },
+        status=status,
     )
+
+
+@require_safe
+def vetting_project_list(request, slug):
+    if refused := _gate(request):
+        return refused
+    return _project_list_page(request, _cycle(slug))
+
+
+@require_POST
+def vetting_project_publish(request, slug):
+    """Publish the draft projects ticked on the project list, all or none (audited)."""
+    if refused := _gate(request, Action.PROJECT_EDIT):
+        return refused
+    cycle = _cycle(slug)
+    form = ProjectPublishForm(request.POST)
+    if not form.is_valid():
+        return _project_list_page(request, cycle, publish_form=form, status=400)
+    try:
+        published = services.project_publish(actor=request.user, cycle=cycle, projects=form.cleaned_data["projects"])
+    except ValidationFailed as error:
+        apply_errors(error, form)
+        return _project_list_page(request, cycle, publish_form=form, status=400)
+    except ApplicationError as error:
+        form.add_error(None, str(error.message))
+        problems = [str(m) for msgs in error.extra.values() for m in msgs]
+        return _project_list_page(request, cycle, publish_form=form, problems=problems, status=error.status)
+    codes = ", ".join(p.code for p in published)
+    messages.success(
+        request,
+        ngettext(
+            "Project %(codes)s published: residents can see it.",
+            "Projects %(codes)s published: residents can see them.",
+            len(published),
+        )
+        % {"codes": codes},
+    )
+    return redirect("vetting_project_list", slug=cycle.slug)
 
 
 def _idea_choices(cycle) -> tuple[list[tuple[str, str]], dict[str, Idea]]:
@@ -299,6 +397,11 @@ def _idea_choices(cycle) -> tuple[list[tuple[str, str]], dict[str, Idea]]:
         choices.append((str(idea.pk), label))
         ideas[str(idea.pk)] = idea
     return choices, ideas
+
+
+def _picked(data, ideas: dict[str, Idea]) -> list[Idea]:
+    """The cycle's ideas chosen in ``data`` (its ``ideas`` values), in the order given."""
+    return [ideas[v] for v in dict.fromkeys(data.getlist("ideas")) if v in ideas]
 
 
 def _apply_project_errors(error: ApplicationError, form, text_forms) -> None:
@@ -365,36 +468,48 @@ def vetting_project_create(request, slug):
     if request.method == "POST":
         form = ProjectForm(request.POST, request.FILES, cycle=cycle, categories=categories, idea_choices=idea_choices)
         text_forms = project_text_forms(request.POST, cycle=cycle)
+        suggestion = selectors.project_suggestion(_picked(request.POST, ideas))
+        form.show_cost_guesses(suggestion.guesses if suggestion else [], cycle.currency)
+
+        # Two buttons: "Save as draft" (first, so Enter in a field drafts) and "Create and publish".
+        draft = request.POST.get("then") == "draft"
 
         def create(**kwargs):
-            return services.project_create_from_ideas(actor=request.user, cycle=cycle, **kwargs)
+            return services.project_create_from_ideas(actor=request.user, cycle=cycle, draft=draft, **kwargs)
 
         project = _save_project(request, form, text_forms, create)
         if project is not None:
             count = project.sources.count()
-            messages.success(
-                request,
-                ngettext(
+            if project.is_draft:
+                text = ngettext(
+                    "Draft project %(code)s saved from %(count)s idea: only staff see it until it is published.",
+                    "Draft project %(code)s saved from %(count)s ideas: only staff see it until it is published.",
+                    count,
+                )
+            else:
+                text = ngettext(
                     "Project %(code)s created from %(count)s idea.",
                     "Project %(code)s created from %(count)s ideas.",
                     count,
                 )
-                % {"code": project.code, "count": count},
-            )
+            messages.success(request, text % {"code": project.code, "count": count})
             return redirect("vetting_project_list", slug=cycle.slug)
         if _closed(Action.PROJECT_EDIT, cycle):  # voting opened meanwhile
             return redirect("vetting_project_list", slug=cycle.slug)
     else:
-        # Preselected from the queue (?ideas=1&ideas=2); the district and place follow from them.
-        picked = [ideas[v] for v in dict.fromkeys(request.GET.getlist("ideas")) if v in ideas]
+        # Preselected from the queue (?ideas=1&ideas=2): the form starts from those ideas.
+        picked = _picked(request.GET, ideas)
         initial = {"ideas": [str(i.pk) for i in picked]}
-        districts = {i.district_id for i in picked}
-        if len(districts) == 1:
-            initial["district"] = str(districts.pop())
-        if len(picked) == 1:
-            initial["address"] = picked[0].address
+        suggestion = selectors.project_suggestion(picked)
+        if suggestion is not None:
+            initial["district"] = str(suggestion.district_id or "")
+            initial["category"] = str(suggestion.category_id or "")
+            initial["address"] = suggestion.address
+            cost = suggestion.cost
+            initial["cost"] = "" if cost is None else (int(cost) if cost == cost.to_integral_value() else cost)
         form = ProjectForm(initial=initial, cycle=cycle, categories=categories, idea_choices=idea_choices)
-        text_forms = project_text_forms(cycle=cycle)
+        form.show_cost_guesses(suggestion.guesses if suggestion else [], cycle.currency)
+        text_forms = project_text_forms(cycle=cycle, initial_texts=suggestion.texts if suggestion else None)
     return _project_form_page(request, cycle, form=form, text_forms=text_forms)
 
 
