@@ -18,6 +18,7 @@ from .services import (
     MSG_BAD_BUDGET,
     MSG_DISTRICT_REMOVE_CLOSED,
     DistrictInput,
+    cycle_edit_version,
     district_frozen_reason,
     field_frozen_reason,
 )
@@ -134,8 +135,11 @@ class CycleEditForm(CycleForm):
         help_text=_("Needed when a date moves once ideas are open; kept in the audit log with the old and new time."),
     )
 
+    # What the page was loaded from: a save from a page older than the cycle's last change is refused.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, cycle, **kwargs):
-        kwargs.setdefault("initial", CycleForm.initial_from(cycle))
+        kwargs.setdefault("initial", CycleForm.initial_from(cycle) | {"version": cycle_edit_version(cycle)})
         super().__init__(*args, **kwargs)
         self.cycle = cycle
         self.frozen: list[str] = []

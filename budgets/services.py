@@ -5,6 +5,8 @@ audit event for every change in the same transaction.
 """
 
 import functools
+import hashlib
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import GuardFailed, PhaseClosed, TransitionNotAllowed, ValidationFailed
+from core.errors import Conflict, GuardFailed, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.money import is_known_currency
 from core.services import audit_record
 
@@ -60,6 +62,11 @@ MSG_DISTRICTS_FROZEN = _(
 MSG_DISTRICT_ADD_CLOSED = _("Districts can be added only until vetting ends.")
 MSG_DISTRICT_REMOVE_CLOSED = _(
     "Districts can be removed only in draft: once ideas open, ideas and projects may belong to them."
+)
+MSG_DATE_NOT_REMOVABLE = _("A date can be moved, not removed.")
+MSG_STALE_EDIT = _(
+    "This cycle was changed by someone else since you opened this page: reload it to see the changes; "
+    "nothing was saved."
 )
 MSG_DATE_REASON = _("Say why the date moves; the old and new time are kept with your reason in the audit log.")
 
@@ -322,9 +329,31 @@ def _district_changes_refused(cycle: Cycle, districts: list[DistrictInput]) -> d
     return errors
 
 
+class CycleChanged(Conflict):
+    """The cycle changed since the edit page was loaded: nothing was saved."""
+
+    code = "stale"
+    default_message = MSG_STALE_EDIT
+
+
+def cycle_edit_version(cycle: Cycle) -> str:
+    """A fingerprint of what an edit page shows (the editable fields and the districts): a page
+    sends back the one it was loaded with, and ``cycle_update`` refuses the save if it differs."""
+    values = {f: getattr(cycle, f) for f in _EDITABLE}
+    values["districts"] = sorted([d.pk, d.code, d.name, d.kind, str(d.budget)] for d in cycle.districts.all())
+    text = json.dumps(values, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 @transaction.atomic
 def cycle_update(
-    *, actor, cycle: Cycle | int, districts: list[DistrictInput] | None = None, reason: str = "", **fields
+    *,
+    actor,
+    cycle: Cycle | int,
+    districts: list[DistrictInput] | None = None,
+    reason: str = "",
+    expected_version: str | None = None,
+    **fields,
 ) -> Cycle:
     """Change a cycle's settings and (when ``districts`` is given) its set of districts: listed ids
     are updated, new entries created, unlisted districts removed.
@@ -335,7 +364,9 @@ def cycle_update(
     and description, until the archive. A date is never moved once its boundary has passed; the
     schedule stays strictly increasing. Outside draft each moved date writes its own
     ``cycle.date_moved`` event (old time, new time, the reason, which is then required); other
-    changes one ``cycle.updated`` event. Nothing that is the same is written.
+    changes one ``cycle.updated`` event. Nothing that is the same is written. Once the cycle is past
+    draft a date that was set can be moved, not removed. With ``expected_version`` (from
+    ``cycle_edit_version`` when the page was loaded) a cycle changed since then is not touched.
 
     Errors: ``NotAllowed``; ``PhaseClosed`` (archived; or, with ``extra`` per field, a change the
     phase has frozen, with the reason why); ``ValidationFailed``. Locks the cycle, then checks.
@@ -346,6 +377,8 @@ def cycle_update(
     permissions.check_who(actor, Action.CYCLE_EDIT)
     cycle = _lock(cycle)
     permissions.check_when(Action.CYCLE_EDIT, cycle)
+    if expected_version is not None and expected_version != cycle_edit_version(cycle):
+        raise CycleChanged()
     fields = {f: v for f, v in fields.items() if getattr(cycle, f) != v}
     frozen: dict[str, list] = {}
     for f in fields:
@@ -355,6 +388,10 @@ def cycle_update(
         frozen.update(_district_changes_refused(cycle, districts))
     if frozen:
         raise PhaseClosed(next(iter(frozen.values()))[0], extra=frozen)
+    if not cycle.allows(Capability.CONFIGURE):
+        removed = {f: [MSG_DATE_NOT_REMOVABLE] for f in SCHEDULE_FIELDS if f in fields and fields[f] is None}
+        if removed:
+            raise ValidationFailed(extra=removed)
     before = _cycle_snapshot(cycle)
     merged = {f: getattr(cycle, f) for f in _EDITABLE} | fields
     dates_changed = [f for f in SCHEDULE_FIELDS if f in fields]

@@ -174,8 +174,20 @@ def staff_cycle_edit(request, slug):
                 cycle=cycle,
                 districts=formset.district_inputs(),
                 reason=form.cleaned_data.get("reason", ""),
+                expected_version=form.cleaned_data.get("version") or None,
                 **form.changes(),
             )
+        except services.CycleChanged as error:  # saved from a stale page: show what is there now
+            cycle = _staff_cycle(slug)
+            context = {
+                "form": CycleEditForm(cycle=cycle),
+                "formset": district_formset_for(cycle, None),
+                "cycle": cycle,
+                "creating": False,
+                "stale": error.message,
+            }
+            context["under_way"] = bool(context["form"].frozen)
+            return render(request, "budgets/staff/cycle_form.html", context, status=error.status)
         except ApplicationError as error:  # a refusal per field (frozen, with why) or bad input
             if isinstance(error, PhaseClosed) and not error.extra:
                 messages.error(request, error.message)
@@ -201,6 +213,7 @@ def staff_cycle_advance(request, slug):
     if request.method == "POST":
         form = TransitionForm(request.POST)
         if form.is_valid():
+            before = cycle.phase  # as this page found it; the service reads the row again under its lock
             try:
                 services.cycle_transition(
                     actor=request.user,
@@ -216,9 +229,14 @@ def staff_cycle_advance(request, slug):
                     return redirect("staff_cycle_detail", slug=cycle.slug)
             else:
                 cycle.refresh_from_db()
-                messages.success(
-                    request, _("The cycle is now in the “%(phase)s” phase.") % {"phase": Phase(cycle.phase).label}
-                )
+                label = Phase(cycle.phase).label
+                if cycle.phase == before:  # a second tab, or the scheduler, got there first
+                    messages.info(
+                        request,
+                        _("The cycle was already in the “%(phase)s” phase; nothing changed.") % {"phase": label},
+                    )
+                else:
+                    messages.success(request, _("The cycle is now in the “%(phase)s” phase.") % {"phase": label})
                 return redirect("staff_cycle_detail", slug=cycle.slug)
     else:
         if nxt is None or not nxt.generic:

@@ -221,7 +221,8 @@ class BallotDesignForm(forms.Form):
     )
     min_picks = _count(_("Minimum picks"), required=True, initial=1)
     max_picks = _count(
-        _("Maximum picks"), help_text=_("Ranked: how many projects to rank. Leave empty for no maximum.")
+        _("Maximum picks"),
+        help_text=_("Required for a ranked ballot: how many projects to rank. Otherwise leave empty for no maximum."),
     )
     min_spend_percent = _count(
         _("Minimum share of the budget to spend (%)"), required=True, initial=0, max_value=100,

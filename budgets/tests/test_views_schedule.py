@@ -24,12 +24,12 @@ NOT_RUNNING_ES = (
     "31 de enero de 2027 a las 20:00 (hora oriental)."
 )
 REFUSED_EN = (
-    "The scheduler is running, but it cannot move the cycle to “Voting” (due at Jan. 31, 2027, 8 p.m. "
-    "(Eastern Time)): No district has projects to vote on."
+    "The scheduler is running, but it cannot make the move to “Voting” that was due at Jan. 31, 2027, 8 p.m. "
+    "(Eastern Time): No district has projects to vote on."
 )
 REFUSED_ES = (
-    "El programador de tareas está en marcha, pero no puede pasar el ciclo a “Votación” (previsto para el "
-    "31 de enero de 2027 a las 20:00 (hora oriental)): Ningún distrito tiene proyectos para votar."
+    "El programador de tareas está en marcha, pero no puede hacer el paso a “Votación” previsto para el "
+    "31 de enero de 2027 a las 20:00 (hora oriental): Ningún distrito tiene proyectos para votar."
 )
 
 
@@ -102,6 +102,7 @@ def test_a_guard_refusal_is_said_as_such_with_its_reason(client, official, time_
     for url in (reverse("staff_cycle_list"), reverse("staff_cycle_detail", args=["springfield"])):
         html = _html(client, url, language)
         assert escape(expected) in html
+        assert "))" not in html.split("schedule-warning")[1].split("</div>")[0]  # no parentheses within parentheses
         assert "not running" not in html
         assert "no está en marcha" not in html
 

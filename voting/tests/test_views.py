@@ -833,3 +833,22 @@ def test_the_design_form_marks_each_methods_fields_and_keeps_them_all_in_the_pag
         r'<div data-methods="cumulative">\s*<label for="id_design-A-points_total">Puntos para repartir', form
     )
     assert "Solo para el método de mochila (presupuesto)." in form
+
+
+@pytest.mark.parametrize(
+    ("language", "help_text", "wrong"),
+    [
+        ("en", "Required for a ranked ballot: how many projects to rank. Otherwise leave empty for no maximum.",
+         "Ranked: how many projects to rank. Leave empty"),
+        ("es", "Obligatorio en una boleta por orden de preferencia: cuántos proyectos ordenar. En los demás casos, "
+               "déjelo vacío para no fijar un máximo.", "Por orden de preferencia: cuántos proyectos ordenar. Déjelo"),
+    ],
+)  # fmt: skip
+def test_the_maximum_picks_help_says_a_ranked_ballot_needs_it(client, official, language, help_text, wrong):
+    """The server refuses a ranked ballot without it; the help under the field does not say otherwise."""
+    cycle = vetting_cycle(official)
+    client.force_login(official)
+    html = client.get(reverse("staff_ballot", args=[cycle.slug]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    form = html.split('value="design-A"')[1].split("</form>")[0]
+    assert re.search(rf'id="id_design-A-max_picks_helptext"[^>]*>\s*{re.escape(help_text)}', form)
+    assert wrong not in html
