@@ -37,6 +37,10 @@ def test_the_api_index_is_browsable_in_a_browser():
     page = response.content.decode()
     assert 'href="http://testserver/api/v1/docs/"' in page
     assert 'href="http://testserver/api/v1/schema/"' in page
+    # Our own description, not DRF's default, with a link to the docs page.
+    assert "The default basic root view" not in page
+    assert "The participatory budgeting platform&#x27;s API, version 1" in page
+    assert '<a href="/api/v1/docs/">Read the API documentation.</a>' in page
 
 
 def test_the_api_index_is_not_in_the_schema():
