@@ -43,6 +43,14 @@ def test_the_api_index_is_browsable_in_a_browser():
     assert '<a href="/api/v1/docs/">Read the API documentation.</a>' in page
 
 
+def test_the_api_index_describes_itself_in_the_readers_language(settings):
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = client.get("/api/v1/", HTTP_ACCEPT="text/html").content.decode()
+    assert "La API de la plataforma de presupuesto participativo, versión 1" in page
+    assert '<a href="/api/v1/docs/">Lea la documentación de la API.</a>' in page
+
+
 def test_the_api_index_is_not_in_the_schema():
     schema = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     assert "/api/v1/" not in schema["paths"]
