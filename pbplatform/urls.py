@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView
 
@@ -19,8 +21,26 @@ API_INDEX = {
     "docs": "api-docs",
 }
 
+
+class ApiIndexView(APIRootView):
+    """The participatory budgeting platform's API, version 1: its cycles, phases, ideas, projects,
+    ballots and results. Every endpoint is described in the API documentation."""
+
+    def get_view_description(self, html=False):
+        """Ours, not DRF's "The default basic root view for DefaultRouter"; a link to the docs page."""
+        text = gettext(
+            "The participatory budgeting platform's API, version 1: its cycles, phases, ideas, projects, "
+            "ballots and results. Every endpoint is described in the API documentation."
+        )
+        if not html:
+            return text
+        return format_html(
+            '<p>{} <a href="{}">{}</a></p>', text, reverse("api-docs"), gettext("Read the API documentation.")
+        )
+
+
 api_v1 = [
-    path("", APIRootView.as_view(api_root_dict=API_INDEX), name="api-root"),
+    path("", ApiIndexView.as_view(api_root_dict=API_INDEX), name="api-root"),
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("budgets.api_urls")),
     path("", include("proposals.api_urls")),

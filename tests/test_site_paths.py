@@ -37,6 +37,18 @@ def test_the_api_index_is_browsable_in_a_browser():
     page = response.content.decode()
     assert 'href="http://testserver/api/v1/docs/"' in page
     assert 'href="http://testserver/api/v1/schema/"' in page
+    # Our own description, not DRF's default, with a link to the docs page.
+    assert "The default basic root view" not in page
+    assert "The participatory budgeting platform&#x27;s API, version 1" in page
+    assert '<a href="/api/v1/docs/">Read the API documentation.</a>' in page
+
+
+def test_the_api_index_describes_itself_in_the_readers_language(settings):
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = client.get("/api/v1/", HTTP_ACCEPT="text/html").content.decode()
+    assert "La API de la plataforma de presupuesto participativo, versión 1" in page
+    assert '<a href="/api/v1/docs/">Lea la documentación de la API.</a>' in page
 
 
 def test_the_api_index_is_not_in_the_schema():

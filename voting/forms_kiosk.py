@@ -97,7 +97,11 @@ class CheckInForm(forms.Form):
         self.fields["language"].choices = [
             (code, language_name_local(code, name)) for code, name in (languages or settings.LANGUAGES)
         ]
-        self.fields["language"].initial = (settings.LANGUAGE_CODE or "en").split("-")[0]
+        # The volunteer's own page language when the cycle has it (a Spanish page: a Spanish ballot).
+        codes = [code for code, _name in self.fields["language"].choices]
+        active = (translation.get_language() or "").split("-")[0]
+        site = (settings.LANGUAGE_CODE or "en").split("-")[0]
+        self.fields["language"].initial = active if active in codes else site
 
 
 def language_name_local(code: str, name) -> str:

@@ -319,8 +319,25 @@ def test_create_with_bad_input_shows_the_error_and_saves_nothing(official_client
     assert response.status_code == 200
     html = response.content.decode()
     assert message in html
-    assert "Please correct the errors below." in html
+    assert 'id="error-summary"' in html
     assert _counts() == before
+
+
+@pytest.mark.parametrize(("language", "title"), [("en", "There is a problem"), ("es", "Hay un problema")])
+def test_the_cycle_forms_error_summary_links_to_each_invalid_field_and_district_row(
+    official_client, settings, language, title
+):
+    """The error summary (role=alert) names every mistake, each a link to its own field — the
+    cycle's and a district row's — and no mistake is listed twice."""
+    official_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    post = _create_post(name="", districts=[("A", "Ward A", "50000"), ("B", "Ward B", "fifty")])
+    html = official_client.post(reverse("staff_cycle_create"), post).content.decode()
+    start = html.index('<div class="errorsummary" role="alert" id="error-summary"')
+    summary = html[start : html.index("</div>", start)]
+    assert title in summary
+    links = re.findall(r'<a href="#([^"]+)">', summary)
+    assert links == ["id_name", "id_districts-1-budget"]
+    assert 'id="id_name"' in html and 'id="id_districts-1-budget"' in html
 
 
 def test_create_with_a_slug_in_use_shows_the_error_and_saves_nothing(official_client):
@@ -471,7 +488,7 @@ def test_moving_a_date_without_a_reason_shows_the_error_and_changes_nothing(offi
     response = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post)
     assert response.status_code == 200
     html = response.content.decode()
-    assert _text(services.MSG_DATE_REASON) in html and "Please correct the errors below." in html
+    assert _text(services.MSG_DATE_REASON) in html and 'href="#id_reason"' in html
     cycle.refresh_from_db()
     assert (_counts(), cycle.voting_open_at) == before and cycle.name != "X"
 

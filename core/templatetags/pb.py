@@ -75,3 +75,47 @@ def single_stop(text):
     """``{% filter single_stop %}{% blocktranslate %}Closes {{ when }}.{% endblocktranslate %}{% endfilter %}``:
     one full stop after a time that ends with its own ("8 p.m.")."""
     return times.single_stop(str(text))
+
+
+def _forms_in(value):
+    """The forms in ``value``: a form, a formset (its forms), or a list or dict of either."""
+    if value is None or value == "":
+        return []
+    if hasattr(value, "management_form"):  # a formset
+        return [value, *value.forms]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [form for item in value for form in _forms_in(item)]
+    return [value]
+
+
+@register.simple_tag
+def error_summary_entries(form, others=None):
+    """``{% error_summary_entries form formset as entries %}``: every mistake on the page, each
+    ``{"id": …, "text": …}`` linking to its own field's id — the form's, then those of ``others``
+    (a formset's rows, a dict of sub-forms); a mistake about a whole form links to its first empty
+    field, else its first.
+    The same text for the same field is listed once."""
+    entries, seen = [], set()
+
+    def add(field_id, text):
+        if (field_id, text) not in seen:
+            seen.add((field_id, text))
+            entries.append({"id": field_id, "text": text})
+
+    for each in _forms_in(form) + _forms_in(others):
+        if hasattr(each, "management_form"):  # the formset's own mistakes (too many rows, …)
+            first = next((f for row in each.forms for f in row.visible_fields()), None)
+            for error in each.non_form_errors():
+                add(first.id_for_label if first else "", str(error))
+            continue
+        visible = each.visible_fields()
+        # A mistake about the whole form ("the text in English is missing"): its first empty field.
+        target = next((f for f in visible if f.value() in (None, "")), visible[0] if visible else None)
+        for error in each.non_field_errors():
+            add(target.id_for_label if target else "", str(error))
+        for field in visible:
+            for error in field.errors:
+                add(field.id_for_label, f"{field.label}: {error}")
+    return entries

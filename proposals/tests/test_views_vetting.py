@@ -1,6 +1,7 @@
 """The vetting workspace's HTML pages: queue, review page, paper ideas, projects, categories, reports."""
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -403,6 +404,38 @@ def test_paper_idea_with_bad_input_shows_the_error_and_saves_nothing(staff_clien
     assert counts() == before
 
 
+def _summary_links(html: str) -> list[str]:
+    start = html.index('<div class="errorsummary" role="alert" id="error-summary"')
+    return re.findall(r'<a href="#([^"]+)">', html[start : html.index("</div>", start)])
+
+
+@pytest.mark.parametrize(("language", "label"), [("en", "Address or place"), ("es", "Dirección o lugar")])
+def test_a_paper_ideas_error_summary_links_to_each_invalid_field(staff_client, settings, cycle, language, label):
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    post = _paper_post(cycle, address="", proposer_name="")
+    html = staff_client.post(reverse("vetting_paper_idea_create", args=[cycle.slug]), post).content.decode()
+    assert _summary_links(html) == ["id_proposer_name", "id_address"]
+    assert re.search(rf'<a href="#id_address">{re.escape(escape(label))}: ', html)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_projects_error_summary_links_to_each_field_and_each_language_text(
+    staff_client, settings, official, cycle, language
+):
+    """The project's fields and its per-language texts: each mistake a link to its own field, the
+    main language's missing text once in the summary and once by its form — not twice there."""
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    idea = _paper(cycle, official)
+    post = _project_post(cycle, [idea], cost="-1", **{"text-en-description": "", "text-es-title": ""})
+    response = staff_client.post(reverse("vetting_project_create", args=[cycle.slug]), post)
+    html = response.content.decode()
+    links = _summary_links(html)
+    assert links == ["id_cost", "id_text-en-description", "id_text-es-title"]
+    for form in response.context["text_forms"].values():
+        for error in form.non_field_errors():
+            assert html.count(escape(error)) == 2, error  # the summary's link and the form's own
+
+
 def test_paper_ideas_are_refused_once_voting_opens(staff_client):
     voting = CycleFactory(voting=True)
     url = reverse("vetting_paper_idea_create", args=[voting.slug])
@@ -551,7 +584,7 @@ def test_create_a_project_with_bad_input_shows_the_error_and_saves_nothing(
     assert response.status_code == 200
     html = response.content.decode()
     assert message in html
-    assert "Please correct the errors below." in html
+    assert 'id="error-summary"' in html
     if where in ("en", "es"):
         assert escape(response.context["text_forms"][where].non_field_errors()[0]) == message
     else:

@@ -421,7 +421,6 @@ def _apply_project_errors(error: ApplicationError, form, text_forms) -> None:
 
 
 def _project_form_page(request, cycle, *, form=None, text_forms=None, project=None, frozen=None, status=200):
-    has_errors = form is not None and (form.errors or any(f.errors for f in text_forms.values()))
     return render(
         request,
         "proposals/vetting/project_form.html",
@@ -431,7 +430,6 @@ def _project_form_page(request, cycle, *, form=None, text_forms=None, project=No
             "text_forms": text_forms,
             "project": project,
             "frozen": frozen,
-            "has_errors": has_errors,
         },
         status=status,
     )

@@ -890,6 +890,19 @@ def test_a_kiosk_voter_may_choose_any_of_the_cycles_languages(client, official, 
     assert escape("Language of the ballot: Select a valid choice.") in response.content.decode()
 
 
+@pytest.mark.parametrize(("page", "selected"), [("en", "en"), ("es", "es")])
+def test_the_ballot_language_defaults_to_the_volunteers_page_language(
+    client, official, volunteer, settings, page, selected
+):
+    """The check-in's "Language of the ballot" starts on the language the volunteer's page is in
+    when the cycle has it (a Spanish page: Spanish), else on the site's."""
+    world = kiosk_world(official, volunteer, client, languages=["zh-hans"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = page
+    html = client.get(start_url(world.cycle)).content.decode()
+    options = re.findall(r'<option value="([^"]+)"( selected)?>', html[html.index('name="language"') :])
+    assert [code for code, chosen in options if chosen] == [selected]
+
+
 def test_a_kiosk_voter_votes_on_the_citywide_ballot_only_when_checked_in_for_it(kiosk_client, world):
     check_in(kiosk_client, world, district="CITY")
     assert "Your ballot for Citywide" in kiosk_client.get(ballot_url(world.cycle)).content.decode()
