@@ -866,9 +866,10 @@ def project_publish(*, actor, cycle: Cycle | int, projects: list[Project | int])
     """Publish draft projects of one cycle together, all or none: from now on the public pages,
     the API, the map, exports and the ballot (once voting opens) show them. Each gets a public
     ``project.published`` audit event with its content, its source ideas become "in project"
-    (with that entry in their public history), and their authors and followers are told. Refused as a whole (Conflict, ``extra["projects"]`` naming each project)
-    when one is of another cycle or is already published — so the same form sent twice publishes
-    nothing twice. Locks the cycle, then the projects in id order. Errors: NotAllowed, PhaseClosed
+    (with that entry in their public history), and their authors and followers are told. Refused
+    as a whole (Conflict, ``extra["projects"]`` naming each project) when one is of another cycle
+    or is already published — so the same form sent twice publishes nothing twice. Locks the
+    cycle, then the projects in id order, then their source ideas in id order. Errors: NotAllowed, PhaseClosed
     (outside vetting: the ballot is frozen once voting opens), ValidationFailed (none chosen),
     Conflict."""
     permissions.check_who(actor, Action.PROJECT_EDIT)
