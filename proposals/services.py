@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle, District
 from core.errors import ApplicationError, Conflict, ValidationFailed
+from core.languages import language_name
 from core.money import format_money
 from core.services import audit_record, notification_queue
 
@@ -733,7 +734,7 @@ def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, cate
             continue  # optional: readers of this language see the main language's text (marked)
         if not all(given):
             message = MSG_TEXT_MISSING if language == main else MSG_TEXT_INCOMPLETE
-            errors.add(f"texts.{language}", message % {"language": name})
+            errors.add(f"texts.{language}", message % {"language": language_name(language, name)})
             continue
         clean_texts[language] = ProjectTextInput(
             title=_text(errors, f"texts.{language}.title", text.title, max_length=TITLE_MAX),
