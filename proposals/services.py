@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle, District
 from core.errors import ApplicationError, Conflict, ValidationFailed
+from core.languages import language_name
 from core.money import format_money
 from core.services import audit_record, notification_queue
 
@@ -733,7 +734,7 @@ def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, cate
             continue  # optional: readers of this language see the main language's text (marked)
         if not all(given):
             message = MSG_TEXT_MISSING if language == main else MSG_TEXT_INCOMPLETE
-            errors.add(f"texts.{language}", message % {"language": name})
+            errors.add(f"texts.{language}", message % {"language": language_name(language, name)})
             continue
         clean_texts[language] = ProjectTextInput(
             title=_text(errors, f"texts.{language}.title", text.title, max_length=TITLE_MAX),
@@ -793,7 +794,8 @@ def project_create_from_ideas(
     from one idea (split: call again with the same idea). Links are kept both ways; each source
     idea becomes "in project", its author and followers now follow the project and are told —
     for a ``draft``, only once it is published (``project_publish``): until then no public page,
-    ballot or export shows it, and its audit event keeps its content out of the public record.
+    ballot or export shows it, its source ideas keep their public status and history, and its
+    audit event keeps its content out of the public record.
 
     Errors: NotAllowed, PhaseClosed (outside vetting: projects are frozen once voting opens),
     ValidationFailed (cost above the district budget, duplicate code, missing translations, ideas
@@ -827,8 +829,9 @@ def project_create_from_ideas(
     )
     ProjectSource.objects.bulk_create([ProjectSource(project=project, idea=idea) for idea in locked])
     for idea in locked:
-        _status(idea, Idea.Status.IN_PROJECT)
-        idea.save(update_fields=["status", "updated_at"])
+        if not draft:  # a draft's ideas keep their public status until it is published
+            _status(idea, Idea.Status.IN_PROJECT)
+            idea.save(update_fields=["status", "updated_at"])
         for user in _followers(idea=idea):
             Follow.objects.get_or_create(user=user, project=project)
     audit_record(
@@ -863,10 +866,11 @@ def _notify_in_project(project: Project, ideas: list[Idea]) -> None:
 def project_publish(*, actor, cycle: Cycle | int, projects: list[Project | int]) -> list[Project]:
     """Publish draft projects of one cycle together, all or none: from now on the public pages,
     the API, the map, exports and the ballot (once voting opens) show them. Each gets a public
-    ``project.published`` audit event with its content, and its source ideas' authors and
-    followers are told. Refused as a whole (Conflict, ``extra["projects"]`` naming each project)
-    when one is of another cycle or is already published — so the same form sent twice publishes
-    nothing twice. Locks the cycle, then the projects in id order. Errors: NotAllowed, PhaseClosed
+    ``project.published`` audit event with its content, its source ideas become "in project"
+    (with that entry in their public history), and their authors and followers are told. Refused
+    as a whole (Conflict, ``extra["projects"]`` naming each project) when one is of another cycle
+    or is already published — so the same form sent twice publishes nothing twice. Locks the
+    cycle, then the projects in id order, then their source ideas in id order. Errors: NotAllowed, PhaseClosed
     (outside vetting: the ballot is frozen once voting opens), ValidationFailed (none chosen),
     Conflict."""
     permissions.check_who(actor, Action.PROJECT_EDIT)
@@ -891,6 +895,16 @@ def project_publish(*, actor, cycle: Cycle | int, projects: list[Project | int])
             problems.append(MSG_PROJECT_ALREADY_PUBLISHED % {"project": project.code})
     if problems:
         raise Conflict(MSG_PROJECTS_REFUSED, extra={"projects": problems})
+    # The source ideas, locked in id order (as every batch locks ideas), become "in project" now.
+    sources = list(
+        Idea.objects.select_for_update()
+        .filter(pk__in=ProjectSource.objects.filter(project_id__in=project_ids).values("idea_id"))
+        .order_by("pk")
+    )
+    for idea in sources:
+        if idea.status != Idea.Status.WITHDRAWN:
+            _status(idea, Idea.Status.IN_PROJECT)
+            idea.save(update_fields=["status", "updated_at"])
     now = timezone.now()
     published = []
     for pk in project_ids:

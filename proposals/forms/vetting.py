@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.languages import language_name
 from core.money import format_money
 
 from ..models import ADDRESS_MAX, DESCRIPTION_MAX, TITLE_MAX, Idea, Review
@@ -303,7 +304,7 @@ def project_text_forms(data=None, *, cycle, project=None, initial_texts=None) ->
     language, is required; the others are optional."""
     existing = {t.language: t for t in project.texts.all()} if project is not None else {}
     text_forms = {}
-    languages = cycle.content_languages()
+    languages = [(code, language_name(code, name)) for code, name in cycle.content_languages()]
     main_name = languages[0][1]
     for index, (code, name) in enumerate(languages):
         text = existing.get(code)
@@ -324,10 +325,12 @@ class CategoryForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         default = settings.LANGUAGE_CODE.split("-")[0]
-        for code, language_name in settings.LANGUAGES:
+        for code, name in settings.LANGUAGES:
             if code != default:
                 self.fields[f"name_{code}"] = forms.CharField(
-                    label=_("Name (%(language)s)") % {"language": language_name}, max_length=80, required=False
+                    label=_("Name (%(language)s)") % {"language": language_name(code, name)},
+                    max_length=80,
+                    required=False,
                 )
 
     def translations(self) -> dict[str, str]:

@@ -772,6 +772,48 @@ def test_my_ideas_shows_the_chain_to_projects(client, cycle, resident, other_res
     )
 
 
+def test_a_draft_projects_ideas_keep_their_public_status_until_it_is_published(
+    client, cycle, resident, official, vetting_staff
+):
+    idea = _submit(resident, cycle, title="Benches")
+    _to_vetting(official, cycle)
+    services.review_assign(actor=vetting_staff, idea=idea, reviewer=vetting_staff)
+    draft = services.project_create_from_ideas(
+        actor=vetting_staff, cycle=cycle, ideas=[idea], district=_district(cycle).pk, code="B-07",
+        cost=Decimal("42000"), category=_category(cycle).pk,
+        texts={"en": services.ProjectTextInput(title="Shade for Grove Street", summary="Trees.", description="…")},
+        draft=True,
+    )  # fmt: skip
+    became = str(Idea.Status.IN_PROJECT.label)
+
+    def public_views():
+        client.force_login(resident)
+        page = client.get(reverse("idea_detail", args=[idea.pk])).content.decode()
+        mine = client.get(reverse("my_ideas")).content.decode()
+        api = client.get(f"/api/v1/ideas/{idea.pk}/").json()
+        client.logout()
+        return page, mine, api
+
+    page, mine, api = public_views()
+    assert 'data-status="under_review">Under review<' in page and became not in page
+    assert 'data-status="under_review">Under review<' in mine and became not in mine and "B-07" not in mine
+    assert api["status"] == "under_review" and api["projects"] == []
+    assert [h["to_status"] for h in api["status_history"]] == ["submitted", "under_review"]
+    # Staff still see the idea is in a draft project.
+    client.force_login(vetting_staff)
+    review = client.get(reverse("vetting_idea", args=[idea.pk])).content.decode()
+    assert "B-07" in review and "Draft" in review
+    client.logout()
+
+    services.project_publish(actor=vetting_staff, cycle=cycle, projects=[draft])
+    page, mine, api = public_views()
+    assert f'data-status="in_project">{became}<' in page and "B-07" in page
+    assert f'data-status="in_project">{became}<' in mine and "B-07" in mine
+    assert api["status"] == "in_project" and [p["code"] for p in api["projects"]] == ["B-07"]
+    assert [h["to_status"] for h in api["status_history"]] == ["submitted", "under_review", "in_project"]
+    assert Idea.objects.get(pk=idea.pk).status_changes.filter(to_status="in_project").count() == 1
+
+
 def test_my_ideas_needs_a_login(client):
     response = client.get(reverse("my_ideas"))
     assert response.status_code == 302 and response.url.startswith(reverse("account_login"))

@@ -473,6 +473,23 @@ def test_queue_selection_preselects_the_project_form(staff_client, official, cyc
     assert "Text in English" in html and "Text in Spanish" in html
 
 
+def test_the_project_form_writes_language_names_as_spanish_writes_them(staff_client, official, cycle):
+    idea = _paper(cycle, official, title="One")
+    url = reverse("vetting_project_create", args=[cycle.slug])
+    html = staff_client.get(url, {"ideas": [idea.pk]}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert '<html lang="es">' in html
+    assert "Texto en inglés</legend>" in html and "Texto en español (opcional)</legend>" in html
+    assert "quienes lean en español verán entonces el texto en inglés." in html
+    assert "Inglés" not in html and "Español" not in html
+    # The service's message names the language the same way.
+    post = _project_post(cycle, [idea], **{"text-es-title": ""})
+    html = staff_client.post(url, post, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "el resumen y la descripción en español, o deje los" in html
+    # And English keeps its capitals.
+    html = staff_client.get(url, {"ideas": [idea.pk]}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Text in English</legend>" in html and "Text in Spanish (optional)</legend>" in html
+
+
 def test_the_project_form_starts_from_the_merged_ideas(staff_client, vetting_staff, official, cycle):
     fountain = _paper(
         cycle, official, title="Water fountain", description="A fountain by the playground.",
