@@ -176,7 +176,10 @@ class DistrictForm(forms.Form):
     )
 
     def is_blank(self) -> bool:
+        """Nothing typed in it — or a new row the page offered (a code and a name) left as it was."""
         data = getattr(self, "cleaned_data", {}) or {}
+        if self.initial and not data.get("id") and not self.has_changed():
+            return True
         return not any(data.get(k) not in (None, "") for k in ("code", "name", "budget"))
 
 

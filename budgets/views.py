@@ -111,7 +111,9 @@ def staff_cycle_create(request):
         return refused
     if request.method == "POST":
         form = CycleForm(request.POST)
-        formset = DistrictFormSet(request.POST, prefix="districts")
+        # The same offered rows as the page had: a row left as offered (a code and a name, no budget)
+        # is skipped like an empty one, so a city with fewer wards need not delete the others.
+        formset = DistrictFormSet(request.POST, prefix="districts", initial=_district_initial_for_new())
         if form.is_valid() and formset.is_valid():
             data = form.cleaned_data
             try:

@@ -256,6 +256,30 @@ def test_create_form_offers_wards_a_to_f(official_client):
     assert 'name="districts-5-code"' in html and 'value="F"' in html
 
 
+def test_a_city_with_fewer_wards_leaves_the_offered_rows_as_they_are(official_client):
+    """The page offers wards A–F; a city with two fills in A and B, leaves C–F as offered (no
+    budget) and gets a cycle with two wards — not six errors. A row it did change must be complete."""
+    post = _create_post(districts=[("A", "Ward A", "50000"), ("B", "Ward B", "40000")], extra_blank=0)
+    offered = ["C", "D", "E", "F"]
+    for i, code in enumerate(offered, start=2):
+        post.update({f"districts-{i}-code": code, f"districts-{i}-name": f"Ward {code}", f"districts-{i}-kind": "ward",
+                     f"districts-{i}-budget": ""})  # fmt: skip
+    post["districts-TOTAL_FORMS"] = post["districts-INITIAL_FORMS"] = "6"
+    response = official_client.post(reverse("staff_cycle_create"), post)
+    assert response.status_code == 302, response.content.decode()
+    cycle = Cycle.objects.get(slug="jc-2027")
+    assert list(cycle.districts.order_by("code").values_list("code", "budget")) == [
+        ("A", Decimal("50000.00")),
+        ("B", Decimal("40000.00")),
+    ]
+
+    post.update({"slug": "jc-2028", "districts-3-name": "Ward D (Greenville)"})  # changed, no budget
+    response = official_client.post(reverse("staff_cycle_create"), post)
+    assert response.status_code == 200
+    assert not Cycle.objects.filter(slug="jc-2028").exists()
+    assert 'href="#id_districts-3-budget"' in response.content.decode()
+
+
 def test_create_a_cycle_with_districts(official_client, official):
     response = official_client.post(reverse("staff_cycle_create"), _create_post())
     cycle = Cycle.objects.get(slug="jc-2027")
@@ -302,7 +326,7 @@ def test_create_a_cycle_with_districts(official_client, official):
             id="non-numeric-budget",
         ),
         pytest.param(
-            _create_post(districts=[("A", "Ward A", "")]),
+            _create_post(districts=[("A", "Ward A (Downtown)", "")]),  # typed, no budget
             _text(services.MSG_BAD_BUDGET),
             id="missing-budget",
         ),
