@@ -26,6 +26,9 @@ class ApiIndexView(APIRootView):
     """The participatory budgeting platform's API, version 1: its cycles, phases, ideas, projects,
     ballots and results. Every endpoint is described in the API documentation."""
 
+    def get_view_name(self):
+        return gettext("pbplatform API, version 1")
+
     def get_view_description(self, html=False):
         """Ours, not DRF's "The default basic root view for DefaultRouter"; a link to the docs page."""
         text = gettext(

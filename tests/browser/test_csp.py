@@ -135,7 +135,8 @@ def test_the_api_docs_under_the_policy(live_server, page):
 def test_the_api_index_in_a_browser(live_server, page):
     """/api/v1/ is DRF's browsable index under the policy, and its docs link opens Swagger UI."""
     page.goto(f"{live_server.url}/api/v1/")
-    expect(page.get_by_role("heading", name="Api Root")).to_be_visible()
+    expect(page.get_by_role("heading", name="pbplatform API, version 1")).to_be_visible()
+    expect(page.get_by_role("link", name="Read the API documentation.")).to_be_visible()
     page.get_by_role("link", name=f"{live_server.url}/api/v1/docs/").click()
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("pbplatform API")
     icon = page.request.get(f"{live_server.url}/favicon.ico")
