@@ -618,6 +618,23 @@ def _idea_label(idea: Idea) -> str:
     return f"#{idea.pk} “{idea.title}”"
 
 
+def _cycle_locked(cycle: Cycle | int) -> Cycle:
+    """The cycle's row, locked (``SELECT … FOR UPDATE``): first in every batch, so batches queue."""
+    return Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+
+
+def _ids(items) -> list[int]:
+    """Ids of objects or ids, once each, in ascending order (the order rows are locked in)."""
+    return sorted({item.pk if hasattr(item, "pk") else int(item) for item in items or []})
+
+
+def _locked_in_id_order(model, ids: list[int]) -> dict:
+    """``{id: row}`` of ``model`` (an idea or a project, with its cycle and district), each row locked,
+    in id order — the same order as every other batch, so two batches cannot deadlock."""
+    rows = model.objects.select_for_update().select_related("cycle", "district").filter(pk__in=ids).order_by("pk")
+    return {row.pk: row for row in rows}
+
+
 @transaction.atomic
 def review_publish_many(*, actor, cycle: Cycle | int, ideas: list[Idea | int]) -> list[Idea]:
     """Publish several recorded decisions of one cycle together: all of them or none.
@@ -630,18 +647,12 @@ def review_publish_many(*, actor, cycle: Cycle | int, ideas: list[Idea | int]) -
     other batch, so two batches cannot deadlock). Errors: NotAllowed, PhaseClosed (outside
     vetting), ValidationFailed (no idea chosen), Conflict."""
     permissions.check_who(actor, Action.REVIEW)
-    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    cycle = _cycle_locked(cycle)
     permissions.check_when(Action.REVIEW, cycle)
-    idea_ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas or []})
+    idea_ids = _ids(ideas)
     if not idea_ids:
         raise ValidationFailed(extra={"ideas": [MSG_NO_IDEAS]})
-    locked = {
-        i.pk: i
-        for i in Idea.objects.select_for_update()
-        .select_related("cycle", "district")
-        .filter(pk__in=idea_ids)
-        .order_by("pk")
-    }
+    locked = _locked_in_id_order(Idea, idea_ids)
     reviews = {
         r.idea_id: r for r in Review.objects.select_for_update().filter(idea_id__in=idea_ids).order_by("idea_id")
     }
@@ -801,10 +812,10 @@ def project_create_from_ideas(
     ValidationFailed (cost above the district budget, duplicate code, missing translations, ideas
     of another cycle)."""
     permissions.check_who(actor, Action.PROJECT_EDIT)
-    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    cycle = _cycle_locked(cycle)
     permissions.check_when(Action.PROJECT_EDIT, cycle)
     errors = _Errors()
-    idea_ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas or []})
+    idea_ids = _ids(ideas)
     locked = list(Idea.objects.select_for_update().filter(pk__in=idea_ids).order_by("pk"))
     if not idea_ids:
         errors.add("ideas", MSG_NO_IDEAS)
@@ -874,18 +885,12 @@ def project_publish(*, actor, cycle: Cycle | int, projects: list[Project | int])
     (outside vetting: the ballot is frozen once voting opens), ValidationFailed (none chosen),
     Conflict."""
     permissions.check_who(actor, Action.PROJECT_EDIT)
-    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    cycle = _cycle_locked(cycle)
     permissions.check_when(Action.PROJECT_EDIT, cycle)
-    project_ids = sorted({p.pk if isinstance(p, Project) else int(p) for p in projects or []})
+    project_ids = _ids(projects)
     if not project_ids:
         raise ValidationFailed(extra={"projects": [MSG_NO_PROJECTS]})
-    locked = {
-        p.pk: p
-        for p in Project.objects.select_for_update()
-        .select_related("cycle", "district")
-        .filter(pk__in=project_ids)
-        .order_by("pk")
-    }
+    locked = _locked_in_id_order(Project, project_ids)
     problems = []
     for pk in project_ids:
         project = locked.get(pk)
@@ -973,7 +978,7 @@ def project_update(
 def category_create(*, actor, cycle: Cycle | int, name: str, translations: dict | None = None) -> Category:
     from django.utils.text import slugify
 
-    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
+    cycle = _cycle_locked(cycle)
     permissions.check(actor, Action.CATEGORY_MANAGE, cycle)
     errors = _Errors()
     name = _text(errors, "name", name, max_length=80)
