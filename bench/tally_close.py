@@ -1,4 +1,4 @@
-"""Close of voting → tally result for a 100,000-ballot, 6-ward cycle on PostgreSQL (issue: tally).
+"""Close of voting → tally result for a 100,000-ballot, 6-ward cycle on PostgreSQL.
 
 The demo cycle (6 wards, knapsack ballots, each ward's declared rule) is loaded open for voting,
 then ``--ballots`` ballots with their roll entries are inserted straight into the vote record in

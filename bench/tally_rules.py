@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path("/work/shared/pabulib")
 # Where a clone finds the files: the two large ones live with the benchmark, the rest with the tests.
 FALLBACK_DIRS = [ROOT / "bench" / "data" / "pabulib", ROOT / "budgets" / "tests" / "data" / "pabulib"]
 
@@ -89,7 +88,7 @@ def vote_type(path: Path) -> str:
 
 
 def main() -> None:
-    default_data = SHARED if SHARED.is_dir() else FALLBACK_DIRS[0]
+    default_data = FALLBACK_DIRS[0]
     default_python = os.environ.get("PABUTOOLS_PYTHON", "/work/bench-venv/bin/python")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=default_data, help=f"directory of .pb files ({default_data})")

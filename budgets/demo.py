@@ -44,7 +44,7 @@ DEMO_USERS: dict[Role, tuple[str, str, str | None]] = {
 DEMO_EMAIL_DOMAIN = "demo.pbplatform.org"
 WARDS = "ABCDEF"
 WARD_BUDGET = Decimal("50000.00")
-# The demo is built up to here; later issues move this on as they build each phase's content.
+# The furthest phase `load_demo --phase` builds the demo up to (every phase has its content).
 DEMO_MAX_PHASE = Phase.ARCHIVED
 
 # filler(cycle=..., users=..., rng=...); it may return lines for the person loading the demo (printed

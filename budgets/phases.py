@@ -2,8 +2,9 @@
 transitions and the one table of what each phase allows.
 
 Nothing outside this module compares phase strings: code asks ``phase_allows(phase, capability)``
-or goes through ``budgets.services.cycle_transition``. Later issues register guards and hooks on
-transitions (``register_guard`` / ``register_hook``) rather than editing the service.
+or goes through ``budgets.services.cycle_transition``. Guards, hooks and effects owned by the apps
+above this one are registered on the transitions in one place, ``pbplatform/wiring.py``, rather than
+written into the service (docs/architecture.md, "The phase wiring").
 """
 
 from collections.abc import Callable

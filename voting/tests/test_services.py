@@ -237,7 +237,7 @@ def test_one_voter_casts_a_ward_ballot_and_the_citywide_ballot(official):
     projects = {"A": PROJECTS["A"], "B": PROJECTS["B"], "CITY": [("CITY-01", "90000"), ("CITY-02", "120000")]}
     world = voting_world(official, wards="AB", projects=projects, citywide=True)
     cast(world, "rosa", district="A", choices=("A-01",))
-    cast(world, "rosa", district="CITY", choices=("CITY-02",))  # two roll entries for one person (§3)
+    cast(world, "rosa", district="CITY", choices=("CITY-02",))  # two roll entries for one person: ward and citywide
     before = counts()
     with pytest.raises(services.AlreadyVoted):
         cast(world, "rosa", district="CITY", choices=("CITY-01",))
