@@ -1,9 +1,11 @@
 """The phase machine's wiring (pbplatform/wiring.py): what runs on every transition, pinned; the
-registry is exactly the wiring table; wiring twice adds nothing."""
+registry is exactly the wiring table; wiring twice adds nothing; docs/phases.md is the live table."""
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
+from budgets.management.commands import phase_table
 from budgets.phases import TRANSITIONS, Phase
 from budgets.services import transition_steps
 from pbplatform import wiring
@@ -59,7 +61,7 @@ def registry_restored():
 def test_every_transition_runs_exactly_the_pinned_steps():
     live = {
         f"{t.source.value} → {t.target.value}": [
-            (str(kind), f"{function.__module__}.{function.__qualname__}") for kind, function in transition_steps(t)
+            (str(kind), phase_table.qualified_name(function)) for kind, function in transition_steps(t)
         ]
         for t in TRANSITIONS.values()
     }
@@ -106,3 +108,13 @@ def test_wiring_an_empty_registry_twice_gives_the_table_once():
 
 def test_the_project_is_the_last_app_so_every_app_is_ready_before_the_wiring():
     assert settings.INSTALLED_APPS[-1] == "pbplatform.apps.PbplatformConfig"
+
+
+def test_every_step_says_what_it_does():
+    for transition in TRANSITIONS.values():
+        for _kind, function in transition_steps(transition):
+            assert phase_table.summary(function), phase_table.qualified_name(function)
+
+
+def test_docs_phases_md_holds_the_live_table():
+    call_command("phase_table", "--check")  # CommandError if docs/phases.md differs
