@@ -6,8 +6,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self):
-        from . import demo, scopes, services
+        from . import demo, scopes
 
-        services.register()
         demo.register()
         scopes.register()

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle
 from budgets.permissions import Action, check_who
-from budgets.phases import PHASE_ORDER, Phase, phase_reached, register_guard, register_hook, transition_get
+from budgets.phases import PHASE_ORDER, Phase, phase_reached, transition_get
 from budgets.services import cycle_transition
 from core import times
 from core.errors import Conflict, GuardFailed, NotFound, ValidationFailed
@@ -344,7 +344,7 @@ def retention_ends(cycle: Cycle) -> datetime:
     return results_at(cycle) + timedelta(days=settings.PB_RETENTION_DAYS)
 
 
-def _guard_retention(*, cycle: Cycle) -> None:
+def guard_retention(*, cycle: Cycle) -> None:
     """implementation → archived: not before the retention period has passed (unless an official
     archives early, with a reason, through ``cycle_archive``)."""
     if _EARLY.get() == cycle.pk:
@@ -355,7 +355,7 @@ def _guard_retention(*, cycle: Cycle) -> None:
         raise GuardFailed(message, extra={"archive": [message]})
 
 
-def _hook_archive(*, cycle: Cycle, actor) -> None:
+def hook_archive(*, cycle: Cycle, actor) -> None:
     """implementation → archived: erase the cycle's personal data, in the transition's transaction."""
     summary = personal_data_erase(cycle=cycle, live_phases=LIVE_PHASES)
     audit_record(actor=actor, action="cycle.archive_erase", object_type="cycle", object_id=cycle.pk, after=summary)
@@ -383,8 +383,3 @@ def cycle_archive(*, actor, cycle: Cycle, early: bool = False, reason: str = "")
         return cycle_transition(actor=actor, cycle=cycle, target=Phase.ARCHIVED, reason=reason)
     finally:
         _EARLY.reset(token)
-
-
-def register() -> None:
-    register_guard(Phase.IMPLEMENTATION, Phase.ARCHIVED, _guard_retention)
-    register_hook(Phase.IMPLEMENTATION, Phase.ARCHIVED, _hook_archive)

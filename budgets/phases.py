@@ -2,9 +2,9 @@
 transitions and the one table of what each phase allows.
 
 Nothing outside this module compares phase strings: code asks ``phase_allows(phase, capability)``
-or goes through ``budgets.services.cycle_transition``. Guards, hooks and effects owned by the apps
-above this one are registered on the transitions in one place, ``pbplatform/wiring.py``, rather than
-written into the service (docs/architecture.md, "The phase wiring").
+or goes through ``budgets.services.cycle_transition``. The guards, hooks and effects the apps above
+attach to each transition are registered in one place, ``pbplatform/wiring.py``, once the apps are
+ready; ``manage.py phase_table`` prints what runs on each transition (docs/phases.md).
 """
 
 from collections.abc import Callable
@@ -197,14 +197,23 @@ def phase_reached(current: str, target: str) -> bool:
     return phase_index(current) >= phase_index(target)
 
 
+# Registration is idempotent: a function already on the transition is not added again, so wiring
+# twice (a second ``ready``, a test) runs nothing twice. KeyError for a pair not in TRANSITIONS.
+def _register(functions: list, function: Callable[..., None]) -> None:
+    if function not in functions:
+        functions.append(function)
+
+
 def register_guard(source: Phase, target: Phase, guard: Guard) -> None:
-    TRANSITIONS[(source, target)].guards.append(guard)
+    """``guard(cycle=...)`` runs before the phase changes and raises GuardFailed to refuse it."""
+    _register(TRANSITIONS[(source, target)].guards, guard)
 
 
 def register_hook(source: Phase, target: Phase, hook: Hook) -> None:
-    TRANSITIONS[(source, target)].hooks.append(hook)
+    """``hook(cycle=..., actor=...)`` runs after the phase is saved, in the same transaction."""
+    _register(TRANSITIONS[(source, target)].hooks, hook)
 
 
 def register_effect(source: Phase, target: Phase, effect: Effect) -> None:
     """``effect(cycle_id=...)`` runs once the transition has committed (never on rollback)."""
-    TRANSITIONS[(source, target)].effects.append(effect)
+    _register(TRANSITIONS[(source, target)].effects, effect)

@@ -8,10 +8,11 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
 from django.conf import settings
 from django.conf.locale import LANG_INFO
@@ -26,7 +27,16 @@ from core.services import audit_record
 from . import permissions
 from .models import TIME_ZONE_CHOICES, Cycle, District
 from .permissions import Action
-from .phases import SCHEDULE_FIELDS, TRANSITIONS, Capability, Phase, phase_reached, transition_get
+from .phases import (
+    SCHEDULE_FIELDS,
+    TRANSITIONS,
+    Capability,
+    Phase,
+    Transition,
+    phase_allows,
+    phase_reached,
+    transition_get,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -453,6 +463,84 @@ def _districts_sync(cycle: Cycle, clean: list[dict]) -> None:
             District.objects.create(cycle=cycle, **values)
 
 
+@dataclass(frozen=True)
+class PhaseMove:
+    """A phase change under way, as the service's own steps see it (the phase already saved)."""
+
+    actor: object
+    cycle: Cycle
+    source: Phase
+    reason: str
+    via: str | None
+
+
+def pause_end(move: PhaseMove) -> None:
+    """End a voting pause: its time and message are cleared when the cycle leaves the phase that
+    allowed it."""
+    cycle = move.cycle
+    if cycle.voting_paused_at is None:
+        return
+    cycle.voting_paused_at = None
+    cycle.voting_pause_reason = ""
+    cycle.save(update_fields=["voting_paused_at", "voting_pause_reason", "updated_at"])
+
+
+def phase_change_record(move: PhaseMove) -> None:
+    """Write the move's one audit event, ``cycle.phase_changed`` (public).
+
+    It holds the old and new phase, the actor, the reason and, for a transition's own service, its
+    name."""
+    audit_record(
+        actor=move.actor,
+        action="cycle.phase_changed",
+        object_type="cycle",
+        object_id=move.cycle.pk,
+        before={"phase": move.source.value},
+        after={"phase": move.cycle.phase, **({"via": move.via} if move.via else {})},
+        reason=move.reason,
+    )
+
+
+def _leaves_pausable_phase(transition: Transition) -> bool:
+    pausable = Capability.PAUSE_VOTING
+    return phase_allows(transition.source, pausable) and not phase_allows(transition.target, pausable)
+
+
+@dataclass(frozen=True)
+class ServiceStep:
+    """A step the phase-change service takes itself, on every transition ``applies`` accepts."""
+
+    run: Callable[[PhaseMove], None]
+    applies: Callable[[Transition], bool] = lambda transition: True
+
+
+# What the phase-change service does itself, around the hooks registered on the transition
+# (pbplatform/wiring.py), in the transition's transaction. ``transition_steps`` lists both in the
+# order they run; ``manage.py phase_table`` prints it.
+STEPS_BEFORE_HOOKS: tuple[ServiceStep, ...] = (ServiceStep(pause_end, applies=_leaves_pausable_phase),)
+STEPS_AFTER_HOOKS: tuple[ServiceStep, ...] = (ServiceStep(phase_change_record),)
+
+
+class StepKind(StrEnum):
+    GUARD = "guard"  # registered; runs before the phase changes and may refuse it
+    SERVICE = "service"  # the service's own step, in the transaction
+    HOOK = "hook"  # registered; runs in the transaction after the phase is saved
+    EFFECT = "effect"  # registered; runs after commit
+
+
+def transition_steps(transition: Transition) -> list[tuple[StepKind, Callable[..., None]]]:
+    """Everything that runs when ``transition`` is taken, in order: its guards, the service's own
+    steps and its hooks, then its effects (after commit). Read from the live tables; the service
+    runs exactly this list, so what ``phase_table`` prints is what runs."""
+    return [
+        *((StepKind.GUARD, guard) for guard in transition.guards),
+        *((StepKind.SERVICE, step.run) for step in STEPS_BEFORE_HOOKS if step.applies(transition)),
+        *((StepKind.HOOK, hook) for hook in transition.hooks),
+        *((StepKind.SERVICE, step.run) for step in STEPS_AFTER_HOOKS if step.applies(transition)),
+        *((StepKind.EFFECT, effect) for effect in transition.effects),
+    ]
+
+
 def _run_transition(*, actor, cycle: Cycle, target: Phase, reason: str, via: str | None) -> Cycle:
     """The one place a cycle's phase changes. The caller holds the row lock."""
     source = Phase(cycle.phase)
@@ -463,29 +551,20 @@ def _run_transition(*, actor, cycle: Cycle, target: Phase, reason: str, via: str
         raise TransitionNotAllowed(
             MSG_TRANSITION_OWN_SERVICE % {"target": Phase(target).label, "via": _("certification")}
         )
-    for guard in transition.guards:
-        guard(cycle=cycle)
-    before = {"phase": source.value}
+    steps = transition_steps(transition)  # the order they run in is the order phase_table prints
+    for kind, guard in steps:
+        if kind is StepKind.GUARD:
+            guard(cycle=cycle)
     cycle.phase = transition.target
-    update = ["phase", "updated_at"]
-    if cycle.voting_paused_at is not None and source == Phase.VOTING:
-        cycle.voting_paused_at = None  # a pause ends with the voting phase
-        cycle.voting_pause_reason = ""
-        update += ["voting_paused_at", "voting_pause_reason"]
-    cycle.save(update_fields=update)
-    for hook in transition.hooks:
-        hook(cycle=cycle, actor=actor)
-    audit_record(
-        actor=actor,
-        action="cycle.phase_changed",
-        object_type="cycle",
-        object_id=cycle.pk,
-        before=before,
-        after={"phase": cycle.phase, **({"via": via} if via else {})},
-        reason=reason,
-    )
-    for effect in transition.effects:
-        transaction.on_commit(functools.partial(effect, cycle_id=cycle.pk))
+    cycle.save(update_fields=["phase", "updated_at"])
+    move = PhaseMove(actor=actor, cycle=cycle, source=source, reason=reason, via=via)
+    for kind, function in steps:
+        if kind is StepKind.SERVICE:
+            function(move)
+        elif kind is StepKind.HOOK:
+            function(cycle=cycle, actor=actor)
+        elif kind is StepKind.EFFECT:
+            transaction.on_commit(functools.partial(function, cycle_id=cycle.pk))
     return cycle
 
 

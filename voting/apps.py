@@ -6,8 +6,6 @@ class VotingConfig(AppConfig):
     verbose_name = "Voting"
 
     def ready(self):
-        from . import demo, review, services
+        from . import demo
 
-        services.register()
         demo.register()
-        review.register()

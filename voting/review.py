@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from budgets.models import Cycle
-from budgets.phases import Capability, Phase, phase_allows, register_guard
+from budgets.phases import Capability, phase_allows
 from core.errors import Conflict, GuardFailed, NotFound, PhaseClosed, ValidationFailed
 from core.services import audit_record
 
@@ -451,13 +451,9 @@ def counting_blockers(cycle: Cycle) -> list[str]:
     return problems
 
 
-def _guard_review_settled(*, cycle: Cycle) -> None:
+def guard_review_settled(*, cycle: Cycle) -> None:
     """counting → results (certification): every provisional ballot decided, every paper batch
     reconciled, every group of possible duplicates reviewed."""
     problems = counting_blockers(cycle)
     if problems:
         raise GuardFailed(" ".join(problems), extra={"review": problems})
-
-
-def register() -> None:
-    register_guard(Phase.COUNTING, Phase.RESULTS, _guard_review_settled)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import Cycle, District
-from budgets.phases import Capability, Phase, phase_allows, register_guard, register_hook
+from budgets.phases import Capability, phase_allows
 from core import times
 from core.canonical import canonical_bytes, sha256_hex
 from core.errors import Conflict, GuardFailed, NotAllowed, PhaseClosed, ValidationFailed
@@ -287,7 +287,7 @@ def cycle_ballot_canonical(cycle: Cycle) -> dict:
     }
 
 
-def _guard_ballot_ready(*, cycle: Cycle) -> None:
+def guard_ballot_ready(*, cycle: Cycle) -> None:
     """vetting → voting: every district with projects has a complete, valid design (a district
     without projects has no ballot), at least one district has projects, and voting has a close
     time in the future."""
@@ -311,7 +311,7 @@ def _guard_ballot_ready(*, cycle: Cycle) -> None:
         raise GuardFailed(" ".join(problems), extra={"ballot": problems})
 
 
-def _hook_freeze(*, cycle: Cycle, actor) -> None:
+def hook_freeze(*, cycle: Cycle, actor) -> None:
     """vetting → voting: freeze the designs and publish their fingerprint."""
     freeze_store(cycle=cycle, actor=actor)
 
@@ -327,12 +327,6 @@ def freeze_store(*, cycle: Cycle, actor) -> BallotFreeze:
     audit_record(actor=actor, action="ballot.frozen", object_type="cycle", object_id=cycle.pk,
                  after={"fingerprint": freeze.fingerprint})  # fmt: skip
     return freeze
-
-
-def register() -> None:
-    register_guard(Phase.VETTING, Phase.VOTING, _guard_ballot_ready)
-    register_hook(Phase.VETTING, Phase.VOTING, _hook_freeze)
-    register_hook(Phase.VOTING, Phase.COUNTING, _hook_erase_change_keys)
 
 
 # --- casting ----------------------------------------------------------------------------------------
@@ -727,7 +721,8 @@ def ballot_changes_erase(*, cycle: Cycle) -> int:
     return erased
 
 
-def _hook_erase_change_keys(*, cycle: Cycle, actor) -> None:
+def hook_erase_change_keys(*, cycle: Cycle, actor) -> None:
+    """voting → counting: erase the cycle's change keys, the last link from a voter to a ballot."""
     ballot_changes_erase(cycle=cycle)
 
 

@@ -103,18 +103,48 @@ def test_phase_reached():
     assert not phases.phase_reached("ideas", "voting")
 
 
-def test_register_guard_and_hook_append_to_the_transition(clean_transitions):
+def test_register_guard_hook_and_effect_append_to_the_transition(clean_transitions):
     def guard(*, cycle):
         pass
 
     def hook(*, cycle, actor):
         pass
 
+    def effect(*, cycle_id):
+        pass
+
     phases.register_guard(Phase.IDEAS, Phase.VETTING, guard)
     phases.register_hook(Phase.IDEAS, Phase.VETTING, hook)
+    phases.register_effect(Phase.IDEAS, Phase.VETTING, effect)
     transition = TRANSITIONS[(Phase.IDEAS, Phase.VETTING)]
-    assert transition.guards == [guard]
-    assert transition.hooks == [hook]
-    assert all(not t.guards and not t.hooks for key, t in TRANSITIONS.items() if key != (Phase.IDEAS, Phase.VETTING))
+    assert (transition.guards, transition.hooks, transition.effects) == ([guard], [hook], [effect])
+    others = [t for key, t in TRANSITIONS.items() if key != (Phase.IDEAS, Phase.VETTING)]
+    assert all(not t.guards and not t.hooks and not t.effects for t in others)
     with pytest.raises(KeyError):
         phases.register_guard(Phase.IDEAS, Phase.RESULTS, guard)
+    with pytest.raises(KeyError):
+        phases.register_hook(Phase.VOTING, Phase.VETTING, hook)
+    with pytest.raises(KeyError):
+        phases.register_effect(Phase.DRAFT, Phase.ARCHIVED, effect)
+
+
+def test_registering_again_adds_nothing_and_keeps_the_order(clean_transitions):
+    def first(*, cycle):
+        pass
+
+    def second(*, cycle):
+        pass
+
+    def hook(*, cycle, actor):
+        pass
+
+    def effect(*, cycle_id):
+        pass
+
+    for _ in range(2):
+        phases.register_guard(Phase.VOTING, Phase.COUNTING, first)
+        phases.register_guard(Phase.VOTING, Phase.COUNTING, second)
+        phases.register_hook(Phase.VOTING, Phase.COUNTING, hook)
+        phases.register_effect(Phase.VOTING, Phase.COUNTING, effect)
+    transition = TRANSITIONS[(Phase.VOTING, Phase.COUNTING)]
+    assert (transition.guards, transition.hooks, transition.effects) == ([first, second], [hook], [effect])

@@ -14,7 +14,7 @@ from accounts.models import User
 from budgets import permissions, phases, services
 from budgets.models import Cycle, District
 from budgets.phases import TRANSITIONS, Capability, Phase
-from budgets.services import DistrictInput
+from budgets.services import DistrictInput, StepKind
 from core.errors import GuardFailed, NotAllowed, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent
 from tests.factories import CycleFactory
@@ -590,6 +590,74 @@ def test_a_failing_hook_undoes_the_whole_transition(official, clean_transitions)
     assert cycle.phase == Phase.VETTING
     assert cycle.description == "before"
     assert not cycle_events(cycle).exists()
+
+
+def test_everything_runs_in_the_order_transition_steps_lists(
+    official, clean_transitions, django_capture_on_commit_callbacks
+):
+    calls = []
+
+    def snapshot(cycle_id):
+        cycle = Cycle.objects.get(pk=cycle_id)
+        return (cycle.phase, cycle.is_paused, cycle_events(cycle, "cycle.phase_changed").count())
+
+    def guard(*, cycle):
+        calls.append(("guard", snapshot(cycle.pk)))
+
+    def hook(*, cycle, actor):
+        calls.append(("hook", snapshot(cycle.pk), actor.pk))
+
+    def effect(*, cycle_id):
+        calls.append(("effect", snapshot(cycle_id)))
+
+    phases.register_guard(Phase.VOTING, Phase.COUNTING, guard)
+    phases.register_hook(Phase.VOTING, Phase.COUNTING, hook)
+    phases.register_effect(Phase.VOTING, Phase.COUNTING, effect)
+    transition = TRANSITIONS[(Phase.VOTING, Phase.COUNTING)]
+    assert services.transition_steps(transition) == [
+        (StepKind.GUARD, guard),
+        (StepKind.SERVICE, services.pause_end),
+        (StepKind.HOOK, hook),
+        (StepKind.SERVICE, services.phase_change_record),
+        (StepKind.EFFECT, effect),
+    ]
+    cycle = CycleFactory(voting=True, wards="A")
+    services.voting_pause(actor=official, cycle=cycle, reason="Outage.")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cycle_transition(actor=official, cycle=cycle, target=Phase.COUNTING, reason="Voting over.")
+        # Guard and hook ran in the transaction; the effect waits for the commit.
+        assert calls == [
+            ("guard", (Phase.VOTING, True, 0)),
+            ("hook", (Phase.COUNTING, False, 0), official.pk),  # the pause has ended, not yet audited
+        ]
+    assert calls[2:] == [("effect", (Phase.COUNTING, False, 1))]
+
+
+def test_an_effect_never_runs_when_the_transition_rolls_back(
+    official, clean_transitions, django_capture_on_commit_callbacks
+):
+    ran = []
+
+    def explode(*, cycle, actor):
+        raise RuntimeError("fingerprinting failed")
+
+    phases.register_hook(Phase.VETTING, Phase.VOTING, explode)
+    phases.register_effect(Phase.VETTING, Phase.VOTING, lambda *, cycle_id: ran.append(cycle_id))
+    cycle = CycleFactory(phase=Phase.VETTING, wards="A")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        services.cycle_transition(actor=official, cycle=cycle, target=Phase.VOTING, reason="Ballots ready.")
+    assert callbacks == []
+    assert ran == []
+    assert _phase(cycle) == Phase.VETTING
+
+
+def test_the_service_steps_apply_where_their_table_says():
+    def runs(step):
+        return [key for key, t in TRANSITIONS.items() if (StepKind.SERVICE, step) in services.transition_steps(t)]
+
+    # A pause belongs to the voting phase: only leaving it ends one.
+    assert runs(services.pause_end) == [(Phase.VOTING, Phase.COUNTING)]
+    assert runs(services.phase_change_record) == list(TRANSITIONS)
 
 
 # --- the scheduler ----------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "proposals",
     "voting",
     "audit",
+    "pbplatform.apps.PbplatformConfig",  # last: wires the phase machine once every app is ready
 ]
 
 MIDDLEWARE = [

@@ -434,8 +434,8 @@ def only_review_guard():
     """Certification's guards reduced to this module's (the tally registers its own)."""
     transition = TRANSITIONS[(Phase.COUNTING, Phase.RESULTS)]
     saved = list(transition.guards)
-    assert review._guard_review_settled in saved  # registered by the app
-    transition.guards[:] = [review._guard_review_settled]
+    assert review.guard_review_settled in saved  # registered by the wiring
+    transition.guards[:] = [review.guard_review_settled]
     yield
     transition.guards[:] = saved
 
