@@ -1,17 +1,21 @@
 """The vote record: the ballot table can point at nothing but its district, ballot
-ids are random UUIDv4, and the roll and the ballots are insert-only — in the database itself."""
+ids are random UUIDv4, and the roll and the ballots are insert-only — in the database itself; the
+writers of ``voting.record``."""
 
 import re
 import uuid
+from datetime import date
 from itertools import combinations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.utils import translation
 
-from voting import crypto, services
+from voting import crypto, record, services
 from voting.methods import Ballot
 from voting.models import Ballot as StoredBallot
-from voting.models import VoterRollEntry
+from voting.models import BallotVoid, VoidReason, VoterRollEntry
 
 from .builders import assert_roll_matches_ballots, voter, voting_world
 
@@ -212,3 +216,131 @@ def test_the_orm_refuses_changing_ballots_and_roll_entries(world):
     assert StoredBallot.objects.count() == VoterRollEntry.objects.count() == 2
     assert sorted(StoredBallot.objects.values_list("choices", flat=True)) == [["A-01"], ["A-02"]]
     assert_roll_matches_ballots()
+
+
+# --- the record's writers (voting/record.py) -------------------------------------------------------------
+def a_ballot(world) -> StoredBallot:
+    (ballot_id,) = cast_many(world, 1)
+    return StoredBallot.objects.get(pk=ballot_id)
+
+
+def roll_values(world, key: str, district: str = "A") -> dict:
+    return {
+        "cycle": world.cycle,
+        "district": world.district(district),
+        "identity_key": key,
+        "channel": "online",
+        "verification": "account",
+        "site": "",
+        "language": "en",
+        "voted_on": date(2031, 5, 1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        (VoidReason.SUPERSEDED, "superseded by the voter's later ballot"),
+        (VoidReason.PROVISIONAL_REJECTED, "provisional ballot rejected"),
+    ],
+)
+def test_a_void_of_a_fixed_kind_gets_its_fixed_words_and_one_void_per_ballot(world, kind, words):
+    """The words are ballots.csv's format: written as they always were, whatever the language."""
+    ballot = a_ballot(world)
+    with translation.override("es"):
+        void = record.ballot_void_insert(ballot_id=ballot.pk, kind=kind)
+    stored = BallotVoid.objects.get()
+    assert stored == void and (stored.ballot_id, stored.kind, stored.reason) == (ballot.pk, kind, words)
+    # A second void of the same ballot inserts nothing (the transaction stays usable).
+    assert record.ballot_void_insert(ballot_id=ballot.pk, kind=VoidReason.OFFICIAL, reason="again") is None
+    assert list(BallotVoid.objects.values_list("kind", "reason")) == [(kind, words)]
+
+
+def test_an_officials_void_keeps_the_officials_words_and_needs_them(world):
+    ballot = a_ballot(world)
+    with pytest.raises(ValueError, match="official's reason"):
+        record.ballot_void_insert(ballot_id=ballot.pk, kind=VoidReason.OFFICIAL)
+    with pytest.raises(ValueError, match="fixed words"):
+        record.ballot_void_insert(ballot_id=ballot.pk, kind=VoidReason.SUPERSEDED, reason="my own words")
+    assert not BallotVoid.objects.exists()
+    record.ballot_void_insert(ballot_id=ballot.pk, kind=VoidReason.OFFICIAL, reason="keyed twice", actor_id=7)
+    assert list(BallotVoid.objects.values_list("kind", "reason", "actor_id")) == [("official", "keyed twice", 7)]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "superseded", "reason": "keyed twice"},
+        {"kind": "official", "reason": ""},
+        {"kind": "other", "reason": "x"},
+    ],
+)
+def test_the_database_refuses_a_void_whose_kind_and_words_disagree(world, fields):
+    ballot = a_ballot(world)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BallotVoid.objects.create(ballot=ballot, **fields)
+    assert not BallotVoid.objects.exists()
+
+
+def test_a_roll_entry_is_refused_by_either_unique_constraint_and_nothing_is_inserted(world):
+    first = record.roll_entry_insert(**roll_values(world, "person"))
+    assert VoterRollEntry.objects.get().pk == first
+    assert record.roll_entry_insert(**roll_values(world, "person")) is None  # same district
+    assert record.roll_entry_insert(**roll_values(world, "person", district="B")) is None  # another ward
+    assert VoterRollEntry.objects.count() == 1
+    assert record.roll_entry_insert(**roll_values(world, "someone else")) is not None  # the transaction goes on
+
+
+def test_ballots_without_a_voter_are_stored_in_the_order_given_with_their_sources(world):
+    district = world.district("A")
+    rows = [record.BallotRow(choices=["A-02"], source_voter_id="v-9"), record.BallotRow(choices=["A-01"], points=[3])]
+    assert record.ballots_insert(district=district, channel="import", rows=rows) == 2
+    stored = list(StoredBallot.objects.values_list("channel", "choices", "points", "receipt_hash", "source__voter_id"))
+    assert sorted(stored, key=str) == sorted(
+        [("import", ["A-02"], None, None, "v-9"), ("import", ["A-01"], [3], None, None)], key=str
+    )
+    keys = ["paper-1", "paper-2"]
+    inserted = record.roll_entries_insert(
+        cycle=world.cycle,
+        district=district,
+        channel="import",
+        verification="import",
+        identity_keys=keys,
+        voted_on=date(2031, 5, 1),
+    )
+    assert inserted == 2
+    assert sorted(VoterRollEntry.objects.values_list("identity_key", "scope", "site", "language")) == [
+        ("paper-1", "ward", "", ""),
+        ("paper-2", "ward", "", ""),
+    ]
+
+
+WRITERS = {
+    "ballot_insert": lambda w: record.ballot_insert(
+        district=w.district("A"), channel="online", choices=["A-01"], points=None, receipt_hash=None
+    ),
+    "ballots_insert": lambda w: record.ballots_insert(
+        district=w.district("A"), channel="paper", rows=[record.BallotRow(choices=["A-01"])]
+    ),
+    "roll_entry_insert": lambda w: record.roll_entry_insert(**roll_values(w, "person")),
+    "roll_entries_insert": lambda w: record.roll_entries_insert(
+        cycle=w.cycle,
+        district=w.district("A"),
+        channel="paper",
+        verification="paper",
+        identity_keys=["k"],
+        voted_on=date(2031, 5, 1),
+    ),
+    "ballot_void_insert": lambda w: record.ballot_void_insert(ballot_id=uuid.uuid4(), kind=VoidReason.SUPERSEDED),
+    "roll_keys_erase": lambda w: record.roll_keys_erase(cycle=w.cycle),
+}
+
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_every_writer_refuses_to_run_outside_a_transaction(transactional_db, official, writer):
+    """A ballot and its roll entry are committed together or not at all: a writer called on its
+    own (autocommit) would commit one without the other, so it refuses and writes nothing."""
+    world = voting_world(official)
+    with pytest.raises(TransactionManagementError):
+        WRITERS[writer](world)
+    assert (StoredBallot.objects.count(), VoterRollEntry.objects.count(), BallotVoid.objects.count()) == (0, 0, 0)
