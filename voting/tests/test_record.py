@@ -1,11 +1,12 @@
 """The vote record: the ballot table can point at nothing but its district, ballot
 ids are random UUIDv4, and the roll and the ballots are insert-only — in the database itself; the
-writers of ``voting.record``."""
+writers of ``voting.record``, and that no other module writes the record."""
 
 import re
 import uuid
 from datetime import date
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -17,6 +18,7 @@ from voting.methods import Ballot
 from voting.models import Ballot as StoredBallot
 from voting.models import BallotVoid, VoidReason, VoterRollEntry
 
+from . import record_writes
 from .builders import assert_roll_matches_ballots, voter, voting_world
 
 pytestmark = pytest.mark.django_db
@@ -344,3 +346,123 @@ def test_every_writer_refuses_to_run_outside_a_transaction(transactional_db, off
     with pytest.raises(TransactionManagementError):
         WRITERS[writer](world)
     assert (StoredBallot.objects.count(), VoterRollEntry.objects.count(), BallotVoid.objects.count()) == (0, 0, 0)
+
+
+# --- nothing else writes the record: a static reading of the source ----------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_nothing_but_voting_record_writes_the_vote_record():
+    writes = record_writes.record_writes_in(ROOT)
+    assert not writes, "only voting/record.py writes the vote record; found:\n" + "\n".join(map(str, writes))
+
+
+def test_the_reading_covers_the_callers_and_sees_the_owners_own_writes():
+    """The check reads the modules that store ballots, and reading the owner finds every kind of
+    write it makes — so an empty result above means no writes, not nothing read."""
+    read = {p.relative_to(ROOT).as_posix() for p in record_writes.production_modules(ROOT)}
+    assert {"voting/services.py", "voting/paper.py", "voting/review.py", "audit/services.py"} <= read
+    assert not {p for p in read if "/tests/" in p or "/migrations/" in p or p == record_writes.OWNER}
+    owner = record_writes.record_writes((ROOT / record_writes.OWNER).read_text(), record_writes.OWNER)
+    whats = {w.what for w in owner}
+    assert {"SQL writes voting_ballot", "SQL writes voting_voterrollentry", "SQL writes voting_ballotvoid"} <= whats
+    assert {
+        "constructs Ballot",
+        "constructs BallotSource",
+        "constructs VoterRollEntry",
+        "constructs BallotVoid",
+    } <= whats
+    assert {"Ballot.objects.bulk_create()", "VoterRollEntry.objects.create()", "void.save()"} <= whats
+
+
+VIOLATIONS = """
+import voting.models
+import voting.models as vm
+from django.apps import apps
+from django.db import connection
+
+from budgets.rules.base import Ballot as TallyBallot
+from voting import methods, models
+from voting.models import Ballot, BallotDesign
+from voting.models import BallotVoid as Void
+from voting.models import VoterRollEntry
+
+
+def writes(district, cycle, ballot_id):
+    Ballot.objects.create(district=district)  # write
+    Ballot(district=district).save()  # write
+    VoterRollEntry.objects.bulk_create([])  # write
+    Void.objects.get_or_create(ballot_id=ballot_id)  # write
+    models.BallotSource.objects.update_or_create(ballot_id=ballot_id)  # write
+    voting.models.Ballot.objects.filter(district=district).delete()  # write
+    vm.VoterRollEntry._base_manager.filter(cycle=cycle).update(site="")  # write
+    district.ballots.create(channel="online")  # write
+    cycle.roll_entries.all().delete()  # write
+    void = Void.objects.get(ballot_id=ballot_id)
+    void.reason = "changed"
+    void.save(update_fields=["reason"])  # write
+    queryset = Ballot.objects.filter(district=district)
+    rows = queryset.exclude(channel="paper")
+    rows.update(channel="online")  # write
+    for entry in VoterRollEntry.objects.filter(cycle=cycle):
+        entry.delete()  # write
+    model = apps.get_model("voting", "BallotVoid")
+    model.objects.create(ballot_id=ballot_id)  # write
+    apps.get_model("voting.Ballot").objects.bulk_create([])  # write
+    Ballot.objects.get(pk=ballot_id).void.delete()  # write
+    make = lambda: VoterRollEntry(cycle=cycle)  # write
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO voting_ballot (id) VALUES (%s)", [ballot_id])  # write
+        cursor.execute(f"UPDATE voting_voterrollentry SET site = '' WHERE cycle_id = {cycle.pk}")  # write
+        cursor.execute("DELETE FROM " + "voting_ballotvoid")  # write
+        cursor.execute("truncate voting_ballotsource")  # write
+        cursor.execute("COPY voting_ballot (id) FROM STDIN")  # write
+
+
+def enclosing(district):
+    ballots = Ballot.objects.filter(district=district)
+
+    def nested():
+        ballots.delete()  # write
+
+    return nested
+
+
+def reads_and_look_alikes(district, cycle, design):
+    Ballot.objects.filter(district=district).count()
+    VoterRollEntry.objects.filter(cycle=cycle).exists()
+    list(Void.objects.select_related("ballot").values_list("reason", flat=True))
+    methods.Ballot(choices=("A-01",))
+    TallyBallot(("A-01",))
+    BallotDesign.objects.create(district=district)
+    design.save()
+    ballots = {}  # a name that is a queryset in another function
+    ballots.update(a=1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM voting_ballot WHERE district_id = %s", [district.pk])
+        cursor.execute("UPDATE voting_ballotdesign SET shuffle = false")
+        cursor.execute("COPY (SELECT id FROM voting_ballot) TO STDOUT")
+"""
+
+VIOLATIONS_INSIDE_VOTING = """
+from .methods import Ballot
+from .models import Ballot as Stored
+from . import models as m
+
+
+def cast(district):
+    Ballot(choices=("A-01",))
+    Stored.objects.create(district=district)  # write
+    m.VoterRollEntry.objects.create(district=district)  # write
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "path"), [(VIOLATIONS, "budgets/elsewhere.py"), (VIOLATIONS_INSIDE_VOTING, "voting/elsewhere.py")]
+)
+def test_the_reading_reports_each_write_by_line_and_leaves_reads_and_look_alikes(source, path):
+    marked = {n for n, line in enumerate(source.splitlines(), start=1) if line.endswith("# write")}
+    writes = record_writes.record_writes(source, path)
+    assert {w.line for w in writes} == marked
+    assert all(w.path == path for w in writes)
+    assert str(writes[0]).startswith(f"{path}:{writes[0].line}: ")
