@@ -22,12 +22,11 @@ def voids_for(cycle: Cycle) -> list:
     """The cycle's voided ballots, newest first: ballot id, district, reason, when. Rejected
     provisional ballots are left out: the officials' provisional page shows who was rejected and
     when, so a list of their ballots (ids, times) next to it would link a person to a ballot."""
-    from voting.models import BallotVoid
-    from voting.review import VOID_REASON_PROVISIONAL
+    from voting.models import BallotVoid, VoidReason
 
     return list(
         BallotVoid.objects.filter(ballot__district__cycle=cycle)
-        .exclude(reason=VOID_REASON_PROVISIONAL)
+        .exclude(kind=VoidReason.PROVISIONAL_REJECTED)
         .select_related("ballot__district")
         .order_by("-voided_at", "-id")
     )

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -287,8 +287,8 @@ def ballot_void(*, actor, ballot_id: uuid.UUID | str, reason: str):
     Locking: the cycle row (as transitions and the provisional review), then the insert, whose unique
     ballot id is what refuses a second void.
     """
-    from voting import crypto
-    from voting.models import Ballot, BallotVoid, ProvisionalBallot
+    from voting import crypto, record
+    from voting.models import Ballot, BallotVoid, ProvisionalBallot, VoidReason
 
     check_voider(actor)
     reason = (reason or "").strip()[:MAX_REASON]
@@ -309,11 +309,9 @@ def ballot_void(*, actor, ballot_id: uuid.UUID | str, reason: str):
         ballot_tag=crypto.ballot_tag(ballot_id), status=ProvisionalBallot.Status.PENDING
     ).exists():
         raise Conflict(MSG_VOID_PROVISIONAL)
-    try:
-        with transaction.atomic():
-            void = BallotVoid.objects.create(ballot_id=ballot_id, reason=reason, actor_id=actor.pk)
-    except IntegrityError as exc:
-        raise AlreadyVoid() from exc
+    void = record.ballot_void_insert(ballot_id=ballot_id, kind=VoidReason.OFFICIAL, reason=reason, actor_id=actor.pk)
+    if void is None:  # voided meanwhile
+        raise AlreadyVoid()
     audit_record(actor=actor, action="ballot.void", object_type="ballot", object_id=str(ballot_id),
                  after={"cycle": cycle.slug, "district": found[1]}, reason=reason)  # fmt: skip
     return void

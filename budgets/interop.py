@@ -9,7 +9,6 @@ SHA-256 is the tally's input hash. It streams: a million ballots are never held 
 import csv
 import hashlib
 import io
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -343,8 +342,8 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
     projects, its votes as anonymous ballots (channel ``import``) and one synthetic roll entry per
     ballot. A faulty file raises ``PbFormatError`` (line and reason) and nothing is imported."""
     from proposals.models import Project, ProjectText
-    from voting import crypto
-    from voting.models import Ballot, BallotDesign, BallotSource, Channel, VoterRollEntry
+    from voting import crypto, record
+    from voting.models import BallotDesign, Channel
     from voting.services import freeze_store
 
     pb = pb_parse(data)
@@ -396,40 +395,36 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
     voted_on = _parse_date(str(pb.meta.get("date_end") or "")) or times.local_date(timezone.now(), cycle)
     cumulative = pb.vote_type == "cumulative"
     count = 0
-    batch_ballots, batch_sources, batch_roll = [], [], []
+    batch_ballots, batch_roll = [], []
+
+    def flush() -> None:  # one synthetic roll entry per ballot
+        record.ballots_insert(district=district, channel=Channel.IMPORT, rows=batch_ballots)
+        record.roll_entries_insert(
+            cycle=cycle,
+            district=district,
+            channel=Channel.IMPORT,
+            verification="import",
+            identity_keys=batch_roll,
+            voted_on=voted_on,
+        )
+        batch_ballots.clear()
+        batch_roll.clear()
+
     points_of = pb.ballot_points or [None] * len(pb.ballots)
     for vote, ids, raw_points in zip(pb.votes, pb.ballots, points_of, strict=True):
         points = [int(p) for p in raw_points] if cumulative and raw_points is not None else None
         choices = [code_of[i] for i in ids]
         if pb.vote_type in ("approval", "choose-1"):
             choices.sort()
-        ballot = Ballot(id=uuid.uuid4(), district=district, channel=Channel.IMPORT, choices=choices, points=points)
-        batch_ballots.append(ballot)
-        batch_sources.append(BallotSource(ballot=ballot, voter_id=vote["voter_id"]))
-        batch_roll.append(VoterRollEntry(
-            cycle=cycle, district=district, scope=district.kind, channel=Channel.IMPORT, verification="import",
-            identity_key=crypto.keyed_hash("import", f"{district.pk}:{vote['voter_id']}"), voted_on=voted_on,
-        ))  # fmt: skip
+        batch_ballots.append(record.BallotRow(choices=choices, points=points, source_voter_id=vote["voter_id"]))
+        batch_roll.append(crypto.keyed_hash("import", f"{district.pk}:{vote['voter_id']}"))
         count += 1
         if len(batch_ballots) >= IMPORT_BATCH:
-            _flush(batch_ballots, batch_sources, batch_roll)
-    _flush(batch_ballots, batch_sources, batch_roll)
+            flush()
+    flush()
 
     freeze_store(cycle=cycle, actor=None)
     audit_record(actor=None, action="district.import", object_type="district", object_id=district.pk,
                  after={"cycle": slug, "district": code, "projects": len(projects), "ballots": count,
                         "file_sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
     return ImportResult(cycle, district, len(projects), count, pb.limit_violations)
-
-
-def _flush(ballots: list, sources: list, roll: list) -> None:
-    from voting.models import Ballot, BallotSource, VoterRollEntry
-
-    if not ballots:
-        return
-    Ballot.objects.bulk_create(ballots)
-    BallotSource.objects.bulk_create(sources)
-    VoterRollEntry.objects.bulk_create(roll)
-    ballots.clear()
-    sources.clear()
-    roll.clear()

@@ -19,8 +19,6 @@ erased by core (``core.erase.audit_withheld_erase``), its events kept.
 import secrets
 from collections.abc import Iterable
 
-from django.db import connection
-
 from budgets.models import Cycle
 
 from .models import (
@@ -33,12 +31,9 @@ from .models import (
     VerificationAttempt,
     VoterRollEntry,
 )
+from .record import ERASED_PREFIX, roll_keys_erase
 
-ERASED_PREFIX = "erased:"
 ERASED_REASON = "[erased]"  # a rejected provisional ballot's reason once erased (a rejection must have one)
-
-# The roll's row trigger lets exactly this UPDATE through (migration 0008): inside a transaction
-# that set ``pb.roll_erase``, a change of nothing but the identity key, once, to an ``erased:`` value.
 
 
 def erased_value() -> str:
@@ -61,31 +56,6 @@ def account_keys_on_other_rolls(*, cycle: Cycle, keys: Iterable[str]) -> set[str
         .exclude(cycle=cycle)
         .values_list("identity_key", flat=True)
     )
-
-
-def roll_keys_erase(*, cycle: Cycle) -> int:
-    """Replace every identity key on ``cycle``'s roll with a random value of its own (idempotent:
-    keys already erased are left). Two rows of one voter (a ward and a citywide ballot) get two
-    unrelated values, so the uniqueness constraints still hold and the rows no longer link."""
-    params = [cycle.pk, f"{ERASED_PREFIX}%"]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT set_config('pb.roll_erase', 'on', true)")
-            cursor.execute(
-                "UPDATE voting_voterrollentry SET identity_key = 'erased:' || replace(gen_random_uuid()::text, '-', '')"
-                " WHERE cycle_id = %s AND identity_key NOT LIKE %s",
-                params,
-            )
-            count = cursor.rowcount
-            cursor.execute("SELECT set_config('pb.roll_erase', 'off', true)")
-        else:
-            cursor.execute(
-                "UPDATE voting_voterrollentry SET identity_key = 'erased:' || lower(hex(randomblob(16)))"
-                " WHERE cycle_id = %s AND identity_key NOT LIKE %s",
-                params,
-            )
-            count = cursor.rowcount
-    return count
 
 
 def _provisional_reasons_erase(*, cycle: Cycle) -> int:

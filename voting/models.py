@@ -6,7 +6,8 @@ Two records, written in one transaction, never linked:
 - ``Ballot`` — random UUIDv4, district, channel, choices, points, receipt hash. No user, IP, date,
   time, sequence number or site.
 Both are insert-only (a PostgreSQL trigger refuses UPDATE, DELETE, TRUNCATE). Personal details live
-in ``Identity``, which the archive step can erase.
+in ``Identity``, which the archive step can erase. ``voting.record`` is the only module that writes
+the record (ballots, their sources, the roll, voids).
 """
 
 import uuid
@@ -221,14 +222,41 @@ class Ballot(AppendOnlyModel):
         return str(self.id)
 
 
+class VoidReason(models.TextChoices):
+    """Why a ballot is out of the count."""
+
+    SUPERSEDED = "superseded"  # the voter cast again, in a cycle that lets them change their ballot
+    PROVISIONAL_REJECTED = "provisional_rejected"  # officials rejected a provisional ballot
+    OFFICIAL = "official"  # an official voided it (a keying error …), in their own words
+
+
+# The words ``ballots.csv`` shows for the reasons that have fixed words (part of the bundle's format:
+# never translated, never reworded). An official's void shows the official's words.
+VOID_WORDS: dict[str, str] = {
+    VoidReason.SUPERSEDED: "superseded by the voter's later ballot",
+    VoidReason.PROVISIONAL_REJECTED: "provisional ballot rejected",
+}
+
+
 class BallotVoid(models.Model):
-    """A ballot taken out of the count (e.g. a keying error), with the reason. The ballot stays."""
+    """A ballot taken out of the count, with the reason. The ballot stays."""
 
     ballot = models.OneToOneField(Ballot, on_delete=models.PROTECT, related_name="void")
-    reason = models.TextField()
+    kind = models.CharField(max_length=24, choices=VoidReason.choices, default=VoidReason.OFFICIAL)
+    reason = models.TextField()  # the words ballots.csv shows: VOID_WORDS[kind], or the official's own
     actor_id = models.BigIntegerField(null=True)
     # Now, unless the void says otherwise: a supersession carries no time of its own (services).
     voided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind=VoidReason.OFFICIAL, reason__gt="")
+                | models.Q(kind=VoidReason.SUPERSEDED, reason=VOID_WORDS[VoidReason.SUPERSEDED])
+                | models.Q(kind=VoidReason.PROVISIONAL_REJECTED, reason=VOID_WORDS[VoidReason.PROVISIONAL_REJECTED]),
+                name="ballot_void_reason_valid",
+            ),
+        ]
 
     def __str__(self):
         return f"void {self.ballot_id}"
@@ -239,8 +267,8 @@ class BallotChangeKey(models.Model):
     voter cast last in a district. ``voter_key`` is a keyed hash of (district, identity key) and the
     ballot id is sealed (encrypted), so neither table nor dump shows the link without the
     deployment's secret; every row of the cycle is deleted when voting closes, after which no link
-    exists. A ballot that was superseded has a ``BallotVoid`` with
-    ``VOID_REASON_SUPERSEDED`` and no time of its own."""
+    exists. A ballot that was superseded has a ``BallotVoid`` of kind
+    ``VoidReason.SUPERSEDED`` and no time of its own."""
 
     district = models.ForeignKey("budgets.District", on_delete=models.CASCADE, related_name="+")
     voter_key = models.CharField(max_length=64)

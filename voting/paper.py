@@ -44,10 +44,10 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.money import format_money
 from core.services import audit_record
 
-from . import crypto, methods
+from . import crypto, methods, record
 from .methods.base import ballot_from_points, ballot_from_ranks
 from .methods.messages import problem_message
-from .models import Ballot, BallotDesign, Channel, PaperBatch, PaperEntry, PaperResolution, VoterRollEntry, VotingSite
+from .models import BallotDesign, Channel, PaperBatch, PaperEntry, PaperResolution, VotingSite
 from .permissions import check_official, check_site_worker
 from .services import _canonical_order, ballot_rules
 
@@ -527,37 +527,30 @@ def paper_batch_reconcile(*, actor, batch: PaperBatch) -> PaperBatch:
     if state.problems:
         raise Conflict(MSG_NOT_RECONCILABLE, extra={"reconcile": state.problems})
     district, design = batch.district, _design(batch.district)
-    ballots, roll = [], []
+    ballots, roll_keys = [], []
     for sheet, reading in sorted(state.readings.items()):
         if not reading.valid:
             continue
         points = reading.points if design.method == methods.Method.CUMULATIVE else None
         stored = _canonical_order(design, methods.Ballot(choices=reading.choices, points=points))
         ballots.append(
-            Ballot(
-                district=district,
-                channel=Channel.PAPER,
-                choices=list(stored.choices),
-                points=list(stored.points) if stored.points is not None else None,
-                receipt_hash=None,  # paper voters get no receipt
+            record.BallotRow(
+                choices=list(stored.choices), points=list(stored.points) if stored.points is not None else None
             )
         )
-        roll.append(
-            VoterRollEntry(
-                cycle=cycle,
-                district=district,
-                scope=district.kind,
-                identity_key=crypto.identity_key("paper", f"{batch.pk}:{sheet}"),
-                channel=Channel.PAPER,
-                verification="paper",
-                site=batch.site.name,
-                language="",
-                voted_on=batch.voted_on,
-            )
-        )
+        roll_keys.append(crypto.identity_key("paper", f"{batch.pk}:{sheet}"))
     random.SystemRandom().shuffle(ballots)  # the table's order must not follow the sheets
-    Ballot.objects.bulk_create(ballots)
-    VoterRollEntry.objects.bulk_create(roll)
+    # Paper voters get no receipt; one synthetic roll entry per valid sheet (the batch's site and day).
+    record.ballots_insert(district=district, channel=Channel.PAPER, rows=ballots)
+    record.roll_entries_insert(
+        cycle=cycle,
+        district=district,
+        channel=Channel.PAPER,
+        verification="paper",
+        identity_keys=roll_keys,
+        site=batch.site.name,
+        voted_on=batch.voted_on,
+    )
     batch.status = PaperBatch.Status.RECONCILED
     batch.reconciled_by_id = actor.pk
     batch.reconciled_at = timezone.now()

@@ -30,8 +30,8 @@ from budgets.phases import Capability, phase_allows
 from core.errors import Conflict, GuardFailed, NotFound, PhaseClosed, ValidationFailed
 from core.services import audit_record
 
-from . import crypto
-from .models import BallotVoid, DuplicateReview, Identity, ProvisionalBallot, VoterRollEntry
+from . import crypto, record
+from .models import DuplicateReview, Identity, ProvisionalBallot, VoidReason, VoterRollEntry
 from .paper import paper_batches_unreconciled
 from .permissions import check_official
 
@@ -113,9 +113,6 @@ def provisional_accept(*, actor, provisional: ProvisionalBallot | int, note: str
     return provisional
 
 
-VOID_REASON_PROVISIONAL = "provisional ballot rejected"
-
-
 @transaction.atomic
 def provisional_reject(*, actor, provisional: ProvisionalBallot | int, reason: str) -> ProvisionalBallot:
     """Reject a provisional ballot: the ballot is voided with the reason (it stays in the record,
@@ -134,11 +131,11 @@ def provisional_reject(*, actor, provisional: ProvisionalBallot | int, reason: s
     ballot_id = crypto.unseal(provisional.sealed_ballot)
     if crypto.ballot_tag(ballot_id) != provisional.ballot_tag:  # pragma: no cover - a tampered row
         raise Conflict(_("The sealed link of this provisional ballot does not match its ballot."))
-    BallotVoid.objects.get_or_create(
-        ballot_id=ballot_id,
-        # A fixed reason: the official's words (which may name the voter) stay on the provisional
-        # row and in the audit log, never next to the ballot's choices in the exported record.
-        defaults={"reason": VOID_REASON_PROVISIONAL, "actor_id": getattr(actor, "pk", None)},
+    # A fixed reason: the official's words (which may name the voter) stay on the provisional row
+    # and in the audit log, never next to the ballot's choices in the exported record. A ballot
+    # void already stays as it is.
+    record.ballot_void_insert(
+        ballot_id=ballot_id, kind=VoidReason.PROVISIONAL_REJECTED, actor_id=getattr(actor, "pk", None)
     )
     _decide(
         provisional, cycle=cycle, actor=actor, status=ProvisionalBallot.Status.REJECTED, reason=reason,

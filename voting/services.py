@@ -6,7 +6,6 @@ record), no log line with the ballot id or receipt code.
 """
 
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext_lazy
@@ -30,10 +29,11 @@ from core.money import format_money
 from core.services import audit_record, notification_queue
 from proposals.models import Project
 
-from . import crypto, matching, methods
+from . import crypto, matching, methods, record
 from .methods.base import ballot_from_points, ballot_from_ranks
 from .methods.messages import method_name, problem_message
 from .models import (
+    VOID_WORDS,
     AccessCode,
     AllocationRule,
     Ballot,
@@ -44,6 +44,7 @@ from .models import (
     Eligibility,
     Identity,
     ProvisionalBallot,
+    VoidReason,
     VoterRollEntry,
 )
 from .permissions import check_design_open, check_official
@@ -640,7 +641,8 @@ MSG_VOTED_BODY = gettext_noop(
 )
 MSG_VOTING_CLOSES = gettext_noop("Voting closes %(close)s; the results are published after the count.")
 MSG_CHANGED_SUBJECT = gettext_noop("Your ballot has been changed")
-VOID_REASON_SUPERSEDED = "superseded by the voter's later ballot"
+# The words ballots.csv shows for a supersession, under the name audit/verify.py reads them by.
+VOID_REASON_SUPERSEDED = VOID_WORDS[VoidReason.SUPERSEDED]
 CHANGEABLE_CHANNELS = frozenset({"online", "phone", "kiosk"})
 MSG_CHANGED_BODY = gettext_noop(
     "Your new ballot for %(district)s in %(cycle)s has been recorded and replaces the one you cast before. "
@@ -674,7 +676,7 @@ def _change_key(district: District, identity_key: str) -> str:
 
 def _ballot_store(*, district: District, design: BallotDesign, channel: str, ballot: methods.Ballot, code: str):
     stored = _canonical_order(design, ballot)
-    return _ballot_insert(
+    return record.ballot_insert(
         district=district,
         channel=channel,
         choices=list(stored.choices),
@@ -698,8 +700,8 @@ def _ballot_replace(*, cycle: Cycle, district: District, design: BallotDesign, v
     if previous is None or previous[1] != voter.channel:
         raise AlreadyVoted()
     # No time of its own: the cycle's opening, not the moment of the change.
-    BallotVoid.objects.create(
-        ballot_id=previous[0], reason=VOID_REASON_SUPERSEDED, actor_id=None, voided_at=cycle.voting_open_at or NO_TIME
+    record.ballot_void_insert(
+        ballot_id=previous[0], kind=VoidReason.SUPERSEDED, actor_id=None, voided_at=cycle.voting_open_at or NO_TIME
     )
     code = crypto.code_new()
     cast = _ballot_store(district=district, design=design, channel=voter.channel, ballot=ballot, code=code)
@@ -850,71 +852,21 @@ def _still_open(cycle: Cycle) -> None:
         raise VotingClosed()
 
 
-_BALLOT_INSERT = """
-    INSERT INTO voting_ballot (id, district_id, channel, choices, points, receipt_hash)
-    VALUES (%s, %s, %s, %s, %s, %s)
-"""
-
-
-def _ballot_insert(*, district: District, channel: str, choices: list, points: list | None, receipt_hash: str):
-    """The anonymous ballot row (a random UUIDv4 id; nothing else about when, where or who)."""
-    if connection.vendor != "postgresql":
-        return Ballot.objects.create(
-            district=district, channel=channel, choices=choices, points=points, receipt_hash=receipt_hash
-        )
-    cast = Ballot(
-        id=uuid.uuid4(), district=district, channel=channel, choices=choices, points=points, receipt_hash=receipt_hash
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _BALLOT_INSERT,
-            [
-                cast.id,
-                district.pk,
-                channel,
-                json.dumps(choices),
-                json.dumps(points) if points is not None else None,
-                receipt_hash,
-            ],
-        )
-    return cast
-
-
-_ROLL_INSERT = """
-    INSERT INTO voting_voterrollentry
-        (cycle_id, district_id, scope, identity_key, channel, verification, site, language, voted_on)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT DO NOTHING
-    RETURNING id
-"""
-
-
 def _roll_insert(*, cycle: Cycle, district: District, voter: Voter) -> int:
     """The roll entry's id, or AlreadyVoted: the unique constraints decide, not a prior check."""
-    values = {
-        "cycle_id": cycle.pk,
-        "district_id": district.pk,
-        "scope": district.kind,
-        "identity_key": voter.identity_key,
-        "channel": voter.channel,
-        "verification": voter.verification,
-        "site": voter.site,
-        "language": voter.language,
-        "voted_on": timezone.localdate(timezone=ZoneInfo(cycle.time_zone)),
-    }
-    if connection.vendor == "postgresql":
-        # One statement, no savepoint: a conflict on either unique constraint inserts nothing.
-        with connection.cursor() as cursor:
-            cursor.execute(_ROLL_INSERT, list(values.values()))
-            row = cursor.fetchone()
-            if row is None:
-                raise AlreadyVoted()
-        return row[0]
-    try:
-        with transaction.atomic():
-            return VoterRollEntry.objects.create(**values).pk
-    except IntegrityError as exc:
-        raise AlreadyVoted() from exc
+    roll_id = record.roll_entry_insert(
+        cycle=cycle,
+        district=district,
+        identity_key=voter.identity_key,
+        channel=voter.channel,
+        verification=voter.verification,
+        site=voter.site,
+        language=voter.language,
+        voted_on=timezone.localdate(timezone=ZoneInfo(cycle.time_zone)),
+    )
+    if roll_id is None:
+        raise AlreadyVoted()
+    return roll_id
 
 
 def ballot_check(*, voter: Voter, district: District | int, ballot: methods.Ballot, attested: bool = True) -> None:
@@ -952,9 +904,9 @@ def receipt_check(*, code: str) -> str:
     ballot_id = Ballot.objects.filter(receipt_hash=crypto.receipt_hash(code)).values_list("id", flat=True).first()
     if ballot_id is None:
         return "unknown"
-    void_reason = BallotVoid.objects.filter(ballot_id=ballot_id).values_list("reason", flat=True).first()
-    if void_reason is not None:
-        return "replaced" if void_reason == VOID_REASON_SUPERSEDED else "voided"
+    void_kind = BallotVoid.objects.filter(ballot_id=ballot_id).values_list("kind", flat=True).first()
+    if void_kind is not None:
+        return "replaced" if void_kind == VoidReason.SUPERSEDED else "voided"
     if ProvisionalBallot.objects.filter(ballot_tag=crypto.ballot_tag(ballot_id)).exists():
         return "pending"
     return "counted"

@@ -528,7 +528,7 @@ def test_the_roll_trigger_lets_only_the_archives_key_erasure_through(official):
                 cursor.execute("SELECT set_config('pb.roll_erase', 'on', true)")
             cursor.execute(sql, [row.pk])
     assert VoterRollEntry.objects.get(pk=row.pk).identity_key == row.identity_key
-    from voting.erase import roll_keys_erase
+    from voting.record import roll_keys_erase
 
     assert roll_keys_erase(cycle=world.cycle) == PEOPLE
     assert roll_keys_erase(cycle=world.cycle) == 0  # erased once; the trigger refuses a second value

@@ -18,7 +18,7 @@ from proposals.tests.builders import idea_input, make_project, ward
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, DistrictFactory
 from voting import crypto, services
-from voting.models import Ballot, BallotDesign, Identity, VoterRollEntry
+from voting.models import Ballot, BallotDesign, Identity, VoidReason, VoterRollEntry
 
 # Ward → [(project code, cost)]. Ward B's projects cost more than half the $50,000 budget.
 PROJECTS = {
@@ -116,10 +116,8 @@ def counts() -> dict[str, int]:
 def assert_roll_matches_ballots() -> None:
     """Voter-roll entries = ballots, per district, always — less the ballots voters
     replaced, in a cycle that lets them change their ballot (one roll entry, one counted ballot)."""
-    from voting.services import VOID_REASON_SUPERSEDED
-
     roll = dict(VoterRollEntry.objects.values_list("district").annotate(n=Count("id")))
     ballots = dict(
-        Ballot.objects.exclude(void__reason=VOID_REASON_SUPERSEDED).values_list("district").annotate(n=Count("id"))
+        Ballot.objects.exclude(void__kind=VoidReason.SUPERSEDED).values_list("district").annotate(n=Count("id"))
     )
     assert roll == ballots

@@ -19,7 +19,7 @@ from budgets.phases import Phase
 from budgets.services import cycle_transition
 from core.models import AuditEvent, Notification
 from voting import crypto, methods, services, verification
-from voting.models import Ballot, BallotChangeKey, BallotVoid, ProvisionalBallot, VoterRollEntry
+from voting.models import Ballot, BallotChangeKey, BallotVoid, ProvisionalBallot, VoidReason, VoterRollEntry
 
 from .builders import assert_roll_matches_ballots, counts, design, open_voting, vetting_world, voter
 
@@ -71,7 +71,7 @@ def test_a_voter_changes_their_ballot_and_only_the_last_one_counts(world):
     ]  # fmt: skip
     # The supersession is a void with the fixed reason, no official, and no time of its own.
     voids = list(BallotVoid.objects.all())
-    assert {v.reason for v in voids} == {services.VOID_REASON_SUPERSEDED}
+    assert {(v.kind, v.reason) for v in voids} == {(VoidReason.SUPERSEDED, "superseded by the voter's later ballot")}
     assert all(v.actor_id is None and v.voided_at in (world.cycle.voting_open_at, services.NO_TIME) for v in voids)
     assert BallotChangeKey.objects.count() == 2  # one per voter and district, the sealed id moved on
     for ballot in Ballot.objects.all():  # nothing in the audit log names a ballot

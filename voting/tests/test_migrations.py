@@ -1,4 +1,5 @@
-"""The data migration that computes match keys again with the normalised name and address."""
+"""The data migrations: match keys computed again with the normalised name and address; the kind of
+existing voids."""
 
 import importlib
 from datetime import date
@@ -6,14 +7,17 @@ from datetime import date
 import pytest
 from django.apps import apps
 
-from voting import crypto
-from voting.models import DuplicateReview, Identity
+from voting import crypto, services
+from voting.methods import Ballot
+from voting.models import Ballot as StoredBallot
+from voting.models import BallotVoid, DuplicateReview, Identity, VoidReason
 
-from .builders import voting_world
+from .builders import voter, voting_world
 
 pytestmark = pytest.mark.django_db
 
 recompute = importlib.import_module("voting.migrations.0008_identity_match_key_normalised").recompute
+classify = importlib.import_module("voting.migrations.0011_ballot_void_reason").classify
 BORN = date(1980, 5, 5)
 
 
@@ -38,3 +42,21 @@ def test_old_match_keys_are_computed_again_and_a_decision_follows_an_unchanged_g
     assert keys == {"k1": alice, "k2": alice, "k3": bob, "k4": ""}
     # Alice's two old groups are one now, with a member nobody decided on: reviewed again.
     assert set(DuplicateReview.objects.values_list("match_key", flat=True)) == {old["street"], bob}
+
+
+def test_existing_voids_get_their_kind_from_their_words_which_stay(official):
+    """The migration that added ``BallotVoid.kind``: each void's words are kept (ballots.csv shows
+    them), and its kind read from them."""
+    world = voting_world(official)
+    words = ["superseded by the voter's later ballot", "provisional ballot rejected", "keyed twice"]
+    for text in words:
+        result = services.ballot_cast(voter=voter(text), district=world.district("A"), ballot=Ballot(choices=("A-01",)))
+        ballot = StoredBallot.objects.get(receipt_hash=crypto.receipt_hash(result.receipt_code))
+        BallotVoid.objects.create(ballot=ballot, kind=VoidReason.OFFICIAL, reason=text)  # as before the migration
+    classify(apps, None)
+
+    assert sorted(BallotVoid.objects.values_list("reason", "kind")) == [
+        ("keyed twice", "official"),
+        ("provisional ballot rejected", "provisional_rejected"),
+        ("superseded by the voter's later ballot", "superseded"),
+    ]
