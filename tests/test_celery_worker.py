@@ -31,20 +31,24 @@ class WorkerLog:
         for line in self.proc.stdout:
             self.lines.append(line)
 
-    def succeeded(self, task_id: str, timeout: float = 60) -> str:
-        """What the worker logged the task with id ``task_id`` returned, once it has run it."""
-        task = re.escape(cycles_advance_due_task.name)
-        done = re.compile(rf"Task {task}\[{re.escape(task_id)}\] succeeded in .*s: (.*)")
+    def returned(self, sent: list[str], timeout: float = 60) -> list[str]:
+        """What the worker returned for each task in ``sent`` (ids, in the order sent), once its log
+        shows every one of them run. A log redacted as the web process's is (ids as [redacted-id])
+        still counts, in order."""
+        done = re.compile(rf"Task {re.escape(cycles_advance_due_task.name)}\[(.+?)\] succeeded in \S+s: (.*)")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if match := done.search(line):
-                    return match.group(1).strip()
+            runs = [match.groups() for line in list(self.lines) if (match := done.search(line))]
+            if len(runs) >= len(sent):
+                assert len(runs) == len(sent), f"the worker ran tasks this test did not send: {runs}"
+                logged = [task_id for task_id, _ in runs]
+                assert all(seen in (task_id, "[redacted-id]") for seen, task_id in zip(logged, sent, strict=True)), runs
+                return [value.strip() for _, value in runs]
             if self.proc.poll() is not None:
                 time.sleep(0.5)  # the rest of its output
                 pytest.fail("the worker exited early:\n" + "".join(self.lines))
             time.sleep(0.2)
-        pytest.fail(f"the worker did not run task {task_id} within {timeout} s:\n" + "".join(self.lines))
+        pytest.fail(f"the worker did not run tasks {sent} within {timeout} s:\n" + "".join(self.lines))
 
 
 def test_worker_advances_a_cycle_whose_date_passed(worker):
@@ -53,7 +57,7 @@ def test_worker_advances_a_cycle_whose_date_passed(worker):
     cycle = CycleFactory(ideas=True, vetting_open_at=timezone.now() - timedelta(minutes=5))
     sent = cycles_advance_due_task.apply_async(queue=queue)
 
-    assert log.succeeded(sent.id) == "1"  # the worker moved one cycle
+    assert log.returned([sent.id]) == ["1"]  # the worker moved one cycle
     cycle.refresh_from_db()
     assert cycle.phase == Phase.VETTING
     event = AuditEvent.objects.get(action="cycle.phase_changed", object_id=str(cycle.pk))
@@ -63,6 +67,6 @@ def test_worker_advances_a_cycle_whose_date_passed(worker):
     # Redelivery is harmless: the same task again, run by the worker, changes nothing.
     again = cycles_advance_due_task.apply_async(queue=queue)
     assert again.id != sent.id
-    assert log.succeeded(again.id) == "0"
+    assert log.returned([sent.id, again.id]) == ["1", "0"]
     assert Cycle.objects.get(pk=cycle.pk).phase == Phase.VETTING
     assert AuditEvent.objects.filter(action="cycle.phase_changed", object_id=str(cycle.pk)).count() == 1
