@@ -19,14 +19,14 @@ hypothesis_settings.load_profile("ci" if IN_CI else "dev")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Real parts are required in CI; elsewhere a test needing one is a clear skip."""
+    """Real parts are required in CI: a test that needs one the run lacks stops the whole run before
+    any test runs. Elsewhere such a test is a clear skip."""
     using_postgres = settings.DATABASES["default"]["ENGINE"].endswith(("postgresql", "test_postgres"))
     for item in items:
         if "postgres" in item.keywords and not using_postgres:
             if IN_CI:
-                item.add_marker(pytest.mark.xfail(reason="CI must run on PostgreSQL", strict=True, run=False))
-            else:
-                item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+                raise pytest.UsageError("CI must set DATABASE_URL to PostgreSQL: a PostgreSQL test would not run")
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "redis" in item.keywords and not settings.REDIS_URL:
             if IN_CI:
                 raise pytest.UsageError("CI must set REDIS_URL: a Redis test would be skipped")

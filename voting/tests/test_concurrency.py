@@ -1,20 +1,25 @@
 """The vote path under concurrency, on PostgreSQL, with real threads through the real service: the
-roll's unique constraint — not a check before the insert — is what keeps one ballot per voter.
+roll's unique constraint — not a check before the insert — is what keeps one ballot per voter, and
+a pause or close committed while a cast is in flight refuses that cast (its last statement re-reads
+them), a cast committed first is counted.
 
 A pool of at most 40 threads keeps the connection count bounded (CI raises PostgreSQL's
 max_connections to 300); each job closes its thread's connection when done.
 """
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 
+from budgets.phases import Phase
+from budgets.services import cycle_transition, voting_pause
 from core.errors import ApplicationError
 from voting import crypto, methods, services
-from voting.models import Ballot, ProvisionalBallot, VoterRollEntry
+from voting.models import Ballot, Identity, ProvisionalBallot, VoterRollEntry
 
 from .builders import assert_roll_matches_ballots, voter, voting_world
 
@@ -125,4 +130,107 @@ def test_one_person_on_four_channels_at_once_has_one_counted_ballot(world):
         provisional = [value.provisional for _outcome, value in results[person * 4 : person * 4 + 4]]
         assert sorted(provisional) == [False, True, True, True], person
     assert ProvisionalBallot.objects.filter(reason=ProvisionalBallot.Reason.POSSIBLE_DUPLICATE).count() == 30
+    assert_roll_matches_ballots()
+
+
+class CastInFlight:
+    """One cast on a thread (and connection) of its own, held in flight: another connection holds
+    the transaction-scoped advisory lock the cast takes on its voter's match key, so the cast waits
+    there — past its opening check, its roll entry and identity written, its ballot not yet — until
+    ``finish`` lets it go on and returns its outcome (as ``run_at_once`` does)."""
+
+    def __init__(self, who: services.Voter, district_id: int, choices: tuple[str, ...]):
+        match = crypto.match_key(name=who.name, date_of_birth=who.date_of_birth, address=who.address)
+        assert match, "the voter needs a name, an address and a date of birth for a match key"
+        self._holder = connection.get_new_connection(connection.get_connection_params())
+        with self._holder.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"voting.match:{match}"])
+        self.outcome = None
+        self._thread = threading.Thread(target=self._cast, args=(who, district_id, methods.Ballot(choices=choices)))
+        self._thread.start()
+        self._wait_until_held()
+
+    def _cast(self, who, district_id, ballot):
+        try:
+            self.outcome = "ok", services.ballot_cast(voter=who, district=district_id, ballot=ballot)
+        except ApplicationError as exc:
+            self.outcome = type(exc).__name__, exc
+        except Exception as exc:  # noqa: BLE001 — anything else fails the test, in ``finish``
+            self.outcome = "unexpected", exc
+        finally:
+            connection.close()
+
+    def _wait_until_held(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self._thread.is_alive(), f"the cast ended before it reached the held point: {self.outcome}"
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+                if cursor.fetchone()[0] == 1:
+                    return
+            time.sleep(0.02)
+        pytest.fail("the cast never reached the held point")
+
+    def finish(self) -> tuple[str, object]:
+        self._holder.rollback()
+        self._holder.close()
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the cast did not finish once let go"
+        outcome, value = self.outcome
+        if outcome == "unexpected":
+            raise value
+        return outcome, value
+
+
+def close_or_pause(world, how: str) -> None:
+    """Commit, from this thread's connection, the pause or the close of voting."""
+    if how == "pause":
+        voting_pause(actor=world.official, cycle=world.cycle.pk, reason="Test: a pause during a cast.")
+    else:
+        cycle_transition(actor=world.official, cycle=world.cycle.pk, target=Phase.COUNTING, reason="Test: close.")
+
+
+def stored() -> dict[str, int]:
+    return {
+        "roll": VoterRollEntry.objects.count(),
+        "ballots": Ballot.objects.count(),
+        "identities": Identity.objects.count(),
+    }
+
+
+@pytest.mark.parametrize(("how", "refusal"), [("pause", services.VotingPaused), ("close", services.VotingClosed)])
+def test_a_pause_or_close_committed_while_a_cast_is_in_flight_refuses_it_and_stores_nothing(world, how, refusal):
+    """The cast passed its opening check while voting was open; the pause or close commits before
+    the cast does: the re-check at the end of the cast refuses it, and its roll entry, identity and
+    ballot (written, not committed) are gone with it."""
+    a = world.district("A").pk
+    services.ballot_cast(voter=voter("earlier"), district=a, ballot=methods.Ballot(choices=("A-01",)))
+    before = stored()
+    cast = CastInFlight(voter("late"), a, ("A-01", "A-02"))
+    close_or_pause(world, how)
+    outcome, error = cast.finish()
+    assert outcome == refusal.__name__
+    assert error.status == 409 and str(error.message) == str(refusal.default_message)
+    assert stored() == before  # the earlier ballot only
+    assert not VoterRollEntry.objects.filter(identity_key=voter("late").identity_key).exists()
+    assert list(Ballot.objects.values_list("choices", flat=True)) == [["A-01"]]
+    assert_roll_matches_ballots()
+
+
+@pytest.mark.parametrize("how", ["pause", "close"])
+def test_a_cast_that_commits_before_the_pause_or_close_is_counted(world, how):
+    """The opposite order: the cast in flight commits first, then voting is paused or closed; the
+    ballot stays, with its roll entry, under the receipt the voter was shown."""
+    a = world.district("A").pk
+    cast = CastInFlight(voter("in-time"), a, ("A-01", "A-02"))
+    outcome, result = cast.finish()
+    close_or_pause(world, how)
+    assert outcome == "ok"
+    (ballot,) = Ballot.objects.all()
+    assert ballot.choices == ["A-01", "A-02"]
+    assert ballot.receipt_hash == crypto.receipt_hash(result.receipt_code)
+    assert VoterRollEntry.objects.filter(identity_key=voter("in-time").identity_key, district_id=a).count() == 1
     assert_roll_matches_ballots()

@@ -575,7 +575,9 @@ def test_guard_reports_every_problem_at_once(official):
 
 
 # --- the freeze ----------------------------------------------------------------------------------------------
-CLOSE_AT = datetime(2031, 6, 3, 21, 0, tzinfo=NEW_YORK)
+# A June evening one to two years from now, whenever the tests run: daylight time in New York, so
+# 01:00 UTC the next day in the frozen document.
+CLOSE_AT = datetime(timezone.now().year + 2, 6, 3, 21, 0, tzinfo=NEW_YORK)
 
 
 def frozen_world(official, designs=DESIGNS):
@@ -595,7 +597,7 @@ def test_opening_voting_freezes_the_designs_with_a_fingerprint(official):
     assert freeze.canonical == canonical_bytes(services.cycle_ballot_canonical(world.cycle)).decode("utf-8")
     document = json.loads(freeze.canonical)
     assert document["cycle"] == world.cycle.slug and document["currency"] == "USD"
-    assert document["voting_close_at"] == "2031-06-04T01:00:00.000000Z"
+    assert document["voting_close_at"] == f"{CLOSE_AT.year}-06-04T01:00:00.000000Z"
     assert document["eligibility"] == {"minimum_age": 14, "age_on": None, "allow_live_work_study": False}
     districts = {d["code"]: d for d in document["districts"]}
     assert list(districts) == list("ABCDE")
