@@ -31,7 +31,7 @@ from core.middleware import client_ip
 from core.money import format_money
 from core.views_mixins import apply_errors, cycle_gate, deny
 
-from . import crypto, matching, methods, permissions, selectors, services, verification
+from . import cards, crypto, matching, methods, permissions, selectors, services, verification
 from .forms import (
     METHOD_LABELS,
     AccessCodeBatchForm,
@@ -656,7 +656,7 @@ def staff_access_codes(request, slug):
         except ApplicationError as error:
             apply_errors(error, form)
         else:
-            bundle = verification.access_codes_bundle(district=district, codes=codes, expires_at=expires_at)
+            bundle = cards.access_codes_bundle(district=district, codes=codes, expires_at=expires_at)
             response = HttpResponse(bundle, content_type="application/zip")
             response["Content-Disposition"] = f'attachment; filename="access-codes-{cycle.slug}-{district.code}.zip"'
             return response
