@@ -3,6 +3,8 @@
 from django.db.models import QuerySet
 
 from budgets.models import Cycle
+from voting.models import BallotVoid
+from voting.review import VOID_REASON_PROVISIONAL
 
 from .models import Bundle
 
@@ -22,9 +24,6 @@ def voids_for(cycle: Cycle) -> list:
     """The cycle's voided ballots, newest first: ballot id, district, reason, when. Rejected
     provisional ballots are left out: the officials' provisional page shows who was rejected and
     when, so a list of their ballots (ids, times) next to it would link a person to a ballot."""
-    from voting.models import BallotVoid
-    from voting.review import VOID_REASON_PROVISIONAL
-
     return list(
         BallotVoid.objects.filter(ballot__district__cycle=cycle)
         .exclude(reason=VOID_REASON_PROVISIONAL)
