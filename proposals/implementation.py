@@ -2,8 +2,8 @@
 planned, in progress, done, with a note and optionally a photo — on funded projects, and everyone
 in the project's chain hears about it through the outbox.
 
-"Funded" is the published result (``budgets.tally.district_result``, certified or revised after a
-withdrawal) selecting the project, which is not withdrawn. Updates are posted in the
+"Funded" is the published result (the district's newest ``DistrictResult``, certified or revised
+after a withdrawal) selecting the project, which is not withdrawn. Updates are posted in the
 implementation phase (``Capability.POST_UPDATES``): after certification the cycle is in results,
 and an official moves it on to implementation by hand once building starts.
 
@@ -34,15 +34,19 @@ MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
 
 
 def project_is_funded(project: Project) -> bool:
-    """The district's published result selects the project, and it has not been withdrawn."""
-    from budgets.tally import district_result, run_selected
-
+    """The district's published result (its newest ``DistrictResult``) selects the project, and it
+    has not been withdrawn."""
     if project.withdrawn_at is not None:
         return False
-    result = district_result(project.district)
+    result = (
+        DistrictResult.objects.filter(district_id=project.district_id)
+        .select_related("run")
+        .order_by("-created_at", "-id")
+        .first()
+    )
     if result is None:
         return False
-    return (project.external_id or project.code) in run_selected(result.run)
+    return (project.external_id or project.code) in _selected(result)
 
 
 def funded_projects(cycle: Cycle) -> list[Project]:
@@ -55,13 +59,18 @@ def funded_projects(cycle: Cycle) -> list[Project]:
         .order_by("district_id", "-created_at", "-id")
     ):
         # The newest row per district is its published result.
-        selected.setdefault(result.district_id, set(json.loads(result.run.output).get("selected", [])))
+        selected.setdefault(result.district_id, _selected(result))
     projects = Project.objects.filter(cycle=cycle, district_id__in=selected, withdrawn_at__isnull=True)
     return [
         p
         for p in projects.select_related("district").order_by("district__code", "code")
         if (p.external_id or p.code) in selected[p.district_id]
     ]
+
+
+def _selected(result: DistrictResult) -> set[str]:
+    """The project ids (``external_id`` or code) a published result funds."""
+    return set(json.loads(result.run.output).get("selected", []))
 
 
 def project_chain_people(project: Project) -> list:

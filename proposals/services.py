@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.text import slugify
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
@@ -149,8 +151,6 @@ def _coordinates(errors: _Errors, latitude, longitude) -> tuple[Decimal | None, 
 
 
 def _language(errors: _Errors, value) -> str:
-    from django.conf import settings
-
     codes = [code for code, _name in settings.LANGUAGES]
     if value not in codes:
         errors.add("language", MSG_BAD_LANGUAGE)
@@ -976,8 +976,6 @@ def project_update(
 # --- categories ------------------------------------------------------------------------------------
 @transaction.atomic
 def category_create(*, actor, cycle: Cycle | int, name: str, translations: dict | None = None) -> Category:
-    from django.utils.text import slugify
-
     cycle = _cycle_locked(cycle)
     permissions.check(actor, Action.CATEGORY_MANAGE, cycle)
     errors = _Errors()
