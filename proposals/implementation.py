@@ -27,7 +27,7 @@ from . import permissions
 from .images import image_clean
 from .models import UPDATE_NOTE_MAX, Endorsement, Follow, Idea, Project, ProjectSource, ProjectUpdate
 from .permissions import Action
-from .services import _Errors, _notify, _text
+from .services import FieldErrors, text_clean, user_notify
 
 MSG_NOT_FUNDED = _("Updates are posted on funded projects only.")
 MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
@@ -103,10 +103,10 @@ def project_update_post(*, actor, project: Project | int, status: str, note: str
     permissions.check_when(Action.POST_UPDATE, project.cycle)
     if not project_is_funded(project):
         raise Conflict(MSG_NOT_FUNDED)
-    errors = _Errors()
+    errors = FieldErrors()
     if status not in ProjectUpdate.Status.values:
         errors.add("status", MSG_STATUS_CHOICE)
-    note = _text(errors, "note", note, max_length=UPDATE_NOTE_MAX)
+    note = text_clean(errors, "note", note, max_length=UPDATE_NOTE_MAX)
     clean_photo = None
     if photo:
         try:
@@ -125,7 +125,7 @@ def project_update_post(*, actor, project: Project | int, status: str, note: str
     )  # fmt: skip
     for user in project_chain_people(project):
         text = project.text(getattr(user, "language", None) or "en")
-        _notify(
+        user_notify(
             user,
             "project.update",
             gettext_noop("News on project %(code)s: %(status)s"),
