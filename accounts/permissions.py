@@ -1,7 +1,9 @@
-"""Account-level checks shared by every app's permissions module: roles and MFA."""
+"""Account-level checks shared by every app's permissions module: roles, MFA and a verified email."""
 
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotAllowed
@@ -25,6 +27,21 @@ def user_mfa_ready(user) -> bool:
     if cached is None:
         cached = is_mfa_enabled(user, [Authenticator.Type.TOTP])
         user._pb_mfa_ready = cached
+    return cached
+
+
+_EMAIL_VERIFIED = f"SELECT 1 FROM {EmailAddress._meta.db_table} WHERE user_id = %s AND verified LIMIT 1"  # noqa: S608
+
+
+def user_email_verified(user) -> bool:
+    """Has the user confirmed an email address (allauth's table)? Asked on every ballot cast, so it
+    is one plain statement rather than a query the ORM builds each time."""
+    cached = getattr(user, "_pb_email_verified", None)
+    if cached is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_EMAIL_VERIFIED, [user.pk])
+            cached = cursor.fetchone() is not None
+        user._pb_email_verified = cached
     return cached
 
 

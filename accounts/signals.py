@@ -5,10 +5,11 @@ changes of the two flags that act like roles: Django admin access (``is_staff``)
 account does not already have, and sign-up's own grant of it is audited by its service."""
 
 from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed, post_migrate, post_save, pre_save
 
 from . import services
 from .models import User
-from .roles import Role
+from .roles import Role, roles_sync_on_migrate
 
 
 def _group_names(pks) -> list[str]:
@@ -89,3 +90,9 @@ def user_access_after_save(sender, instance, raw, **kwargs):
 
 
 GROUPS_THROUGH = User.groups.through
+
+# Connected once, when AccountsConfig.ready() imports this module.
+post_migrate.connect(roles_sync_on_migrate, dispatch_uid="accounts.roles_sync")
+m2m_changed.connect(user_groups_changed, sender=GROUPS_THROUGH, dispatch_uid="accounts.groups_audit")
+pre_save.connect(user_access_before_save, sender=User, dispatch_uid="accounts.access_before")
+post_save.connect(user_access_after_save, sender=User, dispatch_uid="accounts.access_audit")

@@ -40,10 +40,18 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from budgets import interop
 from budgets.models import Cycle, DistrictResult, TallyRun
 from budgets.tally import counted_districts, district_result
 from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
+from core.models import AuditEvent
+from core.selectors import audit_event_export, audit_event_public
 from core.small_cells import OTHER, merge_small
+from proposals.models import Project
+from voting import paper
+from voting.models import Ballot, BallotFreeze, BallotSource
+from voting.selectors import roll_groups
+from voting.services import district_design_document
 
 FORMAT = "pbplatform-audit-bundle/1"
 BALLOTS_HEADER = ["ballot_id", "district", "channel", "choices", "points", "receipt_hash", "voided", "void_reason"]
@@ -205,8 +213,6 @@ def _ballots_copy(cycle: Cycle, out, *, public: bool, channel_map: dict) -> None
     """PostgreSQL: ballots.csv's rows by COPY, in the order ``.pb`` files use (see ``_ORDER_BY_*``).
     Public record: receipt hashes left out, and a (district, channel) not kept by the small-cell
     map published as ``other``."""
-    from voting.models import BallotSource
-
     imported = BallotSource.objects.filter(ballot__district__cycle=cycle).exists()
     params: list = []
     if public:
@@ -253,10 +259,6 @@ def _percent(done: int, total: int, start: int, end: int) -> int:
 
 # --- the other files -----------------------------------------------------------------------------------
 def _design_document(cycle: Cycle) -> dict:
-    from proposals.models import Project
-    from voting.models import BallotFreeze
-    from voting.services import district_design_document
-
     freeze = BallotFreeze.objects.filter(cycle=cycle).first()
     districts = []
     for district in cycle.districts.select_related("ballot_design").order_by("code"):
@@ -307,8 +309,6 @@ def _tally_document(cycle: Cycle) -> dict:
 
 
 def _roll_counts(cycle: Cycle) -> dict[str, dict]:
-    from voting.selectors import roll_groups
-
     codes = dict(cycle.districts.values_list("pk", "code"))
     per: dict[str, dict] = {}
     for district_id, voted_on, channel, site, _language, n in roll_groups(cycle):
@@ -346,8 +346,6 @@ def _turnout_document(cycle: Cycle, *, public: bool, channel_map: dict) -> dict:
 
 
 def _paper_document(cycle: Cycle, *, public: bool) -> dict:
-    from voting import paper
-
     record = paper.paper_record(cycle)
     if public:
         threshold = settings.PB_SMALL_CELL
@@ -367,9 +365,6 @@ def _audit_lines(*, public: bool, cycle_id: int) -> Iterator[bytes]:
     """audit_log.jsonl: every event of the chain, in order. The auditors' copy carries each event
     whole (with its withheld values); the public record only this cycle's events, without what
     ``core.audit_policy`` withholds, and every other event as its link only (``core.chain``)."""
-    from core.models import AuditEvent
-    from core.selectors import audit_event_export, audit_event_public
-
     lines: list[bytes] = []
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         exported = audit_event_public(event, cycle_id=cycle_id) if public else audit_event_export(event)
@@ -398,8 +393,6 @@ def results_key(cycle: Cycle) -> str:
 
 
 def _channel_maps(cycle: Cycle, *, public: bool) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
-    from voting.models import Ballot
-
     counts: dict[str, dict[str, int]] = {}
     for code, channel, n in (
         Ballot.objects.filter(district__cycle=cycle).values_list("district__code", "channel").annotate(n=Count("id"))
@@ -427,8 +420,6 @@ def bundle_write(
 
 
 def _bundle_write(*, cycle: Cycle, out: Path, public: bool, progress: Progress) -> BundleInfo:
-    from budgets import interop
-
     cycle = Cycle.objects.get(pk=cycle.pk)
     districts = counted_districts(cycle)
     channel_map, totals = _channel_maps(cycle, public=public)

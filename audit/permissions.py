@@ -9,6 +9,7 @@ certified.
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import check_role_with_mfa
+from budgets.models import DistrictResult
 from budgets.phases import Capability
 from budgets.tally import ballots_exportable  # noqa: F401 - part of this module's answers
 from core.errors import NotAllowed, PhaseClosed
@@ -51,8 +52,6 @@ def check_exportable(cycle) -> None:
 
 def public_record_exists(cycle) -> bool:
     """After certification: results are public, and every counted district has a published result."""
-    from budgets.models import DistrictResult
-
     if not cycle.allows(Capability.VIEW_RESULTS):
         return False
     return DistrictResult.objects.filter(district__cycle=cycle).exists()

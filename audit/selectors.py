@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 
 from budgets.models import Cycle
+from voting.models import BallotVoid, VoidReason
 
 from .models import Bundle
 
@@ -22,8 +23,6 @@ def voids_for(cycle: Cycle) -> list:
     """The cycle's voided ballots, newest first: ballot id, district, reason, when. Rejected
     provisional ballots are left out: the officials' provisional page shows who was rejected and
     when, so a list of their ballots (ids, times) next to it would link a person to a ballot."""
-    from voting.models import BallotVoid, VoidReason
-
     return list(
         BallotVoid.objects.filter(ballot__district__cycle=cycle)
         .exclude(kind=VoidReason.PROVISIONAL_REJECTED)

@@ -37,8 +37,12 @@ from core import times
 from core.errors import Conflict, GuardFailed, NotFound, ValidationFailed
 from core.models import AuditEvent
 from core.services import audit_record
+from voting import crypto, record
+from voting.models import Ballot, BallotVoid, ProvisionalBallot, VoidReason
+from voting.services import receipt_check
 
 from . import bundle as bundle_module
+from . import tasks
 from .archive import personal_data_erase
 from .models import Bundle
 from .permissions import check_auditor, check_exportable, check_public_record, check_void_open, check_voider
@@ -69,11 +73,11 @@ def bundle_root() -> Path:
 def _dispatch(bundle_id: int) -> None:
     """Hand the build to Celery after commit; a broker that is down only leaves the bundle queued
     (asking again re-dispatches it)."""
-    from .tasks import bundle_build_task
+    task = tasks.bundle_build_task  # tasks imports this module: read at call time
 
     def publish():
         try:
-            bundle_build_task.apply_async(args=[bundle_id], retry=False)
+            task.apply_async(args=[bundle_id], retry=False)
         except Exception:  # noqa: BLE001 - the row stays queued; a new request dispatches it again
             logger.warning("bundle %s not dispatched (broker unavailable)", bundle_id)
 
@@ -233,10 +237,6 @@ def receipt_lookup(*, actor, cycle: Cycle, code: str) -> ReceiptFound | None:
     """Which row of the auditor bundle's ``ballots.csv`` a voter's receipt code belongs to (None:
     no ballot of this cycle has it). Auditors and officials with MFA. Audited as a look-up that
     found something or not — never with the code or the ballot id."""
-    from voting import crypto
-    from voting.models import Ballot
-    from voting.services import receipt_check
-
     check_auditor(actor)
     if not crypto.code_normalize(code):
         raise ValidationFailed(extra={"code": [MSG_RECEIPT_EMPTY]})
@@ -262,8 +262,6 @@ class AlreadyVoid(Conflict):
 def ballot_find(*, cycle: Cycle, district_code: str, ballot_id: str):
     """The ballot of ``cycle`` shown as ``ballot_id`` in ``ballots.csv`` in that district (a UUID, or
     an imported ballot's source voter id), or None."""
-    from voting.models import Ballot
-
     ballot_id = (ballot_id or "").strip()
     if not ballot_id:
         return None
@@ -287,9 +285,6 @@ def ballot_void(*, actor, ballot_id: uuid.UUID | str, reason: str):
     Locking: the cycle row (as transitions and the provisional review), then the insert, whose unique
     ballot id is what refuses a second void.
     """
-    from voting import crypto, record
-    from voting.models import Ballot, BallotVoid, ProvisionalBallot, VoidReason
-
     check_voider(actor)
     reason = (reason or "").strip()[:MAX_REASON]
     if not reason:

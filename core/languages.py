@@ -3,14 +3,14 @@
 from babel import Locale, UnknownLocaleError
 from django.utils import translation
 
-from .times import _babel_locale
+from .times import babel_locale
 
 
 def language_name(code: str, default=None) -> str:
     """``code``'s name in the active language as written mid-sentence: "inglés", "español" in
     Spanish ("Texto en inglés"), "English", "Spanish" in English. ``default`` (else the code) when
     Babel does not know the language."""
-    reader, babel_code = _babel_locale(), translation.to_locale(code or "")
+    reader, babel_code = babel_locale(), translation.to_locale(code or "")
     if name := reader.languages.get(babel_code):  # "Simplified Chinese", "chino simplificado"
         return name
     try:

@@ -126,6 +126,9 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    # Not sent after this moment (a one-time code past its lifetime): the sender that wrote the row
+    # decides; None sends whenever delivery succeeds.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -5,7 +5,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,11 +13,12 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import chain
+from . import chain, tasks
 from .audit_policy import withheld_paths
 from .canonical import GENESIS_HASH, to_jsonable
 from .context import get_client_ip
-from .models import AuditEvent, SchedulerHeartbeat
+from .models import AuditEvent, Notification, SchedulerHeartbeat
+from .sms import sms_send
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,6 @@ def audit_record(
 
 # --- Notifications outbox --------------------------------------------------------------------------
 NOTIFICATION_MAX_ATTEMPTS = 20  # the periodic task gives up on a row after this many attempts
-SMS_CODE_KIND = "verification.sms_code"  # an SMS carrying a one-time code: erased once sent, expires
 SENT_BODY_ERASED = "[sent]"  # what an SMS body becomes once sent (or expired): the code is gone
 
 
@@ -147,8 +147,6 @@ def notification_queue(
     broker inside the transaction: the dispatch is an ``on_commit`` callback that swallows broker
     errors — the periodic retry task picks up anything not dispatched.
     """
-    from .models import Notification
-
     if recipient is None or not recipient.email or not recipient.is_active:
         return None
     if not essential and not getattr(recipient, "notifications_enabled", True):
@@ -168,14 +166,15 @@ def notification_queue(
 
 
 @transaction.atomic
-def notification_queue_sms(*, phone: str, kind: str, body: str, dispatch: bool = True) -> object:
+def notification_queue_sms(
+    *, phone: str, kind: str, body: str, expires_at: datetime | None = None, dispatch: bool = True
+) -> object:
     """Write an SMS row to ``phone`` (E.164, no recipient account) in the caller's transaction and
     dispatch delivery after commit, like ``notification_queue``. The body is erased once sent, and a
-    one-time code (``SMS_CODE_KIND``) too old to be used is never sent (see ``notification_deliver``)."""
-    from .models import Notification
-
+    row past its ``expires_at`` (a one-time code too old to be used) is never sent (see
+    ``notification_deliver``)."""
     notification = Notification.objects.create(
-        channel=Notification.Channel.SMS, address=phone, kind=kind, subject="", body=str(body)
+        channel=Notification.Channel.SMS, address=phone, kind=kind, subject="", body=str(body), expires_at=expires_at
     )
     if dispatch:
         transaction.on_commit(lambda: notification_dispatch(notification_id=notification.pk))
@@ -189,15 +188,15 @@ def notification_dispatch(*, notification_id: int) -> None:
     hung Redis costs the request nothing, and a failed publish is only logged — the row waits in
     the outbox for the periodic retry. In-process (eager) mode runs the task here.
     """
-    from .tasks import notification_deliver_task
+    task = tasks.notification_deliver_task  # tasks imports this module: read at call time
 
     def publish():
         try:
-            notification_deliver_task.apply_async(args=[notification_id], retry=False)
+            task.apply_async(args=[notification_id], retry=False)
         except Exception:  # noqa: BLE001 - the outbox row is safe; the periodic task retries
             logger.warning("notification %s not dispatched (broker unavailable); will retry", notification_id)
 
-    if notification_deliver_task.app.conf.task_always_eager:
+    if task.app.conf.task_always_eager:
         publish()
     else:
         threading.Thread(target=publish, name=f"dispatch-{notification_id}", daemon=True).start()
@@ -207,11 +206,10 @@ def notification_deliver(*, notification_id: int) -> bool:
     """Send one notification and mark it sent. Idempotent: a sent notification is not sent again,
     and two workers cannot send the same row at once (row lock, SKIP LOCKED). Returns True if sent.
 
-    An SMS's body (a one-time code) is erased once sent; an SMS code older than its lifetime is not
-    sent at all: it is marked expired, its body erased and its attempts set to the cap so that the
-    periodic task never picks it up again. Errors are recorded by type only (never the body)."""
-    from .models import Notification
-
+    An SMS's body (a one-time code) is erased once sent; a row past its ``expires_at`` (a code older
+    than its lifetime) is not sent at all: it is marked expired, its body erased and its attempts set
+    to the cap so that the periodic task never picks it up again. Errors are recorded by type only
+    (never the body)."""
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True)
@@ -228,10 +226,8 @@ def notification_deliver(*, notification_id: int) -> bool:
 def _notification_send(notification, *, connection) -> list[str]:
     """Send one locked, unsent row and update it in memory; returns the fields to save.
     ``connection`` is an open email connection to reuse (a batch), or None for the default one."""
-    from .models import Notification
-
     sms = notification.channel == Notification.Channel.SMS
-    if sms and notification.kind == SMS_CODE_KIND and _sms_code_expired(notification):
+    if notification.expires_at is not None and notification.expires_at <= timezone.now():
         notification.attempts = NOTIFICATION_MAX_ATTEMPTS
         notification.last_error = "expired"
         notification.body = SENT_BODY_ERASED
@@ -239,8 +235,6 @@ def _notification_send(notification, *, connection) -> list[str]:
     notification.attempts += 1
     try:
         if sms:
-            from voting.sms import sms_send  # core does not import voting at module level
-
             sms_send(notification.address, notification.body)
         else:
             EmailMessage(
@@ -256,12 +250,6 @@ def _notification_send(notification, *, connection) -> list[str]:
         notification.body = SENT_BODY_ERASED  # the code must not stay in the database
         fields.append("body")
     return fields
-
-
-def _sms_code_expired(notification) -> bool:
-    from voting.verification import SMS_CODE_TTL
-
-    return notification.created_at <= timezone.now() - SMS_CODE_TTL
 
 
 NOTIFICATION_BATCH_SIZE = 200  # rows claimed, sent and marked in one transaction
@@ -283,8 +271,6 @@ def notifications_retry_unsent(
     and marked sent in the same transaction, so any number of drains (and single deliveries) can run
     at once and each row is sent once. The drain walks the rows in id order and never comes back to
     a row it tried: a failed send waits for the next run."""
-    from .models import Notification
-
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     deadline = time.monotonic() + time_budget_seconds
     last_id, sent = 0, 0

@@ -27,7 +27,8 @@ def zone_of(where) -> ZoneInfo:
     return ZoneInfo(getattr(where, "time_zone", where) or "UTC")
 
 
-def _babel_locale() -> Locale:
+def babel_locale() -> Locale:
+    """The active language's Babel locale (English when Babel does not know it)."""
     language = translation.get_language() or "en"
     try:
         return Locale.parse(translation.to_locale(language))
@@ -38,7 +39,7 @@ def _babel_locale() -> Locale:
 def zone_name(where, *, at: datetime | None = None) -> str:
     """The zone in words in the active language: "Eastern Time", "hora de Nueva Zelanda"."""
     zone = zone_of(where)
-    locale = _babel_locale()
+    locale = babel_locale()
     if zone.key.startswith(_NO_REGION):
         return get_timezone_name((at or timezone.now()).astimezone(zone), width="long", locale=locale)
     return get_timezone_name(zone, width="long", locale=locale)

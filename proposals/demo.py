@@ -10,6 +10,7 @@ from allauth.account.models import EmailAddress
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_add_role
+from budgets.demo import register_demo_filler
 from budgets.phases import Phase
 
 from . import services
@@ -166,7 +167,5 @@ def fill_vetting(*, cycle, users, rng) -> None:
 
 
 def register() -> None:
-    from budgets.demo import register_demo_filler
-
     register_demo_filler(Phase.IDEAS, fill_ideas)
     register_demo_filler(Phase.VETTING, fill_vetting)

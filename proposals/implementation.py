@@ -2,8 +2,8 @@
 planned, in progress, done, with a note and optionally a photo — on funded projects, and everyone
 in the project's chain hears about it through the outbox.
 
-"Funded" is the published result (``budgets.tally.district_result``, certified or revised after a
-withdrawal) selecting the project, which is not withdrawn. Updates are posted in the
+"Funded" is the published result (the district's newest ``DistrictResult``, certified or revised
+after a withdrawal) selecting the project, which is not withdrawn. Updates are posted in the
 implementation phase (``Capability.POST_UPDATES``): after certification the cycle is in results,
 and an official moves it on to implementation by hand once building starts.
 
@@ -27,22 +27,26 @@ from . import permissions
 from .images import image_clean
 from .models import UPDATE_NOTE_MAX, Endorsement, Follow, Idea, Project, ProjectSource, ProjectUpdate
 from .permissions import Action
-from .services import _Errors, _notify, _text
+from .services import FieldErrors, text_clean, user_notify
 
 MSG_NOT_FUNDED = _("Updates are posted on funded projects only.")
 MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
 
 
 def project_is_funded(project: Project) -> bool:
-    """The district's published result selects the project, and it has not been withdrawn."""
-    from budgets.tally import district_result, run_selected
-
+    """The district's published result (its newest ``DistrictResult``) selects the project, and it
+    has not been withdrawn."""
     if project.withdrawn_at is not None:
         return False
-    result = district_result(project.district)
+    result = (
+        DistrictResult.objects.filter(district_id=project.district_id)
+        .select_related("run")
+        .order_by("-created_at", "-id")
+        .first()
+    )
     if result is None:
         return False
-    return (project.external_id or project.code) in run_selected(result.run)
+    return (project.external_id or project.code) in _selected(result)
 
 
 def funded_projects(cycle: Cycle) -> list[Project]:
@@ -55,13 +59,18 @@ def funded_projects(cycle: Cycle) -> list[Project]:
         .order_by("district_id", "-created_at", "-id")
     ):
         # The newest row per district is its published result.
-        selected.setdefault(result.district_id, set(json.loads(result.run.output).get("selected", [])))
+        selected.setdefault(result.district_id, _selected(result))
     projects = Project.objects.filter(cycle=cycle, district_id__in=selected, withdrawn_at__isnull=True)
     return [
         p
         for p in projects.select_related("district").order_by("district__code", "code")
         if (p.external_id or p.code) in selected[p.district_id]
     ]
+
+
+def _selected(result: DistrictResult) -> set[str]:
+    """The project ids (``external_id`` or code) a published result funds."""
+    return set(json.loads(result.run.output).get("selected", []))
 
 
 def project_chain_people(project: Project) -> list:
@@ -94,10 +103,10 @@ def project_update_post(*, actor, project: Project | int, status: str, note: str
     permissions.check_when(Action.POST_UPDATE, project.cycle)
     if not project_is_funded(project):
         raise Conflict(MSG_NOT_FUNDED)
-    errors = _Errors()
+    errors = FieldErrors()
     if status not in ProjectUpdate.Status.values:
         errors.add("status", MSG_STATUS_CHOICE)
-    note = _text(errors, "note", note, max_length=UPDATE_NOTE_MAX)
+    note = text_clean(errors, "note", note, max_length=UPDATE_NOTE_MAX)
     clean_photo = None
     if photo:
         try:
@@ -116,7 +125,7 @@ def project_update_post(*, actor, project: Project | int, status: str, note: str
     )  # fmt: skip
     for user in project_chain_people(project):
         text = project.text(getattr(user, "language", None) or "en")
-        _notify(
+        user_notify(
             user,
             "project.update",
             gettext_noop("News on project %(code)s: %(status)s"),

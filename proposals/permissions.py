@@ -7,11 +7,15 @@ when (the cycle's capability table) → ``PhaseClosed`` (409).
 from dataclasses import dataclass
 from enum import StrEnum
 
-from allauth.account.models import EmailAddress
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready
+from accounts.permissions import (
+    MSG_LOGIN_REQUIRED,
+    MSG_MFA_REQUIRED,
+    MSG_ROLE_REQUIRED,
+    user_email_verified,
+    user_mfa_ready,
+)
 from accounts.roles import Role, user_has_role
 from budgets.phases import Capability
 from core.errors import NotAllowed, PhaseClosed
@@ -77,21 +81,6 @@ RULES: dict[Action, Rule] = {
     ),
     Action.POST_UPDATE: Rule("staff", "budgets.manage_cycle", (Capability.POST_UPDATES,), MSG_UPDATES_CLOSED),
 }
-
-
-_EMAIL_VERIFIED = f"SELECT 1 FROM {EmailAddress._meta.db_table} WHERE user_id = %s AND verified LIMIT 1"  # noqa: S608
-
-
-def user_email_verified(user) -> bool:
-    """Has the user confirmed an email address (allauth's table)? Asked on every ballot cast, so it
-    is one plain statement rather than a query the ORM builds each time."""
-    cached = getattr(user, "_pb_email_verified", None)
-    if cached is None:
-        with connection.cursor() as cursor:
-            cursor.execute(_EMAIL_VERIFIED, [user.pk])
-            cached = cursor.fetchone() is not None
-        user._pb_email_verified = cached
-    return cached
 
 
 def read_only(user) -> bool:

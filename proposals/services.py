@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.text import slugify
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
@@ -92,7 +94,10 @@ MSG_BATCH_ALREADY_PUBLISHED = _("The decision on idea %(idea)s is already publis
 
 
 # --- validation helpers ----------------------------------------------------------------------------
-class _Errors:
+class FieldErrors:
+    """A form's worth of field errors: each check adds to it, ``raise_if_any`` raises them all at once
+    as one ``ValidationFailed``. Shared by these services and implementation tracking."""
+
     def __init__(self):
         self.errors: dict[str, list] = {}
 
@@ -104,7 +109,8 @@ class _Errors:
             raise ValidationFailed(extra=self.errors)
 
 
-def _text(errors: _Errors, field: str, value, *, max_length: int, required: bool = True) -> str:
+def text_clean(errors: FieldErrors, field: str, value, *, max_length: int, required: bool = True) -> str:
+    """``value`` stripped; a missing (when ``required``) or too long text adds its error to ``errors``."""
     value = (value or "").strip()
     if required and not value:
         errors.add(field, MSG_REQUIRED)
@@ -113,7 +119,7 @@ def _text(errors: _Errors, field: str, value, *, max_length: int, required: bool
     return value
 
 
-def _amount(errors: _Errors, field: str, value, *, required: bool = False) -> Decimal | None:
+def _amount(errors: FieldErrors, field: str, value, *, required: bool = False) -> Decimal | None:
     if value in (None, ""):
         if required:
             errors.add(field, MSG_REQUIRED)
@@ -134,7 +140,7 @@ def _amount(errors: _Errors, field: str, value, *, required: bool = False) -> De
     return amount
 
 
-def _coordinates(errors: _Errors, latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
+def _coordinates(errors: FieldErrors, latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
     if latitude in (None, "") and longitude in (None, ""):
         return None, None
     try:
@@ -148,9 +154,7 @@ def _coordinates(errors: _Errors, latitude, longitude) -> tuple[Decimal | None, 
     return lat, lng
 
 
-def _language(errors: _Errors, value) -> str:
-    from django.conf import settings
-
+def _language(errors: FieldErrors, value) -> str:
     codes = [code for code, _name in settings.LANGUAGES]
     if value not in codes:
         errors.add("language", MSG_BAD_LANGUAGE)
@@ -158,7 +162,7 @@ def _language(errors: _Errors, value) -> str:
     return value
 
 
-def _district(errors: _Errors, cycle: Cycle, district) -> District | None:
+def _district(errors: FieldErrors, cycle: Cycle, district) -> District | None:
     pk = district.pk if isinstance(district, District) else district
     found = District.objects.filter(cycle=cycle, pk=pk).first() if pk else None
     if found is None:
@@ -166,7 +170,7 @@ def _district(errors: _Errors, cycle: Cycle, district) -> District | None:
     return found
 
 
-def _category(errors: _Errors, cycle: Cycle, category) -> Category | None:
+def _category(errors: FieldErrors, cycle: Cycle, category) -> Category | None:
     if category in (None, ""):
         return None
     pk = category.pk if isinstance(category, Category) else category
@@ -176,7 +180,7 @@ def _category(errors: _Errors, cycle: Cycle, category) -> Category | None:
     return found
 
 
-def _notify(user, kind: str, subject: str, body: str, /, **params) -> None:
+def user_notify(user, kind: str, subject: str, body: str, /, **params) -> None:
     """Queue a notification rendered in the recipient's language. Positional-only, so a message
     may use ``%(kind)s`` (or any other name) as a parameter."""
     if user is None:
@@ -223,11 +227,11 @@ class IdeaInput:
 
 
 def _idea_fields(cycle: Cycle, data: IdeaInput) -> dict:
-    errors = _Errors()
+    errors = FieldErrors()
     fields = {
-        "title": _text(errors, "title", data.title, max_length=TITLE_MAX),
-        "description": _text(errors, "description", data.description, max_length=DESCRIPTION_MAX),
-        "address": _text(errors, "address", data.address, max_length=ADDRESS_MAX),
+        "title": text_clean(errors, "title", data.title, max_length=TITLE_MAX),
+        "description": text_clean(errors, "description", data.description, max_length=DESCRIPTION_MAX),
+        "address": text_clean(errors, "address", data.address, max_length=ADDRESS_MAX),
         "district": _district(errors, cycle, data.district),
         "category": _category(errors, cycle, data.category),
         "cost_guess": _amount(errors, "cost_guess", data.cost_guess),
@@ -276,7 +280,7 @@ def idea_submit(*, actor, cycle: Cycle | int, data: IdeaInput) -> Idea:
         actor=actor, action="idea.submitted", object_type="idea", object_id=idea.pk, after=_idea_snapshot(idea)
     )
     Follow.objects.get_or_create(user=actor, idea=idea)
-    _notify(
+    user_notify(
         actor,
         "idea.received",
         gettext_noop("We received your idea “%(title)s”"),
@@ -306,9 +310,9 @@ def idea_submit_paper(
     permissions.check_who(actor, Action.PAPER_IDEA_ENTER)
     cycle = Cycle.objects.get(pk=cycle.pk if isinstance(cycle, Cycle) else cycle)
     permissions.check_when(Action.PAPER_IDEA_ENTER, cycle)
-    errors = _Errors()
-    name = _text(errors, "proposer_name", proposer_name, max_length=150)
-    contact = _text(errors, "proposer_contact", proposer_contact, max_length=150, required=False)
+    errors = FieldErrors()
+    name = text_clean(errors, "proposer_name", proposer_name, max_length=150)
+    contact = text_clean(errors, "proposer_contact", proposer_contact, max_length=150, required=False)
     try:
         fields = _idea_fields(cycle, data)
     except ValidationFailed as exc:
@@ -420,8 +424,8 @@ def idea_unendorse(*, actor, idea: Idea | int) -> bool:
 def comment_add(*, actor, idea: Idea | int, body: str) -> Comment:
     idea = _visible_idea(idea)
     permissions.check(actor, Action.IDEA_COMMENT, idea.cycle)
-    errors = _Errors()
-    body = _text(errors, "body", body, max_length=COMMENT_MAX)
+    errors = FieldErrors()
+    body = text_clean(errors, "body", body, max_length=COMMENT_MAX)
     errors.raise_if_any()
     comment = Comment.objects.create(idea=idea, author=actor, body=body)
     audit_record(
@@ -454,8 +458,8 @@ def follow_set(*, actor, idea: Idea | None = None, project: Project | None = Non
 def content_report(*, actor, reason: str, idea: Idea | None = None, comment: Comment | None = None) -> Report:
     cycle = (idea or comment.idea).cycle
     permissions.check(actor, Action.REPORT, cycle)
-    errors = _Errors()
-    reason = _text(errors, "reason", reason, max_length=1000)
+    errors = FieldErrors()
+    reason = text_clean(errors, "reason", reason, max_length=1000)
     errors.raise_if_any()
     report = Report.objects.create(reporter=actor, idea=idea, comment=comment, reason=reason)
     audit_record(
@@ -476,8 +480,8 @@ def content_hide(*, actor, reason: str, idea: Idea | None = None, comment: Comme
     target = model.objects.select_for_update().get(pk=target.pk)
     cycle = (target if idea else target.idea).cycle
     permissions.check(actor, Action.MODERATE, cycle)
-    errors = _Errors()
-    reason = _text(errors, "reason", reason, max_length=1000)
+    errors = FieldErrors()
+    reason = text_clean(errors, "reason", reason, max_length=1000)
     errors.raise_if_any()
     if target.is_hidden:
         raise Conflict(MSG_ALREADY_HIDDEN)
@@ -489,7 +493,7 @@ def content_hide(*, actor, reason: str, idea: Idea | None = None, comment: Comme
     )
     kind = "idea" if idea else "comment"
     audit_record(actor=actor, action=f"{kind}.hidden", object_type=kind, object_id=target.pk, reason=reason)
-    _notify(
+    user_notify(
         target.author,
         f"{kind}.hidden",
         gettext_noop("Your contribution was hidden"),
@@ -553,15 +557,15 @@ def review_record(
     permissions.check(actor, Action.REVIEW, idea.cycle)
     if idea.status in (Idea.Status.WITHDRAWN, Idea.Status.IN_PROJECT):
         raise Conflict(MSG_NOT_EDITABLE)
-    errors = _Errors()
+    errors = FieldErrors()
     if feasibility not in Review.Feasibility.values:
         errors.add("feasibility", MSG_REQUIRED)
-    reason = _text(errors, "public_reason", public_reason, max_length=2000, required=False)
+    reason = text_clean(errors, "public_reason", public_reason, max_length=2000, required=False)
     if feasibility == Review.Feasibility.NOT_FEASIBLE and not reason:
         errors.add("public_reason", MSG_NOT_FEASIBLE_REASON)
     cost = _amount(errors, "cost_estimate", cost_estimate)
-    department = _text(errors, "department", department, max_length=120, required=False)
-    notes = _text(errors, "internal_notes", internal_notes, max_length=5000, required=False)
+    department = text_clean(errors, "department", department, max_length=120, required=False)
+    notes = text_clean(errors, "internal_notes", internal_notes, max_length=5000, required=False)
     errors.raise_if_any()
     review = _review_for(idea)
     before = _review_snapshot(review)
@@ -689,7 +693,7 @@ def _review_publish_one(*, actor, idea: Idea, review: Review) -> None:
         after={"status": idea.status, "public_reason": review.public_reason},
     )  # fmt: skip
     for user in _followers(idea=idea):
-        _notify(
+        user_notify(
             user,
             "idea.decision",
             gettext_noop("A decision on the idea “%(title)s”"),
@@ -722,7 +726,7 @@ class ProjectTextInput:
 _CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 
-def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, category, address, texts) -> dict:
+def _project_fields(errors: FieldErrors, cycle: Cycle, *, district, code, cost, category, address, texts) -> dict:
 
     district = _district(errors, cycle, district)
     code = (code or "").strip().upper()
@@ -748,21 +752,23 @@ def _project_fields(errors: _Errors, cycle: Cycle, *, district, code, cost, cate
             errors.add(f"texts.{language}", message % {"language": language_name(language, name)})
             continue
         clean_texts[language] = ProjectTextInput(
-            title=_text(errors, f"texts.{language}.title", text.title, max_length=TITLE_MAX),
-            summary=_text(errors, f"texts.{language}.summary", text.summary, max_length=300),
-            description=_text(errors, f"texts.{language}.description", text.description, max_length=DESCRIPTION_MAX),
+            title=text_clean(errors, f"texts.{language}.title", text.title, max_length=TITLE_MAX),
+            summary=text_clean(errors, f"texts.{language}.summary", text.summary, max_length=300),
+            description=text_clean(
+                errors, f"texts.{language}.description", text.description, max_length=DESCRIPTION_MAX
+            ),
         )
     return {
         "district": district,
         "code": code,
         "cost": cost,
         "category": _category(errors, cycle, category),
-        "address": _text(errors, "address", address, max_length=ADDRESS_MAX, required=False),
+        "address": text_clean(errors, "address", address, max_length=ADDRESS_MAX, required=False),
         "texts": clean_texts,
     }
 
 
-def _project_image(errors: _Errors, image):
+def _project_image(errors: FieldErrors, image):
     """The uploaded image re-encoded without metadata, or None (problems go to ``errors``)."""
     if not image:
         return None
@@ -814,7 +820,7 @@ def project_create_from_ideas(
     permissions.check_who(actor, Action.PROJECT_EDIT)
     cycle = _cycle_locked(cycle)
     permissions.check_when(Action.PROJECT_EDIT, cycle)
-    errors = _Errors()
+    errors = FieldErrors()
     idea_ids = _ids(ideas)
     locked = list(Idea.objects.select_for_update().filter(pk__in=idea_ids).order_by("pk"))
     if not idea_ids:
@@ -859,7 +865,7 @@ def _notify_in_project(project: Project, ideas: list[Idea]) -> None:
     for idea in ideas:
         for user in _followers(idea=idea):
             text = project.text(getattr(user, "language", None) or "en")
-            _notify(
+            user_notify(
                 user,
                 "idea.in_project",
                 gettext_noop("The idea “%(title)s” became project %(code)s"),
@@ -939,7 +945,7 @@ def project_update(
     )
     cycle = project.cycle
     permissions.check_when(Action.PROJECT_EDIT, cycle)
-    errors = _Errors()
+    errors = FieldErrors()
     fields = _project_fields(
         errors, cycle, district=district, code=code, cost=cost, category=category, address=address, texts=texts
     )
@@ -976,12 +982,10 @@ def project_update(
 # --- categories ------------------------------------------------------------------------------------
 @transaction.atomic
 def category_create(*, actor, cycle: Cycle | int, name: str, translations: dict | None = None) -> Category:
-    from django.utils.text import slugify
-
     cycle = _cycle_locked(cycle)
     permissions.check(actor, Action.CATEGORY_MANAGE, cycle)
-    errors = _Errors()
-    name = _text(errors, "name", name, max_length=80)
+    errors = FieldErrors()
+    name = text_clean(errors, "name", name, max_length=80)
     errors.raise_if_any()
     slug = slugify(name)[:60] or "category"
     if Category.objects.filter(cycle=cycle, slug=slug).exists():

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from accounts.roles import Role
+from budgets.demo import register_demo_filler
 from budgets.phases import Phase
 
 from . import crypto, methods, services, sites, verification
@@ -93,8 +94,6 @@ def fill_sites_and_codes(*, cycle, users, rng) -> list[str]:
 
 
 def register() -> None:
-    from budgets.demo import register_demo_filler
-
     register_demo_filler(Phase.VETTING, fill_designs)
     register_demo_filler(Phase.VOTING, fill_ballots)
     register_demo_filler(Phase.VOTING, fill_sites_and_codes)

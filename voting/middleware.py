@@ -10,6 +10,8 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 
+from budgets.models import Cycle
+
 KIOSK_PAGES = frozenset({"kiosk_start", "kiosk_ballot", "kiosk_reset", "kiosk_alive", "kiosk_close"})
 SESSION_KIOSK = "pb_kiosk"
 
@@ -23,8 +25,6 @@ class KioskLockMiddleware:
         session = getattr(request, "session", None)
         opened = session.get(SESSION_KIOSK) if session is not None else None
         if isinstance(opened, dict) and not request.path.startswith(self.open_prefixes):
-            from budgets.models import Cycle
-
             slug = Cycle.objects.filter(pk=opened.get("cycle_id")).values_list("slug", flat=True).first()
             if slug is not None and not self._kiosk_page(request.path_info, slug):
                 return redirect("kiosk_start", slug=slug)

@@ -3,12 +3,17 @@ turnout (officials and auditors with MFA), and when."""
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import MSG_LOGIN_REQUIRED, MSG_MFA_REQUIRED, MSG_ROLE_REQUIRED, user_mfa_ready  # noqa: F401
+from accounts.permissions import (  # noqa: F401
+    MSG_LOGIN_REQUIRED,
+    MSG_MFA_REQUIRED,
+    MSG_ROLE_REQUIRED,
+    user_email_verified,
+    user_mfa_ready,
+)
 from accounts.roles import Role, user_has_role
 from budgets import permissions as budget_permissions
 from budgets.phases import Capability
 from core.errors import NotAllowed, PhaseClosed
-from proposals.permissions import user_email_verified
 
 MSG_BALLOT_FROZEN = _("The ballot is frozen: voting has opened, so its design can no longer change.")
 MSG_VERIFY_EMAIL = _("Please confirm your email address first (we sent you a link).")

@@ -6,24 +6,21 @@ A successful check yields a :class:`VerifiedVoter` for the session; the vote its
 by ``services.ballot_cast`` (which consumes an access code in the ballot's own transaction).
 """
 
-import csv
-import io
 import re
 import secrets
-import zipfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from budgets.models import Cycle, District
 from budgets.phases import Capability
-from core import times
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
-from core.services import SMS_CODE_KIND, audit_record, notification_queue_sms
+from core.services import audit_record, notification_queue_sms
+from core.sms import sms_enabled
 
 from . import crypto
 from .models import AccessCode, AccessCodeBatch, PhoneChallenge, VerificationAttempt
@@ -31,6 +28,7 @@ from .permissions import check_official
 
 SMS_CODE_DIGITS = 7  # 10^7 ≈ 2^23.3: at least 20 bits
 SMS_CODE_TTL = timedelta(minutes=10)
+SMS_CODE_KIND = "verification.sms_code"  # the outbox row's kind: sent once, erased, never after its lifetime
 SMS_MAX_GUESSES = 5
 SMS_SENDS_PER_PHONE_PER_HOUR = 3
 SMS_SENDS_PER_CLIENT_PER_HOUR = 10
@@ -60,7 +58,6 @@ MSG_BATCH_SIZE = ngettext_lazy(
 )
 MSG_BATCH_EXPIRY = _("The expiry must be in the future.")
 MSG_NOT_VOTING_SOON = _("Access codes can be made until voting closes.")
-MSG_CARD_HOW = _("Vote online and enter this code.")
 
 
 @dataclass(frozen=True)
@@ -120,51 +117,6 @@ def access_codes_generate(*, actor, district: District, count: int, expires_at: 
     return codes
 
 
-def access_codes_bundle(*, district: District, codes: list[str], expires_at: datetime) -> bytes:
-    """A zip with ``codes.csv`` and ``codes.pdf`` (one card per code) for printing."""
-    from reportlab.lib.pagesizes import letter
-    from reportlab.lib.units import inch
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-    from reportlab.pdfgen import canvas
-
-    cycle = district.cycle
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["district", "code", "expires"])
-    expires_local = times.local(expires_at, cycle).isoformat()  # the cycle's wall clock, with its offset
-    for code in codes:
-        writer.writerow([district.code, code, expires_local])
-    valid_until = times.single_stop(_("Valid until %(when)s.") % {"when": times.format_datetime(expires_at, cycle)})
-    pdf = io.BytesIO()
-    page = canvas.Canvas(pdf, pagesize=letter, invariant=1)
-    per_page, width, height = 8, letter[0], letter[1]
-    for index, code in enumerate(codes):
-        if index and index % per_page == 0:
-            page.showPage()
-        slot = index % per_page
-        x = inch * 0.75 + (slot % 2) * (width / 2)
-        y = height - inch * (1.2 + (slot // 2) * 2.4)
-        page.setFont("Helvetica-Bold", 12)
-        page.drawString(x, y, f"{cycle.name} — {district.name}")
-        page.setFont("Helvetica", 10)
-        page.drawString(x, y - 16, "Your one-time voting code / Su código de votación:")
-        page.setFont("Courier-Bold", 18)
-        page.drawString(x, y - 42, code)
-        size = 9  # the line fits the card's width whatever the language
-        while size > 6 and stringWidth(valid_until, "Helvetica", size) > width / 2 - inch:
-            size -= 0.5
-        page.setFont("Helvetica", size)
-        page.drawString(x, y - 60, valid_until)
-        page.setFont("Helvetica", 9)
-        page.drawString(x, y - 72, str(MSG_CARD_HOW))
-    page.save()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("codes.csv", text.getvalue())
-        bundle.writestr("codes.pdf", pdf.getvalue())
-    return out.getvalue()
-
-
 def access_code_redeem(*, code: str, client_key: str) -> VerifiedVoter:
     """Check a printed code (without using it up: the ballot's transaction does that). The attempt
     is recorded (and committed) whether or not the code is good, so guessing is rate-limited."""
@@ -213,10 +165,6 @@ def phone_challenge_start(*, phone: str, client_key: str, language: str = "en") 
     """Send a 7-digit code by SMS. Rate-limited per phone and per client. The SMS is an outbox row
     written in the challenge's transaction: no provider or broker call happens in the
     request; delivery is dispatched after commit and erases the code from the row once sent."""
-    from django.utils import translation
-
-    from .sms import sms_enabled
-
     if not sms_enabled():
         raise SmsUnavailable()
     number = phone_normalize(phone)
@@ -230,16 +178,17 @@ def phone_challenge_start(*, phone: str, client_key: str, language: str = "en") 
         ):
             raise TooManyAttempts()
         code = f"{secrets.randbelow(10**SMS_CODE_DIGITS):0{SMS_CODE_DIGITS}d}"
+        expires_at = timezone.now() + SMS_CODE_TTL
         PhoneChallenge.objects.create(
             phone_hash=phone_hash,
             code_hash=crypto.keyed_hash("sms-code", f"{phone_hash}:{code}"),
-            expires_at=timezone.now() + SMS_CODE_TTL,
+            expires_at=expires_at,
         )
         _note(VerificationAttempt.Kind.SMS_SEND, phone_hash, True)
         _note(VerificationAttempt.Kind.SMS_SEND, client, True)
         with translation.override(language):
             text = str(_("Your pbplatform voting code is %(code)s. It expires in 10 minutes.")) % {"code": code}
-        notification_queue_sms(phone=number, kind=SMS_CODE_KIND, body=text)
+        notification_queue_sms(phone=number, kind=SMS_CODE_KIND, body=text, expires_at=expires_at)
 
 
 def phone_challenge_verify(*, phone: str, code: str, client_key: str) -> VerifiedVoter:

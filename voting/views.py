@@ -31,7 +31,7 @@ from core.middleware import client_ip
 from core.money import format_money
 from core.views_mixins import apply_errors, cycle_gate, deny
 
-from . import crypto, matching, methods, permissions, selectors, services, verification
+from . import cards, crypto, matching, methods, permissions, selectors, services, verification
 from .forms import (
     METHOD_LABELS,
     AccessCodeBatchForm,
@@ -58,7 +58,7 @@ def _identity_key(user) -> str:
     return crypto.identity_key("account", str(user.pk))
 
 
-def _voting_state(cycle) -> str:
+def voting_state(cycle) -> str:
     """ "open", "paused", "not_open" (before voting) or "closed", for what a page offers. Casting
     itself is decided by the vote path, under its lock."""
     if cycle.is_paused and phase_allows(cycle.phase, Capability.CAST_BALLOTS):
@@ -79,7 +79,7 @@ STATE_TITLES = {
 }
 
 
-def _state_message(state: str) -> str:
+def state_message(state: str) -> str:
     """What a page shown before any ballot is sent says (the vote path's own messages say that
     nothing was recorded)."""
     if state == "paused":
@@ -169,7 +169,7 @@ def vote_index(request, slug):
     # What the cast would allow now: a ballot voted in shows as done, and another ward's ballot is
     # not offered once the one ward ballot is cast (the same rule as ``ballot_check``).
     ballots = services.ballot_standings(cycle=cycle, districts=selectors.ballot_districts(cycle), identity_key=key)
-    state = _voting_state(cycle)
+    state = voting_state(cycle)
     return render(
         request,
         "voting/vote_index.html",
@@ -179,7 +179,7 @@ def vote_index(request, slug):
             "citywide": [b for b in ballots if b.district.kind == District.Kind.CITYWIDE],
             "state": state,
             "state_title": STATE_TITLES.get(state, ""),
-            "state_message": _state_message(state) if state != "open" else "",
+            "state_message": state_message(state) if state != "open" else "",
             "unverified": key is None,
             "expired_message": MSG_VERIFY_AGAIN if expired else "",
         },
@@ -192,7 +192,7 @@ def vote_code(request, slug):
     """A printed access code: checked (not used up: the ballot's transaction does that), then the
     visitor goes to that code's ballot. The code travels only in this POST's body."""
     cycle = _public_cycle(slug)
-    if request.user.is_authenticated or _voting_state(cycle) != "open":
+    if request.user.is_authenticated or voting_state(cycle) != "open":
         return redirect("vote_index", slug=cycle.slug)
     status, errors = 200, []
     form = AccessCodeForm(request.POST or None)
@@ -220,7 +220,7 @@ def vote_phone(request, slug):
     it (the number rides along in a hidden field, never in the session or a URL). POST
     ``step=verify``: check it, then the list of ballots."""
     cycle = _public_cycle(slug)
-    if request.user.is_authenticated or _voting_state(cycle) != "open":
+    if request.user.is_authenticated or voting_state(cycle) != "open":
         return redirect("vote_index", slug=cycle.slug)
     step = request.POST.get("step", "send") if request.method == "POST" else ""
     status = 200
@@ -265,7 +265,7 @@ def vote_phone(request, slug):
     return render(request, "voting/vote_phone.html", {"cycle": cycle, "form": form, "step": "send"}, status=status)
 
 
-class _Ballot:
+class BallotPage:
     """Everything the ballot page, the review page and the confirmation page show."""
 
     def __init__(self, request, cycle, district, *, seed: str, page: dict | None = None, language: str | None = None):
@@ -331,7 +331,9 @@ class _Ballot:
         return rows, sum((by_code[c].cost for c in ballot.choices), Decimal(0))
 
 
-def _render_ballot_form(request, ballot: _Ballot, *, form, choices=None, ballot_errors=(), status=200, changing=False):
+def _render_ballot_form(
+    request, ballot: BallotPage, *, form, choices=None, ballot_errors=(), status=200, changing=False
+):
     return render(
         request,
         "voting/ballot_form.html",
@@ -340,7 +342,7 @@ def _render_ballot_form(request, ballot: _Ballot, *, form, choices=None, ballot_
     )
 
 
-def _render_refused(request, ballot: _Ballot, *, state: str, message, status=409):
+def _render_refused(request, ballot: BallotPage, *, state: str, message, status=409):
     if state == "paused":
         ballot.cycle.refresh_from_db(fields=["voting_paused_at", "voting_pause_reason"])
     return render(
@@ -381,7 +383,7 @@ def vote_ballot(request, slug, code):
         own = District.objects.filter(pk=session_voter["district_id"]).first()
         message = MSG_CODE_OTHER_BALLOT % {"district": own.name if own else "—"}
         return render(request, "403.html", {"message": message}, status=403)
-    ballot = _Ballot(request, cycle, district, seed=seed)
+    ballot = BallotPage(request, cycle, district, seed=seed)
 
     def voter_for(data) -> services.Voter:
         language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
@@ -420,7 +422,7 @@ def vote_ballot(request, slug, code):
     return ballot_steps(request, ballot, key=key, voter_for=voter_for, on_cast=on_cast, voter_form=voter_form)
 
 
-def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, voter_form=None):
+def ballot_steps(request, ballot: BallotPage, *, key: str, voter_for, on_cast, voter_form=None):
     """The ballot page's steps for one voter, whoever they are (an account, a session voter, a
     kiosk's checked-in voter): GET the form, POST ``edit`` / ``review`` / ``cast``.
     ``voter_for(cleaned data)`` builds the ``services.Voter``; ``on_cast(result)`` runs after a cast
@@ -433,7 +435,7 @@ def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, vote
         return VoterForm(data, initial=initial, attest_text=ballot.attest_text)
 
     if request.method == "GET":
-        state = _voting_state(ballot.cycle)
+        state = voting_state(ballot.cycle)
         standing = None
         if state == "open":
             # Not a form the voter may not cast: voted here already, or their one ward ballot cast
@@ -444,7 +446,7 @@ def ballot_steps(request, ballot: _Ballot, *, key: str, voter_for, on_cast, vote
                     request, ballot, state="already_voted", message=_standing_message(standing), status=200
                 )
         if state != "open":
-            return _render_refused(request, ballot, state=state, message=_state_message(state), status=200)
+            return _render_refused(request, ballot, state=state, message=state_message(state), status=200)
         return _render_ballot_form(request, ballot, form=make_form(), changing=standing.changeable)
 
     step = request.POST.get("step", "review")
@@ -656,7 +658,7 @@ def staff_access_codes(request, slug):
         except ApplicationError as error:
             apply_errors(error, form)
         else:
-            bundle = verification.access_codes_bundle(district=district, codes=codes, expires_at=expires_at)
+            bundle = cards.access_codes_bundle(district=district, codes=codes, expires_at=expires_at)
             response = HttpResponse(bundle, content_type="application/zip")
             response["Content-Disposition"] = f'attachment; filename="access-codes-{cycle.slug}-{district.code}.zip"'
             return response

@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from budgets import selectors as cycle_selectors
 from budgets.models import District
 from core.errors import ApplicationError, NotAllowed
-from core.views_mixins import apply_errors, deny
+from core.views_mixins import apply_errors, cycle_gate, deny
 
 from . import kiosk, permissions, selectors, services, sites
 from . import views as ballot_views
@@ -88,7 +89,7 @@ def _kiosk_page(cycle, opened: Kiosk, *, idle_timer: bool) -> dict:
 
 
 def _site_worker_gate(request, cycle):
-    return ballot_views._gate(request, permissions.check_site_worker, cycle)
+    return cycle_gate(request, permissions.check_site_worker, cycle)
 
 
 # --- volunteer: open the kiosk, check voters in, close it ----------------------------------------------
@@ -96,7 +97,7 @@ def _site_worker_gate(request, cycle):
 @require_http_methods(["GET", "POST"])
 def kiosk_start(request, slug):
     """Without an open kiosk: choose a site and open one. With one: the check-in page."""
-    cycle = ballot_views._public_cycle(slug)
+    cycle = cycle_selectors.cycle_get_public_or_404(slug)
     if refused := _site_worker_gate(request, cycle):
         return refused
     opened = _kiosk(request, cycle)
@@ -164,7 +165,7 @@ def _checkin_page(request, cycle, opened: Kiosk):
         else:
             request.session[SESSION_KIOSK_VOTER] = checked_in.as_session()
             return redirect("kiosk_ballot", slug=cycle.slug)
-    state = ballot_views._voting_state(cycle)
+    state = ballot_views.voting_state(cycle)
     site = VotingSite.objects.filter(pk=opened.site_id).first()
     return render(
         request,
@@ -175,7 +176,7 @@ def _checkin_page(request, cycle, opened: Kiosk):
             "close_form": KioskCloseForm(prefix="close"),
             "state": state,
             "state_title": ballot_views.STATE_TITLES.get(state, ""),
-            "state_message": ballot_views._state_message(state) if state != "open" else "",
+            "state_message": ballot_views.state_message(state) if state != "open" else "",
             "site_inactive_message": kiosk.MSG_SITE_INACTIVE if site is None or not site.active else "",
             **_kiosk_page(cycle, opened, idle_timer=False),
         },
@@ -215,7 +216,7 @@ def _close_and_log_out(request, opened: Kiosk | None) -> None:
 @require_POST
 def kiosk_close(request, slug):
     """End kiosk mode on this device (the kiosk's PIN; audited) and log the device out."""
-    cycle = ballot_views._public_cycle(slug)
+    cycle = cycle_selectors.cycle_get_public_or_404(slug)
     opened = _kiosk(request, cycle)
     if opened is None:
         request.session.pop(SESSION_KIOSK, None)
@@ -237,7 +238,7 @@ def kiosk_close(request, slug):
 def kiosk_reset(request, slug):
     """Forget the checked-in voter (after a ballot, "next voter", "leave without voting", or when
     the device sat idle) and return to the check-in. Forgetting is always safe, so anyone may ask."""
-    cycle = ballot_views._public_cycle(slug)
+    cycle = cycle_selectors.cycle_get_public_or_404(slug)
     _forget_voter(request)
     return redirect("kiosk_start", slug=cycle.slug)
 
@@ -248,7 +249,7 @@ def kiosk_alive(request, slug):
     """The idle timer's ping while the voter is active (and once when a voter's page loads, which
     tells the server the page watches for idleness): 204 (still checked in, or nobody is), 410 (the
     voter timed out: nothing they send will be stored)."""
-    cycle = ballot_views._public_cycle(slug)
+    cycle = cycle_selectors.cycle_get_public_or_404(slug)
     if refused := _site_worker_gate(request, cycle):
         return refused
     opened = _kiosk(request, cycle)
@@ -269,7 +270,7 @@ def kiosk_ballot(request, slug):
     """The checked-in voter's ballot (review, cast) in the language chosen at check-in. Cast as
     channel "kiosk", verification "checkin", with the site on the roll entry; then the receipt
     code, once, and the voter is forgotten."""
-    cycle = ballot_views._public_cycle(slug)
+    cycle = cycle_selectors.cycle_get_public_or_404(slug)
     if refused := _site_worker_gate(request, cycle):
         return refused
     opened = _kiosk(request, cycle)
@@ -292,7 +293,7 @@ def kiosk_ballot(request, slug):
 
     page = {**_kiosk_page(cycle, opened, idle_timer=True), "form_action": reverse("kiosk_ballot", args=[cycle.slug])}
     with translation.override(kiosk.page_language(voter.language)):  # the voter's, not the volunteer's
-        ballot = ballot_views._Ballot(
+        ballot = ballot_views.BallotPage(
             request, cycle, district, seed=voter.identity_key, page=page, language=voter.language
         )
 
@@ -319,8 +320,8 @@ def kiosk_ballot(request, slug):
 @require_http_methods(["GET", "POST"])
 def staff_sites(request, slug):
     """The cycle's voting sites: add one, open or close one (a closed site's kiosks check no one in)."""
-    cycle = ballot_views._staff_cycle(slug)
-    if refused := ballot_views._gate(request, permissions.check_official, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_official, cycle):
         return refused
     action = request.POST.get("action", "")
     form = VotingSiteForm(request.POST if action == "create" else None)

@@ -20,13 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from budgets import selectors as cycle_selectors
 from budgets.phases import Capability
 from core.errors import ApplicationError, Conflict, NotAllowed, PhaseClosed, ValidationFailed
-from core.views_mixins import apply_errors, deny, user_passes
+from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
 
 from . import methods, paper, permissions, selectors, services
 from .forms import METHOD_LABELS
 from .forms_paper import PaperBatchForm, PaperCountsForm, ResolveForm, SheetForm
 from .models import PaperBatch, VotingSite
-from .views import _gate, _staff_cycle
 
 # The printed page size, as a static stylesheet (no inline styles under the content security policy).
 PAPER_SIZES = {"letter": "css/paper-letter.css", "a4": "css/paper-a4.css"}
@@ -56,10 +55,10 @@ def paper_ballot(request, slug, code):
     """A one-sheet printable ballot for a district, in one of the cycle's languages (``?lang=``),
     on Letter or A4 paper (``?size=a4``). Public once the ballot is frozen (voting has opened);
     before that officials may print a draft to check it."""
-    cycle = _staff_cycle(slug)
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
     frozen = not cycle.allows(Capability.DESIGN_BALLOT)
     if not frozen:
-        if refused := _gate(request, permissions.check_official, cycle):
+        if refused := cycle_gate(request, permissions.check_official, cycle):
             return refused
     elif cycle_selectors.cycle_get_public(slug) is None:
         raise Http404
@@ -101,8 +100,8 @@ def paper_ballot(request, slug, code):
 # --- batches (site workers) ----------------------------------------------------------------------------
 @require_GET
 def paper_batch_list(request, slug):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_site_worker, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
         return refused
     batches = [{"batch": b, "state": paper.paper_batch_state(b)} for b in paper.paper_batches(cycle)]
     return render(
@@ -124,8 +123,8 @@ def paper_batch_list(request, slug):
 
 @require_http_methods(["GET", "POST"])
 def paper_batch_create(request, slug):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_site_worker, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
         return refused
     if not cycle.allows(Capability.ENTER_PAPER_BALLOTS):
         messages.error(request, paper.MSG_PAPER_CLOSED)
@@ -194,8 +193,8 @@ def _render_batch(request, cycle, batch, *, counts_form=None, status=200):
 
 @require_GET
 def paper_batch_detail(request, slug, batch_id):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_site_worker, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
         return refused
     return _render_batch(request, cycle, _batch(cycle, batch_id))
 
@@ -223,8 +222,8 @@ def _mark_rows(projects, *, values=None, prefix="") -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def paper_sheet_key(request, slug, batch_id, pass_no):
     """Key one sheet in pass 1 or 2; after each sheet the form comes back with the next number."""
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_site_worker, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
         return refused
     batch = _batch(cycle, batch_id)
     if pass_no not in paper.PASSES:
@@ -324,8 +323,8 @@ def _comparison(mismatch: paper.Mismatch, projects, method) -> dict:
 def paper_mismatches(request, slug, batch_id):
     """Officials: every sheet whose keyings differ (or that one pass lacks), side by side, with a
     form to record what the sheet says."""
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_official, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_official, cycle):
         return refused
     batch = _batch(cycle, batch_id)
     design, projects = selectors.ballot_for(batch.district)
@@ -379,8 +378,8 @@ def paper_mismatches(request, slug, batch_id):
 
 @require_POST
 def paper_batch_counts(request, slug, batch_id):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_official, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_official, cycle):
         return refused
     batch = _batch(cycle, batch_id)
     form = PaperCountsForm(request.POST)
@@ -402,8 +401,8 @@ def paper_batch_counts(request, slug, batch_id):
 
 @require_POST
 def paper_batch_reconcile(request, slug, batch_id):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_official, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_official, cycle):
         return refused
     batch = _batch(cycle, batch_id)
     try:

@@ -13,14 +13,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from budgets import selectors as cycle_selectors
 from budgets.phases import Capability, Phase, phase_reached
 from core.errors import ApplicationError, Conflict, NotAllowed, NotFound, ValidationFailed
-from core.views_mixins import apply_errors, deny, user_passes
+from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
 
 from . import permissions, review
 from .forms_review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
 from .models import ProvisionalBallot
-from .views import _gate, _staff_cycle
 
 
 def _acts(user) -> bool:
@@ -74,15 +74,15 @@ def _render_provisional(request, cycle, *, bound=None, status=200):
 
 @require_GET
 def staff_provisional(request, slug):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_turnout, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_turnout, cycle):
         return refused
     return _render_provisional(request, cycle)
 
 
 def _provisional_decide(request, slug, pk, kind):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_official, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_official, cycle):
         return refused
     provisional = ProvisionalBallot.objects.filter(pk=pk, cycle=cycle).first()
     if provisional is None:
@@ -152,16 +152,16 @@ def _render_duplicates(request, cycle, *, bound=None, status=200):
 
 @require_GET
 def staff_duplicates(request, slug):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_turnout, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_turnout, cycle):
         return refused
     return _render_duplicates(request, cycle)
 
 
 @require_POST
 def staff_duplicate_decide(request, slug):
-    cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_official, cycle):
+    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
+    if refused := cycle_gate(request, permissions.check_official, cycle):
         return refused
     match_key = request.POST.get("group", "")
     group = next((g for g in review.duplicate_groups(cycle) if g.match_key == match_key), None)

@@ -320,7 +320,7 @@ PB_MAP_ATTRIBUTION = env(
 )
 PB_MAP_CENTER = env("PB_MAP_CENTER", default="40.7178,-74.0431")  # "lat,lng" where the map starts
 # SMS for phone verification: a class with send(phone, text); a real provider plugs in here.
-PB_SMS_BACKEND = env("PB_SMS_BACKEND", default="voting.sms.ConsoleBackend")
+PB_SMS_BACKEND = env("PB_SMS_BACKEND", default="core.sms.ConsoleBackend")
 # The audit bundle and the archive (audit app): a published group (district × channel) with fewer
 # ballots than this is merged; identities are erased this many days after the results.
 PB_SMALL_CELL = env.int("PB_SMALL_CELL", default=10)

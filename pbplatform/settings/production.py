@@ -33,7 +33,7 @@ STORAGES = {
 # drf-spectacular's own deploy check generates the schema; CI runs `spectacular --fail-on-warn`.
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "ENABLE_DJANGO_DEPLOY_CHECK": False}  # noqa: F405
 # SMS codes must never reach standard output in production: no console backend here.
-PB_SMS_BACKEND = env("PB_SMS_BACKEND", default="voting.sms.DisabledBackend")
+PB_SMS_BACKEND = env("PB_SMS_BACKEND", default="core.sms.DisabledBackend")
 if PB_SMS_BACKEND.endswith("ConsoleBackend"):
     raise ImproperlyConfigured("PB_SMS_BACKEND: the console backend would print voting codes; configure a provider.")
 PB_ALLOW_DEMO = False  # load_demo refuses here

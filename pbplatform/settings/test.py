@@ -21,7 +21,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("PB_CELERY_EAGER", default=True)
 # A worker and beat started by a test (tests/conftest.py, `scheduler`) share a queue of their own,
 # so parallel test runs on one broker never take each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("PB_CELERY_QUEUE", default="celery")
-PB_SMS_BACKEND = "voting.sms.LocmemBackend"
+PB_SMS_BACKEND = "core.sms.LocmemBackend"
 # The matrix tests make hundreds of refusals a minute from one client; each must be logged. The
 # rate limit itself is tested with its own, low limit (core/tests/test_security.py).
 PB_DENIAL_LOG_PER_MINUTE = 100_000

@@ -17,13 +17,14 @@ from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from budgets.services import cycle_transition
+from core import sms
 from core.errors import NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
 from core.services import NOTIFICATION_MAX_ATTEMPTS, notification_deliver, notifications_retry_unsent
 from proposals.tests.builders import make_project, move, submit
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, user_with_role
-from voting import crypto, methods, services, sms, verification
+from voting import cards, crypto, methods, services, verification
 from voting.models import AccessCode, Ballot, PhoneChallenge, VerificationAttempt, VoterRollEntry
 
 pytestmark = pytest.mark.django_db
@@ -81,9 +82,7 @@ def test_the_download_is_a_csv_and_a_printable_pdf(cycle, official):
     district = cycle.districts.get(code="A")
     expires = timezone.now() + timedelta(days=30)
     codes = verification.access_codes_generate(actor=official, district=district, count=3, expires_at=expires)
-    bundle = zipfile.ZipFile(
-        io.BytesIO(verification.access_codes_bundle(district=district, codes=codes, expires_at=expires))
-    )
+    bundle = zipfile.ZipFile(io.BytesIO(cards.access_codes_bundle(district=district, codes=codes, expires_at=expires)))
     assert sorted(bundle.namelist()) == ["codes.csv", "codes.pdf"]
     rows = list(csv.DictReader(io.StringIO(bundle.read("codes.csv").decode())))
     assert [r["code"] for r in rows] == codes and {r["district"] for r in rows} == {"A"}
@@ -258,7 +257,7 @@ def test_a_district_without_a_ballot_is_a_clear_refusal(official):
 
 
 def test_without_an_sms_provider_phone_verification_is_unavailable(settings, outbox):
-    settings.PB_SMS_BACKEND = "voting.sms.DisabledBackend"
+    settings.PB_SMS_BACKEND = "core.sms.DisabledBackend"
     with pytest.raises(verification.SmsUnavailable):
         verification.phone_challenge_start(phone="2015550123", client_key="c")
     assert outbox == [] and not PhoneChallenge.objects.exists() and not Notification.objects.exists()
@@ -326,7 +325,7 @@ def test_a_failed_send_records_no_code(outbox, django_capture_on_commit_callback
         verification.phone_challenge_start(phone="2015550123", client_key="c")
     row = Notification.objects.get()
     code = re.search(r"\b(\d{7})\b", row.body).group(1)
-    failing = mock.patch("voting.sms.LocmemBackend.send", side_effect=RuntimeError(f"provider refused {code}"))
+    failing = mock.patch("core.sms.LocmemBackend.send", side_effect=RuntimeError(f"provider refused {code}"))
     with failing:
         assert notification_deliver(notification_id=row.pk) is False
     row.refresh_from_db()
@@ -380,7 +379,7 @@ def test_the_printed_cards_give_the_expiry_in_the_cycles_zone(cycle, official, l
     codes = verification.access_codes_generate(actor=official, district=district, count=9, expires_at=expires)
     with translation.override(language):
         bundle = zipfile.ZipFile(
-            io.BytesIO(verification.access_codes_bundle(district=district, codes=codes, expires_at=expires))
+            io.BytesIO(cards.access_codes_bundle(district=district, codes=codes, expires_at=expires))
         )
     pages = PdfReader(io.BytesIO(bundle.read("codes.pdf"))).pages
     text = "\n".join(page.extract_text() for page in pages)

@@ -12,7 +12,8 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from voting import crypto, services, sms, verification
+from core import sms
+from voting import crypto, services, verification
 from voting.models import AccessCode, Ballot, Identity, VoterRollEntry
 from voting.tests.test_views import RECEIPT, VOTER, _text, ballot_url, voting_cycle
 from voting.views import MSG_CODE_OTHER_BALLOT, MSG_VERIFY_AGAIN, SESSION_VOTER

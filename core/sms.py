@@ -1,5 +1,6 @@
-"""Pluggable SMS backends (``PB_SMS_BACKEND``). The console backend prints to standard output, like
-Django's console email backend — never through logging, which must not carry codes."""
+"""Pluggable SMS backends (``PB_SMS_BACKEND``), used by the outbox (``core.services``) like Django's
+email backends. The console backend prints to standard output, like Django's console email backend —
+never through logging, which must not carry codes."""
 
 import sys
 
