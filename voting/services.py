@@ -835,12 +835,15 @@ _STILL_OPEN = """
     SELECT phase, voting_paused_at IS NOT NULL,
            voting_close_at IS NOT NULL AND clock_timestamp() >= voting_close_at
     FROM budgets_cycle WHERE id = %s
+    FOR KEY SHARE
 """
 
 
 def _still_open(cycle: Cycle) -> None:
     """The last statement of a cast: the close of voting is a timestamp and a pause takes effect
-    when it commits; a ballot that would commit after either is not stored."""
+    when it commits; a ballot that would commit after either is not stored. ``FOR KEY SHARE`` makes
+    the order strict: a pause or close that holds the cycle row (``FOR UPDATE``) makes the cast wait
+    and then read what it committed, and a cast that read first makes the pause or close wait for it."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:

@@ -234,3 +234,52 @@ def test_a_cast_that_commits_before_the_pause_or_close_is_counted(world, how):
     assert ballot.receipt_hash == crypto.receipt_hash(result.receipt_code)
     assert VoterRollEntry.objects.filter(identity_key=voter("in-time").identity_key, district_id=a).count() == 1
     assert_roll_matches_ballots()
+
+
+@pytest.mark.parametrize(("how", "refusal"), [("pause", services.VotingPaused), ("close", services.VotingClosed)])
+def test_a_cast_that_rechecks_while_a_pause_or_close_holds_the_cycle_waits_and_is_refused(world, how, refusal):
+    """The pause or close has locked the cycle row and not yet committed when the cast reaches its
+    closing re-check: the re-check waits for it and reads what it committed, so the cast is refused
+    instead of reading the old row and committing after the pause or close."""
+    a = world.district("A").pk
+    before = stored()
+    holder = connection.get_new_connection(connection.get_connection_params())
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT id FROM budgets_cycle WHERE id = %s FOR UPDATE", [world.cycle.pk])
+    outcome = {}
+
+    def cast():
+        try:
+            outcome["value"] = (
+                "ok",
+                services.ballot_cast(voter=voter("late"), district=a, ballot=methods.Ballot(choices=("A-01",))),
+            )
+        except ApplicationError as exc:
+            outcome["value"] = type(exc).__name__, exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=cast)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while True:
+        assert thread.is_alive(), f"the cast did not wait for the locked cycle: {outcome}"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0] == 1:
+                break
+        assert time.monotonic() < deadline, "the cast never waited on the cycle row"
+        time.sleep(0.02)
+    change = "voting_paused_at = now(), voting_pause_reason = 'Test'" if how == "pause" else "phase = 'counting'"
+    with holder.cursor() as cursor:
+        cursor.execute(f"UPDATE budgets_cycle SET {change} WHERE id = %s", [world.cycle.pk])
+    holder.commit()
+    holder.close()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    name, error = outcome["value"]
+    assert name == refusal.__name__, (name, error)
+    assert stored() == before
+    assert_roll_matches_ballots()
