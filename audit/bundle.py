@@ -40,7 +40,8 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from budgets.models import Cycle, DistrictResult, TallyRun
+from allocation.models import DistrictResult, TallyRun
+from budgets.models import Cycle
 from budgets.tally import counted_districts, district_result
 from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 from core.small_cells import OTHER, merge_small

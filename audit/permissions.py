@@ -51,7 +51,7 @@ def check_exportable(cycle) -> None:
 
 def public_record_exists(cycle) -> bool:
     """After certification: results are public, and every counted district has a published result."""
-    from budgets.models import DistrictResult
+    from allocation.models import DistrictResult
 
     if not cycle.allows(Capability.VIEW_RESULTS):
         return False

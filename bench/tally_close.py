@@ -53,8 +53,8 @@ def main() -> None:
     from django.db import connection, transaction
 
     from accounts.roles import Role
+    from allocation.models import TallyRun
     from budgets.demo import demo_load
-    from budgets.models import TallyRun
     from budgets.phases import Phase
     from budgets.services import cycle_transition
     from budgets.tally import tally_cycle

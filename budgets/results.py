@@ -22,11 +22,12 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from allocation.models import DistrictResult
 from core.money import format_money
 from core.small_cells import OTHER, merge_small
 
 from . import selectors
-from .models import Cycle, District, DistrictResult
+from .models import Cycle, District
 from .phases import Capability
 
 # The same words as the ballot design's choices (voting.models.AllocationRule); the tally page's too.

@@ -10,10 +10,11 @@ from fractions import Fraction
 
 from django.utils import timezone
 
+from allocation.models import DistrictResult, TallyRun
 from core.models import AuditEvent
 
 from . import interop, lottery
-from .models import Cycle, District, DistrictResult, TallyRun
+from .models import Cycle, District
 from .phases import Capability
 from .results import RULE_LABELS, ballot_method, count_label
 from .rules import RULES

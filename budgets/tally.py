@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from budgets.models import Cycle, District, DistrictResult, TallyRun
+from allocation.models import DistrictResult, TallyRun
+from budgets.models import Cycle, District
 from budgets.pabulib import pb_parse
 from budgets.phases import Capability, Phase
 from budgets.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from budgets.models import Cycle, DistrictResult
+from allocation.models import DistrictResult
+from budgets.models import Cycle
 from core.errors import Conflict, ValidationFailed
 from core.services import audit_record
 

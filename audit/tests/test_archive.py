@@ -21,11 +21,11 @@ from django.db import connection, models
 from django.utils import dateformat, timezone
 from PIL import Image
 
+from allocation.models import DistrictResult
 from audit.archive import accounts_of_cycle_only
 from audit.bundle import bundle_write
 from audit.services import cycle_archive, retention_ends
 from audit.verify import bundle_verify
-from budgets.models import DistrictResult
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from core.errors import GuardFailed, NotAllowed, TransitionNotAllowed, ValidationFailed

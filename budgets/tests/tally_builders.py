@@ -13,7 +13,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from budgets.models import TallyRun
+from allocation.models import TallyRun
 from budgets.phases import Phase
 from budgets.services import cycle_transition
 from voting import crypto, methods, services

@@ -14,10 +14,11 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from allocation.models import TallyRun
 from budgets import interop
 from budgets.demo import DEMO_SLUG, demo_load
 from budgets.interop import district_pb_export
-from budgets.models import Cycle, District, TallyRun
+from budgets.models import Cycle, District
 from budgets.phases import Phase
 from budgets.services import cycle_transition
 from budgets.tally import tally_district

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
+from allocation.models import DistrictResult, TallyRun
 from budgets import results
-from budgets.models import DistrictResult, TallyRun
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from budgets.tally import cycle_certify, project_withdraw

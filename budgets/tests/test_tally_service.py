@@ -11,8 +11,9 @@ from datetime import date
 import pytest
 from django.db import connection
 
+from allocation.models import DistrictResult, TallyRun
 from budgets import lottery, tally
-from budgets.models import Cycle, DistrictResult, TallyRun, TieBreak
+from budgets.models import Cycle, TieBreak
 from budgets.phases import Phase
 from budgets.tasks import tally_cycle_task
 from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed

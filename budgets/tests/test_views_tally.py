@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from allocation.models import DistrictResult, TallyRun
 from budgets import lottery, tally
-from budgets.models import Cycle, DistrictResult, TallyRun, TieBreak
+from budgets.models import Cycle, TieBreak
 from budgets.phases import Phase
 from core.models import AuditEvent
 from proposals.models import Project

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "budgets",
     "proposals",
     "voting",
+    "allocation",
     "audit",
 ]
 

@@ -7,7 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from budgets.models import Cycle, DistrictResult, TallyRun
+from allocation.models import DistrictResult, TallyRun
+from budgets.models import Cycle
 from budgets.phases import Phase
 from budgets.tests.tally_builders import counting_world
 from core.models import AuditEvent
