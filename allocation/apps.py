@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class AllocationConfig(AppConfig):
     name = "allocation"
     verbose_name = "Allocation"
+
+    def ready(self):
+        from . import demo
+
+        demo.register()  # wiring

@@ -54,10 +54,10 @@ def main() -> None:
 
     from accounts.roles import Role
     from allocation.models import TallyRun
+    from allocation.tally import tally_cycle
     from budgets.demo import demo_load
     from budgets.phases import Phase
     from budgets.services import cycle_transition
-    from budgets.tally import tally_cycle
     from voting import crypto
     from voting.models import Ballot, BallotDesign, VoterRollEntry
 

@@ -2,7 +2,7 @@
 planned, in progress, done, with a note and optionally a photo — on funded projects, and everyone
 in the project's chain hears about it through the outbox.
 
-"Funded" is the published result (``budgets.tally.district_result``, certified or revised after a
+"Funded" is the published result (``allocation.tally.district_result``, certified or revised after a
 withdrawal) selecting the project, which is not withdrawn. Updates are posted in the
 implementation phase (``Capability.POST_UPDATES``): after certification the cycle is in results,
 and an official moves it on to implementation by hand once building starts.
@@ -36,7 +36,7 @@ MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
 
 def project_is_funded(project: Project) -> bool:
     """The district's published result selects the project, and it has not been withdrawn."""
-    from budgets.tally import district_result, run_selected
+    from allocation.tally import district_result, run_selected
 
     if project.withdrawn_at is not None:
         return False

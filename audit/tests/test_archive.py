@@ -105,7 +105,7 @@ def certified_with_people(official, *, extra_cycle=None):
 def text_of_every_row() -> str:
     """Every row of every table of the apps that hold voting data, as text."""
     chunks = []
-    for label in ("voting", "core", "budgets", "audit"):
+    for label in ("voting", "core", "budgets", "allocation", "audit"):
         for model in apps.get_app_config(label).get_models():
             fields = [
                 f.attname
