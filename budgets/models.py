@@ -1,5 +1,7 @@
 from zoneinfo import available_timezones
 
+from django.conf import settings
+from django.conf.locale import LANG_INFO
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +60,7 @@ class Cycle(models.Model):
     voting_paused_at = models.DateTimeField(_("voting paused since"), null=True, blank=True)
     voting_pause_reason = models.TextField(_("reason for the pause"), blank=True)
     # Ties in the tally: the declared order (projects' codes), or a public lottery whose draw (the
-    # seed, e.g. numbers drawn in public) an official records before the tally (budgets.lottery).
+    # seed, e.g. numbers drawn in public) an official records before the tally (allocation.lottery).
     tie_break = models.CharField(_("tie-break"), max_length=10, choices=TieBreak.choices, default=TieBreak.DECLARED)
     lottery_seed = models.CharField(_("lottery draw"), max_length=100, blank=True)
     lottery_drawn_at = models.DateTimeField(_("lottery drawn at"), null=True, blank=True)
@@ -85,9 +87,6 @@ class Cycle(models.Model):
 
     def content_languages(self) -> list[tuple[str, str]]:
         """Languages project texts and ballots are written in: the site's, then the cycle's own."""
-        from django.conf import settings
-        from django.conf.locale import LANG_INFO
-
         site = list(settings.LANGUAGES)
         known = {code for code, _name in site}
         return site + [(c, LANG_INFO[c]["name"]) for c in self.extra_languages if c in LANG_INFO and c not in known]
