@@ -1,8 +1,4 @@
-"""A tally run of a district's counted ballots and the published result that certifies one.
-
-Both tables began in ``budgets`` and keep their rows through the move (migration
-``allocation.0001_initial``).
-"""
+"""Tally runs over a district's counted ballots, and the published results that certify them."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
