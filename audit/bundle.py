@@ -8,7 +8,7 @@ Files, written in this order: ``ballots.csv``, one ``<district>.pb`` per distric
 Memory stays flat: each file is streamed into its zip entry and the ballots are never all held at
 once — on PostgreSQL ``ballots.csv`` is PostgreSQL's own ``COPY … TO STDOUT WITH CSV`` streamed into
 the zip (elsewhere a cursor read ``FETCH`` rows at a time), and each ``.pb`` is the streamed export of
-``budgets.interop``. On PostgreSQL, when called outside a transaction, the whole
+``allocation.interop``. On PostgreSQL, when called outside a transaction, the whole
 bundle is read in one REPEATABLE READ READ ONLY transaction, so every file describes the same moment
 (a void committed half-way cannot make ``ballots.csv`` and the ``.pb`` files disagree).
 
@@ -40,9 +40,11 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from budgets import interop
-from budgets.models import Cycle, DistrictResult, TallyRun
-from budgets.tally import counted_districts, district_result
+from allocation import interop
+from allocation.interop import counted_districts
+from allocation.models import DistrictResult, TallyRun
+from allocation.tally import district_result
+from budgets.models import Cycle
 from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 from core.models import AuditEvent
 from core.selectors import audit_event_export, audit_event_public

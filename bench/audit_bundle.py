@@ -197,8 +197,8 @@ def child_certify() -> dict:
     _setup()
     from accounts.models import User
     from accounts.roles import Role
+    from allocation.tally import cycle_certify, tally_cycle
     from budgets.models import Cycle
-    from budgets.tally import cycle_certify, tally_cycle
 
     cycle = Cycle.objects.get(slug=SLUG)
     official = User.objects.filter(groups__name=Role.OFFICIAL.value).order_by("pk").first()

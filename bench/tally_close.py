@@ -62,14 +62,14 @@ def main() -> None:
     from django.db import connection, transaction
 
     from accounts.roles import Role
+    from allocation.interop import district_pb_export
+    from allocation.models import TallyRun
+    from allocation.tally import cycle_certify, tally_request
     from budgets.demo import demo_load
-    from budgets.interop import district_pb_export
-    from budgets.models import TallyRun
     from budgets.pabulib import pb_parse
     from budgets.phases import Phase
     from budgets.rules import Election
     from budgets.services import cycle_transition
-    from budgets.tally import cycle_certify, tally_request
     from voting import crypto
     from voting.models import Ballot, BallotDesign, VoterRollEntry
 

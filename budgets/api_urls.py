@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api, api_results
+from . import api
 
 router = SimpleRouter()
 router.register("cycles", api.CycleViewSet, basename="cycle")
@@ -18,17 +18,6 @@ urlpatterns = [
         "cycles/<slug:cycle_slug>/districts/<str:code>/",
         api.DistrictViewSet.as_view({"get": "retrieve"}),
         name="district-detail",
-    ),
-    path("cycles/<slug:slug>/results/", api_results.CycleResultsView.as_view(), name="api-cycle-results"),
-    path(
-        "cycles/<slug:slug>/results/<slug:code>/",
-        api_results.DistrictResultsView.as_view(),
-        name="api-district-results",
-    ),
-    path(
-        "cycles/<slug:slug>/participation/",
-        api_results.ParticipationView.as_view(),
-        name="api-cycle-participation",
     ),
     *router.urls,
 ]

@@ -2,7 +2,10 @@
 services up to a requested phase. Idempotent; a fixed seed; refused under production settings.
 
 Later apps extend the demo by registering fillers for the phases they build
-(``register_demo_filler``): a filler runs once, when the demo enters its phase.
+(``register_demo_filler``): a filler runs once, when the demo enters its phase. A phase that a
+cycle reaches through its own service rather than ``cycle_transition`` has a mover registered by
+the app that owns it (``register_demo_mover``): allocation certifies the tally into results, audit
+archives.
 """
 
 import random
@@ -58,8 +61,8 @@ def register_demo_filler(phase: Phase, filler: Filler) -> None:
         _FILLERS[phase].append(filler)
 
 
-# mover(cycle=..., users=...) -> Cycle: takes the demo into a phase its own way (audit archives the
-# demo at once, without waiting for the retention period).
+# mover(cycle=..., users=...) -> Cycle: takes the demo into a phase its own way (allocation tallies
+# and certifies; audit archives the demo at once, without waiting for the retention period).
 Mover = Callable[..., Cycle]
 _MOVERS: dict[Phase, Mover] = {}
 
@@ -79,7 +82,6 @@ class DemoReport:
     moved: list[str] = field(default_factory=list)
     users: dict[Role, User] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the fillers said
-    rules: dict[str, str] = field(default_factory=dict)  # district code → the rule certified
 
 
 def totp_uri(email: str, secret: str) -> str:
@@ -203,14 +205,7 @@ def demo_load(*, phase: Phase = Phase.IDEAS, now: datetime | None = None, force:
     report = DemoReport(cycle=cycle, created=created, users=users, notes=notes)
     while not phase_reached(cycle.phase, phase):
         nxt = transition_next(cycle.phase)
-        if nxt.target == Phase.RESULTS:
-            # Results are published only by certifying the declared rule's tally (budgets.tally).
-            from .tally import counted_districts, cycle_certify, tally_cycle
-
-            tally_cycle(cycle=cycle)
-            report.rules = {d.code: d.ballot_design.allocation_rule for d in counted_districts(cycle)}
-            cycle = cycle_certify(actor=official, cycle=cycle, reason="Demo: tallied with the declared rules.")
-        elif nxt.target in _MOVERS:
+        if nxt.target in _MOVERS:
             cycle = _MOVERS[nxt.target](cycle=cycle, users=users)
         else:
             cycle = cycle_transition(

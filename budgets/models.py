@@ -1,5 +1,7 @@
 from zoneinfo import available_timezones
 
+from django.conf import settings
+from django.conf.locale import LANG_INFO
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +60,7 @@ class Cycle(models.Model):
     voting_paused_at = models.DateTimeField(_("voting paused since"), null=True, blank=True)
     voting_pause_reason = models.TextField(_("reason for the pause"), blank=True)
     # Ties in the tally: the declared order (projects' codes), or a public lottery whose draw (the
-    # seed, e.g. numbers drawn in public) an official records before the tally (budgets.lottery).
+    # seed, e.g. numbers drawn in public) an official records before the tally (allocation.lottery).
     tie_break = models.CharField(_("tie-break"), max_length=10, choices=TieBreak.choices, default=TieBreak.DECLARED)
     lottery_seed = models.CharField(_("lottery draw"), max_length=100, blank=True)
     lottery_drawn_at = models.DateTimeField(_("lottery drawn at"), null=True, blank=True)
@@ -85,9 +87,6 @@ class Cycle(models.Model):
 
     def content_languages(self) -> list[tuple[str, str]]:
         """Languages project texts and ballots are written in: the site's, then the cycle's own."""
-        from django.conf import settings
-        from django.conf.locale import LANG_INFO
-
         site = list(settings.LANGUAGES)
         known = {code for code, _name in site}
         return site + [(c, LANG_INFO[c]["name"]) for c in self.extra_languages if c in LANG_INFO and c not in known]
@@ -132,66 +131,3 @@ class District(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
-
-
-class TallyRun(models.Model):
-    """One rule run over one district's counted ballots.
-
-    Keyed by (district, rule, parameters, input hash): the input is the district's deterministic
-    ``.pb`` export and ``input_hash`` its SHA-256, so a redelivered or doubled trigger finds the run
-    already there, and several rules can be compared on one input. ``output`` is the canonical JSON
-    of the outcome: same input → byte-identical output.
-    """
-
-    class Status(models.TextChoices):
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="tally_runs")
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="tally_runs")
-    rule = models.CharField(max_length=16)
-    params = models.CharField(max_length=200, default="{}")  # canonical JSON of the rule's parameters
-    input_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
-    output = models.TextField(blank=True)  # canonical JSON (budgets.rules.outcome_to_json)
-    output_hash = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    ballots = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    seconds = models.FloatField(null=True, blank=True)  # how long the rule took (for officials' information)
-
-    class Meta:
-        ordering = ["district_id", "rule", "-started_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["district", "rule", "params", "input_hash"], name="tally_run_once"),
-            models.CheckConstraint(
-                condition=models.Q(rule__in=["greedy", "mes", "mes-greedy"]), name="tally_rule_valid"
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.district_id} {self.rule} {self.input_hash[:8]}"
-
-
-class DistrictResult(models.Model):
-    """The published result of a district: the certified run, and any later revision (a funded
-    project withdrawn, the tally re-run without it). The newest row is the one shown."""
-
-    class Kind(models.TextChoices):
-        CERTIFIED = "certified", _("Certified")
-        REVISED = "revised", _("Revised after a project was withdrawn")
-
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="results")
-    run = models.ForeignKey(TallyRun, on_delete=models.PROTECT, related_name="results")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    reason = models.TextField(blank=True)
-    actor_id = models.BigIntegerField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["district_id", "-created_at", "-id"]
-
-    def __str__(self):
-        return f"{self.district_id}: {self.kind}"

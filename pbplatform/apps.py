@@ -3,12 +3,12 @@ from django.apps import AppConfig
 
 class PbplatformConfig(AppConfig):
     """The project itself, last in INSTALLED_APPS: once every app is ready, it wires the phase
-    machine (pbplatform/wiring.py)."""
+    machine, the answers lower apps get from higher ones, and the demo (pbplatform/wiring.py)."""
 
     name = "pbplatform"
     verbose_name = "pbplatform"
 
     def ready(self):
-        from .wiring import phases_wire  # imports every app's services: only once the apps are loaded
+        from .wiring import wire  # imports every app's services: only once the apps are loaded
 
-        phases_wire()
+        wire()

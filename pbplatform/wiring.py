@@ -15,7 +15,14 @@ the whole sequence of every transition from the live registry; docs/phases.md ho
 
 from dataclasses import dataclass
 
+import allocation.demo
+import allocation.selectors
+import audit.demo
+import audit.scopes
 import audit.services
+import proposals.demo
+import proposals.implementation
+import voting.demo
 import voting.review
 import voting.services
 from budgets.phases import Effect, Guard, Hook, Phase, register_effect, register_guard, register_hook
@@ -60,3 +67,28 @@ def phases_wire() -> None:
             register_hook(source, target, hook)
         for effect in wiring.effects:
             register_effect(source, target, effect)
+
+
+def answers_wire() -> None:
+    """What a lower app needs to know from a higher one, handed down at start-up so that no import
+    climbs: whether a project is funded is the published result's answer (``allocation``), asked by
+    implementation tracking (``proposals``); which cycle an audited object belongs to (``audit``),
+    asked by the audit log (``core``). Setting them again changes nothing."""
+    proposals.implementation.funded_source_set(allocation.selectors.published_selected_codes)
+    audit.scopes.register()
+
+
+def demo_wire() -> None:
+    """The demo's fillers (what each app adds to the demo cycle in each phase, in this order) and
+    movers (how the demo takes a transition that needs its own service). Idempotent."""
+    proposals.demo.register()
+    voting.demo.register()
+    allocation.demo.register()
+    audit.demo.register()
+
+
+def wire() -> None:
+    """Everything above: the phase machine, the answers handed down, the demo."""
+    phases_wire()
+    answers_wire()
+    demo_wire()

@@ -2,24 +2,26 @@
 planned, in progress, done, with a note and optionally a photo — on funded projects, and everyone
 in the project's chain hears about it through the outbox.
 
-"Funded" is the published result (the district's newest ``DistrictResult``, certified or revised
-after a withdrawal) selecting the project, which is not withdrawn. Updates are posted in the
-implementation phase (``Capability.POST_UPDATES``): after certification the cycle is in results,
-and an official moves it on to implementation by hand once building starts.
+"Funded" is the published result (certified, or revised after a withdrawal) selecting the project,
+which is not withdrawn. Published results belong to ``allocation``, which sits above this app, so this
+module does not read them: ``pbplatform/wiring.py`` hands it allocation's answer at start-up
+(``funded_source_set``), as it wires the phase machine. Updates are posted in the implementation
+phase (``Capability.POST_UPDATES``): after certification the cycle is in results, and an official
+moves it on to implementation by hand once building starts.
 
 The chain of a project: its followers, and for each idea it was made from, the idea's author, its
 endorsers and its followers. Each person gets one notification however often they appear in the
 chain, and only if they have not turned updates off (``core.services.notification_queue``).
 """
 
-import json
+from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from budgets.models import Cycle, DistrictResult
+from budgets.models import Cycle
 from core.errors import Conflict, ValidationFailed
 from core.services import audit_record
 
@@ -33,44 +35,41 @@ MSG_NOT_FUNDED = _("Updates are posted on funded projects only.")
 MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
 
 
+# The codes (``external_id`` or code) each district's published result selects, for one cycle:
+# {district id: codes}. Set once at start-up by the wiring; see the module docstring.
+FundedSource = Callable[[Cycle], dict[int, set[str]]]
+_funded_source: list[FundedSource] = []
+
+
+def funded_source_set(source: FundedSource) -> None:
+    """Say where published results are read (the wiring, at start-up). Setting it again replaces it."""
+    _funded_source[:] = [source]
+
+
+def _funded_codes(cycle: Cycle) -> dict[int, set[str]]:
+    if not _funded_source:
+        raise RuntimeError("no source of published results: pbplatform.wiring sets it at start-up")
+    return _funded_source[0](cycle)
+
+
 def project_is_funded(project: Project) -> bool:
-    """The district's published result (its newest ``DistrictResult``) selects the project, and it
-    has not been withdrawn."""
+    """The district's published result selects the project, and it has not been withdrawn."""
     if project.withdrawn_at is not None:
         return False
-    result = (
-        DistrictResult.objects.filter(district_id=project.district_id)
-        .select_related("run")
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if result is None:
-        return False
-    return (project.external_id or project.code) in _selected(result)
+    codes = _funded_codes(project.cycle).get(project.district_id, set())
+    return (project.external_id or project.code) in codes
 
 
 def funded_projects(cycle: Cycle) -> list[Project]:
     """The cycle's funded projects (as ``project_is_funded`` says, for every district at once), in
-    district and code order: the ones an official can post updates on. Two queries."""
-    selected: dict[int, set[str]] = {}
-    for result in (
-        DistrictResult.objects.filter(district__cycle=cycle)
-        .select_related("run")
-        .order_by("district_id", "-created_at", "-id")
-    ):
-        # The newest row per district is its published result.
-        selected.setdefault(result.district_id, _selected(result))
+    district and code order: the ones an official can post updates on."""
+    selected = _funded_codes(cycle)
     projects = Project.objects.filter(cycle=cycle, district_id__in=selected, withdrawn_at__isnull=True)
     return [
         p
         for p in projects.select_related("district").order_by("district__code", "code")
         if (p.external_id or p.code) in selected[p.district_id]
     ]
-
-
-def _selected(result: DistrictResult) -> set[str]:
-    """The project ids (``external_id`` or code) a published result funds."""
-    return set(json.loads(result.run.output).get("selected", []))
 
 
 def project_chain_people(project: Project) -> list:

@@ -32,11 +32,7 @@ NOT_IN_PBVERIFY = ("django", "rest_framework", "drf_spectacular", "allauth", "ce
 # that registers the app's receivers and start-up hooks — Django's own idiom, and nothing else.
 NESTED_ALLOWED = {
     ("accounts/apps.py", "accounts.signals"),  # connects the receivers that audit role changes
-    ("proposals/apps.py", "proposals.demo"),  # registers the demo's fillers
-    ("voting/apps.py", "voting.demo"),  # registers the demo's fillers
-    ("audit/apps.py", "audit.demo"),  # registers the demo's archive step
-    ("audit/apps.py", "audit.scopes"),  # registers which cycle each audited object belongs to
-    ("pbplatform/apps.py", "pbplatform.wiring"),  # registers every phase guard, hook and effect
+    ("pbplatform/apps.py", "pbplatform.wiring"),  # the phase machine, the answers handed down, the demo
 }
 
 # Private names imported across modules: (file, module, name), each with its reason.

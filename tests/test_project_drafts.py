@@ -4,8 +4,8 @@ ballot, export or audit bundle does — until it is published."""
 import pytest
 from django.urls import reverse
 
+from allocation.interop import district_projects
 from audit.bundle import _design_document
-from budgets.interop import district_projects
 from core.errors import PhaseClosed
 from proposals import services
 from proposals.tests.builders import make_project, move, submit, texts, ward

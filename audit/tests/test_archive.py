@@ -21,11 +21,11 @@ from django.db import connection, models
 from django.utils import dateformat, timezone
 from PIL import Image
 
+from allocation.models import DistrictResult
 from audit.archive import accounts_of_cycle_only
 from audit.bundle import bundle_write
 from audit.services import cycle_archive, retention_ends
 from audit.verify import bundle_verify
-from budgets.models import DistrictResult
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from core.errors import GuardFailed, NotAllowed, TransitionNotAllowed, ValidationFailed
@@ -105,7 +105,7 @@ def certified_with_people(official, *, extra_cycle=None):
 def text_of_every_row() -> str:
     """Every row of every table of the apps that hold voting data, as text."""
     chunks = []
-    for label in ("voting", "core", "budgets", "audit"):
+    for label in ("voting", "core", "budgets", "allocation", "audit"):
         for model in apps.get_app_config(label).get_models():
             fields = [
                 f.attname

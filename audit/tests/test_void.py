@@ -4,9 +4,9 @@ refused, and certification then needs a new tally run (the district's input hash
 
 import pytest
 
+from allocation.tally import TallyRefused, cycle_certify, tally_cycle
 from audit.services import AlreadyVoid, ballot_find, ballot_void
 from budgets.phases import Capability
-from budgets.tally import TallyRefused, cycle_certify, tally_cycle
 from core.errors import Conflict, NotAllowed, NotFound, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
 from voting import crypto

@@ -157,17 +157,13 @@ def test_nested_inputs_refuse_unknown_fields_too():
 def _api_input_serializers():
     """Every serializer class the API modules define that reads a request body (named ``Input``)."""
     found = []
-    for app in ("accounts", "budgets", "proposals", "voting", "audit"):
-        for module_name in ("api", "api_results"):
-            try:
-                module = importlib.import_module(f"{app}.{module_name}")
-            except ModuleNotFoundError:
-                continue
-            for _name, obj in inspect.getmembers(module, inspect.isclass):
-                candidates = [obj, *(v for v in vars(obj).values() if inspect.isclass(v))]
-                for cls in candidates:
-                    if issubclass(cls, serializers.Serializer) and cls.__name__.endswith("Input"):
-                        found.append(cls)
+    for app in ("accounts", "budgets", "proposals", "voting", "allocation", "audit"):
+        module = importlib.import_module(f"{app}.api")
+        for _name, obj in inspect.getmembers(module, inspect.isclass):
+            candidates = [obj, *(v for v in vars(obj).values() if inspect.isclass(v))]
+            for cls in candidates:
+                if issubclass(cls, serializers.Serializer) and cls.__name__.endswith("Input"):
+                    found.append(cls)
     return found
 
 
@@ -179,7 +175,7 @@ def test_every_api_input_refuses_unknown_fields():
 
 def test_json_is_read_by_the_depth_limited_parser():
     assert django_settings.REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"][0] == "core.api_input.JSONParser"
-    for app in ("proposals", "voting", "audit"):
+    for app in ("proposals", "voting", "allocation", "audit"):
         module = importlib.import_module(f"{app}.api")
         for _name, view in inspect.getmembers(module, inspect.isclass):
             for parser in getattr(view, "parser_classes", []):

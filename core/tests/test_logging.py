@@ -173,7 +173,7 @@ def test_codes_in_the_request_path_are_redacted(collected):
         '"GET /cycles/springfield-2027/wards/ward-3/ HTTP/1.1" 200',
         "Not Found: /cycles/east-ward-2027/results/ward-12/",
         "cycle jersey-city-2026 opened on 2026-05-01 with 1843 ballots",
-        "Task budgets.tasks.tally_cycle succeeded in 0.20481283000181429s: [1, 2]",
+        "Task allocation.tasks.tally_cycle succeeded in 0.20481283000181429s: [1, 2]",
     ],
 )
 def test_slugs_and_paths_with_digits_survive(collected, message):

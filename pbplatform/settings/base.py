@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "budgets",
     "proposals",
     "voting",
+    "allocation",
     "audit",
     "pbplatform.apps.PbplatformConfig",  # last: wires the phase machine once every app is ready
 ]

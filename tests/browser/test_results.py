@@ -4,7 +4,7 @@ inside the screen and named for a screen reader, the same data in tables; with J
 import pytest
 from playwright.sync_api import expect
 
-from budgets.tests.results_builders import results_world, title
+from allocation.tests.results_builders import results_world, title
 from tests.factories import user_with_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -7,9 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from budgets.models import Cycle, DistrictResult, TallyRun
+from allocation.models import DistrictResult, TallyRun
+from allocation.tests.tally_builders import counting_world
+from budgets.models import Cycle
 from budgets.phases import Phase
-from budgets.tests.tally_builders import counting_world
 from core.models import AuditEvent
 from proposals.models import ProjectText
 from tests.browser.login import log_in_user
@@ -93,7 +94,7 @@ def test_an_official_compares_rules_certifies_and_the_public_sees_the_results(li
 
 def test_the_tally_page_fits_a_phone(live_server, phone_page):
     """At 360px the wide comparison scrolls inside its own region, never the whole page."""
-    from budgets.tally import tally_cycle
+    from allocation.tally import tally_cycle
 
     official = user_with_role("official")
     world = counting_world(official)
