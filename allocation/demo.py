@@ -5,7 +5,7 @@ from accounts.roles import Role
 from budgets.demo import register_demo_mover
 from budgets.phases import Phase
 
-from .tally import cycle_certify, tally_cycle
+from .services import cycle_certify, tally_cycle
 
 DEMO_CERTIFY_REASON = "Demo: tallied with the declared rules."
 

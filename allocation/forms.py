@@ -1,4 +1,4 @@
-"""Forms of the officials' tally page. They parse; the services in ``allocation.tally`` and
+"""Forms of the officials' tally page. They parse; the services in ``allocation.services`` and
 ``allocation.lottery`` decide (a missing reason or draw: their messages come back as form errors)."""
 
 from django import forms

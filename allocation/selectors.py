@@ -21,7 +21,7 @@ from . import interop, lottery
 from .interop import counted_districts
 from .models import DistrictResult, TallyRun
 from .results import RULE_LABELS, ballot_method, count_label
-from .tally import tally_blockers
+from .services import tally_blockers
 
 # A request waits this long for its runs to appear before the page stops refreshing for it.
 REQUEST_WAIT = timedelta(minutes=10)

@@ -43,7 +43,7 @@ from django.utils import timezone
 from allocation import interop
 from allocation.interop import counted_districts
 from allocation.models import DistrictResult, TallyRun
-from allocation.tally import district_result
+from allocation.services import district_result
 from budgets.models import Cycle
 from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 from core.models import AuditEvent

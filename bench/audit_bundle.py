@@ -197,7 +197,7 @@ def child_certify() -> dict:
     _setup()
     from accounts.models import User
     from accounts.roles import Role
-    from allocation.tally import cycle_certify, tally_cycle
+    from allocation.services import cycle_certify, tally_cycle
     from budgets.models import Cycle
 
     cycle = Cycle.objects.get(slug=SLUG)

@@ -64,7 +64,7 @@ def main() -> None:
     from accounts.roles import Role
     from allocation.interop import district_pb_export
     from allocation.models import TallyRun
-    from allocation.tally import cycle_certify, tally_request
+    from allocation.services import cycle_certify, tally_request
     from budgets.demo import demo_load
     from budgets.pabulib import pb_parse
     from budgets.phases import Phase

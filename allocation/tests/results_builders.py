@@ -12,7 +12,7 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
-from allocation.tally import cycle_certify, tally_cycle
+from allocation.services import cycle_certify, tally_cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition
 from proposals.tests.builders import make_project, texts

@@ -1,6 +1,6 @@
 """Building tally state through the real services, for the tally tests: ballots cast through
 ``ballot_cast``, voting closed through the phase machine, tallied and certified through
-``allocation.tally``.
+``allocation.services``.
 
 Ward A ($50,000; A-01 $20,000, A-02 $15,000, A-03 $30,000), 12 approval ballots: six for A-03, three
 for A-01, three for A-02. Greedy funds A-03 then A-01 (tied with A-02 at 3 votes, A-01 is first in
@@ -14,7 +14,7 @@ from datetime import date
 from django.utils import timezone
 
 from allocation.models import TallyRun
-from allocation.tally import cycle_certify, tally_cycle
+from allocation.services import cycle_certify, tally_cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition
 from voting import crypto, methods, services

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from allocation import results
-from allocation.tally import cycle_certify, tally_cycle
+from allocation.services import cycle_certify, tally_cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition
 from voting import methods, services

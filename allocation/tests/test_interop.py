@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from allocation import interop
 from allocation.interop import district_pb_export
 from allocation.models import TallyRun
-from allocation.tally import tally_district
+from allocation.services import tally_district
 from budgets.demo import DEMO_SLUG, demo_load
 from budgets.models import Cycle, District
 from budgets.phases import Phase

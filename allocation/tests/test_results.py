@@ -18,7 +18,7 @@ from django.utils.html import escape
 
 from allocation import results
 from allocation.models import DistrictResult, TallyRun
-from allocation.tally import cycle_certify, project_withdraw
+from allocation.services import cycle_certify, project_withdraw
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from core.small_cells import OTHER

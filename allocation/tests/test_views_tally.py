@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from allocation import lottery, tally
+from allocation import lottery, services
 from allocation.models import DistrictResult, TallyRun
 from budgets.models import Cycle, TieBreak
 from budgets.phases import Phase
@@ -94,7 +94,7 @@ def assert_refused(response, expected) -> None:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_who_sees_the_tally_page(role, world, denials):
-    tally.tally_cycle(cycle=world.cycle, rules=["greedy", "mes"])
+    services.tally_cycle(cycle=world.cycle, rules=["greedy", "mes"])
     client = client_for(role)  # before counting: making a staff user is itself audited
     before, events = len(denials()), AuditEvent.objects.count()
     response = client.get(url(world.cycle))
@@ -118,7 +118,7 @@ POSTS = ["staff_tally_run", "staff_tally_certify", "staff_tally_tie_break", "sta
 @pytest.mark.parametrize("name", POSTS)
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "official"])
 def test_only_officials_with_mfa_act(role, name, world):
-    tally.tally_cycle(cycle=world.cycle)
+    services.tally_cycle(cycle=world.cycle)
     data = {"rules": "compare", "confirm": "on", "reason": "x", "tie_break": "lottery", "seed": "1 2 3"}
     client = client_for(role)  # before counting: making a staff user is itself audited
     runs, events = TallyRun.objects.count(), AuditEvent.objects.exclude(action="access.denied").count()
@@ -150,7 +150,7 @@ def test_get_only_and_post_only(staff, world):
 def test_before_voting_the_page_explains_and_offers_the_tie_break(staff, official):
     cycle = CycleFactory(vetting=True)
     page = html(staff.get(url(cycle)))
-    assert escape(str(tally.MSG_TALLY_CLOSED)) in page
+    assert escape(str(services.MSG_TALLY_CLOSED)) in page
     assert action(url(cycle, "staff_tally_run")) not in page
     assert action(url(cycle, "staff_tally_tie_break")) in page
     assert action(url(cycle, "staff_tally_certify")) not in page
@@ -160,12 +160,12 @@ def test_during_voting_nothing_runs(staff, official):
     world = voting_world(official)
     response = staff.get(url(world.cycle))
     page = html(response)
-    assert escape(str(tally.MSG_TALLY_CLOSED)) in page
+    assert escape(str(services.MSG_TALLY_CLOSED)) in page
     assert action(url(world.cycle, "staff_tally_run")) not in page
     assert action(url(world.cycle, "staff_tally_tie_break")) not in page  # frozen with the ballot
     response = staff.post(url(world.cycle, "staff_tally_run"), {"rules": "compare"})
     assert response.status_code == 409
-    assert 'role="alert"' in html(response) and escape(str(tally.MSG_TALLY_CLOSED)) in html(response)
+    assert 'role="alert"' in html(response) and escape(str(services.MSG_TALLY_CLOSED)) in html(response)
     assert not TallyRun.objects.exists() and not AuditEvent.objects.filter(action="tally.requested").exists()
 
 
@@ -212,7 +212,7 @@ def test_declared_rules_only(staff, world, django_capture_on_commit_callbacks):
 
 
 def test_the_page_refreshes_itself_while_a_run_is_running(staff, world):
-    tally.tally_cycle(cycle=world.cycle)
+    services.tally_cycle(cycle=world.cycle)
     TallyRun.objects.filter(district=world.district("A")).update(status=TallyRun.Status.RUNNING, output="")
     page = html(staff.get(url(world.cycle)))
     assert '<meta http-equiv="refresh" content="5">' in page
@@ -236,7 +236,7 @@ def test_a_bad_choice_of_rules_is_a_form_error(staff, world):
 
 # --- certifying ----------------------------------------------------------------------------------------
 def test_certify_needs_the_confirmation(staff, world):
-    tally.tally_cycle(cycle=world.cycle)
+    services.tally_cycle(cycle=world.cycle)
     response = staff.post(url(world.cycle, "staff_tally_certify"), {"reason": "ok"})
     assert response.status_code == 400
     assert "Tick the box to confirm the results you certify." in html(response)
@@ -246,12 +246,12 @@ def test_certify_needs_the_confirmation(staff, world):
 def test_certify_without_a_run_says_so(staff, world):
     response = staff.post(url(world.cycle, "staff_tally_certify"), {"confirm": "on"})
     assert response.status_code == 409
-    assert escape(str(tally.MSG_CERTIFY_MISSING % {"code": "A", "rule": "greedy"})) in html(response)
+    assert escape(str(services.MSG_CERTIFY_MISSING % {"code": "A", "rule": "greedy"})) in html(response)
     assert Cycle.objects.get(pk=world.cycle.pk).phase == Phase.COUNTING and not DistrictResult.objects.exists()
 
 
 def test_certify_publishes_and_offers_withdrawal(staff, world, official):
-    tally.tally_cycle(cycle=world.cycle, rules=["greedy", "mes"])
+    services.tally_cycle(cycle=world.cycle, rules=["greedy", "mes"])
     response = staff.post(url(world.cycle, "staff_tally_certify"), {"confirm": "on", "reason": "Board vote."})
     assert response.status_code == 302 and response.url == url(world.cycle) + "#published"
     assert Cycle.objects.get(pk=world.cycle.pk).phase == Phase.RESULTS
@@ -274,7 +274,7 @@ def test_withdraw_needs_a_reason(staff, official):
     a01 = Project.objects.get(code="A-01")
     response = staff.post(url(world.cycle, "staff_tally_withdraw", a01.pk), {"reason": " "})
     assert response.status_code == 400
-    assert escape(str(tally.MSG_WITHDRAW_REASON)) in html(response)
+    assert escape(str(services.MSG_WITHDRAW_REASON)) in html(response)
     assert f'id="id_withdraw{a01.pk}_reason"' in html(response)
     assert Project.objects.get(pk=a01.pk).withdrawn_at is None and DistrictResult.objects.count() == 2
 
@@ -284,15 +284,15 @@ def test_withdraw_a_project_that_is_not_funded_is_refused(staff, official):
     a02 = Project.objects.get(code="A-02")
     response = staff.post(url(world.cycle, "staff_tally_withdraw", a02.pk), {"reason": "No."})
     assert response.status_code == 409
-    assert escape(str(tally.MSG_WITHDRAW_NOT_FUNDED)) in html(response)
+    assert escape(str(services.MSG_WITHDRAW_NOT_FUNDED)) in html(response)
     assert DistrictResult.objects.count() == 2
 
 
 def test_withdraw_before_certification_is_refused(staff, world):
-    tally.tally_cycle(cycle=world.cycle)
+    services.tally_cycle(cycle=world.cycle)
     a01 = Project.objects.get(code="A-01")
     response = staff.post(url(world.cycle, "staff_tally_withdraw", a01.pk), {"reason": "Too early."})
-    assert response.status_code == 409 and escape(str(tally.MSG_WITHDRAW_PHASE)) in html(response)
+    assert response.status_code == 409 and escape(str(services.MSG_WITHDRAW_PHASE)) in html(response)
     other = CycleFactory(counting=True)
     assert staff.post(url(other, "staff_tally_withdraw", a01.pk), {"reason": "x"}).status_code == 404
 
@@ -307,7 +307,7 @@ def test_withdraw_publishes_the_revised_result(staff, official):
     assert "Project A-01 is withdrawn; the district's revised result is published." in messages_of(response)
     assert 'data-funded="A-02"' in page and 'data-funded="A-01"' not in page
     assert "Contaminated soil." in page and "Revised after a project was withdrawn" in page
-    revised = tally.district_result(world.district("A"))
+    revised = services.district_result(world.district("A"))
     assert revised.kind == DistrictResult.Kind.REVISED and json.loads(revised.run.output)["selected"] == [
         "A-02", "A-03"]  # fmt: skip
     assert AuditEvent.objects.filter(action="project.withdraw", object_id=str(a01.pk)).count() == 1

@@ -3,7 +3,7 @@ itself while it runs, no JavaScript needed), every rule's outcome side by side p
 run, never public), certification, and after it the published result, where a funded project that
 proves impossible can be withdrawn. Officials with MFA act; auditors (with MFA) look, read-only.
 
-Thin: ``allocation.selectors`` reads, the services of ``allocation.tally`` and ``allocation.lottery``
+Thin: ``allocation.selectors`` reads, the services of ``allocation.services`` and ``allocation.lottery``
 decide. A refused action comes back on the page, in an alert, with the service's words.
 """
 
@@ -23,7 +23,7 @@ from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
 from proposals.models import Project
 from voting.models import RULE_EXPLANATIONS
 
-from .. import lottery, preview, selectors, tally
+from .. import lottery, preview, selectors, services
 from ..forms import CertifyForm, LotteryDrawForm, TallyRunForm, TieBreakForm, WithdrawForm
 from ..permissions import check_tally_official, check_tally_viewer
 from ..results import RULE_LABELS
@@ -129,7 +129,7 @@ def _act(request, slug, *, key, form, call, done, anchor):
 @require_POST
 def staff_tally_run(request, slug):
     def call(cycle, data):
-        tally.tally_request(actor=request.user, cycle=cycle, compare=data["rules"] == "compare")
+        services.tally_request(actor=request.user, cycle=cycle, compare=data["rules"] == "compare")
 
     return _act(request, slug, key="run", form=TallyRunForm, call=call, anchor="progress",
                 done=_("The tally has been asked for. Each district's progress is shown below."))  # fmt: skip
@@ -138,7 +138,7 @@ def staff_tally_run(request, slug):
 @require_POST
 def staff_tally_certify(request, slug):
     def call(cycle, data):
-        tally.cycle_certify(actor=request.user, cycle=cycle, reason=data["reason"].strip())
+        services.cycle_certify(actor=request.user, cycle=cycle, reason=data["reason"].strip())
 
     return _act(request, slug, key="certify", form=CertifyForm, call=call, anchor="published",
                 done=_("The results are certified and published."))  # fmt: skip
@@ -175,7 +175,7 @@ def staff_tally_withdraw(request, slug, pk):
     if not form.is_valid():
         return _render(request, cycle, bound={key: form}, status=400)
     try:
-        tally.project_withdraw(actor=request.user, project=project, reason=form.cleaned_data["reason"])
+        services.project_withdraw(actor=request.user, project=project, reason=form.cleaned_data["reason"])
     except ValidationFailed as error:
         apply_errors(error, form)
         return _render(request, cycle, bound={key: form}, status=400)

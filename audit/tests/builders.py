@@ -1,5 +1,5 @@
 """Building audit state through the real services: ballots cast through ``ballot_cast``, voting
-closed through the phase machine, tallied and certified through ``allocation.tally``. Plus helpers to
+closed through the phase machine, tallied and certified through ``allocation.services``. Plus helpers to
 open, change and re-seal a bundle the way someone tampering with it would."""
 
 import hashlib
@@ -35,7 +35,7 @@ def close_voting(world: World) -> None:
 
 
 def certify(world: World) -> None:
-    from allocation.tally import cycle_certify, tally_cycle
+    from allocation.services import cycle_certify, tally_cycle
 
     tally_cycle(cycle=world.cycle)
     world.cycle = cycle_certify(actor=world.official, cycle=world.cycle, reason="Test: certified.")

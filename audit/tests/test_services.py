@@ -181,7 +181,7 @@ def test_the_public_record_exists_only_after_certification(official, django_capt
 
 
 def test_a_revised_result_makes_a_new_public_record(official, django_capture_on_commit_callbacks):
-    from allocation.tally import district_result, project_withdraw
+    from allocation.services import district_result, project_withdraw
 
     world = results_world(official)
     with django_capture_on_commit_callbacks(execute=True):

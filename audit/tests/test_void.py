@@ -4,7 +4,7 @@ refused, and certification then needs a new tally run (the district's input hash
 
 import pytest
 
-from allocation.tally import TallyRefused, cycle_certify, tally_cycle
+from allocation.services import TallyRefused, cycle_certify, tally_cycle
 from audit.services import AlreadyVoid, ballot_find, ballot_void
 from budgets.phases import Capability
 from core.errors import Conflict, NotAllowed, NotFound, PhaseClosed, ValidationFailed

@@ -94,7 +94,7 @@ def test_an_official_compares_rules_certifies_and_the_public_sees_the_results(li
 
 def test_the_tally_page_fits_a_phone(live_server, phone_page):
     """At 360px the wide comparison scrolls inside its own region, never the whole page."""
-    from allocation.tally import tally_cycle
+    from allocation.services import tally_cycle
 
     official = user_with_role("official")
     world = counting_world(official)

@@ -240,7 +240,7 @@ def test_without_the_option_the_page_says_already_voted(official):
 
 # --- the audit record ---------------------------------------------------------------------------------------
 def test_the_audit_bundle_with_changed_ballots_verifies(world, tmp_path):
-    from allocation.tally import cycle_certify, tally_cycle
+    from allocation.services import cycle_certify, tally_cycle
 
     for n in range(5):
         cast(world, f"v{n}", ["A-01"])

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from allocation.tally import tally_cycle
+from allocation.services import tally_cycle
 from budgets.models import Cycle
 from budgets.rules import RuleNotApplicable
 from core.errors import ApplicationError
