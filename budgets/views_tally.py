@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from core.errors import ApplicationError, NotAllowed, ValidationFailed
-from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
+from core.errors import ApplicationError, Conflict
+from core.views_mixins import gate, service_call, user_passes
 from voting.models import RULE_EXPLANATIONS
 
 from . import lottery, preview, selectors, selectors_tally, tally
@@ -37,7 +37,6 @@ def check_tally_official(user) -> None:
     check_who(user, Action.CYCLE_TRANSITION)
 
 
-_gate = cycle_gate
 _cycle = selectors.cycle_get_staff_or_404
 
 
@@ -106,7 +105,7 @@ def _back(cycle, anchor: str = ""):
 @require_GET
 def staff_tally(request, slug):
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_viewer, cycle):
+    if refused := gate(request, check_tally_viewer, cycle):
         return refused
     return _render(request, cycle)
 
@@ -114,22 +113,19 @@ def staff_tally(request, slug):
 def _act(request, slug, *, key, form, call, done, anchor):
     """The common shape of the page's POSTs: gate, parse, call the service, say what happened."""
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_official, cycle):
+    if refused := gate(request, check_tally_official, cycle):
         return refused
     form = form(request.POST)
     if not form.is_valid():
         return _render(request, cycle, bound={key: form}, status=400)
-    try:
-        call(cycle, form.cleaned_data)
-    except NotAllowed as error:
-        return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-    except ValidationFailed as error:
-        apply_errors(error, form)
-        return _render(request, cycle, bound={key: form}, status=400)
-    except ApplicationError as error:
-        return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=error.status)
-    messages.success(request, done)
-    return _back(cycle, anchor)
+    with service_call(request, about=cycle, form=form) as outcome:
+        try:
+            call(cycle, form.cleaned_data)
+        except Conflict as error:  # refused as a whole (a blocker, a closed step): said on the page
+            return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=error.status)
+        messages.success(request, done)
+        return _back(cycle, anchor)
+    return outcome.response or _render(request, cycle, bound={key: form}, status=400)
 
 
 @require_POST
@@ -173,7 +169,7 @@ def staff_tally_withdraw(request, slug, pk):
     from proposals.models import Project
 
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_official, cycle):
+    if refused := gate(request, check_tally_official, cycle):
         return refused
     project = Project.objects.published().filter(pk=pk, cycle=cycle).first()
     if project is None:
@@ -182,18 +178,17 @@ def staff_tally_withdraw(request, slug, pk):
     key = ("withdraw", pk)
     if not form.is_valid():
         return _render(request, cycle, bound={key: form}, status=400)
-    try:
-        tally.project_withdraw(actor=request.user, project=project, reason=form.cleaned_data["reason"])
-    except ValidationFailed as error:
-        apply_errors(error, form)
-        return _render(request, cycle, bound={key: form}, status=400)
-    except ApplicationError as error:  # not funded (Conflict), or not after certification (PhaseClosed)
-        return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=409)
-    messages.success(
-        request,
-        _("Project %(code)s is withdrawn; the district's revised result is published.") % {"code": project.code},
-    )
-    return _back(cycle, "published")
+    with service_call(request, about=project, form=form) as call:
+        try:
+            tally.project_withdraw(actor=request.user, project=project, reason=form.cleaned_data["reason"])
+        except Conflict as error:  # not funded, or not after certification (a closed phase): said on the page
+            return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=409)
+        messages.success(
+            request,
+            _("Project %(code)s is withdrawn; the district's revised result is published.") % {"code": project.code},
+        )
+        return _back(cycle, "published")
+    return call.response or _render(request, cycle, bound={key: form}, status=400)
 
 
 @never_cache
@@ -202,7 +197,7 @@ def staff_ballot_preview(request, slug):
     """Every rule on a synthetic sample of ballots per district, while the ballots are designed: how
     the rules treat this district's costs, before any vote (``budgets.preview``). Never real votes."""
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_viewer, cycle):
+    if refused := gate(request, check_tally_viewer, cycle):
         return refused
     return render(
         request,
