@@ -55,12 +55,11 @@ def _named(about) -> tuple[str, str]:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", about._meta.object_name).lower(), str(about.pk)
 
 
-def deny(request, error: NotAllowed, about=None, *, object_type=None, object_id=""):
+def deny(request, error: NotAllowed, about=None):
     """Answer a refused request: log in, set up MFA, or a 403 page. Every denial is logged to the
     security log (core.security, rate-limited), never to the audit log: a refusal changes nothing.
     ``about``: the object refused (a model instance or an ("object type", id) pair), else the page."""
-    if object_type is None:
-        object_type, object_id = _named(about)
+    object_type, object_id = _named(about)
     status = 403 if request.user.is_authenticated and "mfa" not in error.extra else 302  # 302: log in, or MFA
     denial_log(
         request=request, reason=str(error.message), object_type=object_type, object_id=object_id or request.path[:64],
@@ -214,7 +213,3 @@ def message_error(request, error: ApplicationError) -> None:
     if error.extra:
         text = " ".join(str(m) for msgs in error.extra.values() for m in msgs)
     messages.error(request, text)
-
-
-def cycle_gate(request, check, cycle):
-    return gate(request, check, cycle)
