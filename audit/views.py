@@ -17,8 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from budgets import selectors as cycle_selectors
-from core.errors import ApplicationError, NotFound, PhaseClosed
-from core.views_mixins import gate, service_call
+from core.errors import ApplicationError, NotFound
+from core.views_mixins import gate, service_call, why_not
 
 from . import permissions, selectors, services
 from .forms import BallotVoidForm, ReceiptLookupForm
@@ -127,11 +127,7 @@ def staff_ballot_void(request, slug):
         return refused
     districts = list(cycle.districts.filter(ballot_design__isnull=False).order_by("code"))
     form = BallotVoidForm(request.POST or None, districts=districts)
-    is_open = True
-    try:
-        permissions.check_void_open(cycle)
-    except PhaseClosed:
-        is_open = False
+    is_open = why_not(permissions.check_void_open, cycle) is None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         ballot = services.ballot_find(cycle=cycle, district_code=data["district"], ballot_id=data["ballot_id"])

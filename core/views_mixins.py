@@ -179,6 +179,16 @@ def user_passes(check, user) -> bool:
     return True
 
 
+def why_not(check, *args) -> str | None:
+    """What a page says instead of offering a form: the message of the refusal ``check(*args)``
+    raises (a closed phase, a refusal), or None when it passes."""
+    try:
+        check(*args)
+    except (Conflict, NotAllowed) as error:
+        return str(error.message)
+    return None
+
+
 def apply_errors(error: ApplicationError, form, *, prefix_forms: dict | None = None) -> None:
     """Put a service's errors on a form. Keys ``prefix.part.field`` go on sub-forms: for a prefix
     mapped to ``(forms_list, formset)`` the part is an index in ``forms_list`` (else the message is

@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from core.errors import ApplicationError, Conflict, NotAllowed, NotFound, PhaseClosed, ValidationFailed
-from core.views_mixins import apply_errors, gate, service_call
+from core.views_mixins import apply_errors, gate, service_call, why_not
 from tests.factories import CycleFactory
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +229,8 @@ def test_gate_sends_a_closed_phase_back_with_its_message(rf, resident):
 def test_gate_without_a_page_to_go_back_to_never_lets_a_closed_phase_through(rf, resident):
     with pytest.raises(PhaseClosed):
         gate(_request(rf, resident), _closed_phase)
+
+
+def test_why_not_says_what_a_page_shows_instead_of_a_form():
+    assert why_not(_closed_phase, None) == "Ideas are closed."
+    assert why_not(lambda user: None, None) is None

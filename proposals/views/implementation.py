@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from core.errors import Conflict, PhaseClosed
-from core.views_mixins import gate, service_call
+from core.errors import Conflict
+from core.views_mixins import gate, service_call, why_not
 
 from .. import implementation, permissions
 from ..forms.implementation import ProjectUpdateForm
@@ -44,11 +44,7 @@ def staff_project_updates(request, pk):
                 return call.response
         if status == 200:
             status = 400
-    closed = None
-    try:
-        permissions.check_when(Action.POST_UPDATE, project.cycle)
-    except PhaseClosed as error:
-        closed = str(error.message)
+    closed = why_not(permissions.check_when, Action.POST_UPDATE, project.cycle)
     funded = implementation.project_is_funded(project)
     return render(
         request,

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from budgets import selectors as budget_selectors
 from core.errors import ApplicationError, Conflict, PhaseClosed
-from core.views_mixins import gate, service_call
+from core.views_mixins import gate, service_call, why_not
 
 from .. import implementation, permissions, selectors, services
 from ..forms.vetting import (
@@ -66,11 +66,7 @@ def _idea(pk):
 
 def _closed(action: Action, cycle) -> str | None:
     """The phase's refusal message for ``action`` on ``cycle``, or None when it is open."""
-    try:
-        permissions.check_when(action, cycle)
-    except PhaseClosed as error:
-        return str(error.message)
-    return None
+    return why_not(permissions.check_when, action, cycle)
 
 
 def _change(request, idea_or_cycle, form, back):
