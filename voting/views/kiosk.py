@@ -1,7 +1,7 @@
 """Voting sites (officials) and kiosks (a volunteer, and the voters they check in).
 
 A kiosk is the volunteer's logged-in device in kiosk mode: ``kiosk_start`` opens it at a site, then
-is its check-in page; the checked-in voter votes on the ordinary ballot pages (``views.ballot_steps``)
+is its check-in page; the checked-in voter votes on the ordinary ballot pages (``ballot.ballot_steps``)
 in the kiosk's layout, which hides the site's menus. The voter part of the session is forgotten on
 cast, on "next voter" or "leave without voting", on a new check-in, and when the voter's page sat
 idle: its script (static/js/kiosk.js) asks "Are you still here?" after ``PB_KIOSK_IDLE_SECONDS``
@@ -23,12 +23,12 @@ from budgets.models import District
 from core.errors import Conflict
 from core.views_mixins import gate, service_call
 
-from . import kiosk, permissions, selectors, services, sites
-from . import views as ballot_views
-from .forms_kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
-from .kiosk import CheckedIn, Kiosk
-from .middleware import SESSION_KIOSK  # Kiosk.as_session(): cycle, site, volunteer, opened at
-from .models import VotingSite
+from .. import kiosk, permissions, selectors, services, sites
+from ..forms.kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
+from ..kiosk import CheckedIn, Kiosk
+from ..middleware import SESSION_KIOSK  # Kiosk.as_session(): cycle, site, volunteer, opened at
+from ..models import VotingSite
+from . import ballot as ballot_views
 
 SESSION_KIOSK_VOTER = "pb_kiosk_voter"  # CheckedIn.as_session(), or nothing
 SESSION_KIOSK_PIN = "pb_kiosk_pin"  # kiosk.pin_seal(): salt, keyed hash, wrong tries

@@ -31,8 +31,8 @@ from core.middleware import client_ip
 from core.money import format_money
 from core.views_mixins import apply_errors, gate, service_call
 
-from . import crypto, matching, methods, permissions, selectors, services, verification
-from .forms import (
+from .. import crypto, matching, methods, permissions, selectors, services, verification
+from ..forms.ballot import (
     METHOD_LABELS,
     AccessCodeBatchForm,
     AccessCodeForm,
@@ -45,8 +45,8 @@ from .forms import (
     attest_label,
     ballot_choices,
 )
-from .methods.messages import problem_message
-from .models import RULE_EXPLANATIONS, Channel
+from ..methods.messages import problem_message
+from ..models import RULE_EXPLANATIONS, Channel
 
 # --- helpers -----------------------------------------------------------------------------------------
 _public_cycle = cycle_selectors.cycle_get_public_or_404
@@ -269,7 +269,7 @@ class _Ballot:
 
     def __init__(self, request, cycle, district, *, seed: str, page: dict | None = None, language: str | None = None):
         self.cycle, self.district = cycle, district
-        self.page = page or {}  # e.g. a kiosk's layout and form action (voting/views_kiosk.py)
+        self.page = page or {}  # e.g. a kiosk's layout and form action (voting/views/kiosk.py)
         # The language of the ballot's own texts (introduction, projects): the page's, unless a
         # kiosk voter chose one of the cycle's languages the site's pages are not translated into.
         self.language = (language or translation.get_language() or settings.LANGUAGE_CODE).lower()

@@ -13,13 +13,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from budgets import selectors as cycle_selectors
 from budgets.phases import Capability, Phase, phase_reached
 from core.views_mixins import gate, service_call, user_passes
 
-from . import permissions, review
-from .forms_review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
-from .models import ProvisionalBallot
-from .views import _staff_cycle
+from .. import permissions, review
+from ..forms.review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
+from ..models import ProvisionalBallot
+
+_staff_cycle = cycle_selectors.cycle_get_staff_or_404
 
 
 def _acts(user) -> bool:

@@ -22,11 +22,12 @@ from budgets.phases import Capability
 from core.errors import Conflict, NotAllowed
 from core.views_mixins import deny, gate, service_call, user_passes
 
-from . import methods, paper, permissions, selectors, services
-from .forms import METHOD_LABELS
-from .forms_paper import PaperBatchForm, PaperCountsForm, ResolveForm, SheetForm
-from .models import PaperBatch, VotingSite
-from .views import _staff_cycle
+from .. import methods, paper, permissions, selectors, services
+from ..forms.ballot import METHOD_LABELS
+from ..forms.paper import PaperBatchForm, PaperCountsForm, ResolveForm, SheetForm
+from ..models import PaperBatch, VotingSite
+
+_staff_cycle = cycle_selectors.cycle_get_staff_or_404
 
 # The printed page size, as a static stylesheet (no inline styles under the content security policy).
 PAPER_SIZES = {"letter": "css/paper-letter.css", "a4": "css/paper-a4.css"}
