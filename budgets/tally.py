@@ -22,6 +22,7 @@ from budgets.pabulib import pb_parse
 from budgets.phases import Capability, Phase
 from budgets.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
 from core.errors import Conflict, PhaseClosed, ValidationFailed
+from core.publish import task_publish_on_commit
 from core.services import audit_record
 
 from . import interop, lottery
@@ -279,12 +280,7 @@ def tally_request(*, actor, cycle: Cycle, compare: bool = False) -> list[str] | 
     rules = list(RULES) if compare else None
     audit_record(actor=actor, action="tally.requested", object_type="cycle", object_id=cycle.pk,
                  after={"rules": rules or "declared"})  # fmt: skip
-    cycle_id = cycle.pk
+    from .tasks import tally_cycle_task
 
-    def dispatch():
-        from .tasks import tally_cycle_task
-
-        tally_cycle_task.apply_async(args=[cycle_id, rules], retry=False)
-
-    transaction.on_commit(dispatch, robust=True)
+    task_publish_on_commit(tally_cycle_task, cycle.pk, rules)
     return rules
