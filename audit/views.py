@@ -1,10 +1,11 @@
 """Audit pages: the auditor area (bundles, receipt look-ups), officials' voiding of a ballot, and the
 public record of a certified cycle.
 
-Thin: check, call a service, render. Every denial goes through ``deny`` (audited). Pages work
-without JavaScript: a bundle being built is shown with its progress; the auditor area reloads
-itself (a meta refresh) until the download link is there, the public record offers "check again"
-(and, with JavaScript, follows the build through a small status endpoint, without reloading).
+Thin: check, call a service, render. Gates and service errors go through ``core.views_mixins`` (a
+denial is logged). Pages work without JavaScript: a bundle being built is shown with its progress;
+the auditor area reloads itself (a meta refresh) until the download link is there, the public
+record offers "check again" (and, with JavaScript, follows the build through a small status
+endpoint, without reloading).
 """
 
 from django.contrib import messages
