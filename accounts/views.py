@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import MSG_LOGIN_REQUIRED, check_manage_roles
-from core.errors import ApplicationError, NotAllowed
-from core.views_mixins import apply_errors, deny, gate
+from core.errors import NotAllowed
+from core.views_mixins import deny, gate, service_call
 
 from . import selectors, services
 from .forms import NameForm, PreferencesForm, RoleGrantForm, RoleRevokeForm
@@ -26,13 +26,8 @@ def preferences(request):
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            try:
+            with service_call(request, about=user, form=form) as call:
                 services.user_update_preferences(actor=user, user=user, **form.cleaned_data)
-            except NotAllowed as error:
-                return deny(request, error, object_type="user", object_id=str(user.pk))
-            except ApplicationError as error:
-                apply_errors(error, form)
-            else:
                 language = form.cleaned_data["language"]
                 translation.activate(language)  # the confirmation in the language just chosen
                 messages.success(request, _("Your preferences are saved."))
@@ -47,6 +42,8 @@ def preferences(request):
                     httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
                 )
                 return response
+            if call.response:
+                return call.response
     else:
         form = PreferencesForm(initial={"notifications_enabled": user.notifications_enabled, "language": user.language})
     return render(request, "accounts/preferences.html", {"form": form})
@@ -72,15 +69,12 @@ def name(request):
     target = _next_url(request)
     form = NameForm(request.POST or None, initial={"full_name": user.full_name})
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_call(request, about=user, form=form) as call:
             services.user_set_name(actor=user, user=user, name=form.cleaned_data["full_name"])
-        except NotAllowed as error:
-            return deny(request, error, object_type="user", object_id=str(user.pk))
-        except ApplicationError as error:
-            apply_errors(error, form)
-        else:
             messages.success(request, _("Your name is saved."))
             return redirect(target or "account_preferences")
+        if call.response:
+            return call.response
     return render(request, "accounts/name.html", {"form": form, "next": target, "first_time": not user.full_name})
 
 
@@ -111,20 +105,17 @@ def _role_change(request, form_class, service, done_message, form_key):
     form = form_class(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        try:
+        with service_call(request, form=form) as call:
             user = service(
                 actor=request.user,
                 user=selectors.user_by_email(data["email"]),
                 role=data["role"],
                 reason=data["reason"],
             )
-        except NotAllowed as error:
-            return deny(request, error)
-        except ApplicationError as error:
-            apply_errors(error, form)
-        else:
             messages.success(request, done_message % {"person": user.email, "role": Role(data["role"]).label})
             return redirect("staff_roles")
+        if call.response:
+            return call.response
     return _staff_roles_page(request, **{form_key: form}, status=400)
 
 

@@ -23,6 +23,7 @@ from budgets.phases import Capability, Phase
 from budgets.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
 from budgets.services import cycle_transition_via
 from core.errors import Conflict, PhaseClosed, ValidationFailed
+from core.publish import task_publish_on_commit
 from core.services import audit_record
 from proposals.models import Project
 from voting import review
@@ -268,10 +269,5 @@ def tally_request(*, actor, cycle: Cycle, compare: bool = False) -> list[str] | 
     rules = list(RULES) if compare else None
     audit_record(actor=actor, action="tally.requested", object_type="cycle", object_id=cycle.pk,
                  after={"rules": rules or "declared"})  # fmt: skip
-    cycle_id = cycle.pk
-
-    def dispatch():
-        tasks.tally_cycle_task.apply_async(args=[cycle_id, rules], retry=False)
-
-    transaction.on_commit(dispatch, robust=True)
+    task_publish_on_commit(tasks.tally_cycle_task, cycle.pk, rules)
     return rules

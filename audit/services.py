@@ -36,6 +36,7 @@ from budgets.services import cycle_transition
 from core import times
 from core.errors import Conflict, GuardFailed, NotFound, ValidationFailed
 from core.models import AuditEvent
+from core.publish import task_publish_on_commit
 from core.services import audit_record
 from voting import crypto, record
 from voting.models import Ballot, BallotVoid, ProvisionalBallot, VoidReason
@@ -71,17 +72,9 @@ def bundle_root() -> Path:
 
 
 def _dispatch(bundle_id: int) -> None:
-    """Hand the build to Celery after commit; a broker that is down only leaves the bundle queued
-    (asking again re-dispatches it)."""
-    task = tasks.bundle_build_task  # tasks imports this module: read at call time
-
-    def publish():
-        try:
-            task.apply_async(args=[bundle_id], retry=False)
-        except Exception:  # noqa: BLE001 - the row stays queued; a new request dispatches it again
-            logger.warning("bundle %s not dispatched (broker unavailable)", bundle_id)
-
-    transaction.on_commit(publish)
+    """Hand the build to Celery after commit (``core.publish``); a broker that is down only leaves
+    the bundle queued (asking again re-dispatches it)."""
+    task_publish_on_commit(tasks.bundle_build_task, bundle_id)  # tasks imports this module: read at call time
 
 
 @transaction.atomic

@@ -1,10 +1,11 @@
 """Audit pages: the auditor area (bundles, receipt look-ups), officials' voiding of a ballot, and the
 public record of a certified cycle.
 
-Thin: check, call a service, render. Every denial goes through ``deny`` (audited). Pages work
-without JavaScript: a bundle being built is shown with its progress; the auditor area reloads
-itself (a meta refresh) until the download link is there, the public record offers "check again"
-(and, with JavaScript, follows the build through a small status endpoint, without reloading).
+Thin: check, call a service, render. Gates and service errors go through ``core.views_mixins`` (a
+denial is logged). Pages work without JavaScript: a bundle being built is shown with its progress;
+the auditor area reloads itself (a meta refresh) until the download link is there, the public
+record offers "check again" (and, with JavaScript, follows the build through a small status
+endpoint, without reloading).
 """
 
 from django.contrib import messages
@@ -17,8 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from budgets import selectors as cycle_selectors
-from core.errors import ApplicationError, NotAllowed, PhaseClosed
-from core.views_mixins import apply_errors, cycle_gate, deny, gate, message_error
+from core.errors import ApplicationError, NotFound
+from core.views_mixins import gate, service_call, why_not
 
 from . import permissions, selectors, services
 from .forms import BallotVoidForm, ReceiptLookupForm
@@ -57,18 +58,14 @@ def audit_index(request):
 def audit_cycle(request, slug):
     """One cycle: ask for its auditor bundle, follow the build, download it; the public record."""
     cycle = _staff_cycle(slug)
-    if refused := cycle_gate(request, permissions.check_auditor, cycle):
+    if refused := gate(request, permissions.check_auditor, cycle):
         return refused
     if request.method == "POST":
-        try:
+        back = redirect("audit_cycle", slug=cycle.slug)
+        with service_call(request, about=cycle, back=back) as call:
             services.bundle_request(actor=request.user, cycle=cycle)
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except ApplicationError as error:
-            message_error(request, error)
-        else:
             messages.success(request, _("The bundle is being built. This page shows its progress."))
-        return redirect("audit_cycle", slug=cycle.slug)
+        return call.response or back
     bundles = list(selectors.bundles_for(cycle, variant=Bundle.Variant.AUDITOR)[:20])
     return render(
         request,
@@ -92,16 +89,13 @@ def audit_bundle_download(request, pk):
     bundle = selectors.bundle_get(pk)
     if bundle is None or bundle.variant != Bundle.Variant.AUDITOR:
         raise Http404
-    try:
-        path = services.bundle_download(actor=request.user, bundle=bundle)
-    except NotAllowed as error:
-        return deny(request, error, object_type="bundle", object_id=str(bundle.pk))
-    except ApplicationError as error:
-        if error.status == 404:
+    with service_call(request, about=bundle, back=redirect("audit_cycle", slug=bundle.cycle.slug)) as call:
+        try:
+            path = services.bundle_download(actor=request.user, bundle=bundle)
+        except NotFound as error:  # the file is gone: the bundle has no download
             raise Http404 from error
-        message_error(request, error)
-        return redirect("audit_cycle", slug=bundle.cycle.slug)
-    return bundle_file_response(path, bundle)
+        return bundle_file_response(path, bundle)
+    return call.response
 
 
 @never_cache
@@ -109,19 +103,17 @@ def audit_bundle_download(request, pk):
 def audit_receipt(request, slug):
     """Settle a voter's complaint: which ballots.csv row a receipt code belongs to (audited)."""
     cycle = _staff_cycle(slug)
-    if refused := cycle_gate(request, permissions.check_auditor, cycle):
+    if refused := gate(request, permissions.check_auditor, cycle):
         return refused
     form = ReceiptLookupForm(request.POST or None)
     result, looked_up = None, False
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_call(request, about=cycle, form=form) as call:
             result = services.receipt_lookup(actor=request.user, cycle=cycle, code=form.cleaned_data["code"])
             looked_up = True
             form = ReceiptLookupForm()  # the code is not echoed back into the page
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except ApplicationError as error:
-            apply_errors(error, form)
+        if call.response:
+            return call.response
     return render(request, "audit/receipt.html", {"cycle": cycle, "form": form, "result": result,
                                                   "looked_up": looked_up})  # fmt: skip
 
@@ -132,31 +124,24 @@ def audit_receipt(request, slug):
 def staff_ballot_void(request, slug):
     """Officials void a ballot with a reason during counting; the cycle's voided ballots below."""
     cycle = _staff_cycle(slug)
-    if refused := cycle_gate(request, permissions.check_voider, cycle):
+    if refused := gate(request, permissions.check_voider, cycle):
         return refused
     districts = list(cycle.districts.filter(ballot_design__isnull=False).order_by("code"))
     form = BallotVoidForm(request.POST or None, districts=districts)
-    is_open = True
-    try:
-        permissions.check_void_open(cycle)
-    except PhaseClosed:
-        is_open = False
+    is_open = why_not(permissions.check_void_open, cycle) is None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         ballot = services.ballot_find(cycle=cycle, district_code=data["district"], ballot_id=data["ballot_id"])
         if ballot is None:
             form.add_error("ballot_id", services.MSG_BALLOT_UNKNOWN)
         else:
-            try:
+            with service_call(request, about=cycle, form=form) as call:
                 services.ballot_void(actor=request.user, ballot_id=ballot.pk, reason=data["reason"])
-            except NotAllowed as error:
-                return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-            except ApplicationError as error:
-                apply_errors(error, form)
-            else:
                 # No ballot id in the message: flash messages travel in cookies and sessions.
                 messages.success(request, _("The ballot is void. Run the tally again before certifying the results."))
                 return redirect("staff_ballot_void", slug=cycle.slug)
+            if call.response:
+                return call.response
     return render(
         request,
         "audit/void.html",

@@ -138,7 +138,7 @@ RESIDENT_GUIDANCE: dict[Phase, str] = {
 
 Guard = Callable[..., None]  # guard(cycle=...) raises GuardFailed when the cycle is not ready
 Hook = Callable[..., None]  # hook(cycle=..., actor=...) runs in the transition's transaction
-Effect = Callable[..., None]  # effect(cycle_id=...) runs after commit (dispatch a task, notify)
+Effect = Callable[..., None]  # a Celery task, published with cycle_id=... after commit (core.publish)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import MANAGE_ROLES
-from core.errors import ApplicationError, NotAllowed, PhaseClosed
-from core.views_mixins import apply_errors, deny, message_error
+from core.errors import ApplicationError
+from core.views_mixins import gate, service_call
 
 from . import permissions, selectors, services
 from .forms import (
@@ -51,14 +51,14 @@ def cycle_detail(request, slug):
 
 
 # --- officials' area -----------------------------------------------------------------------------------
-def _staff_gate(request, action: Action, cycle=None):
-    """None if allowed; else the response for the denial (login, MFA set-up, or 403)."""
-    try:
-        permissions.check_who(request.user, Action.STAFF_AREA)
-        permissions.check_who(request.user, action)
-    except NotAllowed as error:
-        return deny(request, error, object_type="cycle" if cycle else "page", object_id=str(cycle.pk) if cycle else "")
-    return None
+def _staff(action: Action):
+    """The check of an officials' page: the staff area, and ``action``."""
+
+    def check(user) -> None:
+        permissions.check_who(user, Action.STAFF_AREA)
+        permissions.check_who(user, action)
+
+    return check
 
 
 def _staff_cycle(slug):
@@ -79,7 +79,7 @@ def staff_home(request):
 
 
 def staff_cycle_list(request):
-    if refused := _staff_gate(request, Action.STAFF_AREA):
+    if refused := gate(request, _staff(Action.STAFF_AREA)):
         return refused
     cycles = list(selectors.cycle_list_staff())
     return render(
@@ -107,7 +107,7 @@ def _district_initial_for_new():
 
 @require_http_methods(["GET", "POST"])
 def staff_cycle_create(request):
-    if refused := _staff_gate(request, Action.CYCLE_CREATE):
+    if refused := gate(request, _staff(Action.CYCLE_CREATE)):
         return refused
     if request.method == "POST":
         form = CycleForm(request.POST)
@@ -116,13 +116,13 @@ def staff_cycle_create(request):
         formset = DistrictFormSet(request.POST, prefix="districts", initial=_district_initial_for_new())
         if form.is_valid() and formset.is_valid():
             data = form.cleaned_data
-            try:
+            districts = (formset.filled_forms(), formset)
+            with service_call(request, form=form, prefix_forms={"districts": districts}) as call:
                 cycle = services.cycle_create(actor=request.user, districts=formset.district_inputs(), **data)
-            except ApplicationError as error:
-                apply_errors(error, form, prefix_forms={"districts": (formset.filled_forms(), formset)})
-            else:
                 messages.success(request, _("Cycle “%(name)s” created in draft.") % {"name": cycle.name})
                 return redirect("staff_cycle_detail", slug=cycle.slug)
+            if call.response:
+                return call.response
     else:
         form = CycleForm()
         formset = DistrictFormSet(prefix="districts", initial=_district_initial_for_new())
@@ -130,7 +130,7 @@ def staff_cycle_create(request):
 
 
 def staff_cycle_detail(request, slug):
-    if refused := _staff_gate(request, Action.STAFF_AREA):
+    if refused := gate(request, _staff(Action.STAFF_AREA)):
         return refused
     cycle = _staff_cycle(slug)
     nxt = transition_next(cycle.phase)
@@ -159,45 +159,42 @@ def staff_cycle_edit(request, slug):
     """In draft everything; once the cycle is under way, what its phase still allows (the rest is
     shown disabled with the reason). Archived: back to the cycle page with the reason."""
     cycle = _staff_cycle(slug)
-    if refused := _staff_gate(request, Action.CYCLE_EDIT, cycle):
+    back = redirect("staff_cycle_detail", slug=cycle.slug)
+    if refused := gate(request, _staff(Action.CYCLE_EDIT), cycle):
         return refused
-    try:
-        permissions.check_when(Action.CYCLE_EDIT, cycle)
-    except PhaseClosed as error:
-        messages.error(request, error.message)
-        return redirect("staff_cycle_detail", slug=cycle.slug)
+    if refused := gate(request, lambda user: permissions.check_when(Action.CYCLE_EDIT, cycle), cycle, back=back):
+        return refused
     data = request.POST if request.method == "POST" else None
     form = CycleEditForm(data, cycle=cycle)
     formset = district_formset_for(cycle, data)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
-        try:
-            cycle = services.cycle_update(
-                actor=request.user,
-                cycle=cycle,
-                districts=formset.district_inputs(),
-                reason=form.cleaned_data.get("reason", ""),
-                expected_version=form.cleaned_data.get("version") or None,
-                **form.changes(),
-            )
-        except services.CycleChanged as error:  # saved from a stale page: show what is there now
-            cycle = _staff_cycle(slug)
-            context = {
-                "form": CycleEditForm(cycle=cycle),
-                "formset": district_formset_for(cycle, None),
-                "cycle": cycle,
-                "creating": False,
-                "stale": error.message,
-            }
-            context["under_way"] = bool(context["form"].frozen)
-            return render(request, "budgets/staff/cycle_form.html", context, status=error.status)
-        except ApplicationError as error:  # a refusal per field (frozen, with why) or bad input
-            if isinstance(error, PhaseClosed) and not error.extra:
-                messages.error(request, error.message)
-                return redirect("staff_cycle_detail", slug=cycle.slug)
-            apply_errors(error, form, prefix_forms={"districts": (formset.filled_forms(), formset)})
-        else:
+        # A refusal per field (frozen, with why) or bad input goes on the form; a closed phase, back.
+        districts = (formset.filled_forms(), formset)
+        with service_call(request, about=cycle, form=form, prefix_forms={"districts": districts}, back=back) as call:
+            try:
+                cycle = services.cycle_update(
+                    actor=request.user,
+                    cycle=cycle,
+                    districts=formset.district_inputs(),
+                    reason=form.cleaned_data.get("reason", ""),
+                    expected_version=form.cleaned_data.get("version") or None,
+                    **form.changes(),
+                )
+            except services.CycleChanged as error:  # saved from a stale page: show what is there now
+                cycle = _staff_cycle(slug)
+                context = {
+                    "form": CycleEditForm(cycle=cycle),
+                    "formset": district_formset_for(cycle, None),
+                    "cycle": cycle,
+                    "creating": False,
+                    "stale": error.message,
+                }
+                context["under_way"] = bool(context["form"].frozen)
+                return render(request, "budgets/staff/cycle_form.html", context, status=error.status)
             messages.success(request, _("Changes saved."))
             return redirect("staff_cycle_detail", slug=cycle.slug)
+        if call.response:
+            return call.response
     return render(
         request,
         "budgets/staff/cycle_form.html",
@@ -209,27 +206,22 @@ def staff_cycle_edit(request, slug):
 def staff_cycle_advance(request, slug):
     """Confirmation step: shows where the cycle goes next and asks for a reason."""
     cycle = _staff_cycle(slug)
-    if refused := _staff_gate(request, Action.CYCLE_TRANSITION, cycle):
+    if refused := gate(request, _staff(Action.CYCLE_TRANSITION), cycle):
         return refused
     nxt = transition_next(cycle.phase)
     if request.method == "POST":
         form = TransitionForm(request.POST)
         if form.is_valid():
             before = cycle.phase  # as this page found it; the service reads the row again under its lock
-            try:
+            back = redirect("staff_cycle_detail", slug=cycle.slug)
+            # A guard's problems and bad input go on the form; a transition refused as a whole, back.
+            with service_call(request, about=cycle, form=form, back=back, back_on=ApplicationError) as call:
                 services.cycle_transition(
                     actor=request.user,
                     cycle=cycle,
                     target=form.cleaned_data["target"],
                     reason=form.cleaned_data["reason"],
                 )
-            except ApplicationError as error:
-                if error.extra:
-                    apply_errors(error, form)
-                else:
-                    message_error(request, error)
-                    return redirect("staff_cycle_detail", slug=cycle.slug)
-            else:
                 cycle.refresh_from_db()
                 label = Phase(cycle.phase).label
                 if cycle.phase == before:  # a second tab, or the scheduler, got there first
@@ -239,7 +231,9 @@ def staff_cycle_advance(request, slug):
                     )
                 else:
                     messages.success(request, _("The cycle is now in the “%(phase)s” phase.") % {"phase": label})
-                return redirect("staff_cycle_detail", slug=cycle.slug)
+                return back
+            if call.response:
+                return call.response
     else:
         if nxt is None or not nxt.generic:
             messages.error(request, _("There is no next phase to move to from here by hand."))
@@ -256,24 +250,21 @@ def staff_cycle_advance(request, slug):
 @require_http_methods(["GET", "POST"])
 def staff_voting_extend(request, slug):
     cycle = _staff_cycle(slug)
-    if refused := _staff_gate(request, Action.VOTING_EXTEND, cycle):
+    if refused := gate(request, _staff(Action.VOTING_EXTEND), cycle):
         return refused
     if request.method == "POST":
         form = ExtendVotingForm(request.POST, cycle=cycle)
         if form.is_valid():
             close_at = form.cleaned_data["voting_close_at"]
-            try:
+            back = redirect("staff_cycle_detail", slug=cycle.slug)
+            with service_call(request, about=cycle, form=form, back=back) as call:
                 services.voting_extend(
                     actor=request.user, cycle=cycle, close_at=close_at, reason=form.cleaned_data["reason"]
                 )
-            except PhaseClosed as error:
-                messages.error(request, error.message)
-                return redirect("staff_cycle_detail", slug=cycle.slug)
-            except ApplicationError as error:
-                apply_errors(error, form)
-            else:
                 messages.success(request, _("Voting has been extended."))
-                return redirect("staff_cycle_detail", slug=cycle.slug)
+                return back
+            if call.response:
+                return call.response
     else:
         form = ExtendVotingForm(cycle=cycle)
     return render(request, "budgets/staff/voting_extend.html", {"cycle": cycle, "form": form})
@@ -281,19 +272,17 @@ def staff_voting_extend(request, slug):
 
 def _pause_or_resume(request, slug, action: Action, service, done_message):
     cycle = _staff_cycle(slug)
-    if refused := _staff_gate(request, action, cycle):
+    if refused := gate(request, _staff(action), cycle):
         return refused
+    back = redirect("staff_cycle_detail", slug=cycle.slug)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Please give a reason; it is kept in the audit log."))
-        return redirect("staff_cycle_detail", slug=cycle.slug)
-    try:
+        return back
+    with service_call(request, about=cycle, back=back) as call:
         service(actor=request.user, cycle=cycle, reason=form.cleaned_data["reason"])
-    except ApplicationError as error:
-        message_error(request, error)
-    else:
         messages.success(request, done_message)
-    return redirect("staff_cycle_detail", slug=cycle.slug)
+    return call.response or back
 
 
 @require_POST

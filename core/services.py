@@ -2,7 +2,6 @@
 
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from .audit_policy import withheld_paths
 from .canonical import GENESIS_HASH, to_jsonable
 from .context import get_client_ip
 from .models import AuditEvent, Notification, SchedulerHeartbeat
+from .publish import task_publish
 from .sms import sms_send
 
 logger = logging.getLogger(__name__)
@@ -144,8 +144,8 @@ def notification_queue(
     """Write a notification row in the caller's transaction and dispatch delivery after commit.
 
     Skipped (None) when the recipient turned updates off, unless ``essential``. Never calls the
-    broker inside the transaction: the dispatch is an ``on_commit`` callback that swallows broker
-    errors — the periodic retry task picks up anything not dispatched.
+    broker inside the transaction: the dispatch is an ``on_commit`` callback that never fails the
+    change (``core.publish``) — the periodic retry task picks up anything not dispatched.
     """
     if recipient is None or not recipient.email or not recipient.is_active:
         return None
@@ -182,24 +182,10 @@ def notification_queue_sms(
 
 
 def notification_dispatch(*, notification_id: int) -> None:
-    """Hand one notification to Celery without making the request wait for the broker.
-
-    With a real broker the publish happens on a short-lived background thread: a refused, slow or
-    hung Redis costs the request nothing, and a failed publish is only logged — the row waits in
-    the outbox for the periodic retry. In-process (eager) mode runs the task here.
-    """
-    task = tasks.notification_deliver_task  # tasks imports this module: read at call time
-
-    def publish():
-        try:
-            task.apply_async(args=[notification_id], retry=False)
-        except Exception:  # noqa: BLE001 - the outbox row is safe; the periodic task retries
-            logger.warning("notification %s not dispatched (broker unavailable); will retry", notification_id)
-
-    if task.app.conf.task_always_eager:
-        publish()
-    else:
-        threading.Thread(target=publish, name=f"dispatch-{notification_id}", daemon=True).start()
+    """Hand one notification to Celery without making the request wait for the broker
+    (``core.publish``): a failed publish is only logged, and the row waits in the outbox for the
+    periodic retry. In-process (eager) mode runs the task here."""
+    task_publish(tasks.notification_deliver_task, notification_id)  # tasks imports this module
 
 
 def notification_deliver(*, notification_id: int) -> bool:

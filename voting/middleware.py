@@ -1,4 +1,4 @@
-"""A device in kiosk mode stays on the kiosk's pages (voting/views_kiosk.py).
+"""A device in kiosk mode stays on the kiosk's pages (voting/views/kiosk.py).
 
 The kiosk runs in the logged-in session of the volunteer who opened it; while it is open, every
 other page of the site — the volunteer's account, the staff areas, the API, logging out — answers

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from budgets.models import TieBreak
 from budgets.phases import Capability
 from budgets.selectors import cycle_get_staff_or_404
-from core.errors import ApplicationError, NotAllowed, ValidationFailed
-from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
+from core.errors import ApplicationError, Conflict
+from core.views_mixins import gate, service_call, user_passes
 from proposals.models import Project
 from voting.models import RULE_EXPLANATIONS
 
@@ -31,7 +31,6 @@ from ..results import RULE_LABELS
 REFRESH_SECONDS = 5
 
 # Officials (with MFA) and auditors (with MFA, read-only) see the tally page; officials act.
-_gate = cycle_gate
 _cycle = cycle_get_staff_or_404
 
 
@@ -100,7 +99,7 @@ def _back(cycle, anchor: str = ""):
 @require_GET
 def staff_tally(request, slug):
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_viewer, cycle):
+    if refused := gate(request, check_tally_viewer, cycle):
         return refused
     return _render(request, cycle)
 
@@ -108,22 +107,19 @@ def staff_tally(request, slug):
 def _act(request, slug, *, key, form, call, done, anchor):
     """The common shape of the page's POSTs: gate, parse, call the service, say what happened."""
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_official, cycle):
+    if refused := gate(request, check_tally_official, cycle):
         return refused
     form = form(request.POST)
     if not form.is_valid():
         return _render(request, cycle, bound={key: form}, status=400)
-    try:
-        call(cycle, form.cleaned_data)
-    except NotAllowed as error:
-        return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-    except ValidationFailed as error:
-        apply_errors(error, form)
-        return _render(request, cycle, bound={key: form}, status=400)
-    except ApplicationError as error:
-        return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=error.status)
-    messages.success(request, done)
-    return _back(cycle, anchor)
+    with service_call(request, about=cycle, form=form) as outcome:
+        try:
+            call(cycle, form.cleaned_data)
+        except Conflict as error:  # refused as a whole (a blocker, a closed step): said on the page
+            return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=error.status)
+        messages.success(request, done)
+        return _back(cycle, anchor)
+    return outcome.response or _render(request, cycle, bound={key: form}, status=400)
 
 
 @require_POST
@@ -165,7 +161,7 @@ def staff_tally_draw(request, slug):
 @require_POST
 def staff_tally_withdraw(request, slug, pk):
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_official, cycle):
+    if refused := gate(request, check_tally_official, cycle):
         return refused
     project = Project.objects.published().filter(pk=pk, cycle=cycle).first()
     if project is None:
@@ -174,18 +170,17 @@ def staff_tally_withdraw(request, slug, pk):
     key = ("withdraw", pk)
     if not form.is_valid():
         return _render(request, cycle, bound={key: form}, status=400)
-    try:
-        services.project_withdraw(actor=request.user, project=project, reason=form.cleaned_data["reason"])
-    except ValidationFailed as error:
-        apply_errors(error, form)
-        return _render(request, cycle, bound={key: form}, status=400)
-    except ApplicationError as error:  # not funded (Conflict), or not after certification (PhaseClosed)
-        return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=409)
-    messages.success(
-        request,
-        _("Project %(code)s is withdrawn; the district's revised result is published.") % {"code": project.code},
-    )
-    return _back(cycle, "published")
+    with service_call(request, about=project, form=form) as call:
+        try:
+            services.project_withdraw(actor=request.user, project=project, reason=form.cleaned_data["reason"])
+        except Conflict as error:  # not funded, or not after certification (a closed phase): said on the page
+            return _render(request, cycle, bound={key: form}, errors=_error_texts(error), status=409)
+        messages.success(
+            request,
+            _("Project %(code)s is withdrawn; the district's revised result is published.") % {"code": project.code},
+        )
+        return _back(cycle, "published")
+    return call.response or _render(request, cycle, bound={key: form}, status=400)
 
 
 @never_cache
@@ -194,7 +189,7 @@ def staff_ballot_preview(request, slug):
     """Every rule on a synthetic sample of ballots per district, while the ballots are designed: how
     the rules treat this district's costs, before any vote (``allocation.preview``). Never real votes."""
     cycle = _cycle(slug)
-    if refused := _gate(request, check_tally_viewer, cycle):
+    if refused := gate(request, check_tally_viewer, cycle):
         return refused
     return render(
         request,

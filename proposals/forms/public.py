@@ -1,5 +1,5 @@
 """Residents' forms. They parse and present; the services decide what is valid (their errors come
-back as form errors through ``core.views_mixins.apply_errors``), so HTML and API give the same
+back as form errors through ``core.views_mixins.service_call``), so HTML and API give the same
 answers. Length limits appear as ``maxlength`` attributes for the browser, but are checked by the
 services."""
 

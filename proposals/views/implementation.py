@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
-from core.views_mixins import apply_errors, deny
+from core.errors import Conflict
+from core.views_mixins import gate, service_call, why_not
 
 from .. import implementation, permissions
 from ..forms.implementation import ProjectUpdateForm
@@ -18,38 +18,33 @@ from ..permissions import Action
 @require_http_methods(["GET", "POST"])
 def staff_project_updates(request, pk):
     project = get_object_or_404(Project.objects.select_related("cycle", "district"), pk=pk)
-    try:
-        permissions.check_who(request.user, Action.POST_UPDATE)
-    except NotAllowed as error:
-        return deny(request, error, object_type="project", object_id=str(project.pk))
+    if refused := gate(request, lambda user: permissions.check_who(user, Action.POST_UPDATE), project):
+        return refused
     form = ProjectUpdateForm(request.POST or None, request.FILES or None)
     status = 200
     errors = []
     if request.method == "POST":
         if form.is_valid():
-            try:
-                implementation.project_update_post(
-                    actor=request.user,
-                    project=project,
-                    status=form.cleaned_data["status"],
-                    note=form.cleaned_data["note"],
-                    photo=form.cleaned_data["photo"],
-                )
-            except ValidationFailed as error:
-                apply_errors(error, form)
-            except ApplicationError as error:  # closed phase, or not funded
-                errors.append(str(error.message))
-                status = error.status
-            else:
-                messages.success(request, _("The update is posted; the people following the project are told."))
-                return redirect("staff_project_updates", pk=project.pk)
+            with service_call(request, about=project, form=form) as call:
+                try:
+                    implementation.project_update_post(
+                        actor=request.user,
+                        project=project,
+                        status=form.cleaned_data["status"],
+                        note=form.cleaned_data["note"],
+                        photo=form.cleaned_data["photo"],
+                    )
+                except Conflict as error:  # closed phase, or not funded: said on the page
+                    errors.append(str(error.message))
+                    status = error.status
+                else:
+                    messages.success(request, _("The update is posted; the people following the project are told."))
+                    return redirect("staff_project_updates", pk=project.pk)
+            if call.response:
+                return call.response
         if status == 200:
             status = 400
-    closed = None
-    try:
-        permissions.check_when(Action.POST_UPDATE, project.cycle)
-    except PhaseClosed as error:
-        closed = str(error.message)
+    closed = why_not(permissions.check_when, Action.POST_UPDATE, project.cycle)
     funded = implementation.project_is_funded(project)
     return render(
         request,

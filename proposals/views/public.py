@@ -1,7 +1,7 @@
 """Residents' and visitors' pages: browse, submit, discuss and follow ideas; see the projects they
-became. Thin: parse a form, call a service, render. Service errors come back as form errors
-(``apply_errors``), denials go through ``deny`` (login, MFA set-up or 403; audited), a closed
-phase or a conflicting state becomes a message."""
+became. Thin: parse a form, call a service, render. Service errors are answered by
+``core.views_mixins.service_call``: form errors, denials (login, MFA set-up or 403; logged), and a
+closed phase or a conflicting state as a message on the page gone back to."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from budgets import selectors as cycle_selectors
 from budgets.phases import Capability
-from core.errors import ApplicationError, Conflict, NotAllowed, PhaseClosed
-from core.views_mixins import apply_errors, deny, message_error
+from core.errors import NotAllowed, PhaseClosed
+from core.views_mixins import deny, gate, service_call
 
 from .. import permissions, selectors, services
 from ..forms.public import CommentForm, IdeaFilterForm, IdeaForm, ProjectFilterForm, ReportForm, WithdrawForm
@@ -56,24 +56,16 @@ def _map_settings() -> dict:
     }
 
 
-def _who(request, action: Action, *, object_type: str, object_id) -> object | None:
-    """None if the user may do ``action`` at all (role, verified email); else the denial."""
-    try:
-        permissions.check_who(request.user, action)
-    except NotAllowed as error:
-        return deny(request, error, object_type=object_type, object_id=str(object_id))
-    return None
+def _may(action: Action, cycle=None, idea: Idea | None = None):
+    """The check for ``action``: who may do it at all (role, verified email), and with a cycle, whether
+    its phase allows it (and the idea is the user's own)."""
+    if cycle is None:
+        return lambda user: permissions.check_who(user, action)
+    return lambda user: permissions.check(user, action, cycle, idea)
 
 
-def _author_gate(request, idea: Idea, action: Action):
-    """None if the author may still change ``idea``; else the response (denial or message)."""
-    try:
-        permissions.check(request.user, action, idea.cycle, idea)
-    except NotAllowed as error:
-        return deny(request, error, object_type="idea", object_id=str(idea.pk))
-    except PhaseClosed as error:
-        messages.error(request, error.message)
-        return _to_idea(idea)
+def _unchangeable(request, idea: Idea):
+    """None if ``idea`` can still change; else its page, with why not."""
     if idea.status == Idea.Status.WITHDRAWN:
         messages.error(request, services.MSG_ALREADY_WITHDRAWN)
         return _to_idea(idea)
@@ -109,30 +101,21 @@ def idea_list(request, slug):
 @require_http_methods(["GET", "POST"])
 def idea_submit(request, slug):
     cycle = _public_cycle(slug)
-    try:
-        permissions.check(request.user, Action.IDEA_SUBMIT, cycle)
-    except NotAllowed as error:
-        return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-    except PhaseClosed as error:
-        messages.error(request, error.message)
-        return redirect("cycle_detail", slug=cycle.slug)
+    back = redirect("cycle_detail", slug=cycle.slug)
+    if refused := gate(request, _may(Action.IDEA_SUBMIT, cycle), cycle, back=back):
+        return refused
     if request.method == "POST":
         form = IdeaForm(request.POST, request.FILES, cycle=cycle)
         if form.is_valid():
-            try:
+            # A closed phase goes back; invalid input, the per-cycle limit, too many at once: on the form.
+            with service_call(request, about=cycle, form=form, back=back, back_on=PhaseClosed) as call:
                 idea = services.idea_submit(actor=request.user, cycle=cycle, data=form.idea_input())
-            except NotAllowed as error:
-                return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-            except PhaseClosed as error:
-                messages.error(request, error.message)
-                return redirect("cycle_detail", slug=cycle.slug)
-            except ApplicationError as error:  # invalid input, the per-cycle limit, too many at once
-                apply_errors(error, form)
-            else:
                 messages.success(
                     request, _("Thank you! Your idea “%(title)s” has been submitted.") % {"title": idea.title}
                 )
                 return _to_idea(idea)
+            if call.response:
+                return call.response
     else:
         form = IdeaForm(cycle=cycle)
     return render(
@@ -171,23 +154,21 @@ def idea_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 def idea_edit(request, pk):
     idea = _visible_idea(request, pk)
-    if refused := _author_gate(request, idea, Action.IDEA_EDIT):
+    back = _to_idea(idea)
+    if refused := gate(request, _may(Action.IDEA_EDIT, idea.cycle, idea), idea, back=back):
+        return refused
+    if refused := _unchangeable(request, idea):
         return refused
     if request.method == "POST":
         form = IdeaForm(request.POST, request.FILES, cycle=idea.cycle)
         if form.is_valid():
-            try:
+            # The phase closed or review started meanwhile: back to the idea, with why.
+            with service_call(request, about=idea, form=form, back=back) as call:
                 idea = services.idea_edit(actor=request.user, idea=idea, data=form.idea_input())
-            except NotAllowed as error:
-                return deny(request, error, object_type="idea", object_id=str(idea.pk))
-            except Conflict as error:  # the phase closed or review started meanwhile
-                messages.error(request, error.message)
-                return _to_idea(idea)
-            except ApplicationError as error:
-                apply_errors(error, form)
-            else:
                 messages.success(request, _("Your changes are saved."))
                 return _to_idea(idea)
+            if call.response:
+                return call.response
     else:
         form = IdeaForm(initial=IdeaForm.initial_from(idea), cycle=idea.cycle)
     return render(
@@ -201,19 +182,17 @@ def idea_edit(request, pk):
 def idea_withdraw(request, pk):
     """GET: the confirmation page; POST: withdraw."""
     idea = _visible_idea(request, pk)
-    if refused := _author_gate(request, idea, Action.IDEA_WITHDRAW):
+    back = _to_idea(idea)
+    if refused := gate(request, _may(Action.IDEA_WITHDRAW, idea.cycle, idea), idea, back=back):
+        return refused
+    if refused := _unchangeable(request, idea):
         return refused
     form = WithdrawForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_call(request, about=idea, back=back) as call:
             services.idea_withdraw(actor=request.user, idea=idea, reason=form.cleaned_data["reason"])
-        except NotAllowed as error:
-            return deny(request, error, object_type="idea", object_id=str(idea.pk))
-        except ApplicationError as error:
-            message_error(request, error)
-        else:
             messages.success(request, _("Your idea has been withdrawn."))
-        return _to_idea(idea)
+        return call.response or back
     return render(request, "proposals/public/idea_withdraw.html", {"idea": idea, "cycle": idea.cycle, "form": form})
 
 
@@ -224,22 +203,16 @@ def idea_endorse(request, pk):
     if request.method == "GET":
         return _to_idea(idea)
     endorse = request.POST.get("action", "endorse") != "unendorse"
-    try:
+    back = _to_idea(idea, "#support")
+    with service_call(request, about=idea, back=back) as call:
         if endorse:
             changed = services.idea_endorse(actor=request.user, idea=idea)
-        else:
-            changed = services.idea_unendorse(actor=request.user, idea=idea)
-    except NotAllowed as error:
-        return deny(request, error, object_type="idea", object_id=str(idea.pk))
-    except ApplicationError as error:
-        message_error(request, error)
-    else:
-        if endorse:
             text = _("Thank you: you endorse this idea.") if changed else _("You already endorse this idea.")
         else:
+            changed = services.idea_unendorse(actor=request.user, idea=idea)
             text = _("You no longer endorse this idea.") if changed else _("You had not endorsed this idea.")
         messages.success(request, text)
-    return _to_idea(idea, "#support")
+    return call.response or back
 
 
 @require_http_methods(["GET", "POST"])
@@ -248,20 +221,16 @@ def idea_follow(request, pk):
     if request.method == "GET":
         return _to_idea(idea)
     on = request.POST.get("action", "follow") != "unfollow"
-    try:
+    back = _to_idea(idea, "#support")
+    with service_call(request, about=idea, back=back) as call:
         services.follow_set(actor=request.user, idea=idea, on=on)
-    except NotAllowed as error:
-        return deny(request, error, object_type="idea", object_id=str(idea.pk))
-    except ApplicationError as error:
-        message_error(request, error)
-    else:
         messages.success(
             request,
             _("You follow this idea: we will tell you about its progress.")
             if on
             else _("You no longer follow this idea."),
         )
-    return _to_idea(idea, "#support")
+    return call.response or back
 
 
 @require_http_methods(["GET", "POST"])
@@ -269,45 +238,38 @@ def idea_comment(request, pk):
     idea = _visible_idea(request, pk)
     if request.method == "GET":
         return _to_idea(idea, "#comments")
-    if refused := _who(request, Action.IDEA_COMMENT, object_type="idea", object_id=idea.pk):
+    if refused := gate(request, _may(Action.IDEA_COMMENT), idea):
         return refused
+    back = _to_idea(idea, "#comment-form")
     form = CommentForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Your comment is empty: write something before posting it."))
-        return _to_idea(idea, "#comment-form")
-    try:
+        return back
+    with service_call(request, about=idea, back=back) as call:
         comment = services.comment_add(actor=request.user, idea=idea, body=form.cleaned_data["body"])
-    except NotAllowed as error:
-        return deny(request, error, object_type="idea", object_id=str(idea.pk))
-    except ApplicationError as error:
-        message_error(request, error)
-        return _to_idea(idea, "#comment-form")
-    messages.success(request, _("Your comment is posted."))
-    return _to_idea(idea, f"#comment-{comment.pk}")
+        messages.success(request, _("Your comment is posted."))
+        return _to_idea(idea, f"#comment-{comment.pk}")
+    return call.response
 
 
 def _report(request, *, idea, comment=None):
-    object_type, target = ("comment", comment) if comment else ("idea", idea)
-    if refused := _who(request, Action.REPORT, object_type=object_type, object_id=target.pk):
+    target = comment or idea
+    if refused := gate(request, _may(Action.REPORT), target):
         return refused
     form = ReportForm(request.POST)
     if not form.is_valid():
         messages.error(request, services.MSG_REASON_REQUIRED)
         return _to_idea(idea)
-    try:
+    back = _to_idea(idea, f"#comment-{comment.pk}" if comment else "")
+    with service_call(request, about=target, back=back) as call:
         services.content_report(
             actor=request.user,
             reason=form.cleaned_data["reason"],
             idea=None if comment else idea,
             comment=comment,
         )
-    except NotAllowed as error:
-        return deny(request, error, object_type=object_type, object_id=str(target.pk))
-    except ApplicationError as error:
-        message_error(request, error)
-    else:
         messages.success(request, _("Thank you. A moderator will look at your report."))
-    return _to_idea(idea, f"#comment-{comment.pk}" if comment else "")
+    return call.response or back
 
 
 @require_http_methods(["GET", "POST"])
@@ -380,17 +342,12 @@ def project_follow(request, pk):
     if request.method == "GET":
         return back
     on = request.POST.get("action", "follow") != "unfollow"
-    try:
+    with service_call(request, about=project, back=back) as call:
         services.follow_set(actor=request.user, project=project, on=on)
-    except NotAllowed as error:
-        return deny(request, error, object_type="project", object_id=str(project.pk))
-    except ApplicationError as error:
-        message_error(request, error)
-    else:
         messages.success(
             request,
             _("You follow this project: we will tell you about its progress.")
             if on
             else _("You no longer follow this project."),
         )
-    return back
+    return call.response or back

@@ -2,8 +2,9 @@
 page, paper ideas, projects, categories and reports. Thin: parse a form, call a service, render.
 
 Who may enter is ``proposals.permissions`` (``proposals.vet_ideas`` and TOTP); a refusal goes
-through ``core.views_mixins.deny`` (log in, set up MFA, or 403; audited). What the phase allows is
-asked of the same module, so a closed phase shows its message instead of a form.
+through ``core.views_mixins`` (log in, set up MFA, or 403; logged), as do the services' errors
+(details on the form; a refusal of the whole request as a message on the page gone back to). What
+the phase allows is asked of the same module, so a closed phase shows its message instead of a form.
 """
 
 from django.contrib import messages
@@ -15,8 +16,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from budgets import selectors as budget_selectors
-from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
-from core.views_mixins import apply_errors, deny, message_error
+from core.errors import ApplicationError, Conflict, PhaseClosed
+from core.views_mixins import gate, service_call, why_not
 
 from .. import implementation, permissions, selectors, services
 from ..forms.vetting import (
@@ -38,15 +39,15 @@ QUEUE_PAGE_SIZE = 50
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-def _gate(request, action: Action = Action.VETTING_AREA):
-    """None if the user may use the workspace (and do ``action``); else the denial's response."""
-    try:
-        permissions.check_who(request.user, Action.VETTING_AREA)
+def _vetting(action: Action = Action.VETTING_AREA):
+    """The check of a workspace page: the workspace, and ``action``."""
+
+    def check(user) -> None:
+        permissions.check_who(user, Action.VETTING_AREA)
         if action != Action.VETTING_AREA:
-            permissions.check_who(request.user, action)
-    except NotAllowed as error:
-        return deny(request, error)
-    return None
+            permissions.check_who(user, action)
+
+    return check
 
 
 def _cycle(slug):
@@ -65,21 +66,13 @@ def _idea(pk):
 
 def _closed(action: Action, cycle) -> str | None:
     """The phase's refusal message for ``action`` on ``cycle``, or None when it is open."""
-    try:
-        permissions.check_when(action, cycle)
-    except PhaseClosed as error:
-        return str(error.message)
-    return None
+    return why_not(permissions.check_when, action, cycle)
 
 
-def _keep_form(request, error: ApplicationError, form) -> bool:
-    """Show a service error. Errors about fields go on ``form`` (True: re-render it); a refusal of
-    the whole request (closed phase, state) becomes a message (False: redirect)."""
-    if error.extra:
-        apply_errors(error, form)
-        return True
-    message_error(request, error)
-    return False
+def _change(request, idea_or_cycle, form, back):
+    """A change made from a form: errors about fields go on ``form`` (the page again); any refusal
+    of the whole request (closed phase, state) becomes a message on ``back``."""
+    return service_call(request, about=idea_or_cycle, form=form, back=back, back_on=ApplicationError)
 
 
 def _review_of(idea) -> Review | None:
@@ -92,7 +85,7 @@ def _review_of(idea) -> Review | None:
 # --- the queue ---------------------------------------------------------------------------------------
 @require_safe
 def vetting_queue(request, slug):
-    if refused := _gate(request):
+    if refused := gate(request, _vetting()):
         return refused
     cycle = _cycle(slug)
     reviewers = list(selectors.vetting_staff_list())
@@ -144,72 +137,68 @@ def _idea_page(request, idea, *, assign_form=None, review_form=None, hide_form=N
 
 @require_safe
 def vetting_idea(request, pk):
-    if refused := _gate(request):
+    if refused := gate(request, _vetting()):
         return refused
     return _idea_page(request, _idea(pk))
 
 
 @require_POST
 def vetting_idea_assign(request, pk):
-    if refused := _gate(request, Action.REVIEW):
+    if refused := gate(request, _vetting(Action.REVIEW)):
         return refused
     idea = _idea(pk)
     form = AssignReviewerForm(request.POST, reviewers=selectors.vetting_staff_list())
     if form.is_valid():
         reviewer = form.cleaned_data["reviewer"]
-        try:
+        back = redirect("vetting_idea", pk=idea.pk)
+        with _change(request, idea, form, back) as call:
             services.review_assign(actor=request.user, idea=idea, reviewer=reviewer)
-        except ApplicationError as error:
-            if not _keep_form(request, error, form):
-                return redirect("vetting_idea", pk=idea.pk)
-        else:
             if reviewer is None:
                 messages.success(request, _("No one is assigned to review this idea now."))
             else:
                 messages.success(request, _("%(name)s will review this idea.") % {"name": reviewer})
-            return redirect("vetting_idea", pk=idea.pk)
+            return back
+        if call.response:
+            return call.response
     return _idea_page(request, idea, assign_form=form)
 
 
 @require_POST
 def vetting_idea_review(request, pk):
-    if refused := _gate(request, Action.REVIEW):
+    if refused := gate(request, _vetting(Action.REVIEW)):
         return refused
     idea = _idea(pk)
     form = ReviewForm(request.POST)
     if form.is_valid():
-        try:
+        back = redirect("vetting_idea", pk=idea.pk)
+        with _change(request, idea, form, back) as call:
             services.review_record(actor=request.user, idea=idea, **form.cleaned_data)
-        except ApplicationError as error:
-            if not _keep_form(request, error, form):
-                return redirect("vetting_idea", pk=idea.pk)
-        else:
             messages.success(request, _("Review saved. Residents see the decision only once you publish it."))
-            return redirect("vetting_idea", pk=idea.pk)
+            return back
+        if call.response:
+            return call.response
     return _idea_page(request, idea, review_form=form)
 
 
 @require_POST
 def vetting_idea_publish(request, pk):
-    if refused := _gate(request, Action.REVIEW):
+    if refused := gate(request, _vetting(Action.REVIEW)):
         return refused
     idea = _idea(pk)
-    try:
+    back = redirect("vetting_idea", pk=idea.pk)
+    with service_call(request, about=idea, back=back) as call:
         idea = services.review_publish(actor=request.user, idea=idea)
-    except ApplicationError as error:
-        message_error(request, error)
-    else:
         messages.success(
             request, _("Decision published: the idea is now “%(status)s”.") % {"status": idea.get_status_display()}
         )
-    return redirect("vetting_idea", pk=idea.pk)
+    return call.response or back
 
 
 @require_http_methods(["GET", "POST"])
 def vetting_decisions(request, slug):
     """Recorded decisions residents do not see yet; staff tick several and publish them together
     (one service call: all of them or none, with what was wrong about each)."""
-    if refused := _gate(request, Action.REVIEW if request.method == "POST" else Action.VETTING_AREA):
+    if refused := gate(request, _vetting(Action.REVIEW if request.method == "POST" else Action.VETTING_AREA)):
         return refused
     cycle = _cycle(slug)
     pending = list(selectors.decisions_to_publish(cycle=cycle))
@@ -217,31 +206,30 @@ def vetting_decisions(request, slug):
     status, problems = 200, []
     if request.method == "POST":
         form = DecisionPublishForm(request.POST, idea_choices=choices)
+        status = 400
         if form.is_valid():
-            try:
-                published = services.review_publish_many(
-                    actor=request.user, cycle=cycle, ideas=form.cleaned_data["ideas"]
-                )
-            except ValidationFailed as error:
-                apply_errors(error, form)
-                status = 400
-            except ApplicationError as error:
-                problems = [str(m) for msgs in error.extra.values() for m in msgs]
-                form.add_error(None, str(error.message))
-                status = 409 if error.status == 409 else 400
-            else:
-                messages.success(
-                    request,
-                    ngettext(
-                        "%(count)s decision published: %(ideas)s.",
-                        "%(count)s decisions published: %(ideas)s.",
-                        len(published),
+            with service_call(request, about=cycle, form=form) as call:
+                try:
+                    published = services.review_publish_many(
+                        actor=request.user, cycle=cycle, ideas=form.cleaned_data["ideas"]
                     )
-                    % {"count": len(published), "ideas": ", ".join(f"#{i.pk} “{i.title}”" for i in published)},
-                )
-                return redirect("vetting_decisions", slug=cycle.slug)
-        else:
-            status = 400
+                except Conflict as error:  # all or none: what was wrong about each idea, on the page
+                    problems = [str(m) for msgs in error.extra.values() for m in msgs]
+                    form.add_error(None, str(error.message))
+                    status = 409
+                else:
+                    messages.success(
+                        request,
+                        ngettext(
+                            "%(count)s decision published: %(ideas)s.",
+                            "%(count)s decisions published: %(ideas)s.",
+                            len(published),
+                        )
+                        % {"count": len(published), "ideas": ", ".join(f"#{i.pk} “{i.title}”" for i in published)},
+                    )
+                    return redirect("vetting_decisions", slug=cycle.slug)
+            if call.response:
+                return call.response
     else:
         form = DecisionPublishForm(idea_choices=choices)
     chosen = set(request.POST.getlist("ideas")) if request.method == "POST" else set()
@@ -263,26 +251,25 @@ def vetting_decisions(request, slug):
 
 @require_POST
 def vetting_idea_hide(request, pk):
-    if refused := _gate(request, Action.MODERATE):
+    if refused := gate(request, _vetting(Action.MODERATE)):
         return refused
     idea = _idea(pk)
     form = HideForm(request.POST)
     if form.is_valid():
-        try:
+        back = redirect("vetting_idea", pk=idea.pk)
+        with _change(request, idea, form, back) as call:
             services.content_hide(actor=request.user, idea=idea, reason=form.cleaned_data["reason"])
-        except ApplicationError as error:
-            if not _keep_form(request, error, form):
-                return redirect("vetting_idea", pk=idea.pk)
-        else:
             messages.success(request, _("The idea is hidden from public pages; its author has been told why."))
-            return redirect("vetting_idea", pk=idea.pk)
+            return back
+        if call.response:
+            return call.response
     return _idea_page(request, idea, hide_form=form)
 
 
 # --- paper ideas -------------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def vetting_paper_idea_create(request, slug):
-    if refused := _gate(request, Action.PAPER_IDEA_ENTER):
+    if refused := gate(request, _vetting(Action.PAPER_IDEA_ENTER)):
         return refused
     cycle = _cycle(slug)
     context = {"cycle": cycle, "closed": _closed(Action.PAPER_IDEA_ENTER, cycle)}
@@ -294,7 +281,8 @@ def vetting_paper_idea_create(request, slug):
     if request.method == "POST":
         form = PaperIdeaForm(request.POST, request.FILES, cycle=cycle, categories=categories)
         if form.is_valid():
-            try:
+            again = redirect("vetting_paper_idea_create", slug=cycle.slug)
+            with _change(request, cycle, form, again) as call:
                 idea = services.idea_submit_paper(
                     actor=request.user,
                     cycle=cycle,
@@ -302,17 +290,15 @@ def vetting_paper_idea_create(request, slug):
                     proposer_name=form.cleaned_data["proposer_name"],
                     proposer_contact=form.cleaned_data["proposer_contact"],
                 )
-            except ApplicationError as error:
-                if not _keep_form(request, error, form):
-                    return redirect("vetting_paper_idea_create", slug=cycle.slug)
-            else:
                 messages.success(
                     request,
                     _("Paper idea #%(number)s “%(title)s” entered.") % {"number": idea.pk, "title": idea.title},
                 )
                 if request.POST.get("then") == "another":
-                    return redirect("vetting_paper_idea_create", slug=cycle.slug)
+                    return again
                 return redirect("vetting_idea", pk=idea.pk)
+            if call.response:
+                return call.response
     else:
         form = PaperIdeaForm(cycle=cycle, categories=categories, initial={"language": request.LANGUAGE_CODE})
     context["form"] = form
@@ -345,7 +331,7 @@ def _project_list_page(request, cycle, *, publish_form=None, problems=(), status
 
 @require_safe
 def vetting_project_list(request, slug):
-    if refused := _gate(request):
+    if refused := gate(request, _vetting()):
         return refused
     return _project_list_page(request, _cycle(slug))
 
@@ -353,32 +339,33 @@ def vetting_project_list(request, slug):
 @require_POST
 def vetting_project_publish(request, slug):
     """Publish the draft projects ticked on the project list, all or none (audited)."""
-    if refused := _gate(request, Action.PROJECT_EDIT):
+    if refused := gate(request, _vetting(Action.PROJECT_EDIT)):
         return refused
     cycle = _cycle(slug)
     form = ProjectPublishForm(request.POST)
     if not form.is_valid():
         return _project_list_page(request, cycle, publish_form=form, status=400)
-    try:
-        published = services.project_publish(actor=request.user, cycle=cycle, projects=form.cleaned_data["projects"])
-    except ValidationFailed as error:
-        apply_errors(error, form)
-        return _project_list_page(request, cycle, publish_form=form, status=400)
-    except ApplicationError as error:
-        form.add_error(None, str(error.message))
-        problems = [str(m) for msgs in error.extra.values() for m in msgs]
-        return _project_list_page(request, cycle, publish_form=form, problems=problems, status=error.status)
-    codes = ", ".join(p.code for p in published)
-    messages.success(
-        request,
-        ngettext(
-            "Project %(codes)s published: residents can see it.",
-            "Projects %(codes)s published: residents can see them.",
-            len(published),
+    with service_call(request, about=cycle, form=form) as call:
+        try:
+            published = services.project_publish(
+                actor=request.user, cycle=cycle, projects=form.cleaned_data["projects"]
+            )
+        except Conflict as error:  # all or none: what was wrong about each project, on the page
+            form.add_error(None, str(error.message))
+            problems = [str(m) for msgs in error.extra.values() for m in msgs]
+            return _project_list_page(request, cycle, publish_form=form, problems=problems, status=error.status)
+        codes = ", ".join(p.code for p in published)
+        messages.success(
+            request,
+            ngettext(
+                "Project %(codes)s published: residents can see it.",
+                "Projects %(codes)s published: residents can see them.",
+                len(published),
+            )
+            % {"codes": codes},
         )
-        % {"codes": codes},
-    )
-    return redirect("vetting_project_list", slug=cycle.slug)
+        return redirect("vetting_project_list", slug=cycle.slug)
+    return call.response or _project_list_page(request, cycle, publish_form=form, status=400)
 
 
 def _idea_choices(cycle) -> tuple[list[tuple[str, str]], dict[str, Idea]]:
@@ -404,22 +391,6 @@ def _picked(data, ideas: dict[str, Idea]) -> list[Idea]:
     return [ideas[v] for v in dict.fromkeys(data.getlist("ideas")) if v in ideas]
 
 
-def _apply_project_errors(error: ApplicationError, form, text_forms) -> None:
-    """The service's "texts.<language>[.<field>]" errors go on that language's form."""
-    rest = {}
-    for key, msgs in error.extra.items():
-        parts = key.split(".")
-        if parts[0] == "texts" and len(parts) >= 2 and parts[1] in text_forms:
-            text_form = text_forms[parts[1]]
-            field = parts[2] if len(parts) == 3 and parts[2] in text_form.fields else None
-            for message in msgs:
-                text_form.add_error(field, str(message))
-        else:
-            rest[key] = msgs
-    if rest:
-        apply_errors(ApplicationError(error.message, extra=rest), form)
-
-
 def _project_form_page(request, cycle, *, form=None, text_forms=None, project=None, frozen=None, status=200):
     return render(
         request,
@@ -435,28 +406,26 @@ def _project_form_page(request, cycle, *, form=None, text_forms=None, project=No
     )
 
 
-def _save_project(request, form, text_forms, call):
-    """Validate the forms and call the service. The response on success or refusal, else None
-    (re-render with the errors)."""
-    if not (form.is_valid() and all(f.is_valid() for f in text_forms.values())):
-        return None
-    try:
-        project = call(texts={code: f.text_input() for code, f in text_forms.items()}, **form.service_kwargs())
-    except PhaseClosed as error:
-        message_error(request, error)
-        return None
-    except ApplicationError as error:
-        if error.extra:
-            _apply_project_errors(error, form, text_forms)
-        else:
-            form.add_error(None, str(error.message))
-        return None
-    return project
+def _valid(form, text_forms) -> bool:
+    return form.is_valid() and all(f.is_valid() for f in text_forms.values())
+
+
+def _texts(text_forms) -> dict:
+    return {code: f.text_input() for code, f in text_forms.items()}
+
+
+def _project_save(request, about, cycle, form, text_forms):
+    """A project's save: the service's "texts.<language>[.<field>]" errors go on that language's
+    form, the rest on ``form``; a closed phase (voting opened meanwhile) goes back to the list."""
+    back = redirect("vetting_project_list", slug=cycle.slug)
+    return service_call(
+        request, about=about, form=form, prefix_forms={"texts": text_forms}, back=back, back_on=PhaseClosed
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def vetting_project_create(request, slug):
-    if refused := _gate(request, Action.PROJECT_EDIT):
+    if refused := gate(request, _vetting(Action.PROJECT_EDIT)):
         return refused
     cycle = _cycle(slug)
     if frozen := _closed(Action.PROJECT_EDIT, cycle):
@@ -472,26 +441,28 @@ def vetting_project_create(request, slug):
         # Two buttons: "Save as draft" (first, so Enter in a field drafts) and "Create and publish".
         draft = request.POST.get("then") == "draft"
 
-        def create(**kwargs):
-            return services.project_create_from_ideas(actor=request.user, cycle=cycle, draft=draft, **kwargs)
-
-        project = _save_project(request, form, text_forms, create)
-        if project is not None:
-            count = project.sources.count()
-            if project.is_draft:
-                text = ngettext(
-                    "Draft project %(code)s saved from %(count)s idea: only staff see it until it is published.",
-                    "Draft project %(code)s saved from %(count)s ideas: only staff see it until it is published.",
-                    count,
+        if _valid(form, text_forms):
+            with _project_save(request, cycle, cycle, form, text_forms) as call:
+                project = services.project_create_from_ideas(
+                    actor=request.user, cycle=cycle, draft=draft, texts=_texts(text_forms), **form.service_kwargs()
                 )
-            else:
-                text = ngettext(
-                    "Project %(code)s created from %(count)s idea.",
-                    "Project %(code)s created from %(count)s ideas.",
-                    count,
-                )
-            messages.success(request, text % {"code": project.code, "count": count})
-            return redirect("vetting_project_list", slug=cycle.slug)
+                count = project.sources.count()
+                if project.is_draft:
+                    text = ngettext(
+                        "Draft project %(code)s saved from %(count)s idea: only staff see it until it is published.",
+                        "Draft project %(code)s saved from %(count)s ideas: only staff see it until it is published.",
+                        count,
+                    )
+                else:
+                    text = ngettext(
+                        "Project %(code)s created from %(count)s idea.",
+                        "Project %(code)s created from %(count)s ideas.",
+                        count,
+                    )
+                messages.success(request, text % {"code": project.code, "count": count})
+                return redirect("vetting_project_list", slug=cycle.slug)
+            if call.response:
+                return call.response
         if _closed(Action.PROJECT_EDIT, cycle):  # voting opened meanwhile
             return redirect("vetting_project_list", slug=cycle.slug)
     else:
@@ -513,7 +484,7 @@ def vetting_project_create(request, slug):
 
 @require_http_methods(["GET", "POST"])
 def vetting_project_edit(request, pk):
-    if refused := _gate(request, Action.PROJECT_EDIT):
+    if refused := gate(request, _vetting(Action.PROJECT_EDIT)):
         return refused
     project = selectors.project_get(pk=pk)
     if project is None:
@@ -528,13 +499,15 @@ def vetting_project_edit(request, pk):
         form = ProjectForm(request.POST, request.FILES, cycle=cycle, categories=categories)
         text_forms = project_text_forms(request.POST, cycle=cycle)
 
-        def update(**kwargs):
-            return services.project_update(actor=request.user, project=project, **kwargs)
-
-        saved = _save_project(request, form, text_forms, update)
-        if saved is not None:
-            messages.success(request, _("Project %(code)s saved.") % {"code": saved.code})
-            return redirect("vetting_project_list", slug=cycle.slug)
+        if _valid(form, text_forms):
+            with _project_save(request, project, cycle, form, text_forms) as call:
+                saved = services.project_update(
+                    actor=request.user, project=project, texts=_texts(text_forms), **form.service_kwargs()
+                )
+                messages.success(request, _("Project %(code)s saved.") % {"code": saved.code})
+                return redirect("vetting_project_list", slug=cycle.slug)
+            if call.response:
+                return call.response
         if _closed(Action.PROJECT_EDIT, cycle):
             return redirect("vetting_project_list", slug=cycle.slug)
     else:
@@ -546,7 +519,7 @@ def vetting_project_edit(request, pk):
 # --- categories --------------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def vetting_category_list(request, slug):
-    if refused := _gate(request, Action.CATEGORY_MANAGE if request.method == "POST" else Action.VETTING_AREA):
+    if refused := gate(request, _vetting(Action.CATEGORY_MANAGE if request.method == "POST" else Action.VETTING_AREA)):
         return refused
     cycle = _cycle(slug)
     closed = _closed(Action.CATEGORY_MANAGE, cycle)
@@ -557,16 +530,15 @@ def vetting_category_list(request, slug):
             return redirect("vetting_category_list", slug=cycle.slug)
         form = CategoryForm(request.POST)
         if form.is_valid():
-            try:
+            back = redirect("vetting_category_list", slug=cycle.slug)
+            with _change(request, cycle, form, back) as call:
                 category = services.category_create(
                     actor=request.user, cycle=cycle, name=form.cleaned_data["name"], translations=form.translations()
                 )
-            except ApplicationError as error:
-                if not _keep_form(request, error, form):
-                    return redirect("vetting_category_list", slug=cycle.slug)
-            else:
                 messages.success(request, _("Category “%(name)s” added.") % {"name": category.name})
-                return redirect("vetting_category_list", slug=cycle.slug)
+                return back
+            if call.response:
+                return call.response
     can_manage = permissions.can(request.user, Action.CATEGORY_MANAGE, cycle)
     if form is None and can_manage:
         form = CategoryForm()
@@ -617,7 +589,7 @@ def _reports_page(request, cycle, *, bound=None):
 
 @require_safe
 def vetting_report_list(request, slug):
-    if refused := _gate(request):
+    if refused := gate(request, _vetting()):
         return refused
     return _reports_page(request, _cycle(slug))
 
@@ -625,7 +597,7 @@ def vetting_report_list(request, slug):
 @require_POST
 def vetting_report_hide(request, slug, pk):
     """Hide what report ``pk`` is about (an idea or a comment); its open reports are resolved."""
-    if refused := _gate(request, Action.MODERATE):
+    if refused := gate(request, _vetting(Action.MODERATE)):
         return refused
     cycle = _cycle(slug)
     report = selectors.report_list_open(cycle=cycle).filter(pk=pk).first()
@@ -635,15 +607,14 @@ def vetting_report_hide(request, slug, pk):
     form = HideForm(request.POST, prefix=f"report-{report.pk}")
     if form.is_valid():
         target = {"idea": report.idea} if report.idea_id else {"comment": report.comment}
-        try:
+        back = redirect("vetting_report_list", slug=cycle.slug)
+        with _change(request, report.idea or report.comment, form, back) as call:
             services.content_hide(actor=request.user, reason=form.cleaned_data["reason"], **target)
-        except ApplicationError as error:
-            if not _keep_form(request, error, form):
-                return redirect("vetting_report_list", slug=cycle.slug)
-        else:
             if report.idea_id:
                 messages.success(request, _("The idea “%(title)s” is now hidden.") % {"title": report.idea.title})
             else:
                 messages.success(request, _("The comment is now hidden."))
-            return redirect("vetting_report_list", slug=cycle.slug)
+            return back
+        if call.response:
+            return call.response
     return _reports_page(request, cycle, bound=(report.pk, form))

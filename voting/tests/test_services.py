@@ -728,7 +728,7 @@ def test_the_confirmation_email_gives_the_close_in_the_cycles_zone(world, reside
 
 
 # --- one person, one ballot across channels ---------------------------------------------------------------
-# How each channel's pages build the voter (voting/views.py, voting/kiosk.py), with what the person
+# How each channel's pages build the voter (voting/views/ballot.py, voting/kiosk.py), with what the person
 # typed there: the same person, written a little differently on each channel.
 ALICE_BORN = date(1980, 5, 5)
 ALICE_TYPED = {
@@ -741,7 +741,7 @@ CHANNELS = tuple(ALICE_TYPED)
 
 
 def phone_voter(*, phone: str = "201-555-0123", **details) -> services.Voter:
-    """A voter whose phone was verified by SMS, as the pages build them (voting/views.py)."""
+    """A voter whose phone was verified by SMS, as the pages build them (voting/views/ballot.py)."""
     key = crypto.identity_key("phone", verification.phone_normalize(phone))
     return services.Voter(identity_key=key, channel="phone", verification="sms", **details)
 

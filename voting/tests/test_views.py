@@ -22,10 +22,11 @@ from proposals import services as proposal_services
 from proposals.tests.builders import make_project, move, new_resident, submit, texts, ward
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, DistrictFactory
-from voting import crypto, methods, permissions, selectors, services, views
+from voting import crypto, methods, permissions, selectors, services
 from voting.methods import Problem
 from voting.methods.messages import problem_message
 from voting.models import Ballot, BallotDesign, BallotVoid, Eligibility, Identity, VoterRollEntry
+from voting.views import ballot as ballot_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -170,11 +171,11 @@ def test_after_a_ward_ballot_the_list_shows_it_done_and_no_other_ward_is_offered
     response = client.get(ballot_url(cycle, "B"))
     html = response.content.decode()
     assert 'name="project"' not in html
-    assert _text(views.MSG_WARD_CAST_ELSEWHERE, district=ward_a.name) in html
+    assert _text(ballot_pages.MSG_WARD_CAST_ELSEWHERE, district=ward_a.name) in html
     # And ward A's own ballot says when they voted, with the receipt check.
     html = client.get(ballot_url(cycle, "A")).content.decode()
     assert 'name="project"' not in html and "Street trees" not in html
-    assert _text(views.MSG_VOTED_HERE, district=ward_a.name, day=times.format_day(day)) in html
+    assert _text(ballot_pages.MSG_VOTED_HERE, district=ward_a.name, day=times.format_day(day)) in html
     assert reverse("receipt") in html
     assert ward_b.name in client.get(reverse("vote_index", args=[cycle.slug])).content.decode()
 

@@ -16,7 +16,7 @@ from core import sms
 from voting import crypto, services, verification
 from voting.models import AccessCode, Ballot, Identity, VoterRollEntry
 from voting.tests.test_views import RECEIPT, VOTER, _text, ballot_url, voting_cycle
-from voting.views import MSG_CODE_OTHER_BALLOT, MSG_VERIFY_AGAIN, SESSION_VOTER
+from voting.views.ballot import MSG_CODE_OTHER_BALLOT, MSG_VERIFY_AGAIN, SESSION_VOTER
 
 pytestmark = pytest.mark.django_db
 

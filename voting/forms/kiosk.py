@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import District
 
-from .forms import VoterForm
+from .ballot import VoterForm
 
 
 class VotingSiteForm(forms.Form):

@@ -1,7 +1,7 @@
 """Voting sites (officials) and kiosks (a volunteer, and the voters they check in).
 
 A kiosk is the volunteer's logged-in device in kiosk mode: ``kiosk_start`` opens it at a site, then
-is its check-in page; the checked-in voter votes on the ordinary ballot pages (``views.ballot_steps``)
+is its check-in page; the checked-in voter votes on the ordinary ballot pages (``ballot.ballot_steps``)
 in the kiosk's layout, which hides the site's menus. The voter part of the session is forgotten on
 cast, on "next voter" or "leave without voting", on a new check-in, and when the voter's page sat
 idle: its script (static/js/kiosk.js) asks "Are you still here?" after ``PB_KIOSK_IDLE_SECONDS``
@@ -21,15 +21,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from budgets import selectors as cycle_selectors
 from budgets.models import District
-from core.errors import ApplicationError, NotAllowed
-from core.views_mixins import apply_errors, cycle_gate, deny
+from core.errors import Conflict
+from core.views_mixins import gate, service_call
 
-from . import kiosk, permissions, selectors, services, sites
-from . import views as ballot_views
-from .forms_kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
-from .kiosk import CheckedIn, Kiosk
-from .middleware import SESSION_KIOSK  # Kiosk.as_session(): cycle, site, volunteer, opened at
-from .models import VotingSite
+from .. import kiosk, permissions, selectors, services, sites
+from ..forms.kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
+from ..kiosk import CheckedIn, Kiosk
+from ..middleware import SESSION_KIOSK  # Kiosk.as_session(): cycle, site, volunteer, opened at
+from ..models import VotingSite
+from . import ballot as ballot_views
 
 SESSION_KIOSK_VOTER = "pb_kiosk_voter"  # CheckedIn.as_session(), or nothing
 SESSION_KIOSK_PIN = "pb_kiosk_pin"  # kiosk.pin_seal(): salt, keyed hash, wrong tries
@@ -88,17 +88,13 @@ def _kiosk_page(cycle, opened: Kiosk, *, idle_timer: bool) -> dict:
     }
 
 
-def _site_worker_gate(request, cycle):
-    return cycle_gate(request, permissions.check_site_worker, cycle)
-
-
 # --- volunteer: open the kiosk, check voters in, close it ----------------------------------------------
 @never_cache
 @require_http_methods(["GET", "POST"])
 def kiosk_start(request, slug):
     """Without an open kiosk: choose a site and open one. With one: the check-in page."""
     cycle = cycle_selectors.cycle_get_public_or_404(slug)
-    if refused := _site_worker_gate(request, cycle):
+    if refused := gate(request, permissions.check_site_worker, cycle):
         return refused
     opened = _kiosk(request, cycle)
     if opened is None:
@@ -114,17 +110,18 @@ def _open_page(request, cycle):
         return redirect("kiosk_start", slug=cycle.slug)
     if request.method == "POST" and form.is_valid():
         site = next(s for s in all_sites if s.pk == form.cleaned_data["site"])
-        try:
-            opened = kiosk.kiosk_open(actor=request.user, site=site)
-        except NotAllowed as error:
-            return deny(request, error, object_type="voting_site", object_id=str(site.pk))
-        except ApplicationError as error:
-            form.add_error("site", error.message)
-        else:
-            request.session[SESSION_KIOSK] = opened.as_session()
-            request.session[SESSION_KIOSK_PIN] = kiosk.pin_seal(form.cleaned_data["pin"])
-            _forget_voter(request)
-            return redirect("kiosk_start", slug=cycle.slug)
+        with service_call(request, about=site, form=form) as call:
+            try:
+                opened = kiosk.kiosk_open(actor=request.user, site=site)
+            except Conflict as error:  # voting not open, or the site closed: said at the site chosen
+                form.add_error("site", error.message)
+            else:
+                request.session[SESSION_KIOSK] = opened.as_session()
+                request.session[SESSION_KIOSK_PIN] = kiosk.pin_seal(form.cleaned_data["pin"])
+                _forget_voter(request)
+                return redirect("kiosk_start", slug=cycle.slug)
+        if call.response:
+            return call.response
     return render(
         request,
         "voting/kiosk/open.html",
@@ -152,19 +149,18 @@ def _checkin_page(request, cycle, opened: Kiosk):
         form.add_error("pin", MSG_PIN_WRONG)
     elif posted and form.is_valid():
         del form.cleaned_data["pin"]
-        try:
-            checked_in = kiosk.kiosk_checkin(actor=request.user, kiosk=opened, **form.cleaned_data)
-        except services.NotEligible as error:
-            # The voter's details fail the cycle's rule (age, a mistyped date): the volunteer
-            # corrects them or explains, on the same form; no refusal page, nothing stored.
-            form.add_error("date_of_birth", error.message)
-        except NotAllowed as error:
-            return deny(request, error, object_type="voting_site", object_id=str(opened.site_id))
-        except ApplicationError as error:
-            apply_errors(error, form)
-        else:
-            request.session[SESSION_KIOSK_VOTER] = checked_in.as_session()
-            return redirect("kiosk_ballot", slug=cycle.slug)
+        with service_call(request, about=("voting_site", opened.site_id), form=form) as call:
+            try:
+                checked_in = kiosk.kiosk_checkin(actor=request.user, kiosk=opened, **form.cleaned_data)
+            except services.NotEligible as error:
+                # The voter's details fail the cycle's rule (age, a mistyped date): the volunteer
+                # corrects them or explains, on the same form; no refusal page, nothing stored.
+                form.add_error("date_of_birth", error.message)
+            else:
+                request.session[SESSION_KIOSK_VOTER] = checked_in.as_session()
+                return redirect("kiosk_ballot", slug=cycle.slug)
+        if call.response:
+            return call.response
     state = ballot_views.voting_state(cycle)
     site = VotingSite.objects.filter(pk=opened.site_id).first()
     return render(
@@ -250,7 +246,7 @@ def kiosk_alive(request, slug):
     tells the server the page watches for idleness): 204 (still checked in, or nobody is), 410 (the
     voter timed out: nothing they send will be stored)."""
     cycle = cycle_selectors.cycle_get_public_or_404(slug)
-    if refused := _site_worker_gate(request, cycle):
+    if refused := gate(request, permissions.check_site_worker, cycle):
         return refused
     opened = _kiosk(request, cycle)
     if opened is None:
@@ -271,7 +267,7 @@ def kiosk_ballot(request, slug):
     channel "kiosk", verification "checkin", with the site on the roll entry; then the receipt
     code, once, and the voter is forgotten."""
     cycle = cycle_selectors.cycle_get_public_or_404(slug)
-    if refused := _site_worker_gate(request, cycle):
+    if refused := gate(request, permissions.check_site_worker, cycle):
         return refused
     opened = _kiosk(request, cycle)
     if opened is None:
@@ -321,32 +317,31 @@ def kiosk_ballot(request, slug):
 def staff_sites(request, slug):
     """The cycle's voting sites: add one, open or close one (a closed site's kiosks check no one in)."""
     cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_official, cycle):
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     action = request.POST.get("action", "")
     form = VotingSiteForm(request.POST if action == "create" else None)
     if request.method == "POST":
-        try:
+        if action not in ("create", "open", "close"):
+            raise Http404
+        with service_call(request, about=cycle, form=form if action == "create" else None) as call:
             if action == "create":
                 if form.is_valid():
                     site = sites.voting_site_create(actor=request.user, cycle=cycle, **form.cleaned_data)
                     messages.success(request, MSG_SITE_ADDED % {"name": site.name})
                     return redirect("staff_sites", slug=cycle.slug)
-            elif action in ("open", "close"):
+            else:
                 site = _site_of(cycle, request.POST.get("site"))
-                sites.voting_site_set_active(actor=request.user, site=site, active=action == "open")
-                done = MSG_SITE_OPENED if action == "open" else MSG_SITE_CLOSED
-                messages.success(request, done % {"name": site.name})
-                return redirect("staff_sites", slug=cycle.slug)
-            else:
-                raise Http404
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except ApplicationError as error:
-            if action == "create":
-                apply_errors(error, form)
-            else:
-                messages.error(request, error.message)
+                try:
+                    sites.voting_site_set_active(actor=request.user, site=site, active=action == "open")
+                except Conflict as error:  # the sites can no longer change: said on the page shown again
+                    messages.error(request, error.message)
+                else:
+                    done = MSG_SITE_OPENED if action == "open" else MSG_SITE_CLOSED
+                    messages.success(request, done % {"name": site.name})
+                    return redirect("staff_sites", slug=cycle.slug)
+        if call.response:
+            return call.response
     return render(
         request,
         "voting/staff_sites.html",

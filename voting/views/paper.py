@@ -4,7 +4,7 @@ mismatches side by side with a form to resolve each, count corrections and recon
 
 Thin: parse, call ``voting.paper``, render. Every state change is a POST answered by a redirect
 (the keying form comes back with the next sheet number filled in); service errors come back as
-form errors or messages; denials go through ``deny`` (audited).
+form errors or messages, and denials go through ``core.views_mixins`` (logged).
 """
 
 from zoneinfo import ZoneInfo
@@ -19,13 +19,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from budgets import selectors as cycle_selectors
 from budgets.phases import Capability
-from core.errors import ApplicationError, Conflict, NotAllowed, PhaseClosed, ValidationFailed
-from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
+from core.errors import Conflict, NotAllowed
+from core.views_mixins import deny, gate, service_call, user_passes
 
-from . import methods, paper, permissions, selectors, services
-from .forms import METHOD_LABELS
-from .forms_paper import PaperBatchForm, PaperCountsForm, ResolveForm, SheetForm
-from .models import PaperBatch, VotingSite
+from .. import methods, paper, permissions, selectors, services
+from ..forms.ballot import METHOD_LABELS
+from ..forms.paper import PaperBatchForm, PaperCountsForm, ResolveForm, SheetForm
+from ..models import PaperBatch, VotingSite
+
+_staff_cycle = cycle_selectors.cycle_get_staff_or_404
 
 # The printed page size, as a static stylesheet (no inline styles under the content security policy).
 PAPER_SIZES = {"letter": "css/paper-letter.css", "a4": "css/paper-a4.css"}
@@ -58,7 +60,7 @@ def paper_ballot(request, slug, code):
     cycle = cycle_selectors.cycle_get_staff_or_404(slug)
     frozen = not cycle.allows(Capability.DESIGN_BALLOT)
     if not frozen:
-        if refused := cycle_gate(request, permissions.check_official, cycle):
+        if refused := gate(request, permissions.check_official, cycle):
             return refused
     elif cycle_selectors.cycle_get_public(slug) is None:
         raise Http404
@@ -100,8 +102,8 @@ def paper_ballot(request, slug, code):
 # --- batches (site workers) ----------------------------------------------------------------------------
 @require_GET
 def paper_batch_list(request, slug):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_site_worker, cycle):
         return refused
     batches = [{"batch": b, "state": paper.paper_batch_state(b)} for b in paper.paper_batches(cycle)]
     return render(
@@ -123,8 +125,8 @@ def paper_batch_list(request, slug):
 
 @require_http_methods(["GET", "POST"])
 def paper_batch_create(request, slug):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_site_worker, cycle):
         return refused
     if not cycle.allows(Capability.ENTER_PAPER_BALLOTS):
         messages.error(request, paper.MSG_PAPER_CLOSED)
@@ -137,7 +139,7 @@ def paper_batch_create(request, slug):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with service_call(request, about=cycle, form=form, back=redirect("paper_batch_list", slug=cycle.slug)) as call:
             batch = paper.paper_batch_create(
                 actor=request.user,
                 district=next(d for d in districts if str(d.pk) == data["district"]),
@@ -147,17 +149,11 @@ def paper_batch_create(request, slug):
                 issued=data["issued"],
                 spoiled=data["spoiled"],
             )
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except PhaseClosed as error:
-            messages.error(request, error.message)
-            return redirect("paper_batch_list", slug=cycle.slug)
-        except ApplicationError as error:
-            apply_errors(error, form)
-        else:
             done = _("Batch “%(label)s” opened. Key its sheets in two passes.") % {"label": batch.label}
             messages.success(request, done)
             return redirect("paper_batch_detail", slug=cycle.slug, batch_id=batch.pk)
+        if call.response:
+            return call.response
     return render(
         request, "voting/paper/batch_form.html", {"cycle": cycle, "form": form, "has_sites": bool(sites)},
         status=400 if form.errors else 200,
@@ -193,8 +189,8 @@ def _render_batch(request, cycle, batch, *, counts_form=None, status=200):
 
 @require_GET
 def paper_batch_detail(request, slug, batch_id):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_site_worker, cycle):
         return refused
     return _render_batch(request, cycle, _batch(cycle, batch_id))
 
@@ -222,15 +218,14 @@ def _mark_rows(projects, *, values=None, prefix="") -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def paper_sheet_key(request, slug, batch_id, pass_no):
     """Key one sheet in pass 1 or 2; after each sheet the form comes back with the next number."""
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_site_worker, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_site_worker, cycle):
         return refused
     batch = _batch(cycle, batch_id)
     if pass_no not in paper.PASSES:
         raise Http404
     if pass_no not in paper.paper_passes_open_to(batch, request.user):
-        error = NotAllowed(paper.MSG_OTHER_PASS % {"other": 3 - pass_no, "pass": pass_no})
-        return deny(request, error, object_type="paper_batch", object_id=str(batch.pk))
+        return deny(request, NotAllowed(paper.MSG_OTHER_PASS % {"other": 3 - pass_no, "pass": pass_no}), batch)
     if batch.status != PaperBatch.Status.KEYING:
         messages.error(request, paper.MSG_RECONCILED)
         return _detail(batch)
@@ -246,30 +241,28 @@ def paper_sheet_key(request, slug, batch_id, pass_no):
         if form.is_valid():
             marks = form.marks()
             if not form.keying_errors:
-                try:
-                    entry = paper.paper_sheet_key(
-                        actor=request.user, batch=batch, pass_no=pass_no, sheet=form.cleaned_data["sheet"], marks=marks
-                    )
-                except NotAllowed as error:
-                    return deny(request, error, object_type="paper_batch", object_id=str(batch.pk))
-                except PhaseClosed as error:
-                    messages.error(request, error.message)
-                    return _detail(batch)
-                except paper.SheetKeyed as error:
-                    form.add_error("sheet", error.message)
-                except Conflict as error:  # reconciled meanwhile
-                    messages.error(request, error.message)
-                    return _detail(batch)
-                except ValidationFailed as error:
-                    apply_errors(error, form)
-                else:
-                    done = _("Sheet %(sheet)s saved in pass %(pass)s.") % {"sheet": entry.sheet, "pass": pass_no}
-                    if entry.invalid_reason:
-                        done += " " + _("It breaks the ballot's rules and is recorded as invalid: %(reason)s") % {
-                            "reason": entry.invalid_reason
-                        }
-                    messages.success(request, done)
-                    return redirect("paper_sheet_key", slug=cycle.slug, batch_id=batch.pk, pass_no=pass_no)
+                # Closed, or reconciled meanwhile: back to the batch, with why.
+                with service_call(request, about=batch, form=form, back=_detail(batch)) as call:
+                    try:
+                        entry = paper.paper_sheet_key(
+                            actor=request.user,
+                            batch=batch,
+                            pass_no=pass_no,
+                            sheet=form.cleaned_data["sheet"],
+                            marks=marks,
+                        )
+                    except paper.SheetKeyed as error:  # keyed already in this pass: a mistyped number
+                        form.add_error("sheet", error.message)
+                    else:
+                        done = _("Sheet %(sheet)s saved in pass %(pass)s.") % {"sheet": entry.sheet, "pass": pass_no}
+                        if entry.invalid_reason:
+                            done += " " + _("It breaks the ballot's rules and is recorded as invalid: %(reason)s") % {
+                                "reason": entry.invalid_reason
+                            }
+                        messages.success(request, done)
+                        return redirect("paper_sheet_key", slug=cycle.slug, batch_id=batch.pk, pass_no=pass_no)
+                if call.response:
+                    return call.response
     return render(
         request,
         "voting/paper/sheet_form.html",
@@ -323,8 +316,8 @@ def _comparison(mismatch: paper.Mismatch, projects, method) -> dict:
 def paper_mismatches(request, slug, batch_id):
     """Officials: every sheet whose keyings differ (or that one pass lacks), side by side, with a
     form to record what the sheet says."""
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_official, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     batch = _batch(cycle, batch_id)
     design, projects = selectors.ballot_for(batch.district)
@@ -339,24 +332,22 @@ def paper_mismatches(request, slug, batch_id):
         if bound_form.is_valid():
             marks = bound_form.marks()
             if not bound_form.keying_errors:
-                try:
+                back = redirect("paper_mismatches", slug=cycle.slug, batch_id=batch.pk)
+                with service_call(request, about=batch, form=bound_form, back=back) as call:
                     resolution = paper.paper_sheet_resolve(
-                        actor=request.user, batch=batch, sheet=bound_sheet, marks=marks,
+                        actor=request.user,
+                        batch=batch,
+                        sheet=bound_sheet,
+                        marks=marks,
                         note=bound_form.cleaned_data["note"],
-                    )  # fmt: skip
-                except NotAllowed as error:
-                    return deny(request, error, object_type="paper_batch", object_id=str(batch.pk))
-                except (PhaseClosed, Conflict) as error:
-                    messages.error(request, error.message)
-                    return redirect("paper_mismatches", slug=cycle.slug, batch_id=batch.pk)
-                except ValidationFailed as error:
-                    apply_errors(error, bound_form)
-                else:
+                    )
                     done = _("Sheet %(sheet)s resolved.") % {"sheet": resolution.sheet}
                     if resolution.invalid_reason:
                         done += " " + _("It is recorded as invalid: %(reason)s") % {"reason": resolution.invalid_reason}
                     messages.success(request, done)
-                    return redirect("paper_mismatches", slug=cycle.slug, batch_id=batch.pk)
+                    return back
+                if call.response:
+                    return call.response
     reconciled = batch.status != PaperBatch.Status.KEYING
     keying = not reconciled and cycle.allows(Capability.ENTER_PAPER_BALLOTS)
     items = []
@@ -378,40 +369,35 @@ def paper_mismatches(request, slug, batch_id):
 
 @require_POST
 def paper_batch_counts(request, slug, batch_id):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_official, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     batch = _batch(cycle, batch_id)
     form = PaperCountsForm(request.POST)
     if form.is_valid():
-        try:
+        with service_call(request, about=batch, form=form, back=_detail(batch)) as call:
             paper.paper_batch_counts_update(actor=request.user, batch=batch, **form.cleaned_data)
-        except NotAllowed as error:
-            return deny(request, error, object_type="paper_batch", object_id=str(batch.pk))
-        except (PhaseClosed, Conflict) as error:
-            messages.error(request, error.message)
-            return _detail(batch)
-        except ValidationFailed as error:
-            apply_errors(error, form)
-        else:
             messages.success(request, _("Counts saved."))
             return _detail(batch)
+        if call.response:
+            return call.response
     return _render_batch(request, cycle, batch, counts_form=form, status=400)
 
 
 @require_POST
 def paper_batch_reconcile(request, slug, batch_id):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_official, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     batch = _batch(cycle, batch_id)
-    try:
-        batch = paper.paper_batch_reconcile(actor=request.user, batch=batch)
-    except NotAllowed as error:
-        return deny(request, error, object_type="paper_batch", object_id=str(batch.pk))
-    except ApplicationError as error:
-        messages.error(request, " ".join([str(error.message), *[str(m) for m in error.extra.get("reconcile", [])]]))
-        return _detail(batch)
+    with service_call(request, about=batch, back=_detail(batch)) as call:
+        try:
+            batch = paper.paper_batch_reconcile(actor=request.user, batch=batch)
+        except Conflict as error:  # not reconcilable: the refusal and each of its reasons, in one message
+            messages.error(request, " ".join([str(error.message), *map(str, error.extra.get("reconcile", []))]))
+            return _detail(batch)
+    if call.response:
+        return call.response
     state = paper.paper_batch_state(batch)
     messages.success(
         request,

@@ -4,7 +4,7 @@ live meter), anyone checks a receipt code, officials design the ballots and watc
 Thin: parse, call a service, render. The receipt code exists only in the response to the cast
 POST: never in a URL, the session, a flash message, an email or a log; the pages that carry
 choices or a code are never cached. Service errors come back as form errors (a message per broken
-rule) or as a page that says why nothing was recorded; denials go through ``deny``.
+rule) or as a page that says why nothing was recorded; denials go through ``core.views_mixins.gate``.
 """
 
 from datetime import timedelta
@@ -26,13 +26,13 @@ from budgets import selectors as cycle_selectors
 from budgets.models import District
 from budgets.phases import Capability, Phase, phase_allows, phase_reached
 from core import times
-from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
+from core.errors import NotAllowed, ValidationFailed
 from core.middleware import client_ip
 from core.money import format_money
-from core.views_mixins import apply_errors, cycle_gate, deny
+from core.views_mixins import apply_errors, gate, service_call
 
-from . import cards, crypto, matching, methods, permissions, selectors, services, verification
-from .forms import (
+from .. import cards, crypto, matching, methods, permissions, selectors, services, verification
+from ..forms.ballot import (
     METHOD_LABELS,
     AccessCodeBatchForm,
     AccessCodeForm,
@@ -45,13 +45,12 @@ from .forms import (
     attest_label,
     ballot_choices,
 )
-from .methods.messages import problem_message
-from .models import RULE_EXPLANATIONS, Channel
+from ..methods.messages import problem_message
+from ..models import RULE_EXPLANATIONS, Channel
 
 # --- helpers -----------------------------------------------------------------------------------------
 _public_cycle = cycle_selectors.cycle_get_public_or_404
 _staff_cycle = cycle_selectors.cycle_get_staff_or_404
-_gate = cycle_gate  # None, or the denial (log in, MFA set-up or 403; audited)
 
 
 def _identity_key(user) -> str:
@@ -160,7 +159,7 @@ def vote_index(request, slug):
     cycle = _public_cycle(slug)
     session_voter, expired = None, False
     if request.user.is_authenticated:
-        if refused := _gate(request, permissions.check_online_voter, cycle):
+        if refused := gate(request, permissions.check_online_voter, cycle):
             return refused
         key = _identity_key(request.user)
     else:
@@ -270,7 +269,7 @@ class BallotPage:
 
     def __init__(self, request, cycle, district, *, seed: str, page: dict | None = None, language: str | None = None):
         self.cycle, self.district = cycle, district
-        self.page = page or {}  # e.g. a kiosk's layout and form action (voting/views_kiosk.py)
+        self.page = page or {}  # e.g. a kiosk's layout and form action (voting/views/kiosk.py)
         # The language of the ballot's own texts (introduction, projects): the page's, unless a
         # kiosk voter chose one of the cycle's languages the site's pages are not translated into.
         self.language = (language or translation.get_language() or settings.LANGUAGE_CODE).lower()
@@ -363,7 +362,7 @@ def vote_ballot(request, slug, code):
     cycle = _public_cycle(slug)
     session_voter = None
     if request.user.is_authenticated:
-        if refused := _gate(request, permissions.check_online_voter, cycle):
+        if refused := gate(request, permissions.check_online_voter, cycle):
             return refused
         key, seed = _identity_key(request.user), str(request.user.pk)
     else:
@@ -372,7 +371,7 @@ def vote_ballot(request, slug, code):
             messages.warning(request, MSG_VERIFY_AGAIN)
             return redirect("vote_index", slug=cycle.slug)
         if session_voter is None:
-            return _gate(request, permissions.check_online_voter, cycle)  # log in (or verify: see the list)
+            return gate(request, permissions.check_online_voter, cycle)  # log in (or verify: see the list)
         key = seed = session_voter["identity_key"]
     district = _ballot_district(cycle, code)
     if session_voter is None and not matching.name_normalize(request.user.full_name):
@@ -538,7 +537,7 @@ def staff_ballot(request, slug):
     """Per district a form for its ballot design, and the cycle's eligibility form, until voting
     opens; after that the frozen designs, read-only, with their fingerprint."""
     cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_official, cycle):
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     districts = selectors.designs_for(cycle)
     eligibility = selectors.eligibility_for(cycle)
@@ -565,19 +564,16 @@ def staff_ballot(request, slug):
                 services.ballot_design_set(actor=request.user, district=district, **data)
 
             done = _("Ballot design for %(district)s saved.") % {"district": district.name}
-        try:
+        # Voting opened meanwhile: the ballot is frozen, nothing changed; back to the page, with why.
+        back = redirect("staff_ballot", slug=cycle.slug)
+        with service_call(request, about=cycle, form=form, back=back) as call:
             permissions.check_design_open(cycle)
             if form.is_valid():
                 save(form.cleaned_data)
                 messages.success(request, done)
-                return redirect("staff_ballot", slug=cycle.slug)
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except PhaseClosed as error:  # voting opened meanwhile: the ballot is frozen, nothing changed
-            messages.error(request, error.message)
-            return redirect("staff_ballot", slug=cycle.slug)
-        except ApplicationError as error:
-            apply_errors(error, form)
+                return back
+        if call.response:
+            return call.response
 
     frozen = not cycle.allows(Capability.DESIGN_BALLOT)
     design_forms = _design_forms(cycle, districts, bound=bound)
@@ -611,7 +607,7 @@ def staff_ballot(request, slug):
 def staff_turnout(request, slug):
     """Participation from the voter roll — counts only, never choices."""
     cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_turnout, cycle):
+    if refused := gate(request, permissions.check_turnout, cycle):
         return refused
     data = selectors.turnout(cycle)
     counted = {row["district__code"]: row["count"] for row in data["by_district"]}
@@ -642,24 +638,21 @@ def staff_access_codes(request, slug):
     """Officials make a batch of printed one-time codes for a district. The answer to the POST is the
     download itself (a zip with codes.csv and codes.pdf): the codes exist in clear only there."""
     cycle = _staff_cycle(slug)
-    if refused := _gate(request, permissions.check_official, cycle):
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     districts = selectors.ballot_districts(cycle) or list(cycle.districts.all())
     form = AccessCodeBatchForm(request.POST or None, districts=districts)
     if request.method == "POST" and form.is_valid():
         district = next(d for d in districts if str(d.pk) == form.cleaned_data["district"])
         expires_at = timezone.now() + timedelta(days=form.cleaned_data["valid_days"])
-        try:
+        with service_call(request, about=cycle, form=form) as call:
             codes = verification.access_codes_generate(
                 actor=request.user, district=district, count=form.cleaned_data["count"], expires_at=expires_at
             )
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except ApplicationError as error:
-            apply_errors(error, form)
-        else:
             bundle = cards.access_codes_bundle(district=district, codes=codes, expires_at=expires_at)
             response = HttpResponse(bundle, content_type="application/zip")
             response["Content-Disposition"] = f'attachment; filename="access-codes-{cycle.slug}-{district.code}.zip"'
             return response
+        if call.response:
+            return call.response
     return render(request, "voting/staff_access_codes.html", {"cycle": cycle, "form": form})

@@ -11,10 +11,10 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import matching, methods
-from .methods.base import Problem, ballot_from_points, ballot_from_ranks
-from .models import RULE_EXPLANATIONS, AllocationRule
-from .services import MSG_ADDRESS_NEEDED, MSG_ATTEST, MSG_NAME_NEEDED
+from .. import matching, methods
+from ..methods.base import Problem, ballot_from_points, ballot_from_ranks
+from ..models import RULE_EXPLANATIONS, AllocationRule
+from ..services import MSG_ADDRESS_NEEDED, MSG_ATTEST, MSG_NAME_NEEDED
 
 METHOD_LABELS = {
     methods.Method.APPROVAL: _("Approval: pick between a minimum and a maximum number of projects"),

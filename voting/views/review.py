@@ -15,12 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from budgets import selectors as cycle_selectors
 from budgets.phases import Capability, Phase, phase_reached
-from core.errors import ApplicationError, Conflict, NotAllowed, NotFound, ValidationFailed
-from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
+from core.views_mixins import gate, service_call, user_passes
 
-from . import permissions, review
-from .forms_review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
-from .models import ProvisionalBallot
+from .. import permissions, review
+from ..forms.review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
+from ..models import ProvisionalBallot
+
+_staff_cycle = cycle_selectors.cycle_get_staff_or_404
 
 
 def _acts(user) -> bool:
@@ -74,15 +75,15 @@ def _render_provisional(request, cycle, *, bound=None, status=200):
 
 @require_GET
 def staff_provisional(request, slug):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_turnout, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_turnout, cycle):
         return refused
     return _render_provisional(request, cycle)
 
 
 def _provisional_decide(request, slug, pk, kind):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_official, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     provisional = ProvisionalBallot.objects.filter(pk=pk, cycle=cycle).first()
     if provisional is None:
@@ -90,7 +91,8 @@ def _provisional_decide(request, slug, pk, kind):
     form = (_accept_form if kind == "accept" else _reject_form)(pk, request.POST)
     back = reverse("staff_provisional", args=[cycle.slug]) + f"#provisional-{pk}"
     if form.is_valid():
-        try:
+        # Decided meanwhile, or not counting (any more): back to the list, with why.
+        with service_call(request, about=cycle, form=form, back=back) as call:
             if kind == "accept":
                 review.provisional_accept(actor=request.user, provisional=provisional, note=form.cleaned_data["note"])
                 messages.success(request, _("Provisional ballot accepted: it is counted."))
@@ -100,13 +102,8 @@ def _provisional_decide(request, slug, pk, kind):
                 )
                 messages.success(request, _("Provisional ballot rejected: it is voided and not counted."))
             return redirect(back)
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except Conflict as error:  # decided meanwhile, or not counting (any more)
-            messages.error(request, error.message)
-            return redirect(back)
-        except ValidationFailed as error:
-            apply_errors(error, form)
+        if call.response:
+            return call.response
     return _render_provisional(request, cycle, bound=(pk, kind, form), status=400)
 
 
@@ -152,16 +149,16 @@ def _render_duplicates(request, cycle, *, bound=None, status=200):
 
 @require_GET
 def staff_duplicates(request, slug):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_turnout, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_turnout, cycle):
         return refused
     return _render_duplicates(request, cycle)
 
 
 @require_POST
 def staff_duplicate_decide(request, slug):
-    cycle = cycle_selectors.cycle_get_staff_or_404(slug)
-    if refused := cycle_gate(request, permissions.check_official, cycle):
+    cycle = _staff_cycle(slug)
+    if refused := gate(request, permissions.check_official, cycle):
         return refused
     match_key = request.POST.get("group", "")
     group = next((g for g in review.duplicate_groups(cycle) if g.match_key == match_key), None)
@@ -171,7 +168,8 @@ def staff_duplicate_decide(request, slug):
         return redirect(back)
     form = _duplicate_form(group, request.POST)
     if form.is_valid():
-        try:
+        # Decided meanwhile, gone, or no longer open: back to the group, with why.
+        with service_call(request, about=cycle, form=form, back=f"{back}#{group.anchor}") as call:
             review.duplicate_review_record(
                 actor=request.user,
                 cycle=cycle,
@@ -179,14 +177,8 @@ def staff_duplicate_decide(request, slug):
                 decision=form.cleaned_data["decision"],
                 note=form.cleaned_data["note"],
             )
-        except NotAllowed as error:
-            return deny(request, error, object_type="cycle", object_id=str(cycle.pk))
-        except (Conflict, NotFound) as error:
-            messages.error(request, error.message)
-            return redirect(f"{back}#{group.anchor}")
-        except ApplicationError as error:
-            apply_errors(error, form)
-        else:
             messages.success(request, _("Decision recorded for this group."))
             return redirect(f"{back}#{group.anchor}")
+        if call.response:
+            return call.response
     return _render_duplicates(request, cycle, bound=(match_key, form), status=400)

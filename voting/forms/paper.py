@@ -2,15 +2,15 @@
 (keying error, invalid sheet or valid sheet), so its messages come back as form errors.
 
 A sheet's marks use the ballot page's field names (``project``, ``rank-<code>``,
-``points-<code>``: ``voting.forms.ballot_choices`` reads them), so the keying form looks like the
+``points-<code>``: ``voting.forms.ballot.ballot_choices`` reads them), so the keying form looks like the
 ballot a voter fills in online."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from . import methods
-from .forms import ballot_choices
-from .paper import MAX_ISSUED, MSG_NOT_WHOLE, MSG_UNREADABLE_AND_MARKS, SheetMarks
+from .. import methods
+from ..paper import MAX_ISSUED, MSG_NOT_WHOLE, MSG_UNREADABLE_AND_MARKS, SheetMarks
+from .ballot import ballot_choices
 
 MSG_REASON_NEEDED = _("Say why the sheet cannot be counted.")
 
