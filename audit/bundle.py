@@ -20,7 +20,7 @@ district × channel group with fewer ballots than ``settings.PB_SMALL_CELL`` int
 paper batches, and publishes of the audit log only this cycle's events without the parts the public
 may not see (staff's internal notes, residents' account ids, client IPs: ``core.audit_policy``),
 every other event (other cycles', refusals recorded before they left the log) as its link only —
-the chain still checks over all of it (``core.chain``).
+the chain still checks over all of it (``pbverify.chain``).
 """
 
 import csv
@@ -42,12 +42,10 @@ from django.utils import timezone
 
 from budgets.models import Cycle, DistrictResult, TallyRun
 from budgets.tally import counted_districts, district_result
-from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 from core.small_cells import OTHER, merge_small
+from pbverify.bundle import BALLOTS_HEADER, FORMAT, MANIFEST
+from pbverify.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 
-FORMAT = "pbplatform-audit-bundle/1"
-BALLOTS_HEADER = ["ballot_id", "district", "channel", "choices", "points", "receipt_hash", "voided", "void_reason"]
-MANIFEST = "manifest.json"
 FETCH = 10_000  # rows per round trip of the server-side cursor
 COMPRESSION = zipfile.ZIP_DEFLATED
 COMPRESS_LEVEL = 1  # fast: the bundle is written once per request, and level 6 gains little on CSV
@@ -366,7 +364,7 @@ def _paper_document(cycle: Cycle, *, public: bool) -> dict:
 def _audit_lines(*, public: bool, cycle_id: int) -> Iterator[bytes]:
     """audit_log.jsonl: every event of the chain, in order. The auditors' copy carries each event
     whole (with its withheld values); the public record only this cycle's events, without what
-    ``core.audit_policy`` withholds, and every other event as its link only (``core.chain``)."""
+    ``core.audit_policy`` withholds, and every other event as its link only (``pbverify.chain``)."""
     from core.models import AuditEvent
     from core.selectors import audit_event_export, audit_event_public
 

@@ -191,7 +191,7 @@ def child_bundle(out: str) -> dict:
 
 def child_verify(path: str) -> dict:
     _setup()
-    from audit.verify import bundle_verify
+    from pbverify.verify import bundle_verify
 
     started = time.perf_counter()
     report = bundle_verify(path)

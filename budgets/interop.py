@@ -23,12 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from budgets.models import Cycle, District, district_code_validator
-from budgets.pabulib import PbElection, pb_parse
 from budgets.phases import Capability, Phase
 from budgets.selectors import cycle_voting_window
 from core import times
 from core.errors import ValidationFailed
 from core.services import audit_record
+from pbverify.pabulib import PbElection, pb_parse
 
 # Descriptive META keys an imported file keeps, written back by the export in this order.
 DESCRIPTIVE_KEYS = ("description", "country", "unit", "instance", "subunit", "district", "date_begin", "date_end")

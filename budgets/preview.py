@@ -16,9 +16,10 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from pbverify.rules import RULES, Ballot, Election, RuleNotApplicable, tally
+
 from .models import Cycle, District
 from .results import RULE_LABELS
-from .rules import RULES, Ballot, Election, RuleNotApplicable, tally
 
 SAMPLE_VOTERS = 200
 # Voters fall into a few groups with their own tastes (a neighbourhood, an age group…): equal

@@ -11,12 +11,12 @@ from fractions import Fraction
 from django.utils import timezone
 
 from core.models import AuditEvent
+from pbverify.rules import RULES
 
 from . import interop, lottery
 from .models import Cycle, District, DistrictResult, TallyRun
 from .phases import Capability
 from .results import RULE_LABELS, ballot_method, count_label
-from .rules import RULES
 from .tally import counted_districts, tally_blockers
 
 # A request waits this long for its runs to appear before the page stops refreshing for it.

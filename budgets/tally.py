@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from budgets.models import Cycle, District, DistrictResult, TallyRun
-from budgets.pabulib import pb_parse
 from budgets.phases import Capability, Phase
-from budgets.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
 from core.errors import Conflict, PhaseClosed, ValidationFailed
 from core.services import audit_record
+from pbverify.pabulib import pb_parse
+from pbverify.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
 
 from . import interop, lottery
 from .permissions import Action, check_who
@@ -73,7 +73,7 @@ class TallyInput:
     """A district's export (the tally's input), parsed: read once for every rule run over it."""
 
     input_hash: str
-    pb: object  # budgets.pabulib.PbElection
+    pb: object  # pbverify.pabulib.PbElection
 
     @classmethod
     def of(cls, district: District) -> "TallyInput":

@@ -24,7 +24,6 @@ from PIL import Image
 from audit.archive import accounts_of_cycle_only
 from audit.bundle import bundle_write
 from audit.services import cycle_archive, retention_ends
-from audit.verify import bundle_verify
 from budgets.models import DistrictResult
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
@@ -32,6 +31,7 @@ from core.errors import GuardFailed, NotAllowed, TransitionNotAllowed, Validatio
 from core.models import AuditEvent, Notification
 from core.selectors import audit_chain_verify_database
 from core.services import notification_deliver
+from pbverify.verify import bundle_verify
 from proposals import services as p_services
 from proposals.models import Idea
 from proposals.tests.builders import idea_input, make_project, ward

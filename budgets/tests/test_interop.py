@@ -28,7 +28,7 @@ from voting.tests.builders import assert_roll_matches_ballots, design, vetting_w
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-DATA = Path(__file__).parent / "data" / "pabulib"
+DATA = Path(__file__).resolve().parents[2] / "pbverify" / "tests" / "data" / "pabulib"
 EXPECTED = sorted(DATA.glob("*.expected.json"))
 CASES = [
     pytest.param(path, rule, id=f"{path.name.removesuffix('.expected.json')}-{rule}")

@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from budgets.models import Cycle
-from budgets.rules import RuleNotApplicable
 from budgets.tally import tally_cycle
 from core.errors import ApplicationError
+from pbverify.rules import RuleNotApplicable
 
 
 def _number(text: str):

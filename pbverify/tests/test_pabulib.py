@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from budgets.pabulib import PbFormatError, pb_parse, pb_write
+from pbverify.pabulib import PbFormatError, pb_parse, pb_write
 
 DATA = Path(__file__).parent / "data" / "pabulib"
 FILES = sorted(DATA.glob("*.pb"))

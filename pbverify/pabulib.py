@@ -1,6 +1,6 @@
 """Pabulib `.pb` files: a strict parser and a deterministic writer.
 
-Pure functions: no Django, no database. The format is described in budgets/tests/data/pabulib/FORMAT.md.
+Pure functions: no Django, no database. The format is described in pbverify/tests/data/pabulib/FORMAT.md.
 
 The parser refuses every structural fault with the line where it was found (`PbFormatError`), because
 an imported election that was silently repaired would tally differently from the file it came from.

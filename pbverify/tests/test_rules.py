@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from budgets.pabulib import pb_parse
-from budgets.rules import (
+from pbverify.pabulib import pb_parse
+from pbverify.rules import (
     RULES,
     Ballot,
     Election,
@@ -26,7 +26,7 @@ from budgets.rules import (
     outcome_to_json,
     tally,
 )
-from budgets.rules.equal_shares import _Profile
+from pbverify.rules.equal_shares import _Profile
 
 DATA = Path(__file__).parent / "data" / "pabulib"
 FILES = sorted(DATA.glob("*.pb"))
