@@ -5,6 +5,7 @@ without Django. The check of a real bundle made by the platform is in audit/test
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -39,3 +40,15 @@ def test_python_m_pbverify_runs_with_django_blocked_and_explains_its_usage():
     )
     assert done.returncode == 2  # a usage error: the bundle is missing
     assert "usage: python -m pbverify" in done.stderr and "bundle" in done.stderr
+
+
+def test_the_install_recipe_lists_every_subpackage():
+    recipe = tomllib.loads((PACKAGE / "pyproject.toml").read_text(encoding="utf-8"))
+    subpackages = sorted(
+        "pbverify." + ".".join(init.parent.relative_to(PACKAGE).parts)
+        for init in PACKAGE.rglob("__init__.py")
+        if init.parent != PACKAGE and "tests" not in init.relative_to(PACKAGE).parts
+    )
+    assert recipe["tool"]["setuptools"]["packages"] == ["pbverify", *subpackages]
+    assert recipe["project"]["dependencies"] == []
+    assert recipe["project"]["scripts"]["pbverify"] == "pbverify.__main__:main"
