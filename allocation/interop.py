@@ -23,12 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from budgets.models import Cycle, District, district_code_validator
-from budgets.pabulib import PbElection, pb_parse
 from budgets.phases import Capability, Phase
 from budgets.selectors import cycle_voting_window
 from core import times
 from core.errors import ValidationFailed
 from core.services import audit_record
+from pbverify.pabulib import PbElection, pb_parse
 from proposals.models import Project, ProjectText
 from voting import crypto, record
 from voting.methods import Method

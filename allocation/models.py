@@ -24,7 +24,7 @@ class TallyRun(models.Model):
     params = models.CharField(max_length=200, default="{}")  # canonical JSON of the rule's parameters
     input_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
-    output = models.TextField(blank=True)  # canonical JSON (budgets.rules.outcome_to_json)
+    output = models.TextField(blank=True)  # canonical JSON (pbverify.rules.outcome_to_json)
     output_hash = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     ballots = models.PositiveIntegerField(default=0)

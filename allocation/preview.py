@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from budgets.models import Cycle, District
-from budgets.rules import RULES, Ballot, Election, RuleNotApplicable, tally
+from pbverify.rules import RULES, Ballot, Election, RuleNotApplicable, tally
 
 from .results import RULE_LABELS
 

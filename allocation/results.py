@@ -54,7 +54,7 @@ MSG_ZERO_COST = gettext_lazy("Costs nothing, so equal shares passed over it")
 
 
 # --- what a project's number is ----------------------------------------------------------------------
-# The tally's number per project (budgets.rules.base.Election.vote_totals) depends on the ballot:
+# The tally's number per project (pbverify.rules.base.Election.vote_totals) depends on the ballot:
 # approvals (approval, knapsack), points (cumulative), or for ranked ballots L − r per ballot that
 # ranks L projects (first choice L, last 1): ranking points, not voters. Every results page and the
 # tally page name it from here.
@@ -205,7 +205,7 @@ def votes_text(votes: Fraction) -> str:
 
 
 def why_not_funded(reason: dict | None, currency: str) -> str:
-    """The run's machine-readable reason (budgets.rules.base.Outcome) in plain words."""
+    """The run's machine-readable reason (pbverify.rules.base.Outcome) in plain words."""
     kind = (reason or {}).get("reason")
     if kind == "did_not_fit":
         amount = format_money(Decimal(reason.get("remaining", "0")), currency)

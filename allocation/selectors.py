@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from budgets.models import Cycle, District
 from budgets.phases import Capability
-from budgets.rules import RULES
 from core.models import AuditEvent
+from pbverify.rules import RULES
 from proposals.models import Project
 from voting import review
 

@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from budgets.models import Cycle, District
-from budgets.pabulib import pb_parse
 from budgets.phases import Capability, Phase
-from budgets.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
 from budgets.services import cycle_transition_via
 from core.errors import Conflict, PhaseClosed, ValidationFailed
 from core.publish import task_publish_on_commit
 from core.services import audit_record
+from pbverify.pabulib import pb_parse
+from pbverify.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
 from proposals.models import Project
 from voting import review
 
@@ -73,7 +73,7 @@ class TallyInput:
     """A district's export (the tally's input), parsed: read once for every rule run over it."""
 
     input_hash: str
-    pb: object  # budgets.pabulib.PbElection
+    pb: object  # pbverify.pabulib.PbElection
 
     @classmethod
     def of(cls, district: District) -> "TallyInput":

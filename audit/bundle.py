@@ -20,7 +20,7 @@ district × channel group with fewer ballots than ``settings.PB_SMALL_CELL`` int
 paper batches, and publishes of the audit log only this cycle's events without the parts the public
 may not see (staff's internal notes, residents' account ids, client IPs: ``core.audit_policy``),
 every other event (other cycles', refusals recorded before they left the log) as its link only —
-the chain still checks over all of it (``core.chain``).
+the chain still checks over all of it (``pbverify.chain``).
 """
 
 import csv
@@ -45,19 +45,17 @@ from allocation.interop import counted_districts
 from allocation.models import DistrictResult, TallyRun
 from allocation.services import district_result
 from budgets.models import Cycle
-from core.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 from core.models import AuditEvent
 from core.selectors import audit_event_export, audit_event_public
 from core.small_cells import OTHER, merge_small
+from pbverify.bundle import BALLOTS_HEADER, FORMAT, MANIFEST
+from pbverify.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 from proposals.models import Project
 from voting import paper
 from voting.models import Ballot, BallotFreeze, BallotSource
 from voting.selectors import roll_groups
 from voting.services import district_design_document
 
-FORMAT = "pbplatform-audit-bundle/1"
-BALLOTS_HEADER = ["ballot_id", "district", "channel", "choices", "points", "receipt_hash", "voided", "void_reason"]
-MANIFEST = "manifest.json"
 FETCH = 10_000  # rows per round trip of the server-side cursor
 COMPRESSION = zipfile.ZIP_DEFLATED
 COMPRESS_LEVEL = 1  # fast: the bundle is written once per request, and level 6 gains little on CSV
@@ -366,7 +364,7 @@ def _paper_document(cycle: Cycle, *, public: bool) -> dict:
 def _audit_lines(*, public: bool, cycle_id: int) -> Iterator[bytes]:
     """audit_log.jsonl: every event of the chain, in order. The auditors' copy carries each event
     whole (with its withheld values); the public record only this cycle's events, without what
-    ``core.audit_policy`` withholds, and every other event as its link only (``core.chain``)."""
+    ``core.audit_policy`` withholds, and every other event as its link only (``pbverify.chain``)."""
     lines: list[bytes] = []
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         exported = audit_event_public(event, cycle_id=cycle_id) if public else audit_event_export(event)

@@ -14,8 +14,12 @@ One run, on one database:
 Figures of merit: bundle rows/s ÷ COPY rows/s (target ≥ 0.5), and the growth of the bundle's peak
 memory from the small to the large cycle (target < 50 MB: the ballots are never all in memory).
 
+With ``--standalone``, after step 2 the cycle is tallied (each ward's declared rule), its bundle written
+again, and ``python -m pbverify`` (the verifier on its own: no Django, no database) times every check of
+it as a whole process, re-count included. ``--large 0`` stops after the small cycle.
+
 Needs PostgreSQL on loopback. Usage:
-    .venv/bin/python bench/audit_bundle.py [--small 100000] [--large 1000000] [--verify] [--keep]
+    .venv/bin/python bench/audit_bundle.py [--small 100000] [--large 1000000] [--standalone] [--verify] [--keep]
 It creates (and, unless --keep, drops) the database ``pbplatform_bench_audit``; results land in
 ``bench/results/audit_bundle.json``.
 """
@@ -210,9 +214,35 @@ def child_certify() -> dict:
             "certify_seconds": round(time.perf_counter() - started - tallied, 1)}  # fmt: skip
 
 
+def child_tally() -> dict:
+    """Tally every ward with its declared rule (what closing the vote sets off)."""
+    _setup()
+    from allocation.services import tally_cycle
+    from budgets.models import Cycle
+
+    started = time.perf_counter()
+    runs = tally_cycle(cycle=Cycle.objects.get(slug=SLUG))
+    return {"runs": len(runs), "rules": sorted({run.rule for run in runs}),
+            "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+
+
+def standalone_verify(path: Path) -> dict:
+    """``python -m pbverify BUNDLE`` as a whole process: wall and CPU time, peak memory, exit status."""
+    with open(path.with_suffix(".verify.txt"), "w") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen([PY, "-m", "pbverify", str(path)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    report = path.with_suffix(".verify.txt").read_text()
+    return {"exit": os.waitstatus_to_exitcode(status), "seconds": round(wall, 2),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1),
+            "recount": next((line for line in report.splitlines() if " tally:" in line), ""),
+            "last_line": report.strip().splitlines()[-1]}  # fmt: skip
+
+
 def child_verify(path: str) -> dict:
     _setup()
-    from audit.verify import bundle_verify
+    from pbverify.verify import bundle_verify
 
     started = time.perf_counter()
     report = bundle_verify(path)
@@ -249,13 +279,20 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--verify", action="store_true", help="also run pb_verify on the large bundle")
+    parser.add_argument("--standalone", action="store_true", help="tally the small cycle, time python -m pbverify")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         mode, *rest = args.child
-        result = {"fill": lambda: child_fill(int(rest[0])), "copy": child_copy, "bundle": lambda: child_bundle(rest[0]),
-                  "certify": child_certify, "verify": lambda: child_verify(rest[0])}[mode]()  # fmt: skip
+        result = {
+            "fill": lambda: child_fill(int(rest[0])),
+            "copy": child_copy,
+            "bundle": lambda: child_bundle(rest[0]),
+            "certify": child_certify,
+            "verify": lambda: child_verify(rest[0]),
+            "tally": child_tally,
+        }[mode]()
         print(json.dumps(result))
         return
 
@@ -268,12 +305,23 @@ def main() -> None:
         sh(PY, "manage.py", "migrate", "--noinput")
         sh(PY, "manage.py", "load_demo", "--phase", "counting", "--quiet-logins")
         for label, size in (("small", args.small), ("large", args.large)):
+            if not size:
+                break
             fill = child("fill", str(size))
             print(f"filled to {fill['ballots']:,} ballots in {fill['seconds']} s")
             if label == "large":
                 results["certify"] = child("certify")
                 print(f"tallied and certified: {results['certify']}")
             results[label] = measure(label, out_dir / f"audit_bundle_{label}.zip")
+            if label == "small" and args.standalone:
+                tally = child("tally")
+                print(f"tallied: {tally['runs']} wards ({', '.join(tally['rules'])}) in {tally['seconds']} s")
+                tallied = out_dir / "audit_bundle_small_tallied.zip"
+                child("bundle", str(tallied))
+                results["standalone_verify"] = {"ballots": fill["ballots"], **standalone_verify(tallied)}
+                print(f"python -m pbverify on {fill['ballots']:,} ballots: {results['standalone_verify']}")
+        if not args.large:
+            return
         growth = results["large"]["bundle"]["peak_mb"] - results["small"]["bundle"]["peak_mb"]
         results["peak_growth_mb"] = round(growth, 1)
         print(f"peak memory growth {args.small:,} → {args.large:,} ballots: {growth:.1f} MB (target < 50 MB)")

@@ -66,10 +66,10 @@ def main() -> None:
     from allocation.models import TallyRun
     from allocation.services import cycle_certify, tally_request
     from budgets.demo import demo_load
-    from budgets.pabulib import pb_parse
     from budgets.phases import Phase
-    from budgets.rules import Election
     from budgets.services import cycle_transition
+    from pbverify.pabulib import pb_parse
+    from pbverify.rules import Election
     from voting import crypto
     from voting.models import Ballot, BallotDesign, VoterRollEntry
 

@@ -1,8 +1,8 @@
 """Tally speed: our parser + rule against pabutools 1.2.3 on the same real files, whole process each time.
 
 For each case, one run measures the wall time of a fresh `python -c` process that parses the `.pb` file and
-runs the rule, for our code (budgets.pabulib + budgets.rules, in this project's venv) and for pabutools
-(parse_pabulib + the rule call from budgets/tests/data/pabulib/README.md, in a separate venv), checks that both
+runs the rule, for our code (pbverify.pabulib + pbverify.rules, in this project's venv) and for pabutools
+(parse_pabulib + the rule call from pbverify/tests/data/pabulib/README.md, in a separate venv), checks that both
 select the same projects (and match the file's expected.json), and prints the ratio ours ÷ pabutools
 (target ≤ 0.05). Python start-up and imports are part of both times.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where a clone finds the files: the two large ones live with the benchmark, the rest with the tests.
-FALLBACK_DIRS = [ROOT / "bench" / "data" / "pabulib", ROOT / "budgets" / "tests" / "data" / "pabulib"]
+FALLBACK_DIRS = [ROOT / "bench" / "data" / "pabulib", ROOT / "pbverify" / "tests" / "data" / "pabulib"]
 
 CASES = [
     ("Poland_Warszawa_2019_Wesola", "mes"),
@@ -37,8 +37,8 @@ CASES = [
 
 OURS = """
 import json, sys
-from budgets.pabulib import pb_parse
-from budgets.rules import Election, tally
+from pbverify.pabulib import pb_parse
+from pbverify.rules import Election, tally
 with open(sys.argv[1], "rb") as handle:
     election = Election.from_pb(pb_parse(handle.read()))
 print(json.dumps(tally(election, sys.argv[2]).selected))

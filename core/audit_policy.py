@@ -110,7 +110,7 @@ DISCLOSURE: dict[str, Disclosure] = {
     "user.groups_changed": Disclosure(before=ALL, after=ALL, reason=True),
     "user.access_changed": Disclosure(before=ALL, after=ALL, reason=True),
     # --- the audit itself
-    "audit.format_upgraded": PUBLIC,  # the chain's switch to the current format (core.chain)
+    "audit.format_upgraded": PUBLIC,  # the chain's switch to the current format (pbverify.chain)
     "bundle.request": PUBLIC,
     "bundle.download": PUBLIC,
     "receipt.lookup": PUBLIC,  # only whether something was found

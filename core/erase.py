@@ -21,7 +21,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import chain
+from pbverify import chain
+
 from .errors import Conflict
 from .models import AuditEvent, Notification
 from .services import NOTIFICATION_MAX_ATTEMPTS
@@ -75,7 +76,7 @@ def audit_withheld_erase(*, cycle_id: int, user_ids: Iterable[int] = ()) -> int:
     events about the accounts ``user_ids`` (the ones the archive anonymises). Returns how many.
 
     The public body is rebuilt around the stored ``private_digest``, so every hash still checks;
-    an export then says ``"private": {"erased": true}`` instead of the values (``core.chain``).
+    an export then says ``"private": {"erased": true}`` instead of the values (``pbverify.chain``).
     Idempotent: an erased event is left alone (erasure happens once). Version 1 events, hashed
     whole, cannot be changed and are left. Errors: Conflict when an event's stored digest no longer
     matches its values (the log was altered: erasing would hide it).

@@ -3,8 +3,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from . import chain
-from .canonical import to_jsonable
+from pbverify import chain
+from pbverify.canonical import to_jsonable
+
 from .db.append_only import AppendOnlyModel
 
 
@@ -14,7 +15,7 @@ class AuditEvent(AppendOnlyModel):
     ``hash`` chains every event to the one before (``prev_hash``), so changing, removing or
     reordering any event breaks every later hash. Version 1 events hash :meth:`chain_payload`
     whole; version 2 events hash their public body, which commits to the withheld parts through a
-    salted digest, plus their cycle (``core.chain``) — so a public record can leave those parts (or
+    salted digest, plus their cycle (``pbverify.chain``) — so a public record can leave those parts (or
     another cycle's events) out and still be checked. The actor and the cycle are plain ids, not
     foreign keys, so erasing a person never has to touch the log's public parts. The one change a
     row ever takes: the archive erases a version 2 event's withheld values, once, leaving its body
@@ -38,12 +39,12 @@ class AuditEvent(AppendOnlyModel):
     ip = models.GenericIPAddressField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
-    # Version 2 (core.chain): 1 for the events written before the public record was made private.
+    # Version 2 (pbverify.chain): 1 for the events written before the public record was made private.
     version = models.PositiveSmallIntegerField(default=1)
     cycle_id = models.BigIntegerField(null=True, blank=True)  # the cycle the event is about, if any
     withheld = models.JSONField(default=list, blank=True)  # paths kept out of the public record
     salt = models.CharField(max_length=32, blank=True)  # for the digest of the withheld values
-    # Version 2: the digest of the withheld values, as the body commits to it (``core.chain``), kept so
+    # Version 2: the digest of the withheld values, as the body commits to it (``pbverify.chain``), kept so
     # that the body can be rebuilt once the values are erased (``core.erase.audit_withheld_erase``).
     private_digest = models.CharField(max_length=64, blank=True)
     # When the archive erased the withheld values (they are blank from then on); null: still held.

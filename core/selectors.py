@@ -1,5 +1,5 @@
 """Reading and checking the audit log: the complete export (auditors, ``audit_export``) and the public
-one (a cycle's public record). The line formats and the checks are ``core.chain``'s."""
+one (a cycle's public record). The line formats and the checks are ``pbverify.chain``'s."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from . import chain
+from pbverify import chain
+from pbverify.canonical import canonical_bytes, to_jsonable
+from pbverify.chain import ChainReport
+
 from .audit_policy import withheld_paths
-from .canonical import canonical_bytes, to_jsonable
-from .chain import ChainReport
 from .models import AuditEvent, SchedulerHeartbeat
 from .services import audit_scope
 

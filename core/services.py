@@ -12,9 +12,11 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import chain, tasks
+from pbverify import chain
+from pbverify.canonical import GENESIS_HASH, to_jsonable
+
+from . import tasks
 from .audit_policy import withheld_paths
-from .canonical import GENESIS_HASH, to_jsonable
 from .context import get_client_ip
 from .models import AuditEvent, Notification, SchedulerHeartbeat
 from .publish import task_publish
@@ -35,7 +37,7 @@ def _actor_fields(actor) -> tuple[str, int | None]:
 
 
 def event_hash(payload: dict) -> str:
-    """A version 1 event's hash (``core.chain.legacy_hash``)."""
+    """A version 1 event's hash (``pbverify.chain.legacy_hash``)."""
     return chain.legacy_hash(payload)
 
 
@@ -102,10 +104,10 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain. ``actor`` None means the system.
 
-    The event is written in the current format (``core.chain``, version 2): its cycle (``audit_scope``)
+    The event is written in the current format (``pbverify.chain``, version 2): its cycle (``audit_scope``)
     and the parts the public may not see (``core.audit_policy``) are decided now and committed to by
     its hash. The first event written after a chain of version 1 events is preceded by the upgrade
-    event (``core.chain.UPGRADE_ACTION``), which counts them.
+    event (``pbverify.chain.UPGRADE_ACTION``), which counts them.
 
     Invariant: events form one chain in id order. Locking: a transaction-scoped advisory lock
     (PostgreSQL) serialises writers from reading the chain head until commit, so concurrent

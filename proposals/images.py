@@ -4,7 +4,6 @@ import io
 
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ValidationFailed
 
@@ -20,6 +19,10 @@ def image_clean(upload, *, field: str = "photo") -> ContentFile:
 
     Raises ``ValidationFailed`` ({field: [message]}) for non-images, unsupported types and
     oversized files."""
+    # Imported on first use: Pillow is a good part of a process's start-up, and only uploads need it
+    # (bench/README.md, "Tally command").
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if upload.size is not None and upload.size > MAX_BYTES:
         raise ValidationFailed(extra={field: [MSG_TOO_LARGE]})
     data = upload.read()

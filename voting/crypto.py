@@ -9,7 +9,6 @@ import hashlib
 import secrets
 from datetime import date
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
@@ -56,7 +55,10 @@ def match_key(*, name: str, date_of_birth: date | None, address: str) -> str:
     return keyed_hash("match", "|".join(parts))
 
 
-def _fernet() -> Fernet:
+def _fernet():
+    # Imported on first use, like the address parser (voting.matching): only provisional ballots seal.
+    from cryptography.fernet import Fernet
+
     key = hashlib.sha256(f"pbplatform.voting.seal:{settings.SECRET_KEY}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(key))
 
@@ -68,6 +70,8 @@ def seal(value: str) -> str:
 
 
 def unseal(token: str) -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:  # pragma: no cover - a changed secret key

@@ -15,10 +15,7 @@ address the parser cannot read is compared as typed, folded like a name.
 
 import re
 
-from scourgify import normalize_address_record
-from scourgify.exceptions import AddressNormalizationError
 from unidecode import unidecode
-from usaddress import RepeatedLabelError
 
 _DROPPED = re.compile(r"['.]")  # inside a word: "O'Brien", "St." — dropped, not a word break
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
@@ -40,6 +37,12 @@ def address_normalize(address: str) -> str:
     folded = _fold(address)
     if not folded:
         return ""
+    # Imported on first use: the address parser loads its model and YAML tables, a good part of every
+    # process's start-up for something only the vote path calls (bench/README.md, "Tally command").
+    from scourgify import normalize_address_record
+    from scourgify.exceptions import AddressNormalizationError
+    from usaddress import RepeatedLabelError
+
     try:
         parsed = normalize_address_record(unidecode(address))
     except (AddressNormalizationError, RepeatedLabelError, ValueError, KeyError, IndexError, TypeError):

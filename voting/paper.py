@@ -39,10 +39,10 @@ from django.utils.translation import ngettext_lazy
 
 from budgets.models import Cycle, District
 from budgets.phases import Capability
-from core.canonical import format_time
 from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.money import format_money
 from core.services import audit_record
+from pbverify.canonical import format_time
 
 from . import crypto, methods, record
 from .methods.base import ballot_from_points, ballot_from_ranks

@@ -23,10 +23,10 @@ from django.utils.translation import gettext_lazy as _
 from budgets.models import Cycle, District
 from budgets.phases import Capability, phase_allows
 from core import times
-from core.canonical import canonical_bytes, sha256_hex
 from core.errors import Conflict, GuardFailed, NotAllowed, PhaseClosed, ValidationFailed
 from core.money import format_money
 from core.services import audit_record, notification_queue
+from pbverify.canonical import canonical_bytes, sha256_hex
 from proposals.models import Project
 
 from . import crypto, matching, methods, record

@@ -29,7 +29,7 @@ from voting.tests.builders import assert_roll_matches_ballots, design, vetting_w
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-DATA = Path(__file__).resolve().parents[2] / "budgets" / "tests" / "data" / "pabulib"  # the rules' reference files
+DATA = Path(__file__).resolve().parents[2] / "pbverify" / "tests" / "data" / "pabulib"  # the rules' reference files
 EXPECTED = sorted(DATA.glob("*.expected.json"))
 CASES = [
     pytest.param(path, rule, id=f"{path.name.removesuffix('.expected.json')}-{rule}")

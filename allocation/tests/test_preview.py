@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from allocation import preview
-from budgets.rules import tally
 from core.money import format_money
+from pbverify.rules import tally
 from tests.factories import user_with_role
 from voting import services as voting_services
 from voting.tests.builders import vetting_world

@@ -25,13 +25,13 @@ from allocation.models import DistrictResult
 from audit.archive import accounts_of_cycle_only
 from audit.bundle import bundle_write
 from audit.services import cycle_archive, retention_ends
-from audit.verify import bundle_verify
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition
 from core.errors import GuardFailed, NotAllowed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent, Notification
 from core.selectors import audit_chain_verify_database
 from core.services import notification_deliver
+from pbverify.verify import bundle_verify
 from proposals import services as p_services
 from proposals.models import Idea
 from proposals.tests.builders import idea_input, make_project, ward

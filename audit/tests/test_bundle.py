@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from audit.bundle import BALLOTS_HEADER, OTHER, bundle_write, merge_small
-from audit.verify import bundle_verify
 from budgets.demo import DEMO_SLUG
 from budgets.models import Cycle
 from core.models import AuditEvent
+from pbverify.verify import bundle_verify
 from voting import crypto
 from voting.models import Ballot, BallotVoid
 from voting.tests.builders import assert_roll_matches_ballots, voting_world

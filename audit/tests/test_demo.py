@@ -5,11 +5,11 @@ import io
 import pytest
 from django.core.management import call_command
 
-from audit.verify import bundle_verify
 from budgets.demo import DEMO_SLUG
 from budgets.models import Cycle
 from budgets.phases import Phase
 from core.models import AuditEvent
+from pbverify.verify import bundle_verify
 from voting.models import Ballot, Identity, VoterRollEntry
 
 pytestmark = pytest.mark.django_db

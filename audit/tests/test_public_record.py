@@ -18,10 +18,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from audit.bundle import bundle_write
-from audit.verify import bundle_verify
-from core import chain
-from core.canonical import GENESIS_HASH, to_jsonable
 from core.models import AuditEvent
+from pbverify import chain
+from pbverify.canonical import GENESIS_HASH, to_jsonable
+from pbverify.verify import bundle_verify
 from proposals import services as proposals_services
 from proposals.tests.builders import move, submit
 from tests.factories import CycleFactory, UserFactory, role_add, user_with_role

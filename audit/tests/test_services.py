@@ -9,9 +9,9 @@ import pytest
 from audit import services
 from audit.models import Bundle
 from audit.tasks import bundle_build_task
-from audit.verify import bundle_verify
 from core.errors import NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
+from pbverify.verify import bundle_verify
 from voting import crypto
 from voting.models import Ballot
 from voting.tests.builders import voting_world

@@ -1,14 +1,14 @@
 from django.db import migrations, models
 
-from core import chain
-from core.canonical import to_jsonable
+from pbverify import chain
+from pbverify.canonical import to_jsonable
 
 ROW_TRIGGER = "core_auditevent_append_only_rows"
 
 
 def fill_private_digests(apps, schema_editor):
     """Store the digest of the withheld values of every version 2 event written so far, computed as
-    ``core.chain`` computes it when the hash is made (version 1 events have none and are left). The
+    ``pbverify.chain`` computes it when the hash is made (version 1 events have none and are left). The
     append-only row trigger is set aside for this one statement per row, in this migration's
     transaction; no other column changes."""
     AuditEvent = apps.get_model("core", "AuditEvent")

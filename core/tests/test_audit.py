@@ -15,12 +15,12 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 
-from core.canonical import GENESIS_HASH, canonical_bytes, format_time, to_jsonable
 from core.context import get_client_ip
 from core.middleware import RequestContextMiddleware
 from core.models import AuditEvent
 from core.selectors import audit_chain_verify_database
 from core.services import audit_record
+from pbverify.canonical import GENESIS_HASH, canonical_bytes, format_time, to_jsonable
 
 
 def _sha(value) -> str:

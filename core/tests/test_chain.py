@@ -1,14 +1,14 @@
-"""core.chain and core.audit_policy: the split of each event and the checks over the three forms."""
+"""pbverify.chain and core.audit_policy: the split of each event and the checks over the three forms."""
 
 import pytest
 
-from core import chain
 from core.audit_policy import withheld_paths
 from core.context import reset_client_ip, set_client_ip
 from core.erase import audit_withheld_erase
 from core.models import AuditEvent
 from core.selectors import audit_chain_verify, audit_chain_verify_database, audit_event_export, audit_event_public
 from core.services import audit_record
+from pbverify import chain
 
 pytestmark = pytest.mark.django_db
 

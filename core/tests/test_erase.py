@@ -17,13 +17,13 @@ from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from core import chain
 from core.context import reset_client_ip, set_client_ip
 from core.erase import audit_withheld_erase, notifications_erase
 from core.errors import Conflict
 from core.models import AuditEvent, Notification
 from core.selectors import audit_chain_verify_database, audit_event_export, audit_event_public
 from core.services import NOTIFICATION_MAX_ATTEMPTS, audit_record
+from pbverify import chain
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -243,7 +243,7 @@ def test_the_trigger_lets_the_erasure_through_once_and_never_a_delete(logged):
 
 
 def test_the_migration_stores_the_digest_of_the_events_written_before(logged):
-    """Version 2 events written before the column existed get the digest ``core.chain`` computes;
+    """Version 2 events written before the column existed get the digest ``pbverify.chain`` computes;
     their erasure then keeps the chain verifying."""
     migration = importlib.import_module("core.migrations.0005_audit_event_private_digest")
     events = list(AuditEvent.objects.order_by("id"))

@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.roles import Role
-from audit.verify import bundle_verify
 from budgets.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, demo_load
 from core.models import AuditEvent
+from pbverify.verify import bundle_verify
 from tests.browser.login import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,8 +10,8 @@ from django.db.models import Count
 
 from budgets.demo import demo_load
 from budgets.phases import Phase
-from core.canonical import canonical_bytes
 from core.models import AuditEvent
+from pbverify.canonical import canonical_bytes
 from voting import methods, services
 from voting.models import Ballot, BallotDesign, BallotFreeze, Identity, ProvisionalBallot, VoterRollEntry
 

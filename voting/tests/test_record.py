@@ -381,7 +381,7 @@ import voting.models as vm
 from django.apps import apps
 from django.db import connection
 
-from budgets.rules.base import Ballot as TallyBallot
+from pbverify.rules.base import Ballot as TallyBallot
 from voting import methods, models
 from voting.models import Ballot, BallotDesign
 from voting.models import BallotVoid as Void

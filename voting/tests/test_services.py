@@ -20,9 +20,9 @@ from budgets.models import Cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition, voting_extend, voting_pause, voting_resume
 from core import times
-from core.canonical import canonical_bytes
 from core.errors import GuardFailed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
+from pbverify.canonical import canonical_bytes
 from proposals import permissions as proposals_permissions
 from proposals import services as proposals_services
 from proposals.models import Project

@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from allocation.interop import pabulib_import
-from budgets.pabulib import PbFormatError
 from core.errors import ApplicationError
+from pbverify.pabulib import PbFormatError
 
 
 class Command(BaseCommand):

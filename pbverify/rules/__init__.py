@@ -1,7 +1,7 @@
 """Allocation rules: pure functions from an `Election` to an `Outcome`. No Django, no database.
 
 Definitions (greedy by votes; equal shares with add1; equal shares then greedy) follow
-budgets/tests/data/pabulib/README.md, and reproduce pabutools 1.2.3 exactly on the files beside it.
+pbverify/tests/data/pabulib/README.md, and reproduce pabutools 1.2.3 exactly on the files beside it.
 """
 
 from collections.abc import Callable

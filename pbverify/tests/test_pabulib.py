@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from budgets.pabulib import PbFormatError, pb_parse, pb_write
+from pbverify.pabulib import PbFormatError, pb_parse, pb_write
 
 DATA = Path(__file__).parent / "data" / "pabulib"
 FILES = sorted(DATA.glob("*.pb"))
@@ -55,6 +55,7 @@ def test_the_example_parses():
     assert pb.budget == Decimal(1000)
     assert pb.vote_columns == ["voter_id", "vote"]
     assert pb.votes == [{"voter_id": "v1", "vote": "1,2"}, {"voter_id": "v2", "vote": "1,3"}]
+    assert (len(pb.votes), pb.votes[1], pb.votes[-1:]) == (2, {"voter_id": "v2", "vote": "1,3"}, [pb.votes[1]])
     assert pb.ballots == [("1", "2"), ("1", "3")]
     assert (pb.vote_type, pb.limit_violations) == ("approval", 0)
 
@@ -95,6 +96,9 @@ def test_the_example_parses():
         ("PROJECTS", "VOTES", 8, "missing section PROJECTS before section VOTES"),
         ("PROJECTS\nproject_id;cost;name\n", "PROJECTS\nVOTES\n", 8, "missing header row in section PROJECTS"),
         ("VOTES", "META", 13, "section META appears twice"),
+        ("v2;1,3\n", "v2;1,3\nvotes\n", 17, "section VOTES appears twice"),
+        ("v2;1,3\n", "v2;1,3\n Meta\n", 17, "section META appears twice"),
+        ("v2;1,3\n", 'v2;1,3\nv3;"1\n', 17, "badly quoted field"),
         ('"Library; phase II"', '"Library; phase II', 11, "badly quoted field"),
     ],
 )
@@ -141,6 +145,16 @@ def test_spaces_blank_lines_and_knapsack_are_tolerated():
         EXAMPLE.replace("vote_type;approval", "vote_type;approval\nmin_length;None").replace("1,3", "1, 3").encode()
     )
     assert (pb.ballots[1], pb.limit_violations) == (("1", "3"), 0)
+
+
+@pytest.mark.parametrize(
+    "row",
+    ['v2;"1,3"', "v2 ; 1,3", "v2;1,3\xa0", "\tv2;1,3", '"v2";1,3\n\n'],
+    ids=["quoted", "spaces", "nbsp", "tab", "blank"],
+)
+def test_votes_read_the_same_with_quotes_spaces_and_blank_lines(row):
+    """Rows without quotes or whitespace are split in one sweep; any other row, line by line: the same result."""
+    assert pb_parse(EXAMPLE.replace("v2;1,3", row).encode()) == pb_parse(EXAMPLE.encode())
 
 
 def test_an_empty_vote_is_an_abstaining_voter():

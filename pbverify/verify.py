@@ -1,9 +1,11 @@
-"""Checking an audit bundle using nothing but the bundle (``python manage.py pb_verify BUNDLE.zip``).
+"""Checking an audit bundle using nothing but the bundle (``python -m pbverify BUNDLE.zip``, or
+``python manage.py pb_verify BUNDLE.zip`` on a machine with the platform).
 
-No database access at all: an auditor runs this on their own machine with the project installed, so
-a fault in the platform that wrote the bundle cannot hide in the tool that checks it — the recount
-uses the pure Pabulib parser and rules (``budgets.pabulib``, ``budgets.rules``), the chain check the
-pure ``core.selectors.audit_chain_verify``. docs/audit-bundle.md describes every check.
+No database and no Django: an auditor runs this on their own machine with nothing but Python, so a
+fault in the platform that wrote the bundle cannot hide in the tool that checks it — the recount
+uses this package's Pabulib parser and rules (``pbverify.pabulib``, ``pbverify.rules``), the chain
+check ``pbverify.chain``, and the bundle's names and constants are ``pbverify.bundle``'s.
+docs/audit-bundle.md describes every check.
 
 The checks, in order; each stops at its first mismatch and names it (the ballot, project, district
 or event), and the report lists them all:
@@ -17,8 +19,8 @@ or event), and the report lists them all:
    entry, the superseded ballots voided with ``VOID_REASON_SUPERSEDED``);
 5. tally — each district's ``.pb`` re-counted with the manifest's rule gives, project by project,
    the vote totals and the selected set of the run in ``tally_runs.json`` (and its output hash);
-6. audit log — the hash chain of ``audit_log.jsonl`` is intact (``core.chain``: in a public record,
-   over the published events and the links of the withheld ones, none of them of this cycle), and it
+6. audit log — the hash chain of ``audit_log.jsonl`` is intact (in a public record, over the
+   published events and the links of the withheld ones, none of them of this cycle), and it
    records the certification of the published results;
 7. paper — every reconciled paper batch balances (issued = valid + invalid + spoiled).
 """
@@ -33,13 +35,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from core.chain import merged_event
-from core.selectors import audit_chain_verify
-from voting.services import VOID_REASON_SUPERSEDED
-
-from .bundle import BALLOTS_HEADER, FORMAT, MANIFEST
-
-FIXED_FILES = ("ballots.csv", "design.json", "tally_runs.json", "turnout.json", "paper.json", "audit_log.jsonl")
+from .bundle import BALLOTS_HEADER, FIXED_FILES, FORMAT, MANIFEST, VOID_REASON_SUPERSEDED
+from .chain import chain_verify, merged_event
+from .pabulib import PbFormatError, pb_parse
+from .rules import Election, RuleNotApplicable, outcome_to_json, tally
 
 
 class Mismatch(Exception):
@@ -65,6 +64,18 @@ class VerifyReport:
     @property
     def first_failure(self) -> Check | None:
         return next((check for check in self.checks if not check.ok), None)
+
+    def lines(self) -> list[str]:
+        """The report as both command lines print it: one line per check, then the notes."""
+        checks = [f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}" for check in self.checks]
+        return checks + [f"note {note}" for note in self.notes]
+
+    def verdict(self, bundle: Path | str) -> str:
+        """The closing line: the first failure, or that every check passed."""
+        failure = self.first_failure
+        if failure is not None:
+            return f"Verification failed at {failure.name}: {failure.detail}"
+        return f"The bundle {bundle} is consistent: every check passed."
 
 
 class _Bundle:
@@ -262,16 +273,13 @@ def _check_ballots(bundle: _Bundle) -> str:
 
 # --- 5. the recount ----------------------------------------------------------------------------------
 def _totals(output) -> dict[str, str]:
-    """Every project's vote total from a tally output (``budgets.rules.outcome_to_json``: amounts are
+    """Every project's vote total from a tally output (``pbverify.rules.outcome_to_json``: amounts are
     exact strings, so they are compared as written)."""
     votes = (output or {}).get("votes") or {}
     return {str(pid): str(value) for pid, value in votes.items()}
 
 
 def _check_tally(bundle: _Bundle, report: VerifyReport) -> str:
-    from budgets.pabulib import PbFormatError, pb_parse
-    from budgets.rules import Election, RuleNotApplicable, outcome_to_json, tally
-
     runs = bundle.json("tally_runs.json").get("runs") or []
     checked = []
     for district in bundle.districts:
@@ -350,7 +358,7 @@ def _check_audit_log(bundle: _Bundle) -> str:
                 events.append(event)
             yield line
 
-    report = audit_chain_verify(remember(_events(bundle)), public_cycle=cycle_id if bundle.public else None)
+    report = chain_verify(remember(_events(bundle)), public_cycle=cycle_id if bundle.public else None)
     if not report.ok:
         raise Mismatch(
             f"audit log: the chain breaks at event {report.broken_id}: {report.problem} "

@@ -10,7 +10,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
-    from budgets.pabulib import PbElection
+    from pbverify.pabulib import PbElection
 
 Kind = Literal["approval", "choose-1", "cumulative", "ordinal"]
 KINDS: tuple[str, ...] = ("approval", "choose-1", "cumulative", "ordinal")

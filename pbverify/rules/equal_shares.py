@@ -20,7 +20,8 @@ error bound carried for every voter group's budget; every decision a run takes (
 project has the smallest ρ) is accepted only if it holds for every value inside the error bounds. When a
 decision is too close to call (a near-tie, or a budget check on the edge), the run is recomputed from scratch in
 exact rational arithmetic (`fractions.Fraction`). Exact ties where every supporter pays the same share are settled
-exactly (ρ = cost ÷ total utility) without leaving the fast path. So the outcome is always the exact one.
+exactly (ρ = cost ÷ total utility) without leaving the fast path. So the outcome is always the exact one — and
+without numpy, which is optional, every round is the exact run.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ _WINDOW = 1e-7
 
 
 def _numpy():
-    # Imported on first use: greedy tallies and exact-only runs do not pay for it.
-    import numpy
-
+    """numpy, or None where it is not installed: numpy is optional (the verifier needs nothing but Python),
+    and without it every round takes the exact run, which gives the same outcome, only slower. Imported on
+    first use: greedy tallies and exact-only runs do not pay for it."""
+    try:
+        import numpy
+    except ImportError:
+        return None
     return numpy
 
 
@@ -285,8 +290,11 @@ class _Profile:
         self._lower_float = [float(rho) * (1 - 4 * _EPS) for rho in self.rho_uncapped]
 
     def run_fast(self, share: Fraction) -> list[int] | None:
-        """One MES run in floating point with certified decisions; None when a decision is too close to call."""
+        """One MES run in floating point with certified decisions; None when a decision is too close to call
+        (or without numpy)."""
         np = _numpy()
+        if np is None:
+            return None
         if self._arrays is None:
             self._prepare_arrays()
         arrays = self._arrays

@@ -1,6 +1,6 @@
 """Pabulib `.pb` files: a strict parser and a deterministic writer.
 
-Pure functions: no Django, no database. The format is described in budgets/tests/data/pabulib/FORMAT.md.
+Pure functions: no Django, no database. The format is described in pbverify/tests/data/pabulib/FORMAT.md.
 
 The parser refuses every structural fault with the line where it was found (`PbFormatError`), because
 an imported election that was silently repaired would tally differently from the file it came from.
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-__all__ = ["PbElection", "PbFormatError", "VOTE_TYPES", "pb_parse", "pb_write"]
+__all__ = ["PbElection", "PbFormatError", "VOTE_TYPES", "VoteRows", "pb_parse", "pb_write"]
 
 VOTE_TYPES = ("approval", "choose-1", "cumulative", "ordinal", "scoring")
 # Knapsack ballots are approval ballots with a cost cap; some tools name them apart.
@@ -29,6 +29,9 @@ _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _LENGTH_LIMITS = ("min_length", "max_length")
 _COST_LIMITS = ("min_sum_cost", "max_sum_cost")
 _POINT_LIMITS = ("min_points", "max_points", "min_sum_points", "max_sum_points")
+# Whitespace other than a line end (what str.strip() would remove): in ASCII, and anywhere.
+_ASCII_SPACE_BUT_NEWLINE = (" ", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+_SPACE_BUT_NEWLINE = re.compile(r"[^\S\n]")
 
 
 class PbFormatError(ValueError):
@@ -40,6 +43,37 @@ class PbFormatError(ValueError):
         super().__init__(f"line {line}: {reason}")
 
 
+class VoteRows(Sequence):
+    """The VOTES rows as {column: text} dicts, in file order, each made when it is read: a tally needs only the
+    ballots, and a dict per row is a good part of the time it takes to parse a large file."""
+
+    def __init__(self, columns: list[str], rows: list[list[str]]):
+        self._columns = columns
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [dict(zip(self._columns, row, strict=True)) for row in self._rows[index]]
+        return dict(zip(self._columns, self._rows[index], strict=True))
+
+    def __iter__(self):
+        columns = self._columns
+        return (dict(zip(columns, row, strict=True)) for row in self._rows)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, VoteRows | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"VoteRows({list(self)!r})"
+
+
 @dataclass
 class PbElection:
     """One parsed `.pb` file. Raw rows keep every column as text, in file order; the rest is derived."""
@@ -47,7 +81,7 @@ class PbElection:
     meta: dict[str, str]
     projects: dict[str, dict[str, str]]
     project_columns: list[str]
-    votes: list[dict[str, str]]
+    votes: VoteRows  # a sequence of {column: text}, one per VOTES row
     vote_columns: list[str]
     vote_type: str
     budget: Decimal
@@ -65,6 +99,7 @@ class _Section:
     header: list[str] | None = None
     header_line: int = 0
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    plain: bool = False  # no quote, no whitespace in any row (see _plain_rows)
 
 
 def _number(text: str) -> Decimal | None:
@@ -122,6 +157,9 @@ def _sections(text: str) -> tuple[dict[str, _Section], int]:
         cells = _split_cells(raw, number)
         if current.header is None:
             current.header, current.header_line = cells, number
+            if current.name == "votes" and (rows := _plain_rows(text, lines, number)) is not None:
+                current.rows, current.plain = rows, True
+                break
         else:
             current.rows.append((number, cells))
     end = len(lines)
@@ -131,6 +169,26 @@ def _sections(text: str) -> tuple[dict[str, _Section], int]:
         if name not in found:
             raise PbFormatError(end, f"missing section {name.upper()}")
     return found, end
+
+
+def _plain_rows(text: str, lines: list[str], header: int) -> list[tuple[int, list[str]]] | None:
+    """The rows after line ``header`` (the VOTES header: the last section), split in one sweep when none of them
+    can be anything but a plain row — no quote, no whitespace but the line ends, no section name — which is
+    what the loop in ``_sections`` would make of them; otherwise None, and the loop goes on line by line.
+    Nearly every file is plain, and its VOTES section is nearly all of it."""
+    start = sum(len(line) for line in lines[:header]) + header  # the offset of line header + 1
+    rest = text[start:]
+    if '"' in rest:
+        return None
+    if rest.isascii():
+        if any(space in rest for space in _ASCII_SPACE_BUT_NEWLINE):
+            return None
+    elif _SPACE_BUT_NEWLINE.search(rest):
+        return None
+    block = lines[header:]
+    if any(len(line) <= 8 and line.lower() in _SECTIONS for line in block):
+        return None
+    return [(number, line.split(";")) for number, line in enumerate(block, header + 1) if line]
 
 
 def _columns(section: _Section, required: Iterable[str]) -> list[str]:
@@ -246,16 +304,17 @@ def pb_parse(data: bytes) -> PbElection:
     vote_index = vote_columns.index("vote")
     voter_index = vote_columns.index("voter_id")
     points_index = vote_columns.index("points") if has_points else -1
-    votes: list[dict[str, str]] = []
-    ballots: list[tuple[str, ...]] = []
-    ballot_points: list[tuple[Decimal, ...]] | None = [] if has_points else None
-    voters: set[str] = set()
-    violations = 0
     # Most files limit only the ballot length: checked inline, the general check is slower.
     length_only = limits.keys() <= set(_LENGTH_LIMITS)
     shortest = float(limits.get("min_length", 0))
     longest = float(limits.get("max_length", math.inf))
     project_ids = frozenset(projects)
+    rows: list[list[str]] = []
+    ballots: list[tuple[str, ...]] = []
+    ballot_points: list[tuple[Decimal, ...]] | None = [] if has_points else None
+    voters: set[str] = set()
+    violations = 0
+    plain = votes_section.plain  # no whitespace anywhere: nothing to strip
     for number, cells in votes_section.rows:
         if len(cells) != width:
             _check_width(number, cells, width)
@@ -269,7 +328,7 @@ def pb_parse(data: bytes) -> PbElection:
         cell = cells[vote_index]
         if cell:
             items = cell.split(",")
-            ballot = tuple(items if " " not in cell and "\t" not in cell else (item.strip() for item in items))
+            ballot = tuple(items if plain or (" " not in cell and "\t" not in cell) else (i.strip() for i in items))
             unique = set(ballot)
             if len(unique) != len(ballot) or not unique <= project_ids:
                 _vote_error(number, ballot, project_ids)
@@ -284,8 +343,9 @@ def pb_parse(data: bytes) -> PbElection:
                 violations += 1
         elif _breaks_limits(ballot, points, limits, costs):
             violations += 1
-        votes.append(dict(zip(vote_columns, cells)))  # noqa: B905 - the width is checked above
+        rows.append(cells)
         ballots.append(ballot)
+    votes = VoteRows(vote_columns, rows)
 
     declared = _meta_number(meta, meta_lines, "num_votes", whole=True)
     if declared is not None and declared != len(votes):

@@ -5,6 +5,7 @@ No database: the rules are pure functions.
 
 import json
 import random
+import sys
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -14,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from budgets.pabulib import pb_parse
-from budgets.rules import (
+from pbverify.pabulib import pb_parse
+from pbverify.rules import (
     RULES,
     Ballot,
     Election,
@@ -26,7 +27,7 @@ from budgets.rules import (
     outcome_to_json,
     tally,
 )
-from budgets.rules.equal_shares import _Profile
+from pbverify.rules.equal_shares import _Profile
 
 DATA = Path(__file__).parent / "data" / "pabulib"
 FILES = sorted(DATA.glob("*.pb"))
@@ -79,6 +80,19 @@ def test_outcome_equals_the_reference(name, rule, expected):
 def test_fast_equal_shares_equals_the_plain_exact_computation(name):
     election = _election(name)
     assert outcome_to_json(mes(election)) == outcome_to_json(mes(election, exact_only=True))
+
+
+@pytest.mark.parametrize(
+    "name", ["Poland_Warszawa_2017_Plac_Wojska_Polskiego.pb", "Worldwide_Mechanical_Turk_Utilities_3.pb"]
+)
+def test_equal_shares_without_numpy_computes_every_round_exactly_with_the_same_outcome(name, monkeypatch):
+    election = _election(name)
+    with_numpy = outcome_to_json(mes(election))
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` now fails, as where it is not installed
+    profile = _Profile(election)
+    profile.add1()
+    assert profile.stats["fast"] == 0 and profile.stats["exact"] > 0
+    assert outcome_to_json(mes(election)) == with_numpy
 
 
 @pytest.mark.parametrize("name", ["Poland_Krakow_2020_Debniki.pb", "Worldwide_Mechanical_Turk_Ranking_value_3.pb"])
