@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import results
+from .selectors import results
 
 NOT_PUBLISHED = OpenApiResponse(description="No such public cycle, or its results are not certified yet.")
 

@@ -1,5 +1,5 @@
 """Forms of the officials' tally page. They parse; the services in ``allocation.services`` and
-``allocation.lottery`` decide (a missing reason or draw: their messages come back as form errors)."""
+``allocation.services.lottery`` decide (a missing reason or draw: their messages come back as form errors)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _

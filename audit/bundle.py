@@ -8,7 +8,7 @@ Files, written in this order: ``ballots.csv``, one ``<district>.pb`` per distric
 Memory stays flat: each file is streamed into its zip entry and the ballots are never all held at
 once — on PostgreSQL ``ballots.csv`` is PostgreSQL's own ``COPY … TO STDOUT WITH CSV`` streamed into
 the zip (elsewhere a cursor read ``FETCH`` rows at a time), and each ``.pb`` is the streamed export of
-``allocation.interop``. On PostgreSQL, when called outside a transaction, the whole
+``allocation.services.interop``. On PostgreSQL, when called outside a transaction, the whole
 bundle is read in one REPEATABLE READ READ ONLY transaction, so every file describes the same moment
 (a void committed half-way cannot make ``ballots.csv`` and the ``.pb`` files disagree).
 
@@ -40,10 +40,9 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from allocation import interop
-from allocation.interop import counted_districts
 from allocation.models import DistrictResult, TallyRun
-from allocation.services import district_result
+from allocation.services import district_result, interop
+from allocation.services.interop import counted_districts
 from budgets.models import Cycle
 from core.models import AuditEvent
 from core.selectors import audit_event_export, audit_event_public

@@ -62,9 +62,9 @@ def main() -> None:
     from django.db import connection, transaction
 
     from accounts.roles import Role
-    from allocation.interop import district_pb_export
     from allocation.models import TallyRun
     from allocation.services import cycle_certify, tally_request
+    from allocation.services.interop import district_pb_export
     from budgets.demo import demo_load
     from budgets.phases import Phase
     from budgets.services import cycle_transition

@@ -60,7 +60,7 @@ class Cycle(models.Model):
     voting_paused_at = models.DateTimeField(_("voting paused since"), null=True, blank=True)
     voting_pause_reason = models.TextField(_("reason for the pause"), blank=True)
     # Ties in the tally: the declared order (projects' codes), or a public lottery whose draw (the
-    # seed, e.g. numbers drawn in public) an official records before the tally (allocation.lottery).
+    # seed, e.g. numbers drawn in public) an official records before the tally (allocation.services.lottery).
     tie_break = models.CharField(_("tie-break"), max_length=10, choices=TieBreak.choices, default=TieBreak.DECLARED)
     lottery_seed = models.CharField(_("lottery draw"), max_length=100, blank=True)
     lottery_drawn_at = models.DateTimeField(_("lottery drawn at"), null=True, blank=True)

@@ -4,7 +4,7 @@ ballot, export or audit bundle does — until it is published."""
 import pytest
 from django.urls import reverse
 
-from allocation.interop import district_projects
+from allocation.services.interop import district_projects
 from audit.bundle import _design_document
 from core.errors import PhaseClosed
 from proposals import services

@@ -1,6 +1,6 @@
 """What a project's number is called on the results pages and the tally page: votes (approval,
 knapsack), points (cumulative) or ranking points (ranked, L − r per ballot), chosen in one place
-(``allocation.results.count_label``), with the right plural in running text."""
+(``allocation.selectors.results.count_label``), with the right plural in running text."""
 
 import re
 from fractions import Fraction
@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from allocation import results
+from allocation.selectors import results
 from allocation.services import cycle_certify, tally_cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition

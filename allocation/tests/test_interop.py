@@ -14,10 +14,9 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from allocation import interop
-from allocation.interop import district_pb_export
 from allocation.models import TallyRun
-from allocation.services import tally_district
+from allocation.services import interop, tally_district
+from allocation.services.interop import district_pb_export
 from budgets.demo import DEMO_SLUG, demo_load
 from budgets.models import Cycle, District
 from budgets.phases import Phase

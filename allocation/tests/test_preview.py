@@ -1,4 +1,4 @@
-"""The rules on a synthetic sample while ballots are designed (allocation.preview): deterministic
+"""The rules on a synthetic sample while ballots are designed (allocation.selectors.preview): deterministic
 made-up ballots that follow the design, every rule's outcome, and the officials' page that says
 loudly that these are not real votes."""
 
@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from allocation import preview
+from allocation.selectors import preview
 from core.money import format_money
 from pbverify.rules import tally
 from tests.factories import user_with_role

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
-from allocation import results
 from allocation.models import DistrictResult, TallyRun
+from allocation.selectors import results
 from allocation.services import cycle_certify, project_withdraw
 from budgets.phases import Capability, Phase
 from budgets.services import cycle_transition

@@ -1,4 +1,4 @@
-"""The tally as officials drive it (allocation.services, allocation.lottery): exactly once per input (two
+"""The tally as officials drive it (allocation.services, allocation.services.lottery): exactly once per input (two
 triggers at once, a redelivered task), byte-identical output, refusals while anything blocks the
 count, certification (the only way to results) and withdrawal after it, and the public lottery."""
 
@@ -11,9 +11,9 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from allocation import lottery
-from allocation import services as tally
+from allocation.services import tally
 from allocation.models import DistrictResult, TallyRun
+from allocation.services import lottery
 from allocation.tasks import tally_cycle_task
 from budgets.models import Cycle, TieBreak
 from budgets.phases import Phase

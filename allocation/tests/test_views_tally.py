@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from allocation import lottery, services
+from allocation import services
 from allocation.models import DistrictResult, TallyRun
+from allocation.services import lottery
 from budgets.models import Cycle, TieBreak
 from budgets.phases import Phase
 from core.models import AuditEvent

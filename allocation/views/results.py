@@ -1,7 +1,7 @@
 """Public results pages: the cycle's summary with participation, and one page per
 district. Shown only once the cycle allows ``Capability.VIEW_RESULTS`` (after certification);
 before that they are a plain 404 for everyone, staff included, so nothing says which phase the
-cycle is in or that a tally exists. Thin: read through ``allocation.results``, draw the charts
+cycle is in or that a tally exists. Thin: read through ``allocation.selectors.results``, draw the charts
 (``allocation.charts``), render."""
 
 from django.http import Http404
@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET
 from budgets.models import Cycle
 from core.money import format_money
 
-from .. import charts, results
+from .. import charts
+from ..selectors import results
 
 
 def _money(amount, cycle) -> str:

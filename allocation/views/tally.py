@@ -3,7 +3,7 @@ itself while it runs, no JavaScript needed), every rule's outcome side by side p
 run, never public), certification, and after it the published result, where a funded project that
 proves impossible can be withdrawn. Officials with MFA act; auditors (with MFA) look, read-only.
 
-Thin: ``allocation.selectors`` reads, the services of ``allocation.services`` and ``allocation.lottery``
+Thin: ``allocation.selectors`` reads, the services of ``allocation.services`` and ``allocation.services.lottery``
 decide. A refused action comes back on the page, in an alert, with the service's words.
 """
 
@@ -23,10 +23,12 @@ from core.views_mixins import gate, service_call, user_passes
 from proposals.models import Project
 from voting.models import RULE_EXPLANATIONS
 
-from .. import lottery, preview, selectors, services
+from .. import selectors, services
 from ..forms import CertifyForm, LotteryDrawForm, TallyRunForm, TieBreakForm, WithdrawForm
 from ..permissions import check_tally_official, check_tally_viewer
-from ..results import RULE_LABELS
+from ..selectors import preview
+from ..selectors.results import RULE_LABELS
+from ..services import lottery
 
 REFRESH_SECONDS = 5
 
@@ -187,7 +189,7 @@ def staff_tally_withdraw(request, slug, pk):
 @require_GET
 def staff_ballot_preview(request, slug):
     """Every rule on a synthetic sample of ballots per district, while the ballots are designed: how
-    the rules treat this district's costs, before any vote (``allocation.preview``). Never real votes."""
+    the rules treat this district's costs, before any vote (``allocation.selectors.preview``). Never real votes."""
     cycle = _cycle(slug)
     if refused := gate(request, check_tally_viewer, cycle):
         return refused

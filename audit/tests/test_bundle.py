@@ -222,8 +222,8 @@ d;p1;4
 
 @pytest.mark.parametrize("kind", ["ordinal", "cumulative"])
 def test_imported_ballots_keep_their_source_voter_id_in_ballots_csv(official, tmp_path, kind):
-    from allocation.interop import pabulib_import
     from allocation.services import tally_cycle
+    from allocation.services.interop import pabulib_import
 
     votes = "\n".join(f"{n};{['p1,p2', 'p3,p1', 'p2'][n % 3]}" for n in range(1, 12))
     data = (ORDINAL_PB.format(votes=votes) if kind == "ordinal" else CUMULATIVE_PB).encode()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from PIL import Image
 
-from allocation import services as tally
+from allocation.services import tally
 from budgets.models import Cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition

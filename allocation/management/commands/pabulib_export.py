@@ -5,8 +5,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from allocation.interop import district_pb_write
 from allocation.permissions import ballots_exportable
+from allocation.services.interop import district_pb_write
 from budgets.models import District
 
 

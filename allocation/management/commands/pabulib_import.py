@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from allocation.interop import pabulib_import
+from allocation.services.interop import pabulib_import
 from core.errors import ApplicationError
 from pbverify.pabulib import PbFormatError
 

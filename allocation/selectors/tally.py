@@ -17,11 +17,11 @@ from pbverify.rules import RULES
 from proposals.models import Project
 from voting import review
 
-from . import interop, lottery
-from .interop import counted_districts
-from .models import DistrictResult, TallyRun
+from ..models import DistrictResult, TallyRun
+from ..services import interop, lottery
+from ..services.interop import counted_districts
+from ..services.tally import tally_blockers
 from .results import RULE_LABELS, ballot_method, count_label
-from .services import tally_blockers
 
 # A request waits this long for its runs to appear before the page stops refreshing for it.
 REQUEST_WAIT = timedelta(minutes=10)

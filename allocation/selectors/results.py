@@ -32,7 +32,7 @@ from proposals.models import Project, ProjectText
 from voting.models import Channel
 from voting.selectors import roll_groups
 
-from .models import DistrictResult
+from ..models import DistrictResult
 
 # The same words as the ballot design's choices (voting.models.AllocationRule); the tally page's too.
 RULE_LABELS = {

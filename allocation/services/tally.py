@@ -1,7 +1,7 @@
 """Tally runs, certification and revisions.
 
 A run is keyed by (district, rule, parameters, input hash); the input is the district's
-deterministic ``.pb`` export (``allocation.interop``). ``tally_district`` is exactly-once: the run row
+deterministic ``.pb`` export (``allocation.services.interop``). ``tally_district`` is exactly-once: the run row
 is inserted on its own (ON CONFLICT DO NOTHING), then computed under a row lock, so two triggers or
 a redelivered task leave one result. Results become public only through ``cycle_certify``, the
 only way from counting to results.
@@ -29,15 +29,16 @@ from proposals.models import Project
 from voting import review
 
 # ``tasks`` imports this module too: a service and its own Celery task, the one circle allowed.
-from . import interop, lottery, tasks
+from .. import tasks
+from ..models import DistrictResult, TallyRun
+from ..permissions import check_tally_official
+from . import interop, lottery
 from .interop import counted_districts
-from .models import DistrictResult, TallyRun
-from .permissions import check_tally_official
 
 MSG_TALLY_CLOSED = gettext_lazy("The tally can only run once voting has closed (counting or later).")
 MSG_NO_DESIGN = gettext_lazy("District %(code)s has no ballot to count.")
 MSG_UNKNOWN_RULE = gettext_lazy("Unknown rule “%(rule)s”: choose greedy, mes or mes-greedy.")
-PARAMS = "{}"  # no parameters: ties follow the declared order (project ids); see allocation.lottery
+PARAMS = "{}"  # no parameters: ties follow the declared order (project ids); see allocation.services.lottery
 
 
 class TallyRefused(Conflict):

@@ -25,8 +25,8 @@ from budgets.phases import Capability
 from core.errors import Conflict, PhaseClosed, ValidationFailed
 from core.services import audit_record
 
+from ..permissions import check_tally_official
 from .interop import counted_districts, district_projects
-from .permissions import check_tally_official
 
 SEED_MAX = 100
 MSG_TIE_BREAK_FROZEN = _("The tie-break can be changed only until voting opens: it is part of the declared rules.")
