@@ -138,7 +138,7 @@ RESIDENT_GUIDANCE: dict[Phase, str] = {
 
 Guard = Callable[..., None]  # guard(cycle=...) raises GuardFailed when the cycle is not ready
 Hook = Callable[..., None]  # hook(cycle=..., actor=...) runs in the transition's transaction
-Effect = Callable[..., None]  # a Celery task, published with cycle_id=... after commit (core.publish)
+Effect = Callable[..., None]  # called with cycle_id=... after commit; to reach Celery it publishes through core.publish
 
 
 @dataclass(frozen=True)

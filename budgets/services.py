@@ -4,6 +4,7 @@ Every service here is keyword-only, owns its transaction, locks before it checks
 audit event for every change in the same transaction.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -21,7 +22,6 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, GuardFailed, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.money import is_known_currency
-from core.publish import task_publish_on_commit
 from core.services import audit_record
 
 from . import permissions
@@ -564,7 +564,7 @@ def _run_transition(*, actor, cycle: Cycle, target: Phase, reason: str, via: str
         elif kind is StepKind.HOOK:
             function(cycle=cycle, actor=actor)
         elif kind is StepKind.EFFECT:
-            task_publish_on_commit(function, cycle_id=cycle.pk)
+            transaction.on_commit(functools.partial(function, cycle_id=cycle.pk))
     return cycle
 
 
