@@ -22,9 +22,9 @@ from core.languages import language_name
 from core.money import format_money
 from core.services import audit_record, notification_queue
 
-from . import permissions
-from .images import image_clean
-from .models import (
+from .. import permissions
+from ..images import image_clean
+from ..models import (
     ADDRESS_MAX,
     COMMENT_MAX,
     DESCRIPTION_MAX,
@@ -41,7 +41,7 @@ from .models import (
     Report,
     Review,
 )
-from .permissions import Action
+from ..permissions import Action
 
 IDEAS_PER_HOUR = 5  # per resident, against spam; counted in PostgreSQL
 
