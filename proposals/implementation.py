@@ -27,7 +27,7 @@ from . import permissions
 from .images import image_clean
 from .models import UPDATE_NOTE_MAX, Endorsement, Follow, Idea, Project, ProjectSource, ProjectUpdate
 from .permissions import Action
-from .services import FieldErrors, text_clean, user_notify
+from .services.common import FieldErrors, text_clean, user_notify
 
 MSG_NOT_FUNDED = _("Updates are posted on funded projects only.")
 MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
