@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from budgets.models import Cycle
 from budgets.phases import Capability
 
-from .models import (
+from ..models import (
     DESCRIPTION_MAX,
     TITLE_MAX,
     Category,
@@ -32,7 +32,7 @@ from .models import (
     Report,
     Review,
 )
-from .permissions import can_see_internal
+from ..permissions import can_see_internal
 
 SORTS = {
     "newest": ("-created_at", "-id"),
