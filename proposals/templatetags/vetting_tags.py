@@ -2,8 +2,9 @@
 
 from django import template
 
-from proposals import implementation, permissions
+from proposals import permissions
 from proposals.permissions import Action
+from proposals.services import implementation
 
 register = template.Library()
 

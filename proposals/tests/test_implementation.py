@@ -20,9 +20,10 @@ from budgets.phases import Phase
 from budgets.services import cycle_transition
 from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
-from proposals import implementation, permissions, services
+from proposals import permissions, services
 from proposals.images import MSG_NOT_AN_IMAGE
 from proposals.models import Project, ProjectUpdate
+from proposals.services import implementation
 from tests.factories import CycleFactory, user_with_role
 from voting import methods
 from voting import services as voting_services

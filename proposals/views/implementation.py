@@ -9,10 +9,11 @@ from django.views.decorators.http import require_http_methods
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.views_mixins import apply_errors, deny
 
-from .. import implementation, permissions
+from .. import permissions
 from ..forms.implementation import ProjectUpdateForm
 from ..models import Project
 from ..permissions import Action
+from ..services import implementation
 
 
 @require_http_methods(["GET", "POST"])

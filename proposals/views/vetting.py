@@ -18,7 +18,7 @@ from budgets import selectors as budget_selectors
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.views_mixins import apply_errors, deny, message_error
 
-from .. import implementation, permissions, selectors, services
+from .. import permissions, selectors, services
 from ..forms.vetting import (
     AssignReviewerForm,
     CategoryForm,
@@ -33,6 +33,7 @@ from ..forms.vetting import (
 )
 from ..models import Idea, Review
 from ..permissions import Action
+from ..services import implementation
 
 QUEUE_PAGE_SIZE = 50
 

@@ -23,11 +23,11 @@ from budgets.models import Cycle, DistrictResult
 from core.errors import Conflict, ValidationFailed
 from core.services import audit_record
 
-from . import permissions
-from .images import image_clean
-from .models import UPDATE_NOTE_MAX, Endorsement, Follow, Idea, Project, ProjectSource, ProjectUpdate
-from .permissions import Action
-from .services.common import FieldErrors, text_clean, user_notify
+from .. import permissions
+from ..images import image_clean
+from ..models import UPDATE_NOTE_MAX, Endorsement, Follow, Idea, Project, ProjectSource, ProjectUpdate
+from ..permissions import Action
+from .common import FieldErrors, text_clean, user_notify
 
 MSG_NOT_FUNDED = _("Updates are posted on funded projects only.")
 MSG_STATUS_CHOICE = _("Choose planned, in progress or done.")
