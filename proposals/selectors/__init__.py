@@ -1,6 +1,7 @@
-"""Reads of the proposals app, one module per subject: ``ideas`` (ideas, comments, follows, reports),
-``projects`` (ballot projects, categories), ``vetting`` (the staff's queue and decisions) and ``media``
-(which uploads may be served).
+"""Reads of the proposals app, one module per subject: ``ideas`` (ideas, comments, follows,
+reports), ``projects`` (ballot projects, categories), ``vetting`` (the staff's queue and decisions),
+``implementation`` (funded projects and who hears about them) and ``media`` (which uploads may be
+served).
 
 Lists run a constant number of queries whatever their length: counts are annotations and related
 rows come through select_related/prefetch_related. Public reads never include hidden or withdrawn
@@ -24,6 +25,7 @@ from .ideas import (
     is_following,
     report_list_open,
 )
+from .implementation import funded_projects, project_chain_people, project_is_funded, project_updates
 from .media import media_visible
 from .projects import (
     CostGuess,
@@ -45,6 +47,7 @@ __all__ = [
     "comment_get",
     "comment_get_public",
     "decisions_to_publish",
+    "funded_projects",
     "has_endorsed",
     "idea_get_public",
     "idea_get_staff",
@@ -55,10 +58,13 @@ __all__ = [
     "ideas_of_user",
     "is_following",
     "media_visible",
+    "project_chain_people",
     "project_get",
+    "project_is_funded",
     "project_list",
     "project_suggestion",
     "project_text_for",
+    "project_updates",
     "project_visible_to",
     "report_list_open",
     "vetting_queue",

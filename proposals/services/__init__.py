@@ -1,6 +1,7 @@
-"""The proposals services, one module per subject: ``ideas`` (ideas and what residents do with them,
-moderation), ``vetting`` (reviews and published decisions), ``projects`` (ballot projects and
-categories); ``common`` holds the checks and helpers they share.
+"""The proposals services, one module per subject: ``ideas`` (ideas and what residents do with
+them, moderation), ``vetting`` (reviews and published decisions), ``projects`` (ballot projects and
+categories) and ``implementation`` (officials' updates on funded projects); ``common`` holds the
+checks and helpers they share.
 
 This package names the public interface, so callers write ``services.idea_submit(...)``. The
 modules import each other directly, never through this package.
@@ -40,6 +41,7 @@ from .ideas import (
     idea_unendorse,
     idea_withdraw,
 )
+from .implementation import MSG_NOT_FUNDED, MSG_STATUS_CHOICE, project_update_post
 from .projects import (
     MSG_CODE_FORMAT,
     MSG_CODE_TAKEN,
@@ -98,6 +100,7 @@ __all__ = [
     "MSG_NOTHING_TO_PUBLISH",
     "MSG_NOT_EDITABLE",
     "MSG_NOT_FEASIBLE_REASON",
+    "MSG_NOT_FUNDED",
     "MSG_NO_IDEAS",
     "MSG_NO_PROJECTS",
     "MSG_OWN_IDEA",
@@ -107,6 +110,7 @@ __all__ = [
     "MSG_REASON_REQUIRED",
     "MSG_REQUIRED",
     "MSG_REVIEWER_NOT_STAFF",
+    "MSG_STATUS_CHOICE",
     "MSG_TEXT_INCOMPLETE",
     "MSG_TEXT_MISSING",
     "MSG_TOO_LONG",
@@ -128,6 +132,7 @@ __all__ = [
     "project_create_from_ideas",
     "project_publish",
     "project_update",
+    "project_update_post",
     "review_assign",
     "review_publish",
     "review_publish_many",

@@ -1,4 +1,4 @@
-"""Officials post implementation updates on funded projects (``proposals.implementation``). Thin:
+"""Officials post implementation updates on funded projects (``services.implementation``). Thin:
 parse the form, call the service, show its errors on the form."""
 
 from django.contrib import messages
@@ -9,11 +9,10 @@ from django.views.decorators.http import require_http_methods
 from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFailed
 from core.views_mixins import apply_errors, deny
 
-from .. import permissions
+from .. import permissions, selectors, services
 from ..forms.implementation import ProjectUpdateForm
 from ..models import Project
 from ..permissions import Action
-from ..services import implementation
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,7 +28,7 @@ def staff_project_updates(request, pk):
     if request.method == "POST":
         if form.is_valid():
             try:
-                implementation.project_update_post(
+                services.project_update_post(
                     actor=request.user,
                     project=project,
                     status=form.cleaned_data["status"],
@@ -51,7 +50,7 @@ def staff_project_updates(request, pk):
         permissions.check_when(Action.POST_UPDATE, project.cycle)
     except PhaseClosed as error:
         closed = str(error.message)
-    funded = implementation.project_is_funded(project)
+    funded = selectors.project_is_funded(project)
     return render(
         request,
         "proposals/implementation/updates.html",
@@ -63,7 +62,7 @@ def staff_project_updates(request, pk):
             "closed": closed,
             "funded": funded,
             "can_post": closed is None and funded,
-            "updates": implementation.project_updates(project),
+            "updates": selectors.project_updates(project),
         },
         status=status,
     )

@@ -33,7 +33,6 @@ from ..forms.vetting import (
 )
 from ..models import Idea, Review
 from ..permissions import Action
-from ..services import implementation
 
 QUEUE_PAGE_SIZE = 50
 
@@ -333,7 +332,7 @@ def _project_list_page(request, cycle, *, publish_form=None, problems=(), status
             "can_build": permissions.can(request.user, Action.PROJECT_EDIT, cycle),
             "frozen": _closed(Action.PROJECT_EDIT, cycle),
             # Implementation updates are posted from here too (and from the cycle and tally pages).
-            "updatable": {p.pk for p in implementation.funded_projects(cycle)}
+            "updatable": {p.pk for p in selectors.funded_projects(cycle)}
             if permissions.can(request.user, Action.POST_UPDATE, cycle)
             else None,
             "publish_form": publish_form,
