@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from .api import common as api
 
 urlpatterns = [
     # Ideas: public reads and residents' actions.

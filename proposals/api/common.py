@@ -23,9 +23,9 @@ from budgets import selectors as budget_selectors
 from budgets.models import District
 from core.api_input import InputSerializer, JSONParser, check_no_input
 
-from . import selectors, services
-from .models import Category, Idea, Review
-from .permissions import Action, can_see_internal, check_who
+from .. import selectors, services
+from ..models import Category, Idea, Review
+from ..permissions import Action, can_see_internal, check_who
 
 MSG_ANONYMOUS_COMMENTER = _("Resident")
 
