@@ -21,7 +21,7 @@ import audit.demo
 import audit.scopes
 import audit.services
 import proposals.demo
-import proposals.implementation
+import proposals.selectors.implementation
 import voting.demo
 import voting.review
 import voting.services
@@ -74,7 +74,7 @@ def answers_wire() -> None:
     climbs: whether a project is funded is the published result's answer (``allocation``), asked by
     implementation tracking (``proposals``); which cycle an audited object belongs to (``audit``),
     asked by the audit log (``core``). Setting them again changes nothing."""
-    proposals.implementation.funded_source_set(allocation.selectors.published_selected_codes)
+    proposals.selectors.implementation.funded_source_set(allocation.selectors.published_selected_codes)
     audit.scopes.register()
 
 

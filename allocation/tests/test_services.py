@@ -11,9 +11,8 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from allocation.services import tally
 from allocation.models import DistrictResult, TallyRun
-from allocation.services import lottery
+from allocation.services import lottery, tally
 from allocation.tasks import tally_cycle_task
 from budgets.models import Cycle, TieBreak
 from budgets.phases import Phase

@@ -4,6 +4,7 @@ too deeply, fields no input declares. Each case was a 500 or was silently accept
 import importlib
 import inspect
 import json
+import pkgutil
 
 import pytest
 from django.conf import settings as django_settings
@@ -154,11 +155,24 @@ def test_nested_inputs_refuse_unknown_fields_too():
     assert payload.errors == {"texts": {"en": {"colour": [str(MSG_UNKNOWN_FIELD)]}}}
 
 
+def _api_modules(apps):
+    """The API modules of ``apps``: ``api`` and ``api_results`` where an app has them, and every
+    module of an ``api`` package."""
+    for app in apps:
+        for module_name in ("api", "api_results"):
+            try:
+                module = importlib.import_module(f"{app}.{module_name}")
+            except ModuleNotFoundError:
+                continue
+            yield module
+            for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+                yield importlib.import_module(f"{module.__name__}.{info.name}")
+
+
 def _api_input_serializers():
     """Every serializer class the API modules define that reads a request body (named ``Input``)."""
     found = []
-    for app in ("accounts", "budgets", "proposals", "voting", "allocation", "audit"):
-        module = importlib.import_module(f"{app}.api")
+    for module in _api_modules(("accounts", "budgets", "proposals", "voting", "allocation", "audit")):
         for _name, obj in inspect.getmembers(module, inspect.isclass):
             candidates = [obj, *(v for v in vars(obj).values() if inspect.isclass(v))]
             for cls in candidates:
@@ -175,12 +189,14 @@ def test_every_api_input_refuses_unknown_fields():
 
 def test_json_is_read_by_the_depth_limited_parser():
     assert django_settings.REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"][0] == "core.api_input.JSONParser"
-    for app in ("proposals", "voting", "allocation", "audit"):
-        module = importlib.import_module(f"{app}.api")
+    json_parsers = 0
+    for module in _api_modules(("proposals", "voting", "allocation", "audit")):
         for _name, view in inspect.getmembers(module, inspect.isclass):
             for parser in getattr(view, "parser_classes", []):
                 if parser.media_type == "application/json":
-                    assert parser.__module__ == "core.api_input", (app, view)
+                    assert parser.__module__ == "core.api_input", (module.__name__, view)
+                    json_parsers += 1
+    assert json_parsers > 0  # the sweep found the views that name their parsers
 
 
 def test_an_endpoint_that_takes_no_body_refuses_one(resident_api, cycle, user_factory):

@@ -2,7 +2,7 @@
 
 from django import template
 
-from proposals import implementation, permissions
+from proposals import permissions, selectors
 from proposals.permissions import Action
 
 register = template.Library()
@@ -23,4 +23,4 @@ def updatable_projects(context, cycle) -> list:
     request = context.get("request")
     if request is None or not permissions.can(request.user, Action.POST_UPDATE, cycle):
         return []
-    return implementation.funded_projects(cycle)
+    return selectors.funded_projects(cycle)

@@ -2,7 +2,10 @@
 permission and demo tests. Plain functions rather than fixtures, so the test modules of other
 helpers (views, API) can use them without a shared conftest."""
 
+from types import SimpleNamespace
+
 from budgets.models import Cycle, District
+from budgets.phases import Phase
 from budgets.services import cycle_transition
 from core.models import AuditEvent, Notification
 from proposals import services
@@ -101,3 +104,18 @@ def events(action: str, object_id=None):
     if object_id is not None:
         qs = qs.filter(object_id=str(object_id))
     return qs.order_by("id")
+
+
+def field_messages(exc_info, field: str) -> list[str]:
+    """The messages of one field of a ``ValidationFailed`` caught by ``pytest.raises``."""
+    return [str(m) for m in exc_info.value.extra[field]]
+
+
+def ideas_in_vetting(cycle: Cycle, resident, neighbour, official) -> SimpleNamespace:
+    """Two ideas by two residents (``idea``, ``other``), then the cycle moved on to vetting through
+    the service."""
+    ns = SimpleNamespace(cycle=cycle)
+    ns.idea = submit(cycle, resident, title="Water fountain")
+    ns.other = submit(cycle, neighbour, title="Drinking fountain by the library", district=ward(cycle, "A"))
+    ns.cycle = move(cycle, official, Phase.VETTING)
+    return ns

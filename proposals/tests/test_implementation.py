@@ -1,6 +1,7 @@
-"""Implementation updates on funded projects (proposals.implementation): who may post and when,
-who is told (everyone in the project's chain, once, as they asked), nothing stored on bad input,
-photos checked and cleaned, and the public list on the project page (newest first)."""
+"""Implementation updates on funded projects (``services.implementation``, ``selectors.implementation``):
+who may post and when, who is told (everyone in the project's chain, once, as they asked), nothing
+stored on bad input, photos checked and cleaned, and the public list on the project page (newest
+first)."""
 
 import io
 from datetime import timedelta
@@ -20,7 +21,7 @@ from budgets.phases import Phase
 from budgets.services import cycle_transition
 from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
-from proposals import implementation, permissions, services
+from proposals import permissions, selectors, services
 from proposals.images import MSG_NOT_AN_IMAGE
 from proposals.models import Project, ProjectUpdate
 from tests.factories import CycleFactory, user_with_role
@@ -116,7 +117,7 @@ def world(official):
 
 # --- posting -------------------------------------------------------------------------------------------
 def test_an_official_posts_an_update_and_the_chain_is_told_once_each(world, media):
-    update = implementation.project_update_post(
+    update = services.project_update_post(
         actor=world.official, project=world.a01, status="in_progress", note="  Digging started on Monday. ",
         photo=png(),
     )  # fmt: skip
@@ -144,13 +145,13 @@ def test_an_official_posts_an_update_and_the_chain_is_told_once_each(world, medi
 def test_a_spanish_speaker_is_told_in_spanish(world):
     world.endorser.language = "es"
     world.endorser.save(update_fields=["language"])
-    implementation.project_update_post(actor=world.official, project=world.a01, status="done", note="Listo.")
+    services.project_update_post(actor=world.official, project=world.a01, status="done", note="Listo.")
     body = Notification.objects.get(kind="project.update", recipient=world.endorser).body
     assert "Fuentes de agua" in body  # the project's Spanish title
 
 
 def test_the_photo_is_optional(world):
-    update = implementation.project_update_post(actor=world.official, project=world.a03, status="planned",
+    update = services.project_update_post(actor=world.official, project=world.a03, status="planned",
                                                 note="Design in the spring.")  # fmt: skip
     assert not update.photo
     # A-03 comes from the same idea; the resident who follows only A-01 is not in its chain.
@@ -170,7 +171,7 @@ def test_the_photo_is_optional(world):
 )
 def test_bad_input_stores_nothing(world, status, note, expected):
     with pytest.raises(ValidationFailed) as exc:
-        implementation.project_update_post(actor=world.official, project=world.a01, status=status, note=note)
+        services.project_update_post(actor=world.official, project=world.a01, status=status, note=note)
     assert {k: [str(m) for m in v] for k, v in exc.value.extra.items()} == expected
     assert written() == NOTHING
 
@@ -184,7 +185,7 @@ def test_bad_input_stores_nothing(world, status, note, expected):
 )
 def test_a_photo_that_is_not_a_usable_image_stores_nothing(world, media, upload):
     with pytest.raises(ValidationFailed) as exc:
-        implementation.project_update_post(actor=world.official, project=world.a01, status="done", note="Done.",
+        services.project_update_post(actor=world.official, project=world.a01, status="done", note="Done.",
                                            photo=upload)  # fmt: skip
     assert exc.value.extra == {"photo": [MSG_NOT_AN_IMAGE]}
     assert written() == NOTHING
@@ -197,7 +198,7 @@ def test_a_photo_is_re_encoded_without_its_metadata(world, media):
     exif[0x010F] = "SecretCam"
     Image.new("RGB", (10, 10), "red").save(out, format="JPEG", exif=exif)
     upload = SimpleUploadedFile("site.jpg", out.getvalue(), content_type="image/jpeg")
-    update = implementation.project_update_post(actor=world.official, project=world.a01, status="done",
+    update = services.project_update_post(actor=world.official, project=world.a01, status="done",
                                                 note="Finished.", photo=upload)  # fmt: skip
     with Image.open(update.photo.path) as stored:
         assert stored.format == "JPEG" and not stored.getexif()
@@ -209,34 +210,34 @@ def test_a_photo_is_re_encoded_without_its_metadata(world, media):
 @pytest.mark.parametrize("role", ["resident", "volunteer", "vetting_staff", "auditor", "official_without_mfa"])
 def test_only_officials_with_mfa_post(world, role, request):
     with pytest.raises(NotAllowed):
-        implementation.project_update_post(actor=request.getfixturevalue(role), project=world.a01, status="done",
+        services.project_update_post(actor=request.getfixturevalue(role), project=world.a01, status="done",
                                            note="No.")  # fmt: skip
     with pytest.raises(NotAllowed):
-        implementation.project_update_post(actor=AnonymousUser(), project=world.a01, status="done", note="No.")
+        services.project_update_post(actor=AnonymousUser(), project=world.a01, status="done", note="No.")
     assert written() == NOTHING
 
 
 def test_only_funded_projects_take_updates(world):
     with pytest.raises(Conflict) as exc:
-        implementation.project_update_post(actor=world.official, project=world.a02, status="planned", note="No.")
-    assert exc.value.message == implementation.MSG_NOT_FUNDED
+        services.project_update_post(actor=world.official, project=world.a02, status="planned", note="No.")
+    assert exc.value.message == services.MSG_NOT_FUNDED
     Project.objects.filter(pk=world.a01.pk).update(withdrawn_at=timezone.now(), withdrawn_reason="Impossible.")
     with pytest.raises(Conflict):
-        implementation.project_update_post(actor=world.official, project=world.a01, status="planned", note="No.")
+        services.project_update_post(actor=world.official, project=world.a01, status="planned", note="No.")
     assert written() == NOTHING
 
 
 def test_updates_wait_for_the_implementation_phase(official):
     world = implementation_world(official, phase=Phase.RESULTS)
     with pytest.raises(PhaseClosed) as exc:
-        implementation.project_update_post(actor=official, project=world.a01, status="planned", note="Soon.")
+        services.project_update_post(actor=official, project=world.a01, status="planned", note="Soon.")
     assert exc.value.message == permissions.MSG_UPDATES_CLOSED
     assert written() == NOTHING
     cycle = cycle_transition(actor=official, cycle=world.cycle, target=Phase.IMPLEMENTATION, reason="Go.")
-    implementation.project_update_post(actor=official, project=world.a01, status="planned", note="Soon.")
+    services.project_update_post(actor=official, project=world.a01, status="planned", note="Soon.")
     Cycle.objects.filter(pk=cycle.pk).update(phase=Phase.ARCHIVED)  # (archiving waits for data retention)
     with pytest.raises(PhaseClosed):
-        implementation.project_update_post(actor=official, project=world.a01, status="done", note="Late.")
+        services.project_update_post(actor=official, project=world.a01, status="done", note="Late.")
     assert written()["updates"] == 1
 
 
@@ -247,15 +248,15 @@ def test_a_project_of_a_cycle_without_results_is_not_funded(official):
     from .builders import make_project
 
     project = make_project(cycle, official, [idea])
-    assert implementation.project_is_funded(project) is False
+    assert selectors.project_is_funded(project) is False
 
 
 # --- pages ---------------------------------------------------------------------------------------------
 def test_the_project_page_lists_updates_newest_first(world, media, client):
-    first = implementation.project_update_post(actor=world.official, project=world.a01, status="planned",
+    first = services.project_update_post(actor=world.official, project=world.a01, status="planned",
                                                note="Design approved.")  # fmt: skip
     ProjectUpdate.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=30))
-    second = implementation.project_update_post(actor=world.official, project=world.a01, status="in_progress",
+    second = services.project_update_post(actor=world.official, project=world.a01, status="in_progress",
                                                 note="Digging started.", photo=png())  # fmt: skip
     page = client.get(reverse("project_detail", args=[world.a01.pk])).content.decode()
     photo = client.get(second.photo.url)  # served to the public through the media view
@@ -294,7 +295,7 @@ def test_the_officials_form_shows_errors_and_stores_nothing(world, media):
     assert "Choose planned, in progress or done." in page and escape(str(MSG_NOT_AN_IMAGE)) in page
     assert written() == NOTHING
     response = client.post(reverse("staff_project_updates", args=[world.a02.pk]), {"status": "done", "note": "x"})
-    assert response.status_code == 409 and escape(str(implementation.MSG_NOT_FUNDED)) in response.content.decode()
+    assert response.status_code == 409 and escape(str(services.MSG_NOT_FUNDED)) in response.content.decode()
     assert written() == NOTHING
 
 

@@ -1,4 +1,4 @@
-"""Officials post implementation updates on funded projects (``proposals.implementation``). Thin:
+"""Officials post implementation updates on funded projects (``services.implementation``). Thin:
 parse the form, call the service, show its errors on the form."""
 
 from django.contrib import messages
@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from core.errors import Conflict
 from core.views_mixins import gate, service_call, why_not
 
-from .. import implementation, permissions
+from .. import permissions, selectors, services
 from ..forms.implementation import ProjectUpdateForm
 from ..models import Project
 from ..permissions import Action
@@ -27,7 +27,7 @@ def staff_project_updates(request, pk):
         if form.is_valid():
             with service_call(request, about=project, form=form) as call:
                 try:
-                    implementation.project_update_post(
+                    services.project_update_post(
                         actor=request.user,
                         project=project,
                         status=form.cleaned_data["status"],
@@ -45,7 +45,7 @@ def staff_project_updates(request, pk):
         if status == 200:
             status = 400
     closed = why_not(permissions.check_when, Action.POST_UPDATE, project.cycle)
-    funded = implementation.project_is_funded(project)
+    funded = selectors.project_is_funded(project)
     return render(
         request,
         "proposals/implementation/updates.html",
@@ -57,7 +57,7 @@ def staff_project_updates(request, pk):
             "closed": closed,
             "funded": funded,
             "can_post": closed is None and funded,
-            "updates": implementation.project_updates(project),
+            "updates": selectors.project_updates(project),
         },
         status=status,
     )

@@ -19,7 +19,7 @@ from budgets import selectors as budget_selectors
 from core.errors import ApplicationError, Conflict, PhaseClosed
 from core.views_mixins import gate, service_call, why_not
 
-from .. import implementation, permissions, selectors, services
+from .. import permissions, selectors, services
 from ..forms.vetting import (
     AssignReviewerForm,
     CategoryForm,
@@ -318,7 +318,7 @@ def _project_list_page(request, cycle, *, publish_form=None, problems=(), status
             "can_build": permissions.can(request.user, Action.PROJECT_EDIT, cycle),
             "frozen": _closed(Action.PROJECT_EDIT, cycle),
             # Implementation updates are posted from here too (and from the cycle and tally pages).
-            "updatable": {p.pk for p in implementation.funded_projects(cycle)}
+            "updatable": {p.pk for p in selectors.funded_projects(cycle)}
             if permissions.can(request.user, Action.POST_UPDATE, cycle)
             else None,
             "publish_form": publish_form,
