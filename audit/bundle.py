@@ -48,10 +48,9 @@ from core.models import AuditEvent
 from core.selectors import audit_event_export, audit_event_public
 from core.small_cells import OTHER, merge_small
 from proposals.models import Project
-from voting import paper
 from voting.models import Ballot, BallotFreeze, BallotSource
 from voting.selectors import roll_groups
-from voting.services import district_design_document
+from voting.services import district_design_document, paper
 
 FORMAT = "pbplatform-audit-bundle/1"
 BALLOTS_HEADER = ["ballot_id", "district", "channel", "choices", "points", "receipt_hash", "voided", "void_reason"]

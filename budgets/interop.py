@@ -342,9 +342,9 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
     projects, its votes as anonymous ballots (channel ``import``) and one synthetic roll entry per
     ballot. A faulty file raises ``PbFormatError`` (line and reason) and nothing is imported."""
     from proposals.models import Project, ProjectText
-    from voting import crypto, record
+    from voting import crypto
     from voting.models import BallotDesign, Channel
-    from voting.services import freeze_store
+    from voting.services import freeze_store, record
 
     pb = pb_parse(data)
     stem = Path(name).name.removesuffix(".pb")

@@ -245,7 +245,7 @@ def _published(district: District) -> Published | None:
 
 
 def tally_page(cycle: Cycle) -> TallyPage:
-    from voting import review
+    from voting.services import review
 
     blockers = tally_blockers(cycle)
     certify = [p for p in review.counting_blockers(cycle) if p not in blockers]

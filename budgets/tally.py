@@ -57,7 +57,7 @@ def tally_blockers(cycle: Cycle) -> list[str]:
         problems.append(str(MSG_TALLY_CLOSED))
     if lottery.lottery_pending(cycle):
         problems.append(str(lottery.MSG_DRAW_FIRST))
-    from voting import review
+    from voting.services import review
 
     problems += review.tally_blockers(cycle)
     return problems

@@ -16,8 +16,8 @@ the whole sequence of every transition from the live registry; docs/phases.md ho
 from dataclasses import dataclass
 
 import audit.services
-import voting.review
-import voting.services
+import voting.services.cast
+import voting.services.review
 from budgets.phases import Effect, Guard, Hook, Phase, register_effect, register_guard, register_hook
 
 
@@ -33,14 +33,14 @@ WIRING: dict[tuple[Phase, Phase], Wiring] = {
     (Phase.DRAFT, Phase.IDEAS): Wiring(),
     (Phase.IDEAS, Phase.VETTING): Wiring(),
     (Phase.VETTING, Phase.VOTING): Wiring(
-        guards=(voting.services.guard_ballot_ready,),
-        hooks=(voting.services.hook_freeze,),
+        guards=(voting.services.cast.guard_ballot_ready,),
+        hooks=(voting.services.cast.hook_freeze,),
     ),
     (Phase.VOTING, Phase.COUNTING): Wiring(
-        hooks=(voting.services.hook_erase_change_keys,),
+        hooks=(voting.services.cast.hook_erase_change_keys,),
     ),
     (Phase.COUNTING, Phase.RESULTS): Wiring(
-        guards=(voting.review.guard_review_settled,),
+        guards=(voting.services.review.guard_review_settled,),
     ),
     (Phase.RESULTS, Phase.IMPLEMENTATION): Wiring(),
     (Phase.IMPLEMENTATION, Phase.ARCHIVED): Wiring(

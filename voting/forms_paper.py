@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import methods
 from .forms import ballot_choices
-from .paper import MAX_ISSUED, MSG_NOT_WHOLE, MSG_UNREADABLE_AND_MARKS, SheetMarks
+from .services.paper import MAX_ISSUED, MSG_NOT_WHOLE, MSG_UNREADABLE_AND_MARKS, SheetMarks
 
 MSG_REASON_NEEDED = _("Say why the sheet cannot be counted.")
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from budgets.forms import audit_note_field
 
 from .models import DuplicateReview
-from .review import MAX_TEXT
+from .services.review import MAX_TEXT
 
 
 class ProvisionalAcceptForm(forms.Form):

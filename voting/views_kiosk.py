@@ -24,12 +24,13 @@ from budgets.models import District
 from core.errors import ApplicationError, NotAllowed
 from core.views_mixins import apply_errors, cycle_gate, deny
 
-from . import kiosk, permissions, selectors, services, sites
+from . import permissions, selectors, services, sites
 from . import views as ballot_views
 from .forms_kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
-from .kiosk import CheckedIn, Kiosk
 from .middleware import SESSION_KIOSK  # Kiosk.as_session(): cycle, site, volunteer, opened at
 from .models import VotingSite
+from .services import kiosk
+from .services.kiosk import CheckedIn, Kiosk
 
 SESSION_KIOSK_VOTER = "pb_kiosk_voter"  # CheckedIn.as_session(), or nothing
 SESSION_KIOSK_PIN = "pb_kiosk_pin"  # kiosk.pin_seal(): salt, keyed hash, wrong tries

@@ -22,10 +22,11 @@ from budgets.phases import Capability
 from core.errors import ApplicationError, Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
 
-from . import methods, paper, permissions, selectors, services
+from . import methods, permissions, selectors, services
 from .forms import METHOD_LABELS
 from .forms_paper import PaperBatchForm, PaperCountsForm, ResolveForm, SheetForm
 from .models import PaperBatch, VotingSite
+from .services import paper
 
 # The printed page size, as a static stylesheet (no inline styles under the content security policy).
 PAPER_SIZES = {"letter": "css/paper-letter.css", "a4": "css/paper-a4.css"}

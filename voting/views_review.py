@@ -18,9 +18,10 @@ from budgets.phases import Capability, Phase, phase_reached
 from core.errors import ApplicationError, Conflict, NotAllowed, NotFound, ValidationFailed
 from core.views_mixins import apply_errors, cycle_gate, deny, user_passes
 
-from . import permissions, review
+from . import permissions
 from .forms_review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
 from .models import ProvisionalBallot
+from .services import review
 
 
 def _acts(user) -> bool:

@@ -18,8 +18,9 @@ from budgets.tasks import tally_cycle_task
 from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
 from proposals.models import Project
-from voting import crypto, methods, review, services
+from voting import crypto, methods, services
 from voting.models import BallotVoid, PaperBatch, ProvisionalBallot, VotingSite
+from voting.services import review
 from voting.tests.builders import assert_roll_matches_ballots, voting_world
 
 from .tally_builders import (

@@ -26,8 +26,9 @@ from core.models import AuditEvent
 from proposals import services as proposals_services
 from proposals.tests.builders import make_project, texts
 from tests.factories import user_with_role
-from voting import crypto, kiosk, methods, services, sites, verification
+from voting import crypto, methods, services, sites
 from voting.models import Ballot, Identity, ProvisionalBallot, VoterRollEntry, VotingSite
+from voting.services import kiosk, verification
 from voting.views_kiosk import MSG_NO_VOTER, MSG_VOTER_EXPIRED, SESSION_KIOSK, SESSION_KIOSK_VOTER
 
 from .builders import (

@@ -28,7 +28,7 @@ from proposals import services as proposals_services
 from proposals.models import Project
 from proposals.tests.builders import texts
 from tests.factories import CycleFactory, user_with_role
-from voting import crypto, kiosk, review, services, sites, verification
+from voting import crypto, services, sites
 from voting.methods import Ballot
 from voting.models import (
     AccessCode,
@@ -43,6 +43,8 @@ from voting.models import (
 )
 from voting.models import Ballot as StoredBallot
 from voting.permissions import MSG_BALLOT_FROZEN
+from voting.services import cast as cast_module
+from voting.services import kiosk, review, verification
 
 from .builders import (
     assert_roll_matches_ballots,
@@ -192,16 +194,16 @@ def test_roll_entry_ballot_and_notification_are_one_transaction(world, resident,
         raise RuntimeError("fail inside the cast")
 
     if where == "after the roll entry":
-        monkeypatch.setattr(services.crypto, "code_new", boom)
+        monkeypatch.setattr(crypto, "code_new", boom)
     else:
-        real = services.notification_queue
+        real = cast_module.notification_queue
 
         def queue_then_fail(**kwargs):
             real(**kwargs)
             assert Notification.objects.filter(kind="vote.confirmation").count() == 1
             boom()
 
-        monkeypatch.setattr(services, "notification_queue", queue_then_fail)
+        monkeypatch.setattr(cast_module, "notification_queue", queue_then_fail)
     before = counts()
     with pytest.raises(RuntimeError):
         cast(world, "rosa", notify_user=resident, email="rosa@example.org")
@@ -871,7 +873,7 @@ def test_a_voter_too_young_is_refused_on_every_channel_with_one_message_and_noth
     before = counts()
     with pytest.raises(services.NotEligible) as refused:
         channels.vote(channel)
-    age_on = services._age_on(world.cycle, Eligibility.objects.get(cycle=world.cycle))
+    age_on = cast_module._age_on(world.cycle, Eligibility.objects.get(cycle=world.cycle))
     assert refused.value.status == 403 and refused.value.code == "not_eligible"
     assert str(refused.value.message) == f"Voters must be at least 14 years old on {times.format_day(age_on)}."
     assert counts() == before

@@ -44,12 +44,13 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.money import format_money
 from core.services import audit_record
 
-from . import crypto, methods, record
-from .methods.base import ballot_from_points, ballot_from_ranks
-from .methods.messages import problem_message
-from .models import BallotDesign, Channel, PaperBatch, PaperEntry, PaperResolution, VotingSite
-from .permissions import check_official, check_site_worker
-from .services import _canonical_order, ballot_rules
+from .. import crypto, methods
+from ..methods.base import ballot_from_points, ballot_from_ranks
+from ..methods.messages import problem_message
+from ..models import BallotDesign, Channel, PaperBatch, PaperEntry, PaperResolution, VotingSite
+from ..permissions import check_official, check_site_worker
+from . import record
+from .cast import _canonical_order, ballot_rules
 
 MAX_ISSUED = 100_000
 PASSES = (1, 2)

@@ -29,10 +29,10 @@ from core.money import format_money
 from core.services import audit_record, notification_queue
 from proposals.models import Project
 
-from . import crypto, matching, methods, record
-from .methods.base import ballot_from_points, ballot_from_ranks
-from .methods.messages import method_name, problem_message
-from .models import (
+from .. import crypto, matching, methods
+from ..methods.base import ballot_from_points, ballot_from_ranks
+from ..methods.messages import method_name, problem_message
+from ..models import (
     VOID_WORDS,
     AccessCode,
     AllocationRule,
@@ -47,7 +47,8 @@ from .models import (
     VoidReason,
     VoterRollEntry,
 )
-from .permissions import check_design_open, check_official
+from ..permissions import check_design_open, check_official
+from . import record
 
 
 class AlreadyVoted(Conflict):

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from budgets.models import Cycle, District
 
-from .models import VOID_WORDS, Ballot, BallotSource, BallotVoid, VoidReason, VoterRollEntry
+from ..models import VOID_WORDS, Ballot, BallotSource, BallotVoid, VoidReason, VoterRollEntry
 
 ERASED_PREFIX = "erased:"  # an erased roll key: this, then a random value (see ``roll_keys_erase``)
 
