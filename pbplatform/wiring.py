@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import audit.services
 import voting.services.cast
+import voting.services.design
 import voting.services.review
 from budgets.phases import Effect, Guard, Hook, Phase, register_effect, register_guard, register_hook
 
@@ -33,8 +34,8 @@ WIRING: dict[tuple[Phase, Phase], Wiring] = {
     (Phase.DRAFT, Phase.IDEAS): Wiring(),
     (Phase.IDEAS, Phase.VETTING): Wiring(),
     (Phase.VETTING, Phase.VOTING): Wiring(
-        guards=(voting.services.cast.guard_ballot_ready,),
-        hooks=(voting.services.cast.hook_freeze,),
+        guards=(voting.services.design.guard_ballot_ready,),
+        hooks=(voting.services.design.hook_freeze,),
     ),
     (Phase.VOTING, Phase.COUNTING): Wiring(
         hooks=(voting.services.cast.hook_erase_change_keys,),

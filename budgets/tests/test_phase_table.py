@@ -33,7 +33,7 @@ def test_the_table_has_a_row_per_step_of_every_transition():
         "| counting → results | its own service only | guard | `voting.services.review.guard_review_settled` | "
         "counting → results (certification): every provisional ballot decided"
     ) in _print()
-    assert "|  |  | hook | `voting.services.cast.hook_freeze` | vetting → voting: freeze the designs" in _print()
+    assert "|  |  | hook | `voting.services.design.hook_freeze` | vetting → voting: freeze the designs" in _print()
     assert "| results → implementation | by hand | service | " in _print()
 
 

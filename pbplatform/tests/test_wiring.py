@@ -20,8 +20,8 @@ PINNED = {
         ("service", "budgets.services.phase_change_record"),
     ],
     "vetting → voting": [
-        ("guard", "voting.services.cast.guard_ballot_ready"),
-        ("hook", "voting.services.cast.hook_freeze"),
+        ("guard", "voting.services.design.guard_ballot_ready"),
+        ("hook", "voting.services.design.hook_freeze"),
         ("service", "budgets.services.phase_change_record"),
     ],
     "voting → counting": [

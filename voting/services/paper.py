@@ -50,7 +50,7 @@ from ..methods.messages import problem_message
 from ..models import BallotDesign, Channel, PaperBatch, PaperEntry, PaperResolution, VotingSite
 from ..permissions import check_official, check_site_worker
 from . import record
-from .cast import _canonical_order, ballot_rules
+from .design import ballot_rules
 
 MAX_ISSUED = 100_000
 PASSES = (1, 2)
@@ -533,7 +533,7 @@ def paper_batch_reconcile(*, actor, batch: PaperBatch) -> PaperBatch:
         if not reading.valid:
             continue
         points = reading.points if design.method == methods.Method.CUMULATIVE else None
-        stored = _canonical_order(design, methods.Ballot(choices=reading.choices, points=points))
+        stored = record.canonical_order(design, methods.Ballot(choices=reading.choices, points=points))
         ballots.append(
             record.BallotRow(
                 choices=list(stored.choices), points=list(stored.points) if stored.points is not None else None
