@@ -1,4 +1,4 @@
-"""Forms for paper ballots. They parse what was typed; ``voting.paper`` decides what a sheet says
+"""Forms for paper ballots. They parse what was typed; ``voting.services.paper`` decides what a sheet says
 (keying error, invalid sheet or valid sheet), so its messages come back as form errors.
 
 A sheet's marks use the ballot page's field names (``project``, ``rank-<code>``,

@@ -5,7 +5,7 @@ is its check-in page; the checked-in voter votes on the ordinary ballot pages (`
 in the kiosk's layout, which hides the site's menus. The voter part of the session is forgotten on
 cast, on "next voter" or "leave without voting", on a new check-in, and when the voter's page sat
 idle: its script (static/js/kiosk.js) asks "Are you still here?" after ``PB_KIOSK_IDLE_SECONDS``
-without any interaction and returns to the start if nobody answers (``voting.kiosk`` explains why a
+without any interaction and returns to the start if nobody answers (``voting.services.kiosk`` explains why a
 page without JavaScript never times out). The kiosk itself stays open until the volunteer closes it.
 """
 

@@ -2,7 +2,7 @@
 batches of a cycle, opening a batch and keying its sheets (pass 1 or 2); for officials the
 mismatches side by side with a form to resolve each, count corrections and reconciliation.
 
-Thin: parse, call ``voting.paper``, render. Every state change is a POST answered by a redirect
+Thin: parse, call ``voting.services.paper``, render. Every state change is a POST answered by a redirect
 (the keying form comes back with the next sheet number filled in); service errors come back as
 form errors or messages; denials go through ``deny`` (audited).
 """

@@ -1,6 +1,6 @@
 """Officials settle provisional ballots and possible duplicate voters; auditors look, read-only.
 
-Thin: the selectors and services of ``voting.review`` do the work. Each decision is its own POST
+Thin: the selectors and services of ``voting.services.review`` do the work. Each decision is its own POST
 (no JavaScript needed); a refused decision comes back as a message, a missing reason as the form's
 error on the list page again. Officials see voters' personal details (name, date of birth,
 address, check-in); auditors see the same list without them. Nobody sees a ballot's choices here.

@@ -1,4 +1,4 @@
-"""Kiosks at voting sites (voting/kiosk.py, voting/views_kiosk.py): officials manage the sites, a
+"""Kiosks at voting sites (voting/services/kiosk.py, voting/views_kiosk.py): officials manage the sites, a
 volunteer opens a kiosk, checks voters in, each voter casts one ballot on the device; the site goes
 on the roll, never on the ballot; one check-in, one ballot; idle voters are forgotten; an
 unconfirmed eligibility makes the ballot provisional; the same person checked in at two sites

@@ -1,6 +1,6 @@
 """The vote record: the ballot table can point at nothing but its district, ballot
 ids are random UUIDv4, and the roll and the ballots are insert-only — in the database itself; the
-writers of ``voting.record``, and that no other module writes the record."""
+writers of ``voting.services.record``, and that no other module writes the record."""
 
 import re
 import uuid
@@ -362,7 +362,12 @@ def test_the_reading_covers_the_callers_and_sees_the_owners_own_writes():
     """The check reads the modules that store ballots, and reading the owner finds every kind of
     write it makes — so an empty result above means no writes, not nothing read."""
     read = {p.relative_to(ROOT).as_posix() for p in record_writes.production_modules(ROOT)}
-    assert {"voting/services/cast.py", "voting/services/paper.py", "voting/services/review.py", "audit/services.py"} <= read
+    assert {
+        "voting/services/cast.py",
+        "voting/services/paper.py",
+        "voting/services/review.py",
+        "audit/services.py",
+    } <= read
     assert not {p for p in read if "/tests/" in p or "/migrations/" in p or p == record_writes.OWNER}
     owner = record_writes.record_writes((ROOT / record_writes.OWNER).read_text(), record_writes.OWNER)
     whats = {w.what for w in owner}

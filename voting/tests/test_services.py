@@ -730,7 +730,7 @@ def test_the_confirmation_email_gives_the_close_in_the_cycles_zone(world, reside
 
 
 # --- one person, one ballot across channels ---------------------------------------------------------------
-# How each channel's pages build the voter (voting/views.py, voting/kiosk.py), with what the person
+# How each channel's pages build the voter (voting/views.py, voting/services/kiosk.py), with what the person
 # typed there: the same person, written a little differently on each channel.
 ALICE_BORN = date(1980, 5, 5)
 ALICE_TYPED = {
