@@ -463,8 +463,21 @@ def cast(district):
 """
 
 
+# The same from a module of a package one level down, where ``..`` is the app.
+VIOLATIONS_INSIDE_A_PACKAGE = (
+    VIOLATIONS_INSIDE_VOTING.replace("from .methods", "from ..methods")
+    .replace("from .models", "from ..models")
+    .replace("from . import models", "from .. import models")
+)
+
+
 @pytest.mark.parametrize(
-    ("source", "path"), [(VIOLATIONS, "budgets/elsewhere.py"), (VIOLATIONS_INSIDE_VOTING, "voting/elsewhere.py")]
+    ("source", "path"),
+    [
+        (VIOLATIONS, "budgets/elsewhere.py"),
+        (VIOLATIONS_INSIDE_VOTING, "voting/elsewhere.py"),
+        (VIOLATIONS_INSIDE_A_PACKAGE, "voting/services/elsewhere.py"),
+    ],
 )
 def test_the_reading_reports_each_write_by_line_and_leaves_reads_and_look_alikes(source, path):
     marked = {n for n, line in enumerate(source.splitlines(), start=1) if line.endswith("# write")}
