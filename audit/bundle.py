@@ -50,10 +50,9 @@ from core.small_cells import OTHER, merge_small
 from pbverify.bundle import BALLOTS_HEADER, FORMAT, MANIFEST
 from pbverify.canonical import canonical_bytes, format_time, sha256_hex, to_jsonable
 from proposals.models import Project
-from voting import paper
 from voting.models import Ballot, BallotFreeze, BallotSource
 from voting.selectors import roll_groups
-from voting.services import district_design_document
+from voting.services import district_design_document, paper
 
 FETCH = 10_000  # rows per round trip of the server-side cursor
 COMPRESSION = zipfile.ZIP_DEFLATED

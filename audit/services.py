@@ -38,9 +38,9 @@ from core.errors import Conflict, GuardFailed, NotFound, ValidationFailed
 from core.models import AuditEvent
 from core.publish import task_publish_on_commit
 from core.services import audit_record
-from voting import crypto, record
+from voting import crypto
 from voting.models import Ballot, BallotVoid, ProvisionalBallot, VoidReason
-from voting.services import receipt_check
+from voting.services import receipt_check, record
 
 from . import bundle as bundle_module
 from . import tasks

@@ -23,8 +23,9 @@ import audit.services
 import proposals.demo
 import proposals.selectors.implementation
 import voting.demo
-import voting.review
-import voting.services
+import voting.services.cast
+import voting.services.design
+import voting.services.review
 from budgets.phases import Effect, Guard, Hook, Phase, register_effect, register_guard, register_hook
 
 
@@ -40,14 +41,14 @@ WIRING: dict[tuple[Phase, Phase], Wiring] = {
     (Phase.DRAFT, Phase.IDEAS): Wiring(),
     (Phase.IDEAS, Phase.VETTING): Wiring(),
     (Phase.VETTING, Phase.VOTING): Wiring(
-        guards=(voting.services.guard_ballot_ready,),
-        hooks=(voting.services.hook_freeze,),
+        guards=(voting.services.design.guard_ballot_ready,),
+        hooks=(voting.services.design.hook_freeze,),
     ),
     (Phase.VOTING, Phase.COUNTING): Wiring(
-        hooks=(voting.services.hook_erase_change_keys,),
+        hooks=(voting.services.cast.hook_erase_change_keys,),
     ),
     (Phase.COUNTING, Phase.RESULTS): Wiring(
-        guards=(voting.review.guard_review_settled,),
+        guards=(voting.services.review.guard_review_settled,),
     ),
     (Phase.RESULTS, Phase.IMPLEMENTATION): Wiring(),
     (Phase.IMPLEMENTATION, Phase.ARCHIVED): Wiring(

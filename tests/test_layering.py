@@ -36,11 +36,7 @@ NESTED_ALLOWED = {
 }
 
 # Private names imported across modules: (file, module, name), each with its reason.
-PRIVATE_ALLOWED = {
-    # Paper reconciliation stores its ballots in the cast's canonical order; both move to the one
-    # module that owns every write to the vote record, which makes the name its own.
-    ("voting/paper.py", "voting.services", "_canonical_order"),
-}
+PRIVATE_ALLOWED: set[tuple[str, str, str]] = set()
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from accounts.roles import Role
 from budgets.demo import register_demo_filler
 from budgets.phases import Phase
 
-from . import crypto, methods, services, sites, verification
+from . import crypto, methods, services, sites
 from .models import AccessCodeBatch, BallotDesign, VoterRollEntry, VotingSite
+from .services import verification
 
 DEMO_VOTERS_PER_WARD = 50
 DEMO_SITES = (

@@ -31,7 +31,7 @@ from .models import (
     VerificationAttempt,
     VoterRollEntry,
 )
-from .record import ERASED_PREFIX, roll_keys_erase
+from .services.record import ERASED_PREFIX, roll_keys_erase
 
 ERASED_REASON = "[erased]"  # a rejected provisional ballot's reason once erased (a rejection must have one)
 

@@ -6,7 +6,7 @@ Two records, written in one transaction, never linked:
 - ``Ballot`` — random UUIDv4, district, channel, choices, points, receipt hash. No user, IP, date,
   time, sequence number or site.
 Both are insert-only (a PostgreSQL trigger refuses UPDATE, DELETE, TRUNCATE). Personal details live
-in ``Identity``, which the archive step can erase. ``voting.record`` is the only module that writes
+in ``Identity``, which the archive step can erase. ``voting.services.record`` is the only module that writes
 the record (ballots, their sources, the roll, voids).
 """
 

@@ -15,7 +15,7 @@ from budgets.phases import Capability
 from core.models import AuditEvent
 from pbverify.rules import RULES
 from proposals.models import Project
-from voting import review
+from voting.services import review
 
 from ..models import DistrictResult, TallyRun
 from ..services import interop, lottery

@@ -30,10 +30,10 @@ from core.errors import ValidationFailed
 from core.services import audit_record
 from pbverify.pabulib import PbElection, pb_parse
 from proposals.models import Project, ProjectText
-from voting import crypto, record
+from voting import crypto
 from voting.methods import Method
 from voting.models import Ballot, BallotDesign, BallotSource, BallotVoid, Channel
-from voting.services import freeze_store
+from voting.services import freeze_store, record
 
 # Descriptive META keys an imported file keeps, written back by the export in this order.
 DESCRIPTIVE_KEYS = ("description", "country", "unit", "instance", "subunit", "district", "date_begin", "date_end")
@@ -210,7 +210,7 @@ def district_pb_write(district: District, out) -> None:
 # same bytes as the rows above: ids that need no CSV quoting (and no COPY escaping), every project
 # exported under its own code, none withdrawn, and not cumulative. The choices are then the stored
 # JSON list as text without brackets, quotes and spaces: every way in stores them in the export's
-# order (``voting.services._canonical_order``: approval and knapsack sorted, ranked in ballot order;
+# order (``voting.services.record.canonical_order``: approval and knapsack sorted, ranked in ballot order;
 # the import sorts approval files). A test compares both paths byte for byte.
 _SAFE_ID = r"^[A-Za-z0-9_.-]+$"
 _FAST_VOTES_SQL = """

@@ -26,7 +26,7 @@ from core.services import audit_record
 from pbverify.pabulib import pb_parse
 from pbverify.rules import RULES, Election, RuleNotApplicable, outcome_to_json, tally
 from proposals.models import Project
-from voting import review
+from voting.services import review
 
 # ``tasks`` imports this module too: a service and its own Celery task, the one circle allowed.
 from .. import tasks

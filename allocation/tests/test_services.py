@@ -20,8 +20,9 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
 from proposals.models import Project
 from tests.factories import CycleFactory
-from voting import crypto, methods, review, services
+from voting import crypto, methods, services
 from voting.models import Ballot, BallotVoid, PaperBatch, ProvisionalBallot, VotingSite
+from voting.services import review
 from voting.tests.builders import assert_roll_matches_ballots, voting_world
 
 from .tally_builders import (

@@ -38,7 +38,7 @@ from proposals.tests.builders import idea_input, make_project, ward
 from proposals.tests.builders import move as p_move
 from proposals.tests.builders import submit as p_submit
 from tests.factories import CycleFactory, user_with_role
-from voting import crypto, methods, paper, services, sites, verification
+from voting import crypto, methods, services, sites
 from voting.models import (
     Ballot,
     DuplicateReview,
@@ -48,7 +48,8 @@ from voting.models import (
     VerificationAttempt,
     VoterRollEntry,
 )
-from voting.review import duplicate_review_record, provisional_accept
+from voting.services import paper, verification
+from voting.services.review import duplicate_review_record, provisional_accept
 from voting.tests.builders import (
     PROJECTS,
     World,
@@ -95,7 +96,7 @@ def certified_with_people(official, *, extra_cycle=None):
     if extra_cycle is not None:
         extra_cycle(world)
     close_voting(world)
-    from voting.review import provisional_accept
+    from voting.services.review import provisional_accept
 
     provisional_accept(actor=official, provisional=ProvisionalBallot.objects.get(), note="ID checked later")
     certify(world)
@@ -528,7 +529,7 @@ def test_the_roll_trigger_lets_only_the_archives_key_erasure_through(official):
                 cursor.execute("SELECT set_config('pb.roll_erase', 'on', true)")
             cursor.execute(sql, [row.pk])
     assert VoterRollEntry.objects.get(pk=row.pk).identity_key == row.identity_key
-    from voting.record import roll_keys_erase
+    from voting.services.record import roll_keys_erase
 
     assert roll_keys_erase(cycle=world.cycle) == PEOPLE
     assert roll_keys_erase(cycle=world.cycle) == 0  # erased once; the trigger refuses a second value

@@ -347,7 +347,8 @@ def test_paper_batches_are_in_the_bundle_and_small_ones_only_as_counts_in_public
     from django.utils import timezone
 
     from tests.factories import user_with_role
-    from voting import paper, sites
+    from voting import sites
+    from voting.services import paper
 
     from .builders import cast, certify, close_voting
 

@@ -25,7 +25,8 @@ from pbverify.verify import bundle_verify
 from proposals import services as proposals_services
 from proposals.tests.builders import move, submit
 from tests.factories import CycleFactory, UserFactory, role_add, user_with_role
-from voting import paper, sites
+from voting import sites
+from voting.services import paper
 from voting.tests.builders import PROJECTS, World, design, make_project, open_voting, paper_idea
 
 from .builders import bundle_files, bundle_reseal, cast, certify, close_voting

@@ -30,10 +30,10 @@ def test_the_table_has_a_row_per_step_of_every_transition():
     assert lines[0] == "| Transition | Taken | Step | Function | What it does |"
     assert lines[2].startswith("| draft → ideas | scheduled (`ideas_open_at`) or by hand | service | ")
     assert (
-        "| counting → results | its own service only | guard | `voting.review.guard_review_settled` | "
+        "| counting → results | its own service only | guard | `voting.services.review.guard_review_settled` | "
         "counting → results (certification): every provisional ballot decided"
     ) in _print()
-    assert "|  |  | hook | `voting.services.hook_freeze` | vetting → voting: freeze the designs" in _print()
+    assert "|  |  | hook | `voting.services.design.hook_freeze` | vetting → voting: freeze the designs" in _print()
     assert "| results → implementation | by hand | service | " in _print()
 
 

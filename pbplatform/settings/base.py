@@ -330,7 +330,7 @@ PB_RETENTION_DAYS = env.int("PB_RETENTION_DAYS", default=365)
 # hand them out, after their permission check.
 PB_BUNDLE_ROOT = env.path("PB_BUNDLE_ROOT", default=BASE_DIR / "private" / "bundles")
 # Kiosks: a voter's page that sees no interaction for this long asks "Are you still here?", then
-# returns to the start if nobody answers in time (the kiosk stays open; see voting/kiosk.py).
+# returns to the start if nobody answers in time (the kiosk stays open; see voting/services/kiosk.py).
 PB_KIOSK_IDLE_SECONDS = env.int("PB_KIOSK_IDLE_SECONDS", default=180)
 PB_KIOSK_WARNING_SECONDS = env.int("PB_KIOSK_WARNING_SECONDS", default=30)  # time to answer; 20 at least
 # Uploaded files are served by proposals.views.media after its visibility check. Behind nginx, set

@@ -20,17 +20,17 @@ PINNED = {
         ("service", "budgets.services.phase_change_record"),
     ],
     "vetting → voting": [
-        ("guard", "voting.services.guard_ballot_ready"),
-        ("hook", "voting.services.hook_freeze"),
+        ("guard", "voting.services.design.guard_ballot_ready"),
+        ("hook", "voting.services.design.hook_freeze"),
         ("service", "budgets.services.phase_change_record"),
     ],
     "voting → counting": [
         ("service", "budgets.services.pause_end"),
-        ("hook", "voting.services.hook_erase_change_keys"),
+        ("hook", "voting.services.cast.hook_erase_change_keys"),
         ("service", "budgets.services.phase_change_record"),
     ],
     "counting → results": [
-        ("guard", "voting.review.guard_review_settled"),
+        ("guard", "voting.services.review.guard_review_settled"),
         ("service", "budgets.services.phase_change_record"),
     ],
     "results → implementation": [

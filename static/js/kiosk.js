@@ -1,4 +1,4 @@
-/* The kiosk's idle timer (voting/kiosk.py, voting/views/kiosk.py). After data-kiosk-idle seconds
+/* The kiosk's idle timer (voting/services/kiosk.py, voting/views/kiosk.py). After data-kiosk-idle seconds
    without any interaction, the page asks "Are you still here?" in a modal alert dialog that takes the
    focus; whoever answers keeps their page exactly as it was (the ballot and its choices), and if nobody
    answers within data-kiosk-warning seconds the device returns to the start.

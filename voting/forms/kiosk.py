@@ -1,4 +1,4 @@
-"""Forms for voting sites and kiosks. They parse and present; ``voting.kiosk`` and
+"""Forms for voting sites and kiosks. They parse and present; ``voting.services.kiosk`` and
 ``voting.sites`` decide (their messages come back as form errors)."""
 
 from django import forms

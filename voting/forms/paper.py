@@ -1,4 +1,4 @@
-"""Forms for paper ballots. They parse what was typed; ``voting.paper`` decides what a sheet says
+"""Forms for paper ballots. They parse what was typed; ``voting.services.paper`` decides what a sheet says
 (keying error, invalid sheet or valid sheet), so its messages come back as form errors.
 
 A sheet's marks use the ballot page's field names (``project``, ``rank-<code>``,
@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .. import methods
-from ..paper import MAX_ISSUED, MSG_NOT_WHOLE, MSG_UNREADABLE_AND_MARKS, SheetMarks
+from ..services.paper import MAX_ISSUED, MSG_NOT_WHOLE, MSG_UNREADABLE_AND_MARKS, SheetMarks
 from .ballot import ballot_choices
 
 MSG_REASON_NEEDED = _("Say why the sheet cannot be counted.")

@@ -1,5 +1,5 @@
 """Forms of the officials' review pages: accept or reject a provisional ballot, decide on a group of
-possible duplicates. They parse; the services in ``voting.review`` decide (a missing reason, a
+possible duplicates. They parse; the services in ``voting.services.review`` decide (a missing reason, a
 missing decision: their messages come back as form errors)."""
 
 from django import forms
@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from budgets.forms import audit_note_field
 
 from ..models import DuplicateReview
-from ..review import MAX_TEXT
+from ..services.review import MAX_TEXT
 
 
 class ProvisionalAcceptForm(forms.Form):

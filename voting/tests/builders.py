@@ -26,6 +26,20 @@ PROJECTS = {
     "B": [("B-01", "30000"), ("B-02", "25000"), ("B-03", "10000")],
 }
 
+# One ward per method: A approval, B knapsack (min spend 50%), C ranked (k = 2), D cumulative
+# (10 points, at most 6 per project). Ward E has no projects, so no ballot.
+PROJECTS_BY_METHOD = {
+    "A": [("A-01", "20000"), ("A-02", "15000"), ("A-03", "30000")],
+    "B": [("B-01", "30000"), ("B-02", "25000"), ("B-03", "10000")],
+    "C": [("C-01", "10000"), ("C-02", "10000"), ("C-03", "10000")],
+    "D": [("D-01", "10000"), ("D-02", "10000"), ("D-03", "10000")],
+}
+DESIGNS_BY_METHOD = {
+    "B": {"method": "knapsack", "min_spend_percent": 50},
+    "C": {"method": "ranked", "max_picks": 2},
+    "D": {"method": "cumulative", "points_total": 10, "points_cap": 6},
+}
+
 
 @dataclass
 class World:

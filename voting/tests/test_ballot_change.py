@@ -18,8 +18,9 @@ from audit.bundle import bundle_write
 from budgets.phases import Phase
 from budgets.services import cycle_transition
 from core.models import AuditEvent, Notification
-from voting import crypto, methods, services, verification
+from voting import crypto, methods, services
 from voting.models import Ballot, BallotChangeKey, BallotVoid, ProvisionalBallot, VoidReason, VoterRollEntry
+from voting.services import verification
 
 from .builders import assert_roll_matches_ballots, counts, design, open_voting, vetting_world, voter
 

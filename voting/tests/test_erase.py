@@ -9,8 +9,8 @@ from budgets.services import cycle_transition
 from voting import crypto, methods, services
 from voting.erase import ERASED_PREFIX, ERASED_REASON, vote_personal_data_erase
 from voting.models import ProvisionalBallot, VoterRollEntry
-from voting.record import roll_keys_erase
-from voting.review import provisional_accept, provisional_reject
+from voting.services.record import roll_keys_erase
+from voting.services.review import provisional_accept, provisional_reject
 
 from .builders import assert_roll_matches_ballots, voter, voting_world
 

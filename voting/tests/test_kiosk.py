@@ -1,4 +1,4 @@
-"""Kiosks at voting sites (voting/kiosk.py, voting/views/kiosk.py): officials manage the sites, a
+"""Kiosks at voting sites (voting/services/kiosk.py, voting/views/kiosk.py): officials manage the sites, a
 volunteer opens a kiosk, checks voters in, each voter casts one ballot on the device; the site goes
 on the roll, never on the ballot; one check-in, one ballot; idle voters are forgotten; an
 unconfirmed eligibility makes the ballot provisional; the same person checked in at two sites
@@ -26,8 +26,9 @@ from core.models import AuditEvent
 from proposals import services as proposals_services
 from proposals.tests.builders import make_project, texts
 from tests.factories import user_with_role
-from voting import crypto, kiosk, methods, services, sites, verification
+from voting import crypto, methods, services, sites
 from voting.models import Ballot, Identity, ProvisionalBallot, VoterRollEntry, VotingSite
+from voting.services import kiosk, verification
 from voting.views.kiosk import MSG_NO_VOTER, MSG_VOTER_EXPIRED, SESSION_KIOSK, SESSION_KIOSK_VOTER
 
 from .builders import (

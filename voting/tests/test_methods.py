@@ -484,7 +484,8 @@ def test_a_method_is_named_by_its_label_not_its_value(method, name, spanish):
 
 
 def test_other_counted_voting_messages_follow_the_number():
-    from voting import api, paper, verification
+    from voting import api
+    from voting.services import paper, verification
 
     assert api.MSG_TOO_MANY_RANKS % {"max": 1} == "Rank at most 1 project."
     assert api.MSG_TOO_MANY_RANKS % {"max": 200} == "Rank at most 200 projects."

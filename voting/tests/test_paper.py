@@ -23,10 +23,11 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
 from proposals.tests.builders import make_project, texts
 from tests.factories import user_with_role
-from voting import crypto, methods, paper, services
+from voting import crypto, methods, services
 from voting.methods.messages import MESSAGES
 from voting.models import Ballot, PaperBatch, PaperEntry, PaperResolution, VoterRollEntry
-from voting.paper import SheetMarks
+from voting.services import paper
+from voting.services.paper import SheetMarks
 from voting.sites import voting_site_create, voting_site_set_active
 
 from .builders import (

@@ -24,7 +24,7 @@ from core import times
 from core.errors import GuardFailed, NotAllowed, NotFound, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent
 from tests.factories import user_with_role
-from voting import crypto, kiosk, methods, review, services
+from voting import crypto, methods, services
 from voting.models import (
     Ballot,
     BallotVoid,
@@ -34,6 +34,7 @@ from voting.models import (
     ProvisionalBallot,
     VoterRollEntry,
 )
+from voting.services import kiosk, review
 from voting.sites import voting_site_create
 from voting.tests.builders import PROJECTS, assert_roll_matches_ballots, voter, voting_world
 

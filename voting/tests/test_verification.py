@@ -24,8 +24,9 @@ from core.services import NOTIFICATION_MAX_ATTEMPTS, notification_deliver, notif
 from proposals.tests.builders import make_project, move, submit
 from tests.ballots import ballot_prepare
 from tests.factories import CycleFactory, user_with_role
-from voting import cards, crypto, methods, services, verification
+from voting import cards, crypto, methods, services
 from voting.models import AccessCode, Ballot, PhoneChallenge, VerificationAttempt, VoterRollEntry
+from voting.services import verification
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from core import sms
-from voting import crypto, services, verification
+from voting import crypto, services
 from voting.models import AccessCode, Ballot, Identity, VoterRollEntry
+from voting.services import verification
 from voting.tests.test_views import RECEIPT, VOTER, _text, ballot_url, voting_cycle
 from voting.views.ballot import MSG_CODE_OTHER_BALLOT, MSG_VERIFY_AGAIN, SESSION_VOTER
 

@@ -31,7 +31,7 @@ from core.middleware import client_ip
 from core.money import format_money
 from core.views_mixins import apply_errors, gate, service_call
 
-from .. import cards, crypto, matching, methods, permissions, selectors, services, verification
+from .. import cards, crypto, matching, methods, permissions, selectors, services
 from ..forms.ballot import (
     METHOD_LABELS,
     AccessCodeBatchForm,
@@ -47,6 +47,7 @@ from ..forms.ballot import (
 )
 from ..methods.messages import problem_message
 from ..models import RULE_EXPLANATIONS, Channel
+from ..services import verification
 
 # --- helpers -----------------------------------------------------------------------------------------
 _public_cycle = cycle_selectors.cycle_get_public_or_404

@@ -5,7 +5,7 @@ is its check-in page; the checked-in voter votes on the ordinary ballot pages (`
 in the kiosk's layout, which hides the site's menus. The voter part of the session is forgotten on
 cast, on "next voter" or "leave without voting", on a new check-in, and when the voter's page sat
 idle: its script (static/js/kiosk.js) asks "Are you still here?" after ``PB_KIOSK_IDLE_SECONDS``
-without any interaction and returns to the start if nobody answers (``voting.kiosk`` explains why a
+without any interaction and returns to the start if nobody answers (``voting.services.kiosk`` explains why a
 page without JavaScript never times out). The kiosk itself stays open until the volunteer closes it.
 """
 
@@ -24,11 +24,12 @@ from budgets.models import District
 from core.errors import Conflict
 from core.views_mixins import gate, service_call
 
-from .. import kiosk, permissions, selectors, services, sites
+from .. import permissions, selectors, services, sites
 from ..forms.kiosk import CheckInForm, KioskCloseForm, KioskOpenForm, KioskVoterForm, VotingSiteForm
-from ..kiosk import CheckedIn, Kiosk
 from ..middleware import SESSION_KIOSK  # Kiosk.as_session(): cycle, site, volunteer, opened at
 from ..models import VotingSite
+from ..services import kiosk
+from ..services.kiosk import CheckedIn, Kiosk
 from . import ballot as ballot_views
 
 SESSION_KIOSK_VOTER = "pb_kiosk_voter"  # CheckedIn.as_session(), or nothing

@@ -2,7 +2,7 @@
 batches of a cycle, opening a batch and keying its sheets (pass 1 or 2); for officials the
 mismatches side by side with a form to resolve each, count corrections and reconciliation.
 
-Thin: parse, call ``voting.paper``, render. Every state change is a POST answered by a redirect
+Thin: parse, call ``voting.services.paper``, render. Every state change is a POST answered by a redirect
 (the keying form comes back with the next sheet number filled in); service errors come back as
 form errors or messages, and denials go through ``core.views_mixins`` (logged).
 """
@@ -22,10 +22,11 @@ from budgets.phases import Capability
 from core.errors import Conflict, NotAllowed
 from core.views_mixins import deny, gate, service_call, user_passes
 
-from .. import methods, paper, permissions, selectors, services
+from .. import methods, permissions, selectors, services
 from ..forms.ballot import METHOD_LABELS
 from ..forms.paper import PaperBatchForm, PaperCountsForm, ResolveForm, SheetForm
 from ..models import PaperBatch, VotingSite
+from ..services import paper
 
 _staff_cycle = cycle_selectors.cycle_get_staff_or_404
 

@@ -1,6 +1,6 @@
 """Officials settle provisional ballots and possible duplicate voters; auditors look, read-only.
 
-Thin: the selectors and services of ``voting.review`` do the work. Each decision is its own POST
+Thin: the selectors and services of ``voting.services.review`` do the work. Each decision is its own POST
 (no JavaScript needed); a refused decision comes back as a message, a missing reason as the form's
 error on the list page again. Officials see voters' personal details (name, date of birth,
 address, check-in); auditors see the same list without them. Nobody sees a ballot's choices here.
@@ -17,9 +17,10 @@ from budgets import selectors as cycle_selectors
 from budgets.phases import Capability, Phase, phase_reached
 from core.views_mixins import gate, service_call, user_passes
 
-from .. import permissions, review
+from .. import permissions
 from ..forms.review import DuplicateReviewForm, ProvisionalAcceptForm, ProvisionalRejectForm
 from ..models import ProvisionalBallot
+from ..services import review
 
 _staff_cycle = cycle_selectors.cycle_get_staff_or_404
 

@@ -44,12 +44,13 @@ from core.money import format_money
 from core.services import audit_record
 from pbverify.canonical import format_time
 
-from . import crypto, methods, record
-from .methods.base import ballot_from_points, ballot_from_ranks
-from .methods.messages import problem_message
-from .models import BallotDesign, Channel, PaperBatch, PaperEntry, PaperResolution, VotingSite
-from .permissions import check_official, check_site_worker
-from .services import _canonical_order, ballot_rules
+from .. import crypto, methods
+from ..methods.base import ballot_from_points, ballot_from_ranks
+from ..methods.messages import problem_message
+from ..models import BallotDesign, Channel, PaperBatch, PaperEntry, PaperResolution, VotingSite
+from ..permissions import check_official, check_site_worker
+from . import record
+from .design import ballot_rules
 
 MAX_ISSUED = 100_000
 PASSES = (1, 2)
@@ -532,7 +533,7 @@ def paper_batch_reconcile(*, actor, batch: PaperBatch) -> PaperBatch:
         if not reading.valid:
             continue
         points = reading.points if design.method == methods.Method.CUMULATIVE else None
-        stored = _canonical_order(design, methods.Ballot(choices=reading.choices, points=points))
+        stored = record.canonical_order(design, methods.Ballot(choices=reading.choices, points=points))
         ballots.append(
             record.BallotRow(
                 choices=list(stored.choices), points=list(stored.points) if stored.points is not None else None

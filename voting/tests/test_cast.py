@@ -1,18 +1,17 @@
-"""Services: casting a ballot (the vote path), eligibility, the vetting → voting guard and the
-freeze of ballot designs. State is built through the real services (voting/tests/builders.py)."""
+"""Casting a ballot (voting/services/cast.py): the vote path, one ballot per voter, bad ballots,
+when voting is open, eligibility on every channel, and one person across channels. State is built
+through the real services (voting/tests/builders.py)."""
 
-import hashlib
 import itertools
 import json
 import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.html import escape
 
 from accounts import services as accounts_services
@@ -20,36 +19,30 @@ from budgets.models import Cycle
 from budgets.phases import Phase
 from budgets.services import cycle_transition, voting_extend, voting_pause, voting_resume
 from core import times
-from core.errors import GuardFailed, PhaseClosed, ValidationFailed
+from core.errors import ValidationFailed
 from core.models import AuditEvent, Notification
-from pbverify.canonical import canonical_bytes
-from proposals import permissions as proposals_permissions
-from proposals import services as proposals_services
-from proposals.models import Project
-from proposals.tests.builders import texts
-from tests.factories import CycleFactory, user_with_role
-from voting import crypto, kiosk, review, services, sites, verification
+from tests.factories import user_with_role
+from voting import crypto, services, sites
 from voting.methods import Ballot
 from voting.models import (
     AccessCode,
-    BallotDesign,
-    BallotFreeze,
     Channel,
     Eligibility,
     Identity,
-    IntroText,
     ProvisionalBallot,
     VoterRollEntry,
 )
 from voting.models import Ballot as StoredBallot
-from voting.permissions import MSG_BALLOT_FROZEN
+from voting.services import cast as cast_module
+from voting.services import kiosk, review, verification
 
 from .builders import (
+    DESIGNS_BY_METHOD,
+    PROJECTS_BY_METHOD,
     assert_roll_matches_ballots,
     counts,
     design,
     open_voting,
-    paper_idea,
     vetting_world,
     voter,
     voting_world,
@@ -60,24 +53,10 @@ pytestmark = pytest.mark.django_db
 NEW_YORK = ZoneInfo("America/New_York")
 RECEIPT = re.compile(rf"[{crypto.ALPHABET}]{{4}}(-[{crypto.ALPHABET}]{{4}}){{4}}")
 
-# One ward per method: A approval, B knapsack (min spend 50%), C ranked (k = 2), D cumulative
-# (10 points, at most 6 per project). Ward E has no projects, so no ballot.
-PROJECTS = {
-    "A": [("A-01", "20000"), ("A-02", "15000"), ("A-03", "30000")],
-    "B": [("B-01", "30000"), ("B-02", "25000"), ("B-03", "10000")],
-    "C": [("C-01", "10000"), ("C-02", "10000"), ("C-03", "10000")],
-    "D": [("D-01", "10000"), ("D-02", "10000"), ("D-03", "10000")],
-}
-DESIGNS = {
-    "B": {"method": "knapsack", "min_spend_percent": 50},
-    "C": {"method": "ranked", "max_picks": 2},
-    "D": {"method": "cumulative", "points_total": 10, "points_cap": 6},
-}
-
 
 @pytest.fixture
 def world(official):
-    return voting_world(official, designs=DESIGNS, wards="ABCDE", projects=PROJECTS)
+    return voting_world(official, designs=DESIGNS_BY_METHOD, wards="ABCDE", projects=PROJECTS_BY_METHOD)
 
 
 def cast(world, key="voter-1", district="A", choices=("A-01",), **kwargs):
@@ -192,16 +171,16 @@ def test_roll_entry_ballot_and_notification_are_one_transaction(world, resident,
         raise RuntimeError("fail inside the cast")
 
     if where == "after the roll entry":
-        monkeypatch.setattr(services.crypto, "code_new", boom)
+        monkeypatch.setattr(crypto, "code_new", boom)
     else:
-        real = services.notification_queue
+        real = cast_module.notification_queue
 
         def queue_then_fail(**kwargs):
             real(**kwargs)
             assert Notification.objects.filter(kind="vote.confirmation").count() == 1
             boom()
 
-        monkeypatch.setattr(services, "notification_queue", queue_then_fail)
+        monkeypatch.setattr(cast_module, "notification_queue", queue_then_fail)
     before = counts()
     with pytest.raises(RuntimeError):
         cast(world, "rosa", notify_user=resident, email="rosa@example.org")
@@ -234,7 +213,11 @@ def test_one_voter_casts_one_ward_ballot_per_cycle(world):
 
 
 def test_one_voter_casts_a_ward_ballot_and_the_citywide_ballot(official):
-    projects = {"A": PROJECTS["A"], "B": PROJECTS["B"], "CITY": [("CITY-01", "90000"), ("CITY-02", "120000")]}
+    projects = {
+        "A": PROJECTS_BY_METHOD["A"],
+        "B": PROJECTS_BY_METHOD["B"],
+        "CITY": [("CITY-01", "90000"), ("CITY-02", "120000")],
+    }
     world = voting_world(official, wards="AB", projects=projects, citywide=True)
     cast(world, "rosa", district="A", choices=("A-01",))
     cast(world, "rosa", district="CITY", choices=("CITY-02",))  # two roll entries for one person: ward and citywide
@@ -483,82 +466,6 @@ def test_a_voter_who_did_not_attest_is_not_eligible(world):
     assert_roll_matches_ballots()
 
 
-# --- the vetting → voting guard ------------------------------------------------------------------------------
-def assert_guard_refuses(world, *expected):
-    before = counts()
-    with pytest.raises(GuardFailed) as exc:
-        cycle_transition(actor=world.official, cycle=world.cycle, target=Phase.VOTING, reason="Test: open voting.")
-    assert exc.value.status == 409
-    assert [str(m) for m in exc.value.extra["ballot"]] == [str(m) for m in expected]
-    assert str(exc.value.message) == " ".join(str(m) for m in expected)
-    assert Cycle.objects.get(pk=world.cycle.pk).phase == Phase.VETTING
-    assert not BallotFreeze.objects.exists()
-    assert counts() == before
-
-
-def test_guard_refuses_a_district_with_projects_but_no_design(official):
-    world = vetting_world(official, wards="ABC")  # projects in A and B
-    design(world, {})
-    BallotDesign.objects.filter(district__code="B").delete()  # as if B's design had never been made
-    assert_guard_refuses(world, services.MSG_GUARD_NO_DESIGN % {"code": "B"})
-
-
-def test_guard_refuses_when_no_district_has_projects(official):
-    world = vetting_world(official, wards="AB", projects={})
-    design(world, {})
-    assert_guard_refuses(world, services.MSG_GUARD_NO_PROJECTS)
-
-
-def test_guard_refuses_without_a_close_time(official):
-    world = vetting_world(official, wards="AB")
-    for code in "AB":
-        services.ballot_design_set(actor=official, district=world.district(code), method="approval")
-    assert world.cycle.voting_close_at is None
-    assert_guard_refuses(world, services.MSG_GUARD_NO_CLOSE)
-
-
-def test_guard_refuses_a_close_time_in_the_past(official):
-    world = vetting_world(official, wards="AB")
-    design(world, {})
-    Cycle.objects.filter(pk=world.cycle.pk).update(voting_close_at=timezone.now() - timedelta(minutes=1))
-    world.cycle.refresh_from_db()
-    assert_guard_refuses(world, services.MSG_GUARD_NO_CLOSE)
-
-
-def test_guard_refuses_more_required_picks_than_projects(official):
-    world = vetting_world(official, wards="AB")
-    design(world, {"A": {"min_picks": 4}})
-    assert_guard_refuses(world, services.MSG_GUARD_TOO_FEW % {"code": "A", "min": 4, "count": 3})
-
-
-def test_guard_names_one_project_in_the_singular_and_several_in_the_plural(official):
-    world = vetting_world(official, wards="AB", projects={"A": [("A-01", "20000")], "B": [("B-01", "30000")]})
-    design(world, {"A": {"min_picks": 2}})
-    assert_guard_refuses(world, "District A asks for at least 2 picks but has only 1 project.")
-    assert str(services.MSG_GUARD_TOO_FEW % {"code": "A", "min": 4, "count": 3}) == (
-        "District A asks for at least 4 picks but has only 3 projects."
-    )
-
-
-@pytest.mark.parametrize(
-    ("values", "field", "english", "spanish"),
-    [
-        ({"method": "ranked", "max_picks": None}, "max_picks",
-         "The “Ranked” method needs “how many to rank”.", "“Por orden de preferencia”"),
-        ({"method": "cumulative", "points_total": None}, "points_total",
-         "The “Cumulative” method needs “points to spread”.", "“Acumulativo (puntos)”"),
-    ],
-)  # fmt: skip
-def test_a_method_missing_a_setting_is_named_by_its_label(official, values, field, english, spanish):
-    world = vetting_world(official, wards="AB")
-    with pytest.raises(ValidationFailed) as exc:
-        services.ballot_design_set(actor=official, district=world.district("A"), **values)
-    assert [str(m) for m in exc.value.extra[field]] == [english]
-    with translation.override("es"), pytest.raises(ValidationFailed) as exc:
-        services.ballot_design_set(actor=official, district=world.district("A"), **values)
-    assert spanish in str(exc.value.extra[field][0]) and values["method"] not in str(exc.value.extra[field][0])
-
-
 def test_too_young_follows_the_age_in_the_plural():
     assert services.MSG_TOO_YOUNG % {"age": 1, "date": "2026-01-01"} == (
         "Voters must be at least 1 year old on 2026-01-01."
@@ -568,131 +475,10 @@ def test_too_young_follows_the_age_in_the_plural():
     )
 
 
-def test_guard_reports_every_problem_at_once(official):
-    world = vetting_world(official, wards="AB")
-    services.ballot_design_set(actor=official, district=world.district("A"), method="approval")
-    assert_guard_refuses(world, services.MSG_GUARD_NO_CLOSE, services.MSG_GUARD_NO_DESIGN % {"code": "B"})
-
-
-# --- the freeze ----------------------------------------------------------------------------------------------
-# A June evening one to two years from now, whenever the tests run: daylight time in New York, so
-# 01:00 UTC the next day in the frozen document.
-CLOSE_AT = datetime(timezone.now().year + 2, 6, 3, 21, 0, tzinfo=NEW_YORK)
-
-
-def frozen_world(official, designs=DESIGNS):
-    """A cycle built like every other one with these designs and a fixed close time."""
-    world = vetting_world(official, wards="ABCDE", projects=PROJECTS)
-    Cycle.objects.filter(pk=world.cycle.pk).update(voting_close_at=CLOSE_AT)
-    world.cycle.refresh_from_db()
-    design(world, designs)
-    open_voting(world)
-    return world
-
-
-def test_opening_voting_freezes_the_designs_with_a_fingerprint(official):
-    world = frozen_world(official)
-    freeze = BallotFreeze.objects.get(cycle=world.cycle)
-    assert freeze.fingerprint == hashlib.sha256(freeze.canonical.encode("utf-8")).hexdigest()
-    assert freeze.canonical == canonical_bytes(services.cycle_ballot_canonical(world.cycle)).decode("utf-8")
-    document = json.loads(freeze.canonical)
-    assert document["cycle"] == world.cycle.slug and document["currency"] == "USD"
-    assert document["voting_close_at"] == f"{CLOSE_AT.year}-06-04T01:00:00.000000Z"
-    assert document["eligibility"] == {"minimum_age": 14, "age_on": None, "allow_live_work_study": False}
-    districts = {d["code"]: d for d in document["districts"]}
-    assert list(districts) == list("ABCDE")
-    assert districts["E"]["design"] is None and districts["E"]["projects"] == []
-    assert districts["B"]["budget"] == "50000.00"
-    assert (districts["B"]["design"]["method"], districts["B"]["design"]["min_spend_percent"]) == ("knapsack", 50)
-    assert districts["D"]["design"]["points_total"] == 10 and districts["D"]["design"]["points_cap"] == 6
-    assert districts["C"]["design"]["max_picks"] == 2
-    assert districts["A"]["projects"][0] == {
-        "code": "A-01",
-        "cost": "20000.00",
-        "texts": {
-            "en": {"title": "Drinking fountains", "summary": "Drinking fountains for the ward."},
-            "es": {"title": "Fuentes de agua", "summary": "Fuentes de agua para el distrito."},
-        },
-    }
-    (event,) = AuditEvent.objects.filter(action="ballot.frozen", object_id=str(world.cycle.pk))
-    assert event.after == {"fingerprint": freeze.fingerprint}
-
-
-def test_the_fingerprint_is_deterministic_and_covers_the_design(official):
-    first = BallotFreeze.objects.get(cycle=frozen_world(official).cycle)
-    second_world = frozen_world(official)
-    second = BallotFreeze.objects.get(cycle=second_world.cycle)
-    # Same data → the same document but for the slug, and so the same fingerprint for the same slug.
-    one, two = json.loads(first.canonical), json.loads(second.canonical)
-    assert one.pop("cycle") != two.pop("cycle")
-    assert one == two
-    relabelled = canonical_bytes(json.loads(first.canonical) | {"cycle": second_world.cycle.slug})
-    assert hashlib.sha256(relabelled).hexdigest() == second.fingerprint
-    # A different design is a different fingerprint.
-    third = BallotFreeze.objects.get(cycle=frozen_world(official, DESIGNS | {"A": {"max_picks": 2}}).cycle)
-    three = json.loads(third.canonical)
-    del three["cycle"]
-    assert three["districts"][0]["design"]["max_picks"] == 2
-    assert three != one
-    relabelled = canonical_bytes(three | {"cycle": second_world.cycle.slug})
-    assert hashlib.sha256(relabelled).hexdigest() != second.fingerprint
-
-
-def test_a_design_change_after_the_freeze_is_refused_with_nothing_changed(official):
-    world = frozen_world(official)
-    freeze = BallotFreeze.objects.get(cycle=world.cycle)
-    project = Project.objects.get(code="A-01")
-    designs = list(BallotDesign.objects.order_by("pk").values())
-    eligibility = list(Eligibility.objects.values())
-    before = counts()
-    with pytest.raises(PhaseClosed) as exc:
-        services.ballot_design_set(actor=official, district=world.district("A"), method="knapsack")
-    assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
-    with pytest.raises(PhaseClosed) as exc:
-        services.ballot_design_set(actor=official, district=world.district("E"), method="approval")  # a new one
-    assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
-    with pytest.raises(PhaseClosed) as exc:
-        services.eligibility_set(actor=official, cycle=world.cycle, minimum_age=18, age_on=None,
-                                 allow_live_work_study=False)  # fmt: skip
-    assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
-    with pytest.raises(PhaseClosed) as exc:
-        proposals_services.project_update(
-            actor=official, project=project, district=world.district("A"), code="A-01", cost="5000", texts=texts()
-        )
-    assert str(exc.value.message) == str(proposals_permissions.MSG_PROJECTS_FROZEN)
-    with pytest.raises(PhaseClosed):
-        proposals_services.project_create_from_ideas(
-            actor=official,
-            cycle=world.cycle,
-            ideas=list(project.ideas.all()),
-            district=world.district("A"),
-            code="A-09",
-            cost="100",
-            texts=texts(),
-        )
-    assert counts() == before
-    assert list(BallotDesign.objects.order_by("pk").values()) == designs
-    assert list(Eligibility.objects.values()) == eligibility
-    assert Project.objects.get(pk=project.pk).cost == Decimal("20000.00")
-    assert not Project.objects.filter(code="A-09").exists()
-    assert canonical_bytes(services.cycle_ballot_canonical(world.cycle)).decode("utf-8") == freeze.canonical
-    assert BallotFreeze.objects.count() == 1
-
-
-def test_designs_and_eligibility_can_change_until_voting_opens(official):
-    world = vetting_world(official, wards="AB")
-    paper_idea(world.cycle, official, "B")  # paper ideas are still being keyed in while vetting
-    design(world, {"A": {"method": "knapsack"}})
-    services.ballot_design_set(actor=official, district=world.district("A"), method="approval", max_picks=2)
-    services.eligibility_set(actor=official, cycle=world.cycle, minimum_age=16, age_on=None, allow_live_work_study=True)
-    assert BallotDesign.objects.get(district__code="A").method == "approval"
-    assert Eligibility.objects.get(cycle=world.cycle).minimum_age == 16
-
-
 def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
     """The identity table is for the duplicate review (name, date of birth, address, contact): a
     later ballot (here the citywide one) from a page that does not send the email must not blank it."""
-    projects = {"A": PROJECTS["A"], "CITY": [("CITY-01", "90000")]}
+    projects = {"A": PROJECTS_BY_METHOD["A"], "CITY": [("CITY-01", "90000")]}
     world = voting_world(official, wards="A", projects=projects, citywide=True)
     key = crypto.identity_key("test", "rosa")
     full = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
@@ -728,7 +514,7 @@ def test_the_confirmation_email_gives_the_close_in_the_cycles_zone(world, reside
 
 
 # --- one person, one ballot across channels ---------------------------------------------------------------
-# How each channel's pages build the voter (voting/views/ballot.py, voting/kiosk.py), with what the person
+# How each channel's pages build the voter (voting/views/ballot.py, voting/services/kiosk.py), with what the person
 # typed there: the same person, written a little differently on each channel.
 ALICE_BORN = date(1980, 5, 5)
 ALICE_TYPED = {
@@ -871,7 +657,7 @@ def test_a_voter_too_young_is_refused_on_every_channel_with_one_message_and_noth
     before = counts()
     with pytest.raises(services.NotEligible) as refused:
         channels.vote(channel)
-    age_on = services._age_on(world.cycle, Eligibility.objects.get(cycle=world.cycle))
+    age_on = cast_module._age_on(world.cycle, Eligibility.objects.get(cycle=world.cycle))
     assert refused.value.status == 403 and refused.value.code == "not_eligible"
     assert str(refused.value.message) == f"Voters must be at least 14 years old on {times.format_day(age_on)}."
     assert counts() == before
@@ -906,35 +692,3 @@ def test_the_officials_see_the_four_channels_as_one_group_and_certification_wait
         "3 provisional ballots are still waiting for a decision.",
         "1 group of possible duplicate voters has not been reviewed yet.",
     ]
-
-
-# --- the ballot's introduction in other languages ---------------------------------------------------
-def test_the_intro_translates_only_into_the_cycles_other_languages(official):
-    cycle = CycleFactory(ideas=True, wards="A")
-    district = cycle.districts.get(code="A")
-    values = {"method": "approval", "min_picks": 1, "allocation_rule": "greedy", "intro": "Choose."}
-    with pytest.raises(ValidationFailed) as refused:
-        services.ballot_design_set(
-            actor=official, district=district, **values, intro_translations={"fr": "Choisissez."}
-        )
-    assert refused.value.extra == {"intro_translations": [services.MSG_INTRO_LANGUAGE % {"languages": "es"}]}
-    assert not BallotDesign.objects.filter(district=district).exists()
-    design = services.ballot_design_set(
-        actor=official, district=district, **values, intro_translations={"ES": " Elija. ", "zh-hans": "  "}
-    )
-    assert design.intro_translations == {"es": "Elija."}  # blank ones are no translation
-
-
-@pytest.mark.parametrize(
-    ("language", "text", "lang", "fallback"),
-    [
-        ("es", "Elija.", "es", False),
-        ("es-mx", "Elija.", "es", False),
-        ("zh-hans", "请选择。", "zh-hans", False),
-        ("en", "Choose.", "en", False),
-        ("fr", "Choose.", "en", True),
-    ],
-)
-def test_the_intro_for_a_reader(language, text, lang, fallback):
-    design = BallotDesign(intro="Choose.", intro_translations={"es": "Elija.", "zh-hans": "请选择。"})
-    assert design.intro_for(language) == IntroText(text=text, language=lang, fallback=fallback)

@@ -4,7 +4,7 @@ checks each voter in, and the voter casts one ballot on that device.
 The kiosk lives in the device's session (the volunteer's login), never in a table: which cycle
 and site, who opened it and when (``Kiosk``), and at most one checked-in voter (``CheckedIn``),
 good for one ballot. Opening and closing a kiosk are audited; a check-in writes nothing — the
-ballot's own transaction (``services.ballot_cast``) stores the roll entry (channel "kiosk",
+ballot's own transaction (``cast.ballot_cast``) stores the roll entry (channel "kiosk",
 verification "checkin", the site's name) and the erasable identity (name, date of birth, address,
 check-in details). Nothing about the check-in reaches the ballot.
 
@@ -36,9 +36,10 @@ from budgets.phases import Capability, phase_allows
 from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.services import audit_record
 
-from . import crypto, selectors, services
-from .models import Channel, ProvisionalBallot, VotingSite
-from .permissions import check_site_worker
+from .. import crypto, selectors
+from ..models import Channel, ProvisionalBallot, VotingSite
+from ..permissions import check_site_worker
+from . import cast
 
 IDLE_SECONDS = 180  # default for settings.PB_KIOSK_IDLE_SECONDS
 WARNING_SECONDS = 30  # default for settings.PB_KIOSK_WARNING_SECONDS: the time to answer the warning
@@ -165,10 +166,10 @@ class CheckedIn:
         changes = {"seen_at": (now or timezone.now()).timestamp(), "watched": self.watched or watched}
         return CheckedIn(**{**asdict(self), **changes})
 
-    def voter(self) -> services.Voter:
+    def voter(self) -> cast.Voter:
         """The vote path's voter: the site goes on the roll entry, the check-in details into the
         erasable identity; an unconfirmed eligibility makes the ballot provisional."""
-        return services.Voter(
+        return cast.Voter(
             identity_key=self.identity_key,
             channel=Channel.KIOSK,
             verification="checkin",
@@ -309,15 +310,15 @@ def kiosk_checkin(
         checked_in_at=now.timestamp(),
     )
     try:
-        services.voter_check(voter=checked_in.voter(), district=district_id)
-    except services.VotingPaused as error:
-        raise services.VotingPaused(MSG_CHECKIN_PAUSED) from error
-    except services.VotingClosed as error:
-        raise services.VotingClosed(MSG_CHECKIN_CLOSED) from error
-    except services.NoBallot as error:
-        raise services.NoBallot(MSG_CHECKIN_NO_BALLOT) from error
-    except services.AlreadyVoted as error:
-        raise services.AlreadyVoted(MSG_CHECKIN_ALREADY_VOTED) from error
+        cast.voter_check(voter=checked_in.voter(), district=district_id)
+    except cast.VotingPaused as error:
+        raise cast.VotingPaused(MSG_CHECKIN_PAUSED) from error
+    except cast.VotingClosed as error:
+        raise cast.VotingClosed(MSG_CHECKIN_CLOSED) from error
+    except cast.NoBallot as error:
+        raise cast.NoBallot(MSG_CHECKIN_NO_BALLOT) from error
+    except cast.AlreadyVoted as error:
+        raise cast.AlreadyVoted(MSG_CHECKIN_ALREADY_VOTED) from error
     return checked_in
 
 

@@ -3,7 +3,7 @@ numbers verified by SMS. Codes are random (≥ 20 bits), single use, expire, are
 hashes (HMAC-SHA256), and attempts and sends are rate-limited in PostgreSQL.
 
 A successful check yields a :class:`VerifiedVoter` for the session; the vote itself is cast later
-by ``services.ballot_cast`` (which consumes an access code in the ballot's own transaction).
+by ``cast.ballot_cast`` (which consumes an access code in the ballot's own transaction).
 """
 
 import re
@@ -22,9 +22,9 @@ from core.errors import ApplicationError, NotAllowed, PhaseClosed, ValidationFai
 from core.services import audit_record, notification_queue_sms
 from core.sms import sms_enabled
 
-from . import crypto
-from .models import AccessCode, AccessCodeBatch, PhoneChallenge, VerificationAttempt
-from .permissions import check_official
+from .. import crypto
+from ..models import AccessCode, AccessCodeBatch, PhoneChallenge, VerificationAttempt
+from ..permissions import check_official
 
 SMS_CODE_DIGITS = 7  # 10^7 ≈ 2^23.3: at least 20 bits
 SMS_CODE_TTL = timedelta(minutes=10)

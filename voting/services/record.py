@@ -31,7 +31,9 @@ from django.utils import timezone
 
 from budgets.models import Cycle, District
 
-from .models import VOID_WORDS, Ballot, BallotSource, BallotVoid, VoidReason, VoterRollEntry
+from .. import methods
+from ..methods.base import ballot_from_points
+from ..models import VOID_WORDS, Ballot, BallotDesign, BallotSource, BallotVoid, VoidReason, VoterRollEntry
 
 ERASED_PREFIX = "erased:"  # an erased roll key: this, then a random value (see ``roll_keys_erase``)
 
@@ -42,6 +44,20 @@ def _inside_transaction() -> None:
 
 
 # --- ballots ------------------------------------------------------------------------------------------
+def canonical_order(design: BallotDesign, ballot: methods.Ballot) -> methods.Ballot:
+    """The order a ballot is stored in, whatever order the voter's client sent: a chosen order
+    (or the per-voter shuffle of the page) must not make a ballot recognisable in the record, so a
+    vote cannot be proven to a buyer. Approval and knapsack: sorted codes; cumulative: by points,
+    then code (as Pabulib writes them); ranked: the order is the vote itself. The cast and paper
+    reconciliation both store their ballots in it."""
+    method = methods.Method(design.method)
+    if method in (methods.Method.APPROVAL, methods.Method.KNAPSACK):
+        return methods.Ballot(choices=tuple(sorted(ballot.choices)))
+    if method == methods.Method.CUMULATIVE:
+        return ballot_from_points(dict(zip(ballot.choices, ballot.points, strict=True)))
+    return ballot
+
+
 _BALLOT_INSERT = """
     INSERT INTO voting_ballot (id, district_id, channel, choices, points, receipt_hash)
     VALUES (%s, %s, %s, %s, %s, %s)

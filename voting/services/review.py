@@ -30,10 +30,11 @@ from budgets.phases import Capability, phase_allows
 from core.errors import Conflict, GuardFailed, NotFound, PhaseClosed, ValidationFailed
 from core.services import audit_record
 
-from . import crypto, record
-from .models import DuplicateReview, Identity, ProvisionalBallot, VoidReason, VoterRollEntry
+from .. import crypto
+from ..models import DuplicateReview, Identity, ProvisionalBallot, VoidReason, VoterRollEntry
+from ..permissions import check_official
+from . import record
 from .paper import paper_batches_unreconciled
-from .permissions import check_official
 
 MSG_REVIEW_CLOSED = _("Provisional ballots are accepted or rejected during counting, after voting has closed.")
 MSG_ALREADY_DECIDED = _("This provisional ballot has already been decided: %(status)s.")
