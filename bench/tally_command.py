@@ -108,7 +108,7 @@ def main() -> None:
                        capture_output=True)  # fmt: skip
         psql("ANALYZE", DB)
         command = [*manage, "tally", slug, "--rule", rule, "--json"]
-        reset = f"DELETE FROM budgets_tallyrun WHERE cycle_id = (SELECT id FROM budgets_cycle WHERE slug = '{slug}')"
+        reset = f"DELETE FROM allocation_tallyrun WHERE cycle_id = (SELECT id FROM budgets_cycle WHERE slug = '{slug}')"
         psql(reset, DB)
         timed(command, env)  # writes the bytecode cache; not counted
         walls, cpus = [], []
