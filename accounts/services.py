@@ -122,9 +122,13 @@ def role_grant(*, actor, user: User | None, role: str, reason: str) -> User:
     with _role_service():
         user.groups.add(group)
     audit_record(
-        actor=actor, action="user.role_granted", object_type="user", object_id=user.pk, after={"role": role.value},
+        actor=actor,
+        action="user.role_granted",
+        object_type="user",
+        object_id=user.pk,
+        after={"role": role.value},
         reason=reason,
-    )  # fmt: skip
+    )
     return user
 
 
@@ -143,9 +147,13 @@ def role_revoke(*, actor, user: User | None, role: str, reason: str) -> User:
     with _role_service():
         user.groups.remove(group)
     audit_record(
-        actor=actor, action="user.role_revoked", object_type="user", object_id=user.pk, before={"role": role.value},
+        actor=actor,
+        action="user.role_revoked",
+        object_type="user",
+        object_id=user.pk,
+        before={"role": role.value},
         reason=reason,
-    )  # fmt: skip
+    )
     return user
 
 
@@ -159,10 +167,14 @@ def user_groups_changed_record(*, user_id: int, added: list[str], removed: list[
     if not added and not removed:
         return
     audit_record(
-        actor=None, action="user.groups_changed", object_type="user", object_id=user_id,
-        before={"removed": sorted(removed)} if removed else None, after={"added": sorted(added)} if added else None,
+        actor=None,
+        action="user.groups_changed",
+        object_type="user",
+        object_id=user_id,
+        before={"removed": sorted(removed)} if removed else None,
+        after={"added": sorted(added)} if added else None,
         reason=MSG_CHANGED_OUTSIDE,
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -174,10 +186,14 @@ def user_access_changed_record(*, user_id: int, before: dict, after: dict) -> No
     if not changed:
         return
     audit_record(
-        actor=None, action="user.access_changed", object_type="user", object_id=user_id,
-        before={flag: bool(before.get(flag)) for flag in changed}, after={flag: after[flag] for flag in changed},
+        actor=None,
+        action="user.access_changed",
+        object_type="user",
+        object_id=user_id,
+        before={flag: bool(before.get(flag)) for flag in changed},
+        after={flag: after[flag] for flag in changed},
         reason=MSG_CHANGED_OUTSIDE,
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -226,9 +242,13 @@ def user_update_preferences(*, actor, user: User, notifications_enabled: bool, l
     user.notifications_enabled, user.language = after["notifications_enabled"], after["language"]
     user.save(update_fields=["notifications_enabled", "language"])
     audit_record(
-        actor=actor, action="user.preferences_changed", object_type="user", object_id=user.pk, before=before,
+        actor=actor,
+        action="user.preferences_changed",
+        object_type="user",
+        object_id=user.pk,
+        before=before,
         after=after,
-    )  # fmt: skip
+    )
     return user
 
 
@@ -259,7 +279,11 @@ def user_set_name(*, actor, user: User, name: str) -> User:
     user.full_name = name
     user.save(update_fields=["full_name"])
     audit_record(
-        actor=actor, action="user.name_set", object_type="user", object_id=user.pk,
-        before={"full_name": before}, after={"full_name": name},
-    )  # fmt: skip
+        actor=actor,
+        action="user.name_set",
+        object_type="user",
+        object_id=user.pk,
+        before={"full_name": before},
+        after={"full_name": name},
+    )
     return user

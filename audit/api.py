@@ -161,10 +161,11 @@ class BallotVoidView(APIView):
             raise Http404
         services.ballot_void(actor=request.user, ballot_id=ballot.pk, reason=data["reason"])
         return Response(
-            BallotVoidOutput({"ballot_id": data["ballot_id"], "district": data["district"],
-                              "reason": data["reason"].strip()}).data,
+            BallotVoidOutput(
+                {"ballot_id": data["ballot_id"], "district": data["district"], "reason": data["reason"].strip()}
+            ).data,
             status=status.HTTP_201_CREATED,
-        )  # fmt: skip
+        )
 
 
 def _public_cycle(slug: str) -> Cycle:

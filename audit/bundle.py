@@ -186,9 +186,19 @@ def ballot_batches(cycle: Cycle) -> Iterator[list[tuple]]:
         cursor.execute(_BALLOTS_SQL_SQLITE, [cycle.pk])
         while rows := cursor.fetchmany(FETCH):
             # SQLite keeps a UUID as plain hex: written dashed, as PostgreSQL and the .pb write it.
-            yield [(source if source is not None else str(uuid.UUID(ballot_id)), code, channel, _list_text(choices),
-                    _list_text(points), receipt or None, "true" if voided else "false", reason or None)
-                   for source, ballot_id, code, channel, choices, points, receipt, voided, reason in rows]  # fmt: skip
+            yield [
+                (
+                    source if source is not None else str(uuid.UUID(ballot_id)),
+                    code,
+                    channel,
+                    _list_text(choices),
+                    _list_text(points),
+                    receipt or None,
+                    "true" if voided else "false",
+                    reason or None,
+                )
+                for source, ballot_id, code, channel, choices, points, receipt, voided, reason in rows
+            ]
 
 
 def _ballots_rows(cycle: Cycle, out, *, public: bool, channel_map: dict, total: int, progress: Progress) -> None:
@@ -197,8 +207,10 @@ def _ballots_rows(cycle: Cycle, out, *, public: bool, channel_map: dict, total: 
     done = 0
     for rows in ballot_batches(cycle):
         if public:
-            rows = [(row[0], row[1], channel_map.get(row[1], {}).get(row[2], OTHER), row[3], row[4], None, *row[6:])
-                    for row in rows]  # fmt: skip
+            rows = [
+                (row[0], row[1], channel_map.get(row[1], {}).get(row[2], OTHER), row[3], row[4], None, *row[6:])
+                for row in rows
+            ]
         writer.writerows(rows)
         out.write(buffer.getvalue().encode("utf-8"))
         buffer.seek(0)
@@ -214,8 +226,12 @@ def _ballots_copy(cycle: Cycle, out, *, public: bool, channel_map: dict) -> None
     imported = BallotSource.objects.filter(ballot__district__cycle=cycle).exists()
     params: list = []
     if public:
-        kept = [(code, channel) for code, group in channel_map.items() for channel, label in group.items()
-                if label == channel]  # fmt: skip
+        kept = [
+            (code, channel)
+            for code, group in channel_map.items()
+            for channel, label in group.items()
+            if label == channel
+        ]
         if kept:
             pairs = ", ".join(["(%s, %s)"] * len(kept))
             channel = f"CASE WHEN (d.code, b.channel) IN ({pairs}) THEN b.channel ELSE '{OTHER}' END"
@@ -232,8 +248,9 @@ def _ballots_copy(cycle: Cycle, out, *, public: bool, channel_map: dict) -> None
         cursor.copy_expert(cursor.mogrify(sql, [*params, cycle.pk]).decode(), out)
 
 
-def _write_ballots(writer: "_Writer", cycle: Cycle, *, public: bool, channel_map: dict, total: int,
-                   progress: Progress) -> None:  # fmt: skip
+def _write_ballots(
+    writer: "_Writer", cycle: Cycle, *, public: bool, channel_map: dict, total: int, progress: Progress
+) -> None:
     lines = [0]
 
     def on_write(data: bytes) -> None:  # progress from the bytes going by (64 KiB at a time)
@@ -262,14 +279,22 @@ def _design_document(cycle: Cycle) -> dict:
     for district in cycle.districts.select_related("ballot_design").order_by("code"):
         design = getattr(district, "ballot_design", None)
         projects = Project.objects.published().filter(district=district).prefetch_related("texts").order_by("code")
-        districts.append({
-            **district_design_document(district, design),
-            "projects": [
-                {"code": p.code, "pb_id": p.external_id or p.code, "cost": p.cost, "title": p.title,
-                 "withdrawn": p.withdrawn_at is not None, "withdrawn_reason": p.withdrawn_reason}
-                for p in projects
-            ],
-        })  # fmt: skip
+        districts.append(
+            {
+                **district_design_document(district, design),
+                "projects": [
+                    {
+                        "code": p.code,
+                        "pb_id": p.external_id or p.code,
+                        "cost": p.cost,
+                        "title": p.title,
+                        "withdrawn": p.withdrawn_at is not None,
+                        "withdrawn_reason": p.withdrawn_reason,
+                    }
+                    for p in projects
+                ],
+            }
+        )
     return {
         "cycle": cycle.slug,
         "currency": cycle.currency,
@@ -293,17 +318,32 @@ def _tally_document(cycle: Cycle) -> dict:
     return {
         "cycle": cycle.slug,
         "runs": [
-            {"id": run.pk, "district": run.district.code, "rule": run.rule, "params": json.loads(run.params or "{}"),
-             "input_hash": run.input_hash, "status": run.status, "ballots": run.ballots, "output": _run_output(run),
-             "output_hash": run.output_hash, "started_at": run.started_at, "finished_at": run.finished_at}
+            {
+                "id": run.pk,
+                "district": run.district.code,
+                "rule": run.rule,
+                "params": json.loads(run.params or "{}"),
+                "input_hash": run.input_hash,
+                "status": run.status,
+                "ballots": run.ballots,
+                "output": _run_output(run),
+                "output_hash": run.output_hash,
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+            }
             for run in runs
         ],
         "results": [
-            {"district": r.district.code, "run": r.run_id, "kind": r.kind, "reason": r.reason,
-             "created_at": r.created_at}
+            {
+                "district": r.district.code,
+                "run": r.run_id,
+                "kind": r.kind,
+                "reason": r.reason,
+                "created_at": r.created_at,
+            }
             for r in results
         ],
-    }  # fmt: skip
+    }
 
 
 def _roll_counts(cycle: Cycle) -> dict[str, dict]:
@@ -393,9 +433,11 @@ def results_key(cycle: Cycle) -> str:
 def _channel_maps(cycle: Cycle, *, public: bool) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for code, channel, n in (
-        Ballot.objects.filter(district__cycle=cycle).values_list("district__code", "channel").annotate(n=Count("id"))
+        Ballot.objects.filter(district__cycle=cycle)
+        .values_list("district__code", "channel")
+        .annotate(n=Count("id"))
         .order_by()
-    ):  # fmt: skip
+    ):
         counts.setdefault(code, {})[channel] = n
     totals = {code: sum(group.values()) for code, group in counts.items()}
     if not public:
@@ -436,17 +478,19 @@ def _bundle_write(*, cycle: Cycle, out: Path, public: bool, progress: Progress) 
                 interop.district_pb_write(district, stream)
             done += totals.get(district.code, 0)
             published = district_result(district)
-            district_entries.append({
-                "code": district.code,
-                "name": district.name,
-                "file": name,
-                "input_hash": writer.files[name]["sha256"],
-                "rule": published.run.rule if published else district.ballot_design.allocation_rule,
-                "certified": published is not None,
-                "result": published.kind if published else None,
-                "run": published.run_id if published else None,
-                "output_hash": published.run.output_hash if published else None,
-            })  # fmt: skip
+            district_entries.append(
+                {
+                    "code": district.code,
+                    "name": district.name,
+                    "file": name,
+                    "input_hash": writer.files[name]["sha256"],
+                    "rule": published.run.rule if published else district.ballot_design.allocation_rule,
+                    "certified": published is not None,
+                    "result": published.kind if published else None,
+                    "run": published.run_id if published else None,
+                    "output_hash": published.run.output_hash if published else None,
+                }
+            )
         progress("design.json", 90)
         writer.entry("design.json", [_json_bytes(_design_document(cycle))])
         writer.entry("tally_runs.json", [_json_bytes(_tally_document(cycle))])

@@ -105,8 +105,13 @@ def bundle_request(*, actor, cycle: Cycle, variant: str = Bundle.Variant.AUDITOR
         cycle=cycle, variant=variant, results_key=results_key, requested_by_id=getattr(actor, "pk", None)
     )
     if variant == Bundle.Variant.AUDITOR:
-        audit_record(actor=actor, action="bundle.request", object_type="cycle", object_id=cycle.pk,
-                     after={"bundle": bundle.pk, "variant": variant.value})  # fmt: skip
+        audit_record(
+            actor=actor,
+            action="bundle.request",
+            object_type="cycle",
+            object_id=cycle.pk,
+            after={"bundle": bundle.pk, "variant": variant.value},
+        )
     _dispatch(bundle.pk)
     return bundle
 
@@ -173,9 +178,15 @@ def bundle_build(*, bundle_id: int) -> Bundle:
     finally:
         close()
     Bundle.objects.filter(pk=bundle.pk).update(
-        status=Bundle.Status.READY, progress=100, stage="", path=str(relative), sha256=info.sha256, size=info.size,
-        ballots=info.ballots, finished_at=timezone.now(),
-    )  # fmt: skip
+        status=Bundle.Status.READY,
+        progress=100,
+        stage="",
+        path=str(relative),
+        sha256=info.sha256,
+        size=info.size,
+        ballots=info.ballots,
+        finished_at=timezone.now(),
+    )
     bundle.refresh_from_db()
     return bundle
 
@@ -238,8 +249,9 @@ def receipt_lookup(*, actor, cycle: Cycle, code: str) -> ReceiptFound | None:
         .values_list("id", "source__voter_id", "district__code")
         .first()
     )
-    audit_record(actor=actor, action="receipt.lookup", object_type="cycle", object_id=cycle.pk,
-                 after={"found": row is not None})  # fmt: skip
+    audit_record(
+        actor=actor, action="receipt.lookup", object_type="cycle", object_id=cycle.pk, after={"found": row is not None}
+    )
     if row is None:
         return None
     ballot_id, source_id, district = row  # the id ballots.csv shows: an imported ballot's source id
@@ -300,8 +312,14 @@ def ballot_void(*, actor, ballot_id: uuid.UUID | str, reason: str):
     void = record.ballot_void_insert(ballot_id=ballot_id, kind=VoidReason.OFFICIAL, reason=reason, actor_id=actor.pk)
     if void is None:  # voided meanwhile
         raise AlreadyVoid()
-    audit_record(actor=actor, action="ballot.void", object_type="ballot", object_id=str(ballot_id),
-                 after={"cycle": cycle.slug, "district": found[1]}, reason=reason)  # fmt: skip
+    audit_record(
+        actor=actor,
+        action="ballot.void",
+        object_type="ballot",
+        object_id=str(ballot_id),
+        after={"cycle": cycle.slug, "district": found[1]},
+        reason=reason,
+    )
     return void
 
 

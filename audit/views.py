@@ -114,8 +114,9 @@ def audit_receipt(request, slug):
             form = ReceiptLookupForm()  # the code is not echoed back into the page
         if call.response:
             return call.response
-    return render(request, "audit/receipt.html", {"cycle": cycle, "form": form, "result": result,
-                                                  "looked_up": looked_up})  # fmt: skip
+    return render(
+        request, "audit/receipt.html", {"cycle": cycle, "form": form, "result": result, "looked_up": looked_up}
+    )
 
 
 # --- voiding a ballot (officials) ------------------------------------------------------------------------
@@ -145,9 +146,14 @@ def staff_ballot_void(request, slug):
     return render(
         request,
         "audit/void.html",
-        {"cycle": cycle, "form": form, "is_open": is_open, "closed_message": permissions.MSG_VOID_CLOSED,
-         "voids": selectors.voids_for(cycle)},
-    )  # fmt: skip
+        {
+            "cycle": cycle,
+            "form": form,
+            "is_open": is_open,
+            "closed_message": permissions.MSG_VOID_CLOSED,
+            "voids": selectors.voids_for(cycle),
+        },
+    )
 
 
 # --- the public record ---------------------------------------------------------------------------------

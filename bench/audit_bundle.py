@@ -60,9 +60,15 @@ COPY (
 
 
 def env() -> dict:
-    return {**os.environ, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "pbplatform.settings.local",
-            "REDIS_URL": "", "PB_CELERY_EAGER": "true", "DJANGO_LOG_LEVEL": "WARNING",
-            "DJANGO_DEBUG": "false"}  # fmt: skip
+    return {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SETTINGS_MODULE": "pbplatform.settings.local",
+        "REDIS_URL": "",
+        "PB_CELERY_EAGER": "true",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
+    }
 
 
 def sh(*args, check=True):
@@ -106,8 +112,11 @@ def child_fill(target: int) -> dict:
 
     cycle = Cycle.objects.get(slug=SLUG)
     have = Ballot.objects.filter(district__cycle=cycle).count()
-    wards = [(d.pk, list(d.projects.order_by("code").values_list("code", flat=True)))
-             for d in cycle.districts.order_by("code") if d.projects.exists()]  # fmt: skip
+    wards = [
+        (d.pk, list(d.projects.order_by("code").values_list("code", flat=True)))
+        for d in cycle.districts.order_by("code")
+        if d.projects.exists()
+    ]
     rng = random.Random(target)
     batch = 100_000
     started = time.perf_counter()
@@ -210,8 +219,11 @@ def child_certify() -> dict:
     runs = tally_cycle(cycle=cycle, actor=official)
     tallied = time.perf_counter() - started
     cycle_certify(actor=official, cycle=cycle, reason="bench: certified")
-    return {"runs": {run.district.code: run.rule for run in runs}, "tally_seconds": round(tallied, 1),
-            "certify_seconds": round(time.perf_counter() - started - tallied, 1)}  # fmt: skip
+    return {
+        "runs": {run.district.code: run.rule for run in runs},
+        "tally_seconds": round(tallied, 1),
+        "certify_seconds": round(time.perf_counter() - started - tallied, 1),
+    }
 
 
 def child_tally() -> dict:
@@ -222,8 +234,11 @@ def child_tally() -> dict:
 
     started = time.perf_counter()
     runs = tally_cycle(cycle=Cycle.objects.get(slug=SLUG))
-    return {"runs": len(runs), "rules": sorted({run.rule for run in runs}),
-            "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    return {
+        "runs": len(runs),
+        "rules": sorted({run.rule for run in runs}),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def standalone_verify(path: Path) -> dict:
@@ -234,10 +249,14 @@ def standalone_verify(path: Path) -> dict:
         _pid, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
     report = path.with_suffix(".verify.txt").read_text()
-    return {"exit": os.waitstatus_to_exitcode(status), "seconds": round(wall, 2),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1),
-            "recount": next((line for line in report.splitlines() if " tally:" in line), ""),
-            "last_line": report.strip().splitlines()[-1]}  # fmt: skip
+    return {
+        "exit": os.waitstatus_to_exitcode(status),
+        "seconds": round(wall, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_mb": round(usage.ru_maxrss / 1024, 1),
+        "recount": next((line for line in report.splitlines() if " tally:" in line), ""),
+        "last_line": report.strip().splitlines()[-1],
+    }
 
 
 def child_verify(path: str) -> dict:
@@ -248,9 +267,14 @@ def child_verify(path: str) -> dict:
     report = bundle_verify(path)
     failure = report.first_failure
     tally = next((check.detail for check in report.checks if check.name == "tally"), None)
-    return {"ok": report.ok, "seconds": round(time.perf_counter() - started, 1), "peak_mb": round(_peak_mb(), 1),
-            "failure": f"{failure.name}: {failure.detail}" if failure else None, "tally": tally,
-            "notes": report.notes}  # fmt: skip
+    return {
+        "ok": report.ok,
+        "seconds": round(time.perf_counter() - started, 1),
+        "peak_mb": round(_peak_mb(), 1),
+        "failure": f"{failure.name}: {failure.detail}" if failure else None,
+        "tally": tally,
+        "notes": report.notes,
+    }
 
 
 # --- the run -----------------------------------------------------------------------------------------------
@@ -260,8 +284,9 @@ def measure(label: str, out: Path) -> dict:
     ratio = bundle["rows_per_s"] / copy["rows_per_s"]
     print(f"{label}: {bundle['rows']:,} ballots")
     print(f"  COPY … TO STDOUT WITH CSV   {copy['rows_per_s']:>10,} rows/s ({copy['seconds']} s)")
-    print(f"  bundle (all files)          {bundle['rows_per_s']:>10,} rows/s ({bundle['seconds']} s)  "
-          f"ratio {ratio:.2f}")  # fmt: skip
+    print(
+        f"  bundle (all files)          {bundle['rows_per_s']:>10,} rows/s ({bundle['seconds']} s)  ratio {ratio:.2f}"
+    )
     print(
         f"  bundle: ballots.csv alone   {bundle['ballots_csv_rows_per_s']:>10,} rows/s "
         f"({bundle['ballots_csv_seconds']} s)  ratio {bundle['ballots_csv_rows_per_s'] / copy['rows_per_s']:.2f}"
@@ -270,8 +295,12 @@ def measure(label: str, out: Path) -> dict:
         f"  peak memory {bundle['peak_mb']} MB (after start-up {bundle['peak_mb_before']} MB); "
         f"zip {bundle['zip_bytes'] / 1e6:.1f} MB"
     )
-    return {"copy": copy, "bundle": bundle, "ratio": round(ratio, 3),
-            "ratio_ballots_csv": round(bundle["ballots_csv_rows_per_s"] / copy["rows_per_s"], 3)}  # fmt: skip
+    return {
+        "copy": copy,
+        "bundle": bundle,
+        "ratio": round(ratio, 3),
+        "ratio_ballots_csv": round(bundle["ballots_csv_rows_per_s"] / copy["rows_per_s"], 3),
+    }
 
 
 def main() -> None:

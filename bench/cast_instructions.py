@@ -115,13 +115,26 @@ def child(kind: str, count: int, voters: Path) -> None:
 
     def request(method: str, path: str, session: str, body: bytes = b"") -> int:
         environ = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "127.0.0.1", "HTTP_COOKIE": f"sessionid={session}; csrftoken={CSRF}",
-            "HTTP_X_CSRFTOKEN": CSRF, "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
-        }  # fmt: skip
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_COOKIE": f"sessionid={session}; csrftoken={CSRF}",
+            "HTTP_X_CSRFTOKEN": CSRF,
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
         status = []
         response = application(environ, lambda line, headers, exc_info=None: status.append(line))
         try:
@@ -138,8 +151,14 @@ def child(kind: str, count: int, voters: Path) -> None:
     for n in range(count):
         if kind == "cast":
             ward = codes[n % len(codes)]
-            body = json.dumps({"choices": [rng.choice(wards[ward])], "date_of_birth": "1990-01-01",
-                               "address": "1 Grand St", "attest": True}).encode()  # fmt: skip
+            body = json.dumps(
+                {
+                    "choices": [rng.choice(wards[ward])],
+                    "date_of_birth": "1990-01-01",
+                    "address": "1 Grand St",
+                    "attest": True,
+                }
+            ).encode()
             statuses.append(request("POST", f"/api/v1/cycles/{SLUG}/ballots/{ward}/cast/", sessions[n], body))
         else:
             statuses.append(request("GET", "/api/v1/me/", sessions[-1 - n % 10]))
@@ -151,13 +170,24 @@ def instructions(kind: str, count: int, voters: Path, redis: str) -> int:
     with tempfile.TemporaryDirectory() as out:
         profile = Path(out) / "callgrind.out"
         run = sh(
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}",
-            PY, str(Path(__file__).resolve()), "--child", kind, str(count), str(voters),
-            environ=env(redis, DJANGO_SETTINGS_MODULE="pbplatform.settings.production",
-                        DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="false",
-                        DJANGO_LOG_LEVEL="WARNING"),
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={profile}",
+            PY,
+            str(Path(__file__).resolve()),
+            "--child",
+            kind,
+            str(count),
+            str(voters),
+            environ=env(
+                redis,
+                DJANGO_SETTINGS_MODULE="pbplatform.settings.production",
+                DJANGO_ALLOWED_HOSTS="127.0.0.1",
+                DJANGO_SECURE_SSL_REDIRECT="false",
+                DJANGO_LOG_LEVEL="WARNING",
+            ),
             check=False,
-        )  # fmt: skip
+        )
         if run.returncode != 0:
             raise SystemExit(f"the {kind} process failed:\n{run.stderr[-3000:]}")
         reply = json.loads(run.stdout.strip().splitlines()[-1])

@@ -73,10 +73,29 @@ def main():
 
     schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
     worker = subprocess.Popen(
-        [PY, "-m", "celery", "-A", "pbplatform", "worker", "-B", "-s", str(schedule), "--concurrency",
-         str(args.concurrency), "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "pbplatform",
+            "worker",
+            "-B",
+            "-s",
+            str(schedule),
+            "--concurrency",
+            str(args.concurrency),
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
     started = time.monotonic()
@@ -102,9 +121,13 @@ def main():
                 late += 1
             with transaction.atomic():  # the ballot's transaction
                 notification_queue(
-                    recipient=users[i % RECIPIENTS], kind="vote.confirmation", subject="Thank you for voting",
-                    body=f"Your ballot {i} has been recorded.", essential=True, dispatch=False,
-                )  # fmt: skip
+                    recipient=users[i % RECIPIENTS],
+                    kind="vote.confirmation",
+                    subject="Thank you for voting",
+                    body=f"Your ballot {i} has been recorded.",
+                    essential=True,
+                    dispatch=False,
+                )
         intake_end = time.monotonic() - started
         at_end = Notification.objects.filter(sent_at__isnull=True).count()
         empty_at = None

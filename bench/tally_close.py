@@ -91,9 +91,17 @@ def main() -> None:
                     picks.append(code)
                     total += cost
             ballots.append(Ballot(id=uuid.uuid4(), district=ward, channel="online", choices=sorted(picks)))
-            roll.append(VoterRollEntry(cycle=cycle, district=ward, scope=ward.kind, channel="online",
-                                       verification="bench", identity_key=crypto.keyed_hash("bench", f"{ward.pk}:{n}"),
-                                       voted_on="2026-11-21"))  # fmt: skip
+            roll.append(
+                VoterRollEntry(
+                    cycle=cycle,
+                    district=ward,
+                    scope=ward.kind,
+                    channel="online",
+                    verification="bench",
+                    identity_key=crypto.keyed_hash("bench", f"{ward.pk}:{n}"),
+                    voted_on="2026-11-21",
+                )
+            )
         with transaction.atomic():
             Ballot.objects.bulk_create(ballots, batch_size=5000)
             VoterRollEntry.objects.bulk_create(roll, batch_size=5000)

@@ -104,8 +104,9 @@ def main() -> None:
     for name, rule in CASES:
         path = find(name, args.data)
         slug = name.lower().replace("_", "-")
-        subprocess.run([*manage, "pabulib_import", str(path), "--cycle", slug], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [*manage, "pabulib_import", str(path), "--cycle", slug], cwd=ROOT, env=env, check=True, capture_output=True
+        )
         psql("ANALYZE", DB)
         command = [*manage, "tally", slug, "--rule", rule, "--json"]
         reset = f"DELETE FROM allocation_tallyrun WHERE cycle_id = (SELECT id FROM budgets_cycle WHERE slug = '{slug}')"

@@ -96,10 +96,19 @@ def start_server(workers: int) -> subprocess.Popen:
         GUNICORN_WORKERS=str(workers),
     )
     proc = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "pbplatform.wsgi", "-c", "gunicorn.conf.py",
-         "--access-logfile", "/dev/null"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            str(Path(PY).parent / "gunicorn"),
+            "pbplatform.wsgi",
+            "-c",
+            "gunicorn.conf.py",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     for _ in range(100):
         try:
             c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
@@ -151,8 +160,14 @@ def run_load(kind: str, seconds: float, clients: int, pool: Pool, wards: dict) -
                 if session is None:
                     return
                 ward = rng.choice(codes)
-                body = json.dumps({"choices": [rng.choice(wards[ward])], "date_of_birth": "1990-01-01",
-                                   "address": "1 Grand St", "attest": True})  # fmt: skip
+                body = json.dumps(
+                    {
+                        "choices": [rng.choice(wards[ward])],
+                        "date_of_birth": "1990-01-01",
+                        "address": "1 Grand St",
+                        "attest": True,
+                    }
+                )
                 method, url = "POST", f"/api/v1/cycles/{SLUG}/ballots/{ward}/cast/"
             started = time.perf_counter()
             try:
@@ -200,8 +215,9 @@ def burst(n: int, pool: Pool, wards: dict) -> dict:
     def voter(i):
         session = pool.take()
         ward = codes[i % len(codes)]
-        body = json.dumps({"choices": [wards[ward][0]], "date_of_birth": "1990-01-01", "address": "1 Grand St",
-                           "attest": True})  # fmt: skip
+        body = json.dumps(
+            {"choices": [wards[ward][0]], "date_of_birth": "1990-01-01", "address": "1 Grand St", "attest": True}
+        )
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
         barrier.wait()
         try:
@@ -218,8 +234,12 @@ def burst(n: int, pool: Pool, wards: dict) -> dict:
         t.start()
     for t in threads:
         t.join()
-    return {"voters": n, "stored": results.count(201), "errors": n - results.count(201),
-            "seconds": round(time.monotonic() - began, 2)}  # fmt: skip
+    return {
+        "voters": n,
+        "stored": results.count(201),
+        "errors": n - results.count(201),
+        "seconds": round(time.monotonic() - began, 2),
+    }
 
 
 def count_record() -> dict:

@@ -72,9 +72,12 @@ class CycleForm(forms.Form):
         label=_("Currency"), max_length=3, min_length=3, initial="USD", help_text=_("ISO 4217 code, e.g. USD.")
     )
     ideas_per_resident = forms.IntegerField(
-        label=_("Ideas per resident"), min_value=1, max_value=1000, initial=10,
+        label=_("Ideas per resident"),
+        min_value=1,
+        max_value=1000,
+        initial=10,
         help_text=_("How many ideas one resident may submit in this cycle."),
-    )  # fmt: skip
+    )
     extra_languages = forms.CharField(
         label=_("More languages for project texts"),
         required=False,

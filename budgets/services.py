@@ -226,8 +226,15 @@ def _cycle_snapshot(cycle: Cycle) -> dict:
 
 
 _EDITABLE = (
-    "name", "slug", "description", "time_zone", "currency", "ideas_per_resident", "extra_languages", *SCHEDULE_FIELDS,
-)  # fmt: skip
+    "name",
+    "slug",
+    "description",
+    "time_zone",
+    "currency",
+    "ideas_per_resident",
+    "extra_languages",
+    *SCHEDULE_FIELDS,
+)
 
 
 @transaction.atomic

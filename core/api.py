@@ -106,9 +106,12 @@ def problem_exception_handler(exc, context):
         # Every denied access is logged — to the security log, not the audit log: a refusal
         # changes nothing (core.security).
         denial_log(
-            request=request, reason=str(response.data.get("detail", "")) if isinstance(response.data, dict) else "",
-            object_type="api", object_id=request.path[:64], status=response.status_code,
-        )  # fmt: skip
+            request=request,
+            reason=str(response.data.get("detail", "")) if isinstance(response.data, dict) else "",
+            object_type="api",
+            object_id=request.path[:64],
+            status=response.status_code,
+        )
     return response
 
 

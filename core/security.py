@@ -70,13 +70,24 @@ def denial_log(*, request, reason: str = "", object_type: str = "", object_id: s
     if count == limit + 1:
         logger.warning(
             "access denied: %s %s (%s %s, ip %s); more than %s refusals this minute, the rest are not logged",
-            request.method, path, actor_type, actor_id or "-", ip or "-", limit,
+            request.method,
+            path,
+            actor_type,
+            actor_id or "-",
+            ip or "-",
+            limit,
             extra={"denial": {**denial, "suppressing": True}},
-        )  # fmt: skip
+        )
         return True
     logger.warning(
         "access denied: %s %s (%s %s, ip %s) status %s: %s",
-        request.method, path, actor_type, actor_id or "-", ip or "-", status or "-", reason,
+        request.method,
+        path,
+        actor_type,
+        actor_id or "-",
+        ip or "-",
+        status or "-",
+        reason,
         extra={"denial": denial},
-    )  # fmt: skip
+    )
     return True

@@ -16,8 +16,15 @@ from .audit_policy import withheld_paths
 from .models import AuditEvent, SchedulerHeartbeat
 from .services import audit_scope
 
-__all__ = ["ChainReport", "audit_chain_verify", "audit_chain_verify_database", "audit_event_export",
-           "audit_event_public", "audit_events_export_lines", "scheduler_state"]  # fmt: skip
+__all__ = [
+    "ChainReport",
+    "audit_chain_verify",
+    "audit_chain_verify_database",
+    "audit_event_export",
+    "audit_event_public",
+    "audit_events_export_lines",
+    "scheduler_state",
+]
 
 
 def audit_event_export(event: AuditEvent) -> dict:

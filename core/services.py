@@ -64,8 +64,19 @@ def audit_scope(*, object_type: str, object_id: str, after: dict) -> int | None:
     return int(cycle_id) if cycle_id is not None else None
 
 
-def _append(*, prev_hash: str, cycle_id: int | None, actor_type: str, actor_id: int | None, action: str,
-            object_type: str, object_id: str, before: dict, after: dict, reason: str) -> AuditEvent:  # fmt: skip
+def _append(
+    *,
+    prev_hash: str,
+    cycle_id: int | None,
+    actor_type: str,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: dict,
+    after: dict,
+    reason: str,
+) -> AuditEvent:
     withheld = withheld_paths(action=action, actor_id=actor_id, before=before, after=after, reason=reason)
     event = AuditEvent(
         occurred_at=timezone.now(),
@@ -124,15 +135,30 @@ def audit_record(
     prev_hash = last[0] if last else GENESIS_HASH
     if last is not None and last[1] != chain.V2:
         marker = _append(
-            prev_hash=prev_hash, cycle_id=None, actor_type=AuditEvent.ActorType.SYSTEM, actor_id=None,
-            action=chain.UPGRADE_ACTION, object_type="", object_id="", before={},
-            after={"format": chain.V2, "legacy_events": AuditEvent.objects.count()}, reason="",
-        )  # fmt: skip
+            prev_hash=prev_hash,
+            cycle_id=None,
+            actor_type=AuditEvent.ActorType.SYSTEM,
+            actor_id=None,
+            action=chain.UPGRADE_ACTION,
+            object_type="",
+            object_id="",
+            before={},
+            after={"format": chain.V2, "legacy_events": AuditEvent.objects.count()},
+            reason="",
+        )
         prev_hash = marker.hash
     return _append(
-        prev_hash=prev_hash, cycle_id=cycle_id, actor_type=actor_type, actor_id=actor_id, action=action,
-        object_type=object_type, object_id=object_id, before=before, after=after, reason=reason,
-    )  # fmt: skip
+        prev_hash=prev_hash,
+        cycle_id=cycle_id,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
 
 
 # --- Notifications outbox --------------------------------------------------------------------------

@@ -62,9 +62,12 @@ def deny(request, error: NotAllowed, about=None):
     object_type, object_id = _named(about)
     status = 403 if request.user.is_authenticated and "mfa" not in error.extra else 302  # 302: log in, or MFA
     denial_log(
-        request=request, reason=str(error.message), object_type=object_type, object_id=object_id or request.path[:64],
+        request=request,
+        reason=str(error.message),
+        object_type=object_type,
+        object_id=object_id or request.path[:64],
         status=status,
-    )  # fmt: skip
+    )
     if not request.user.is_authenticated:
         return redirect_to_login(login_next(request))
     if "mfa" in error.extra:

@@ -43,8 +43,18 @@ ERASED = {"erased": True}  # a complete export's ``private`` for an event whose 
 # it says how many v1 events precede it; checkers then refuse any v1 line after it (an event of
 # the new format cannot be passed off as an old one whose content may not be checked).
 UPGRADE_ACTION = "audit.format_upgraded"
-_FULL_FIELDS = ("occurred_at", "actor_type", "actor_id", "action", "object_type", "object_id", "before", "after",
-                "reason", "ip")  # fmt: skip
+_FULL_FIELDS = (
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "reason",
+    "ip",
+)
 
 
 def legacy_hash(payload: dict) -> str:

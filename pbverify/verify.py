@@ -249,8 +249,11 @@ def _check_ballots(bundle: _Bundle) -> str:
         unknown = [c for c in _split(choices) if c not in mapping]
         if unknown:
             raise Mismatch(f"ballot {ballot_id} (district {code}): project {unknown[0]} is not on the ballot")
-        kept = [(mapping[c], p) for c, p in zip(_split(choices), _split(points) or [None] * len(_split(choices)),
-                                                  strict=False) if mapping[c] is not None]  # fmt: skip
+        kept = [
+            (mapping[c], p)
+            for c, p in zip(_split(choices), _split(points) or [None] * len(_split(choices)), strict=False)
+            if mapping[c] is not None
+        ]
         vote_type = meta.get("vote_type", "approval")
         ours = _vote_key(vote_type, [k for k, _p in kept], [p for _k, p in kept if p is not None])
         theirs = _vote_key(
@@ -291,8 +294,14 @@ def _check_tally(bundle: _Bundle, report: VerifyReport) -> str:
         except (PbFormatError, RuleNotApplicable, ValueError) as exc:
             raise Mismatch(f"district {code}: {district['file']} cannot be re-counted with {rule}: {exc}") from exc
         recount = json.loads(output)
-        candidates = [r for r in runs if r.get("district") == code and r.get("rule") == rule
-                      and r.get("input_hash") == input_hash and r.get("status") == "done"]  # fmt: skip
+        candidates = [
+            r
+            for r in runs
+            if r.get("district") == code
+            and r.get("rule") == rule
+            and r.get("input_hash") == input_hash
+            and r.get("status") == "done"
+        ]
         if district.get("certified"):
             candidates = [r for r in candidates if r.get("id") == district.get("run")]
             if not candidates:
@@ -353,8 +362,9 @@ def _check_audit_log(bundle: _Bundle) -> str:
         for line in stream:
             event = merged_event(line) if isinstance(line, dict) else {}
             if event.get("object_type") in ("cycle", "district", "project") and event.get("action") in (
-                "results.certify", "project.withdraw"
-            ):  # fmt: skip
+                "results.certify",
+                "project.withdraw",
+            ):
                 events.append(event)
             yield line
 

@@ -108,7 +108,7 @@ class Idea(models.Model):
                     ]
                 ),
                 name="idea_status_valid",
-            ),  # fmt: skip
+            ),
             models.CheckConstraint(condition=models.Q(source__in=["online", "paper"]), name="idea_source_valid"),
             models.CheckConstraint(
                 condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),

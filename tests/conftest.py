@@ -142,14 +142,29 @@ def worker(tmp_path):
         "DJANGO_EMAIL_FILE_PATH": str(mail_dir),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pbplatform", "worker", "--pool", "solo", "-Q", queue,
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pbplatform",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )  # fmt: skip
+    )
     from pbplatform.celery import app as celery_app
 
     eager = celery_app.conf.task_always_eager

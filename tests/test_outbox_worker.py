@@ -93,8 +93,13 @@ def test_unreachable_broker_delays_but_loses_nothing(worker_queue, resident):
     }
     out = subprocess.run(
         [sys.executable, "-c", SUBMIT_SCRIPT.format(cycle=cycle.pk, user=resident.pk)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.strip().splitlines()[-1]) < 5  # the broker error did not stall the request
     assert "not dispatched" in out.stderr

@@ -500,9 +500,15 @@ def check_cell(act: Act, world: World, user, outcome: Outcome, denials) -> None:
 
     if outcome.kind in REFUSALS:
         assert_refused(
-            response, outcome, path=path, user=user, before=before, audit_before=audit_before,
-            logged=denials()[logged_before:], method=act.method,
-        )  # fmt: skip
+            response,
+            outcome,
+            path=path,
+            user=user,
+            before=before,
+            audit_before=audit_before,
+            logged=denials()[logged_before:],
+            method=act.method,
+        )
         return
     assert denials()[logged_before:] == []
     if act.method == "get":
@@ -751,9 +757,15 @@ def check_frozen(world, user, role, denials) -> None:
         else:
             outcome = ACTIONS["edit_project"].outcomes[role]
             assert_refused(
-                response, outcome, path=path, user=user, before=before, audit_before=audit_before,
-                logged=denials()[logged_before:], method="get" if data is None else "post",
-            )  # fmt: skip
+                response,
+                outcome,
+                path=path,
+                user=user,
+                before=before,
+                audit_before=audit_before,
+                logged=denials()[logged_before:],
+                method="get" if data is None else "post",
+            )
     world.project.refresh_from_db()
     assert (world.project.code, str(world.project.cost)) == ("A-01", "20000.00")
 

@@ -90,10 +90,20 @@ def test_staff_save_a_draft_and_publish_it_from_the_project_list(client, residen
     move(cycle, official, "vetting")
     client.force_login(official)
     post = {
-        "ideas": [str(idea.pk)], "code": "A-05", "district": str(ward(cycle).pk), "cost": "9000", "category": "",
-        "address": "", "text-en-title": "Bike racks", "text-en-summary": "Racks.", "text-en-description": "Racks.",
-        "text-es-title": "Bicis", "text-es-summary": "Bicis.", "text-es-description": "Bicis.", "then": "draft",
-    }  # fmt: skip
+        "ideas": [str(idea.pk)],
+        "code": "A-05",
+        "district": str(ward(cycle).pk),
+        "cost": "9000",
+        "category": "",
+        "address": "",
+        "text-en-title": "Bike racks",
+        "text-en-summary": "Racks.",
+        "text-en-description": "Racks.",
+        "text-es-title": "Bicis",
+        "text-es-summary": "Bicis.",
+        "text-es-description": "Bicis.",
+        "then": "draft",
+    }
     form = client.get(reverse("vetting_project_create", args=[cycle.slug])).content.decode()
     assert '<button type="submit" name="then" value="draft">Save as draft</button>' in form
     response = client.post(reverse("vetting_project_create", args=[cycle.slug]), post, follow=True)

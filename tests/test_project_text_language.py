@@ -73,10 +73,20 @@ def test_the_project_form_asks_only_for_the_main_language(client, world, officia
     assert "Text in English (optional)" not in html
     assert "readers of Spanish then see the English text." in html
     post = {
-        "ideas": [str(fountain.pk)], "code": "A-03", "district": str(ward(cycle).pk), "cost": "9000", "category": "",
-        "address": "", "text-en-title": "Bike racks", "text-en-summary": "Racks.", "text-en-description": "Racks.",
-        "text-es-title": "", "text-es-summary": "", "text-es-description": "", "then": "publish",
-    }  # fmt: skip
+        "ideas": [str(fountain.pk)],
+        "code": "A-03",
+        "district": str(ward(cycle).pk),
+        "cost": "9000",
+        "category": "",
+        "address": "",
+        "text-en-title": "Bike racks",
+        "text-en-summary": "Racks.",
+        "text-en-description": "Racks.",
+        "text-es-title": "",
+        "text-es-summary": "",
+        "text-es-description": "",
+        "then": "publish",
+    }
     response = client.post(reverse("vetting_project_create", args=[cycle.slug]), post)
     assert response.status_code == 302, response.content.decode()[:3000]
     project = cycle.projects.get(code="A-03")

@@ -90,8 +90,13 @@ def _cast_in_app_server(redis_url: str, user, district) -> tuple[float, str]:
     }
     out = subprocess.run(
         [sys.executable, "-c", CAST_SCRIPT.format(user=user.pk, district=district.pk)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     return float(out.stdout.strip().splitlines()[-1]), out.stderr
 

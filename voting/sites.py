@@ -40,9 +40,12 @@ def voting_site_create(*, actor, cycle: Cycle, name: str, address: str = "") -> 
     except IntegrityError as exc:
         raise ValidationFailed(extra={"name": [MSG_SITE_TAKEN]}) from exc
     audit_record(
-        actor=actor, action="voting_site.create", object_type="voting_site", object_id=site.pk,
+        actor=actor,
+        action="voting_site.create",
+        object_type="voting_site",
+        object_id=site.pk,
         after={"cycle": cycle.slug, "name": site.name, "address": site.address},
-    )  # fmt: skip
+    )
     return site
 
 
@@ -56,7 +59,11 @@ def voting_site_set_active(*, actor, site: VotingSite, active: bool) -> VotingSi
         site.active = active
         site.save(update_fields=["active"])
         audit_record(
-            actor=actor, action="voting_site.set_active", object_type="voting_site", object_id=site.pk,
-            before=before, after={"active": active},
-        )  # fmt: skip
+            actor=actor,
+            action="voting_site.set_active",
+            object_type="voting_site",
+            object_id=site.pk,
+            before=before,
+            after={"active": active},
+        )
     return site

@@ -36,8 +36,10 @@ def test_setting_ones_name_is_audited_and_refuses_blanks_and_other_accounts(name
     assert nameless.full_name == "Alice Example"
     (event,) = AuditEvent.objects.filter(action="user.name_set")
     assert (event.actor_id, event.before, event.after) == (
-        nameless.pk, {"full_name": ""}, {"full_name": "Alice Example"}
-    )  # fmt: skip
+        nameless.pk,
+        {"full_name": ""},
+        {"full_name": "Alice Example"},
+    )
 
 
 def test_an_account_without_a_name_gives_it_before_its_first_ballot(client, official, nameless):

@@ -238,10 +238,18 @@ def _project_rows(
         why = why_not_funded(current.get("reasons", {}).get(pb_id), currency)
     text = project.text()
     return ProjectResult(
-        pk=project.pk, code=project.code, pb_id=pb_id, title=text.title if text else project.code,
-        cost=project.cost, votes=votes, funded=funded, withdrawn=withdrawn, why=why, method=method,
+        pk=project.pk,
+        code=project.code,
+        pb_id=pb_id,
+        title=text.title if text else project.code,
+        cost=project.cost,
+        votes=votes,
+        funded=funded,
+        withdrawn=withdrawn,
+        why=why,
+        method=method,
         title_language=text.language if text else "",
-    )  # fmt: skip
+    )
 
 
 def _history(results: list[DistrictResult], outputs: list[dict], codes: dict[str, str]) -> list[Revision]:
@@ -253,10 +261,14 @@ def _history(results: list[DistrictResult], outputs: list[dict], codes: dict[str
         gone = sorted(set(previous.get("votes", {})) - set(output.get("votes", {}))) if previous else []
         history.append(
             Revision(
-                kind=result.kind, label=str(result.get_kind_display()), at=result.created_at,
-                rule=result.run.rule, reason=result.reason, withdrawn=[codes.get(pid, pid) for pid in gone],
+                kind=result.kind,
+                label=str(result.get_kind_display()),
+                at=result.created_at,
+                rule=result.run.rule,
+                reason=result.reason,
+                withdrawn=[codes.get(pid, pid) for pid in gone],
             )
-        )  # fmt: skip
+        )
         previous = output
     return history
 
@@ -270,11 +282,20 @@ def _district_results(district: District, results: list[DistrictResult], project
     codes = {p.external_id or p.code: p.code for p in projects}
     used = Decimal(current.get("budget_used", "0"))
     return DistrictResults(
-        district=district, currency=currency, rule=run.rule, rule_label=str(RULE_LABELS.get(run.rule, run.rule)),
-        budget=district.budget, used=used, left=Decimal(current.get("budget_left", district.budget - used)),
-        ballots=run.ballots, projects=rows, history=_history(results, outputs, codes),
-        input_hash=run.input_hash, output_hash=run.output_hash, method=method,
-    )  # fmt: skip
+        district=district,
+        currency=currency,
+        rule=run.rule,
+        rule_label=str(RULE_LABELS.get(run.rule, run.rule)),
+        budget=district.budget,
+        used=used,
+        left=Decimal(current.get("budget_left", district.budget - used)),
+        ballots=run.ballots,
+        projects=rows,
+        history=_history(results, outputs, codes),
+        input_hash=run.input_hash,
+        output_hash=run.output_hash,
+        method=method,
+    )
 
 
 def cycle_results(cycle: Cycle, *, district_code: str | None = None) -> list[DistrictResults]:
@@ -372,9 +393,12 @@ def participation(cycle: Cycle) -> Participation:
     return Participation(
         total=sum(per["channel"].values()),
         by_district=[Group(d.code, d.name, per["district"].get(d.pk, 0)) for d in districts],
-        by_day=groups(per["day"], lambda day: formats.date_format(date.fromisoformat(day), "SHORT_DATE_FORMAT"),
-                      key=lambda day: day.isoformat()),
+        by_day=groups(
+            per["day"],
+            lambda day: formats.date_format(date.fromisoformat(day), "SHORT_DATE_FORMAT"),
+            key=lambda day: day.isoformat(),
+        ),
         by_channel=groups(per["channel"], lambda c: channels.get(c, c)),
         by_site=groups(per["site"], lambda s: s or MSG_NO_SITE),
         by_language=groups(per["language"], _language_name),
-    )  # fmt: skip
+    )

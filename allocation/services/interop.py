@@ -44,8 +44,15 @@ RULES_FROM_FILE = {
     "equalshares/add1": "mes",
     "equalshares/add1+greedy": "mes-greedy",
 }
-COUNTRY_CURRENCY = {"Poland": "PLN", "France": "EUR", "Netherlands": "EUR", "Switzerland": "CHF", "US": "USD",
-                    "USA": "USD", "United States": "USD"}  # fmt: skip
+COUNTRY_CURRENCY = {
+    "Poland": "PLN",
+    "France": "EUR",
+    "Netherlands": "EUR",
+    "Switzerland": "CHF",
+    "US": "USD",
+    "USA": "USD",
+    "United States": "USD",
+}
 IMPORT_BATCH = 5000
 
 
@@ -307,16 +314,28 @@ def _design_values(pb: PbElection, num_projects: int) -> dict:
             }
         minimum = number("min_length", 0)
         maximum = number("max_length")
-        return {"method": "approval", "min_picks": minimum, "max_picks": max(maximum, minimum) if maximum else None,
-                "allocation_rule": rule}  # fmt: skip
+        return {
+            "method": "approval",
+            "min_picks": minimum,
+            "max_picks": max(maximum, minimum) if maximum else None,
+            "allocation_rule": rule,
+        }
     if kind == "ordinal":
         minimum = number("min_length", 1)
-        return {"method": "ranked", "min_picks": minimum,
-                "max_picks": max(number("max_length", num_projects) or num_projects, minimum),
-                "allocation_rule": rule if rule == "greedy" else "greedy"}  # fmt: skip
+        return {
+            "method": "ranked",
+            "min_picks": minimum,
+            "max_picks": max(number("max_length", num_projects) or num_projects, minimum),
+            "allocation_rule": rule if rule == "greedy" else "greedy",
+        }
     if kind == "cumulative":
-        return {"method": "cumulative", "min_picks": 0, "points_total": number("max_sum_points"),
-                "points_cap": number("max_points"), "allocation_rule": rule}  # fmt: skip
+        return {
+            "method": "cumulative",
+            "min_picks": 0,
+            "points_total": number("max_sum_points"),
+            "points_cap": number("max_points"),
+            "allocation_rule": rule,
+        }
     raise ValidationFailed(_("Ballots of type “%(kind)s” are not supported.") % {"kind": kind})
 
 
@@ -348,23 +367,36 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
     if cycle is None:
         title = " ".join(str(pb.meta.get(k) or "") for k in ("unit", "instance")).strip() or slug
         cycle = Cycle.objects.create(
-            name=title[:200], slug=slug, currency=_currency(pb), phase=Phase.COUNTING,
+            name=title[:200],
+            slug=slug,
+            currency=_currency(pb),
+            phase=Phase.COUNTING,
             description=str(pb.meta.get("description") or "")[:2000],
-        )  # fmt: skip
-        audit_record(actor=None, action="cycle.import", object_type="cycle", object_id=cycle.pk,
-                     after={"slug": slug, "phase": Phase.COUNTING.value})  # fmt: skip
+        )
+        audit_record(
+            actor=None,
+            action="cycle.import",
+            object_type="cycle",
+            object_id=cycle.pk,
+            after={"slug": slug, "phase": Phase.COUNTING.value},
+        )
     elif not cycle.allows(Capability.CERTIFY_RESULTS):
-        raise ValidationFailed(_("Cycle “%(slug)s” is not in the counting phase; files can only be added then.")
-                               % {"slug": slug})  # fmt: skip
+        raise ValidationFailed(
+            _("Cycle “%(slug)s” is not in the counting phase; files can only be added then.") % {"slug": slug}
+        )
     if District.objects.filter(cycle=cycle, code=code).exists():
         raise ValidationFailed(_("Cycle “%(slug)s” already has a district “%(code)s”.") % {"slug": slug, "code": code})
 
     source_meta = {k: str(v) for k, v in pb.meta.items() if k in (*DESCRIPTIVE_KEYS, "rule")}
     label = str(pb.meta.get("district") or pb.meta.get("subunit") or code)
     district = District.objects.create(
-        cycle=cycle, code=code, name=label[:120], kind=District.Kind.WARD, budget=Decimal(pb.budget),
+        cycle=cycle,
+        code=code,
+        name=label[:120],
+        kind=District.Kind.WARD,
+        budget=Decimal(pb.budget),
         source_meta=source_meta,
-    )  # fmt: skip
+    )
     BallotDesign.objects.create(district=district, shuffle=False, **_design_values(pb, len(pb.projects)))
 
     taken = set(Project.objects.filter(cycle=cycle).values_list("code", flat=True))
@@ -372,14 +404,24 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
     projects = []
     for index, project_id in enumerate(pb.projects, start=1):
         code_of[project_id] = _project_code(project_id, taken, index)
-        projects.append(Project(cycle=cycle, district=district, code=code_of[project_id], external_id=project_id,
-                                cost=Decimal(pb.costs[project_id])))  # fmt: skip
+        projects.append(
+            Project(
+                cycle=cycle,
+                district=district,
+                code=code_of[project_id],
+                external_id=project_id,
+                cost=Decimal(pb.costs[project_id]),
+            )
+        )
     Project.objects.bulk_create(projects)
     ProjectText.objects.bulk_create(
-        ProjectText(project=p, language="en", title=(" ".join((pb.projects[p.external_id].get("name") or "").split())
-                                                     or p.external_id)[:150])
+        ProjectText(
+            project=p,
+            language="en",
+            title=(" ".join((pb.projects[p.external_id].get("name") or "").split()) or p.external_id)[:150],
+        )
         for p in projects
-    )  # fmt: skip
+    )
 
     voted_on = _parse_date(str(pb.meta.get("date_end") or "")) or times.local_date(timezone.now(), cycle)
     cumulative = pb.vote_type == "cumulative"
@@ -413,7 +455,17 @@ def pabulib_import(*, data: bytes, name: str, cycle_slug: str | None = None, dis
     flush()
 
     freeze_store(cycle=cycle, actor=None)
-    audit_record(actor=None, action="district.import", object_type="district", object_id=district.pk,
-                 after={"cycle": slug, "district": code, "projects": len(projects), "ballots": count,
-                        "file_sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+    audit_record(
+        actor=None,
+        action="district.import",
+        object_type="district",
+        object_id=district.pk,
+        after={
+            "cycle": slug,
+            "district": code,
+            "projects": len(projects),
+            "ballots": count,
+            "file_sha256": hashlib.sha256(data).hexdigest(),
+        },
+    )
     return ImportResult(cycle, district, len(projects), count, pb.limit_violations)

@@ -83,9 +83,14 @@ def cycle_tie_break_set(*, actor, cycle: Cycle, tie_break: str, reason: str = ""
     cycle.tie_break = tie_break
     cycle.save(update_fields=["tie_break", "updated_at"])
     audit_record(
-        actor=actor, action="cycle.tie_break", object_type="cycle", object_id=cycle.pk, before=before,
-        after={"tie_break": tie_break}, reason=(reason or "").strip(),
-    )  # fmt: skip
+        actor=actor,
+        action="cycle.tie_break",
+        object_type="cycle",
+        object_id=cycle.pk,
+        before=before,
+        after={"tie_break": tie_break},
+        reason=(reason or "").strip(),
+    )
     return cycle
 
 
@@ -122,8 +127,11 @@ def cycle_lottery_draw(*, actor, cycle: Cycle, seed: str, reason: str = "") -> C
         for district in counted_districts(cycle)
     }
     audit_record(
-        actor=actor, action="tally.lottery_drawn", object_type="cycle", object_id=cycle.pk,
+        actor=actor,
+        action="tally.lottery_drawn",
+        object_type="cycle",
+        object_id=cycle.pk,
         after={"seed": seed, "method": "sha256(seed + newline + project id), ascending", "tie_order": orders},
         reason=(reason or "").strip(),
-    )  # fmt: skip
+    )
     return cycle

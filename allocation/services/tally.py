@@ -159,8 +159,13 @@ def tally_cycle(*, cycle: Cycle, rules: list[str] | None = None, actor=None, str
                 if strict or not rules:
                     raise
     if actor is not None:
-        audit_record(actor=actor, action="tally.run", object_type="cycle", object_id=cycle.pk,
-                     after={"rules": rules or "declared", "runs": [r.pk for r in runs]})  # fmt: skip
+        audit_record(
+            actor=actor,
+            action="tally.run",
+            object_type="cycle",
+            object_id=cycle.pk,
+            after={"rules": rules or "declared", "runs": [r.pk for r in runs]},
+        )
     return runs
 
 
@@ -205,9 +210,13 @@ def cycle_certify(*, actor, cycle: Cycle, reason: str = "") -> Cycle:
     for district, run in chosen:
         DistrictResult.objects.create(district=district, run=run, kind=DistrictResult.Kind.CERTIFIED, actor_id=actor.pk)
     audit_record(
-        actor=actor, action="results.certify", object_type="cycle", object_id=cycle.pk, reason=reason,
+        actor=actor,
+        action="results.certify",
+        object_type="cycle",
+        object_id=cycle.pk,
+        reason=reason,
         after={d.code: {"rule": r.rule, "input_hash": r.input_hash, "output_hash": r.output_hash} for d, r in chosen},
-    )  # fmt: skip
+    )
     return cycle_transition_via(
         actor=actor, cycle=cycle, target=Phase.RESULTS, reason=reason or "results certified", via="cycle_certify"
     )
@@ -239,9 +248,13 @@ def project_withdraw(*, actor, project, reason: str):
         district=project.district, run=run, kind=DistrictResult.Kind.REVISED, reason=reason, actor_id=actor.pk
     )
     audit_record(
-        actor=actor, action="project.withdraw", object_type="project", object_id=project.pk, reason=reason,
+        actor=actor,
+        action="project.withdraw",
+        object_type="project",
+        object_id=project.pk,
+        reason=reason,
         after={"district": project.district.code, "input_hash": run.input_hash, "output_hash": run.output_hash},
-    )  # fmt: skip
+    )
     return run
 
 
@@ -268,7 +281,12 @@ def tally_request(*, actor, cycle: Cycle, compare: bool = False) -> list[str] | 
     if problems:
         raise TallyRefused(" ".join(problems), extra={"tally": problems})
     rules = list(RULES) if compare else None
-    audit_record(actor=actor, action="tally.requested", object_type="cycle", object_id=cycle.pk,
-                 after={"rules": rules or "declared"})  # fmt: skip
+    audit_record(
+        actor=actor,
+        action="tally.requested",
+        object_type="cycle",
+        object_id=cycle.pk,
+        after={"rules": rules or "declared"},
+    )
     task_publish_on_commit(tasks.tally_cycle_task, cycle.pk, rules)
     return rules

@@ -49,9 +49,14 @@ def results_world(official, *, count: bool = True, certify: bool = True, second_
         idea = paper_idea(cycle, official, code)
         for project_code, cost in items:
             world.projects[project_code] = make_project(
-                cycle, official, [idea], code=project_code, cost=cost, district=code,
+                cycle,
+                official,
+                [idea],
+                code=project_code,
+                cost=cost,
+                district=code,
                 texts=texts(title(project_code), f"Proyecto {project_code}"),
-            )  # fmt: skip
+            )
     design(world, {"B": {"allocation_rule": "mes"}})
     open_voting(world)
     n = 0
@@ -61,9 +66,10 @@ def results_world(official, *, count: bool = True, certify: bool = True, second_
             later = second_day and ward == "A" and n <= 2
             with time_machine.travel(timezone.now() + timedelta(days=1)) if later else nullcontext():
                 services.ballot_cast(
-                    voter=voter(f"v{n}", **details), district=world.district(ward),
+                    voter=voter(f"v{n}", **details),
+                    district=world.district(ward),
                     ballot=methods.Ballot(choices=tuple(choices)),
-                )  # fmt: skip
+                )
     assert_roll_matches_ballots()
     if count:
         world.cycle = cycle_transition(actor=official, cycle=world.cycle, target=Phase.COUNTING, reason="Close.")

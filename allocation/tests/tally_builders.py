@@ -70,10 +70,14 @@ def paper_ballot(world: World, district: str, choices, *, key: str) -> Ballot:
     """A ballot arriving during counting (as a reconciled paper batch stores it): a roll entry and
     a ballot, written directly."""
     VoterRollEntry.objects.create(
-        cycle=world.cycle, district=world.district(district), scope="ward",
-        identity_key=crypto.identity_key("paper", key), channel="paper", verification="paper",
+        cycle=world.cycle,
+        district=world.district(district),
+        scope="ward",
+        identity_key=crypto.identity_key("paper", key),
+        channel="paper",
+        verification="paper",
         voted_on=timezone.localdate(),
-    )  # fmt: skip
+    )
     return Ballot.objects.create(district=world.district(district), channel="paper", choices=list(choices))
 
 

@@ -27,11 +27,13 @@ def chart(items, **kwargs):
 
 
 def test_one_bar_per_item_in_order_with_highlighted_ones_marked():
-    svg = chart([
-        Bar("A-01 Fountains", 12, "12", highlight=True, note="funded"),
-        Bar("A-02 Trees", 9, "9"),
-        Bar("A-03 Benches", 0, "0"),
-    ])  # fmt: skip
+    svg = chart(
+        [
+            Bar("A-01 Fountains", 12, "12", highlight=True, note="funded"),
+            Bar("A-02 Trees", 9, "9"),
+            Bar("A-03 Benches", 0, "0"),
+        ]
+    )
     root = parse(svg)
     found = bars(root)
     assert len(found) == 3
@@ -129,6 +131,9 @@ def test_the_budget_bar_has_a_segment_per_funded_project_and_says_what_is_left()
 
 
 def test_a_zero_budget_draws_no_used_segment():
-    root = parse(budget_bar(budget=0, segments=[Segment("x", 0)], used_text="u", left_text="l",
-                            chart_id="b", title="t", desc="d"))  # fmt: skip
+    root = parse(
+        budget_bar(
+            budget=0, segments=[Segment("x", 0)], used_text="u", left_text="l", chart_id="b", title="t", desc="d"
+        )
+    )
     assert [r for r in root.iter(f"{SVG}rect") if r.get("class") == "budget-used"] == []

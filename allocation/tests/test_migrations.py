@@ -37,9 +37,15 @@ def test_runs_and_results_keep_their_rows_through_the_move_and_back():
             cycle=cycle, code="A", name="Ward A", budget=Decimal("100.00")
         )
         run = old.get_model("budgets", "TallyRun").objects.create(
-            cycle=cycle, district=district, rule="greedy", input_hash="a" * 64, status="done",
-            output='{"selected":["P1"]}', output_hash="b" * 64, ballots=3,
-        )  # fmt: skip
+            cycle=cycle,
+            district=district,
+            rule="greedy",
+            input_hash="a" * 64,
+            status="done",
+            output='{"selected":["P1"]}',
+            output_hash="b" * 64,
+            ballots=3,
+        )
         result = old.get_model("budgets", "DistrictResult").objects.create(
             district=district, run=run, kind="certified", actor_id=7
         )
@@ -52,8 +58,11 @@ def test_runs_and_results_keep_their_rows_through_the_move_and_back():
     moved = DistrictResult.objects.select_related("run", "district").get(pk=result.pk)
     assert (moved.kind, moved.actor_id, moved.district.code) == ("certified", 7, "A")
     assert (moved.run.pk, moved.run.rule, moved.run.output, moved.run.ballots) == (
-        run.pk, "greedy", '{"selected":["P1"]}', 3
-    )  # fmt: skip
+        run.pk,
+        "greedy",
+        '{"selected":["P1"]}',
+        3,
+    )
     # The same permission row (and so every role holding it) now names the allocation app.
     assert Permission.objects.get(pk=permission.pk).content_type.app_label == "allocation"
     # New rows go on from the moved ones (the id sequence came along) and the constraints still hold.

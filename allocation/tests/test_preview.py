@@ -19,13 +19,19 @@ from voting.tests.builders import vetting_world
 
 pytestmark = pytest.mark.django_db
 
-PROJECTS = [preview.SampleProject(code=f"P{n}", title=f"Project {n}", cost=Decimal(c))
-            for n, c in enumerate(["40000", "25000", "20000", "15000", "12000", "8000", "5000"])]  # fmt: skip
+PROJECTS = [
+    preview.SampleProject(code=f"P{n}", title=f"Project {n}", cost=Decimal(c))
+    for n, c in enumerate(["40000", "25000", "20000", "15000", "12000", "8000", "5000"])
+]
 
 
 def design(method="approval", **values):
-    return SimpleNamespace(method=method, max_picks=values.get("max_picks"), points_total=values.get("points_total"),
-                           points_cap=values.get("points_cap"))  # fmt: skip
+    return SimpleNamespace(
+        method=method,
+        max_picks=values.get("max_picks"),
+        points_total=values.get("points_total"),
+        points_cap=values.get("points_cap"),
+    )
 
 
 def sample(method="approval", seed=7, budget=Decimal("60000"), **values):
@@ -60,9 +66,16 @@ def world(official):
     world = vetting_world(official, wards="AB")
     for code, method in (("A", "approval"), ("B", "ranked")):
         voting_services.ballot_design_set(
-            actor=official, district=world.district(code), method=method, min_picks=1, max_picks=2,
-            min_spend_percent=0, allocation_rule="greedy", intro="", shuffle=True,
-        )  # fmt: skip
+            actor=official,
+            district=world.district(code),
+            method=method,
+            min_picks=1,
+            max_picks=2,
+            min_spend_percent=0,
+            allocation_rule="greedy",
+            intro="",
+            shuffle=True,
+        )
     return world
 
 
@@ -77,12 +90,19 @@ def test_the_preview_page_shows_every_rule_on_the_synthetic_sample(world):
     for row in expected.rules:
         assert row.applicable
         outcome = tally(
-            preview.Election(budget=district.budget, costs={p.code: p.cost for p in expected.projects},
-                             ballots=preview.synthetic_ballots(projects=expected.projects, budget=district.budget,
-                                                               design=district.ballot_design,
-                                                               seed=preview._seed(district, expected.projects,
-                                                                                  district.ballot_design)),
-                             kind="approval"), row.rule)  # fmt: skip
+            preview.Election(
+                budget=district.budget,
+                costs={p.code: p.cost for p in expected.projects},
+                ballots=preview.synthetic_ballots(
+                    projects=expected.projects,
+                    budget=district.budget,
+                    design=district.ballot_design,
+                    seed=preview._seed(district, expected.projects, district.ballot_design),
+                ),
+                kind="approval",
+            ),
+            row.rule,
+        )
         assert [p.code for p in row.selected] == outcome.selected and row.left == outcome.budget_left
         section = html.split('data-preview="A"')[1].split("</section>")[0]
         left = section.split(f'data-left="{row.rule}">')[1].split("<")[0]

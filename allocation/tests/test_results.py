@@ -400,8 +400,21 @@ def test_the_cycle_and_home_pages_link_to_results_only_once_certified(official, 
 
 # --- no other channel shows totals or winners before certification --------------------------------------
 # ("results" is left out: it is the key of a paginated list.)
-RESULT_KEYS = {"votes", "vote_count", "votes_count", "selected", "funded", "winner", "winners", "budget_used",
-               "budget_left", "result", "tally", "output", "output_hash"}  # fmt: skip
+RESULT_KEYS = {
+    "votes",
+    "vote_count",
+    "votes_count",
+    "selected",
+    "funded",
+    "winner",
+    "winners",
+    "budget_used",
+    "budget_left",
+    "result",
+    "tally",
+    "output",
+    "output_hash",
+}
 
 
 def result_keys(data) -> set[str]:
@@ -429,8 +442,12 @@ def test_project_pages_and_api_show_no_votes_before_certification(official, clie
     world = results_world(official, certify=False)
     login_as(client, role)
     project = world.projects["A-01"]
-    html_urls = [reverse("project_list", args=[world.cycle.slug]), reverse("project_detail", args=[project.pk]),
-                 reverse("cycle_detail", args=[world.cycle.slug]), reverse("home")]  # fmt: skip
+    html_urls = [
+        reverse("project_list", args=[world.cycle.slug]),
+        reverse("project_detail", args=[project.pk]),
+        reverse("cycle_detail", args=[world.cycle.slug]),
+        reverse("home"),
+    ]
     for url in html_urls:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -446,9 +463,14 @@ def test_project_pages_and_api_show_no_votes_before_certification(official, clie
 def test_ballot_and_cycle_api_show_no_votes_before_certification(official, client):
     world = results_world(official, certify=False)
     slug = world.cycle.slug
-    for url in (reverse("ballot-list", args=[slug]), reverse("ballot-detail", args=[slug, "A"]),
-                reverse("cycle-list"), reverse("cycle-detail", args=[slug]), reverse("district-list", args=[slug]),
-                reverse("district-detail", args=[slug, "A"])):  # fmt: skip
+    for url in (
+        reverse("ballot-list", args=[slug]),
+        reverse("ballot-detail", args=[slug, "A"]),
+        reverse("cycle-list"),
+        reverse("cycle-detail", args=[slug]),
+        reverse("district-list", args=[slug]),
+        reverse("district-detail", args=[slug, "A"]),
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert result_keys(response.json()) == set(), url

@@ -155,13 +155,18 @@ def test_refused_while_a_provisional_ballot_is_pending(official):
     def provisional(world):
         result = services.ballot_cast(
             voter=services.Voter(
-                identity_key=crypto.identity_key("checkin", "lib-1"), channel="kiosk", verification="checkin",
-                site="Library", name="Ana Díaz", address="1 Grove St", date_of_birth=date(1980, 5, 17),
+                identity_key=crypto.identity_key("checkin", "lib-1"),
+                channel="kiosk",
+                verification="checkin",
+                site="Library",
+                name="Ana Díaz",
+                address="1 Grove St",
+                date_of_birth=date(1980, 5, 17),
                 provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED,
             ),
             district=world.district("A"),
             ballot=methods.Ballot(choices=("A-02",)),
-        )  # fmt: skip
+        )
         assert result.provisional
 
     world = counting_world(official, before_close=provisional)
@@ -370,8 +375,11 @@ def test_the_tie_break_is_declared_before_voting_and_audited(official):
     cycle = lottery.cycle_tie_break_set(actor=official, cycle=cycle, tie_break="lottery", reason="Board decision.")
     assert Cycle.objects.get(pk=cycle.pk).tie_break == TieBreak.LOTTERY
     [event] = events(cycle, "cycle.tie_break")
-    assert (event.before, event.after, event.reason) == ({"tie_break": "declared"}, {"tie_break": "lottery"},
-                                                         "Board decision.")  # fmt: skip
+    assert (event.before, event.after, event.reason) == (
+        {"tie_break": "declared"},
+        {"tie_break": "lottery"},
+        "Board decision.",
+    )
 
 
 def test_a_declared_lottery_blocks_the_tally_until_the_draw(official):
@@ -406,8 +414,11 @@ def test_the_draw_decides_the_tie_and_is_reproducible(official):
 
 def test_the_draw_is_recorded_once_and_checked(official, auditor):
     world = lottery_world(official)
-    for seed, message in [("", lottery.MSG_SEED_REQUIRED), ("x" * 101, lottery.MSG_SEED_TOO_LONG % {"max": 100}),
-                          ("7\x00 8", lottery.MSG_SEED_PRINTABLE)]:  # fmt: skip
+    for seed, message in [
+        ("", lottery.MSG_SEED_REQUIRED),
+        ("x" * 101, lottery.MSG_SEED_TOO_LONG % {"max": 100}),
+        ("7\x00 8", lottery.MSG_SEED_PRINTABLE),
+    ]:
         with pytest.raises(ValidationFailed) as exc:
             lottery.cycle_lottery_draw(actor=official, cycle=world.cycle, seed=seed)
         assert exc.value.extra == {"seed": [message]}

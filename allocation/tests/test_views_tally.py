@@ -38,8 +38,9 @@ ROLES = ("anonymous", "resident", "volunteer", "vetting_staff", "official", "off
 def client_for(role: str) -> Client:
     client = Client()
     if role != "anonymous":
-        client.force_login(user_with_role("official", mfa=False) if role == "official_without_mfa"
-                           else user_with_role(role))  # fmt: skip
+        client.force_login(
+            user_with_role("official", mfa=False) if role == "official_without_mfa" else user_with_role(role)
+        )
     return client
 
 
@@ -172,8 +173,9 @@ def test_during_voting_nothing_runs(staff, official):
 
 def test_blockers_in_plain_words_and_no_run_while_blocked(staff, world, official):
     site = VotingSite.objects.create(cycle=world.cycle, name="Library", address="1 Main St")
-    PaperBatch.objects.create(district=world.district("A"), site=site, label="Box 1", voted_on=date(2026, 5, 2),
-                              issued=10)  # fmt: skip
+    PaperBatch.objects.create(
+        district=world.district("A"), site=site, label="Box 1", voted_on=date(2026, 5, 2), issued=10
+    )
     page = html(staff.get(url(world.cycle)))
     assert "1 paper ballot batch is not reconciled yet." in page
     assert action(url(world.cycle, "staff_tally_run")) not in page
@@ -310,7 +312,9 @@ def test_withdraw_publishes_the_revised_result(staff, official):
     assert "Contaminated soil." in page and "Revised after a project was withdrawn" in page
     revised = services.district_result(world.district("A"))
     assert revised.kind == DistrictResult.Kind.REVISED and json.loads(revised.run.output)["selected"] == [
-        "A-02", "A-03"]  # fmt: skip
+        "A-02",
+        "A-03",
+    ]
     assert AuditEvent.objects.filter(action="project.withdraw", object_id=str(a01.pk)).count() == 1
     assert_roll_matches_ballots()
 

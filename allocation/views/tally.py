@@ -129,8 +129,15 @@ def staff_tally_run(request, slug):
     def call(cycle, data):
         services.tally_request(actor=request.user, cycle=cycle, compare=data["rules"] == "compare")
 
-    return _act(request, slug, key="run", form=TallyRunForm, call=call, anchor="progress",
-                done=_("The tally has been asked for. Each district's progress is shown below."))  # fmt: skip
+    return _act(
+        request,
+        slug,
+        key="run",
+        form=TallyRunForm,
+        call=call,
+        anchor="progress",
+        done=_("The tally has been asked for. Each district's progress is shown below."),
+    )
 
 
 @require_POST
@@ -138,8 +145,15 @@ def staff_tally_certify(request, slug):
     def call(cycle, data):
         services.cycle_certify(actor=request.user, cycle=cycle, reason=data["reason"].strip())
 
-    return _act(request, slug, key="certify", form=CertifyForm, call=call, anchor="published",
-                done=_("The results are certified and published."))  # fmt: skip
+    return _act(
+        request,
+        slug,
+        key="certify",
+        form=CertifyForm,
+        call=call,
+        anchor="published",
+        done=_("The results are certified and published."),
+    )
 
 
 @require_POST
@@ -147,8 +161,9 @@ def staff_tally_tie_break(request, slug):
     def call(cycle, data):
         lottery.cycle_tie_break_set(actor=request.user, cycle=cycle, tie_break=data["tie_break"], reason=data["reason"])
 
-    return _act(request, slug, key="tie_break", form=TieBreakForm, call=call, anchor="ties",
-                done=_("The tie-break is saved."))  # fmt: skip
+    return _act(
+        request, slug, key="tie_break", form=TieBreakForm, call=call, anchor="ties", done=_("The tie-break is saved.")
+    )
 
 
 @require_POST
@@ -156,8 +171,15 @@ def staff_tally_draw(request, slug):
     def call(cycle, data):
         lottery.cycle_lottery_draw(actor=request.user, cycle=cycle, seed=data["seed"])
 
-    return _act(request, slug, key="draw", form=LotteryDrawForm, call=call, anchor="ties",
-                done=_("The draw is recorded. Ties will follow the order it gives."))  # fmt: skip
+    return _act(
+        request,
+        slug,
+        key="draw",
+        form=LotteryDrawForm,
+        call=call,
+        anchor="ties",
+        done=_("The draw is recorded. Ties will follow the order it gives."),
+    )
 
 
 @require_POST

@@ -51,8 +51,17 @@ def results_world(official, *, ballots_a: int = 12, ballots_b: int = 11, kiosk_a
         cast(world, "A", codes["A"][: 1 + n % 3], key=f"a-{n}")
     for n in range(kiosk_a):
         checkin = {"site": "Library", "id_seen": "license"}
-        cast(world, "A", [codes["A"][n % 3]], key=f"kiosk-{n}", channel="kiosk", name=f"Kiosk Voter {n}",
-             address=f"{n} Kiosk Street", site="Library", checkin=checkin)  # fmt: skip
+        cast(
+            world,
+            "A",
+            [codes["A"][n % 3]],
+            key=f"kiosk-{n}",
+            channel="kiosk",
+            name=f"Kiosk Voter {n}",
+            address=f"{n} Kiosk Street",
+            site="Library",
+            checkin=checkin,
+        )
     for n in range(ballots_b):
         cast(world, "B", codes["B"][n % 3 :][:2], key=f"b-{n}")
     close_voting(world)
@@ -68,8 +77,13 @@ def public_id(ballot) -> str:
 
 
 def person_details(n: int) -> dict:
-    return {"name": f"Personal Name {n}", "email": f"personal{n}@example.org", "phone": f"+1201555{n:04d}",
-            "address": f"{n} Secret Avenue", "born": date(1970, 1, 1 + n % 28)}  # fmt: skip
+    return {
+        "name": f"Personal Name {n}",
+        "email": f"personal{n}@example.org",
+        "phone": f"+1201555{n:04d}",
+        "address": f"{n} Secret Avenue",
+        "born": date(1970, 1, 1 + n % 28),
+    }
 
 
 # --- tampering ------------------------------------------------------------------------------------------

@@ -81,18 +81,30 @@ def certified_with_people(official, *, extra_cycle=None):
     for n in range(PEOPLE):
         details = person_details(n)
         services.ballot_cast(
-            voter=voter(f"person-{n}", channel="kiosk", born=details["born"], name=details["name"],
-                        email=details["email"], phone=details["phone"], address=details["address"], site="Library",
-                        checkin={"desk": "Library check-in desk", "id_seen": "license"},
-                        provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED if n == 0 else "",
-                        provisional_note=f"{details['name']} had no ID" if n == 0 else ""),
+            voter=voter(
+                f"person-{n}",
+                channel="kiosk",
+                born=details["born"],
+                name=details["name"],
+                email=details["email"],
+                phone=details["phone"],
+                address=details["address"],
+                site="Library",
+                checkin={"desk": "Library check-in desk", "id_seen": "license"},
+                provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED if n == 0 else "",
+                provisional_note=f"{details['name']} had no ID" if n == 0 else "",
+            ),
             district=world.district("A" if n % 2 else "B"),
             ballot=methods.Ballot(choices=("A-01",) if n % 2 else ("B-03",)),
-        )  # fmt: skip
+        )
     PhoneChallenge.objects.create(phone_hash="p" * 64, code_hash="c" * 64, expires_at=timezone.now())
     VerificationAttempt.objects.create(kind="sms_send", key_hash="k" * 64)
-    Notification.objects.create(kind="vote.confirmation", address=person_details(1)["email"], subject="s",
-                                body=f"Thanks {person_details(1)['name']}")  # fmt: skip
+    Notification.objects.create(
+        kind="vote.confirmation",
+        address=person_details(1)["email"],
+        subject="s",
+        body=f"Thanks {person_details(1)['name']}",
+    )
     if extra_cycle is not None:
         extra_cycle(world)
     close_voting(world)
@@ -113,7 +125,7 @@ def text_of_every_row() -> str:
                 for f in model._meta.concrete_fields
                 if isinstance(f, models.CharField | models.TextField | models.JSONField | models.DateField)
             ]
-            chunks.extend(str(row) for row in model.objects.values_list(*fields))  # fmt: skip
+            chunks.extend(str(row) for row in model.objects.values_list(*fields))
     return "\n".join(chunks)
 
 
@@ -182,8 +194,16 @@ def test_an_identity_still_on_another_open_cycles_roll_is_kept(official):
     def vote_elsewhere(world):
         second = voting_world(official)
         details = person_details(3)
-        cast(second, "A", ["A-01"], key="person-3", channel="kiosk", born=details["born"], name=details["name"],
-             address=details["address"])  # fmt: skip
+        cast(
+            second,
+            "A",
+            ["A-01"],
+            key="person-3",
+            channel="kiosk",
+            born=details["born"],
+            name=details["name"],
+            address=details["address"],
+        )
         other["world"] = second
 
     world = certified_with_people(official, extra_cycle=vote_elsewhere)
@@ -292,9 +312,15 @@ def _photo(name: str) -> SimpleUploadedFile:
 
 def _account_voter(user, *, address: str) -> services.Voter:
     return services.Voter(
-        identity_key=crypto.identity_key("account", str(user.pk)), channel="online", verification="account",
-        name=user.full_name, email=user.email, date_of_birth=MARK_BORN, address=address, notify_user=user,
-    )  # fmt: skip
+        identity_key=crypto.identity_key("account", str(user.pk)),
+        channel="online",
+        verification="account",
+        name=user.full_name,
+        email=user.email,
+        date_of_birth=MARK_BORN,
+        address=address,
+        notify_user=user,
+    )
 
 
 def _cast(world, district: str, who: services.Voter, choice: str):
@@ -331,11 +357,18 @@ def marked_cycle(official, vetting_staff, client):
     world = World(cycle=p_move(cycle, official, Phase.VETTING), official=official)
     for code, items in PROJECTS.items():
         paper_idea = p_services.idea_submit_paper(
-            actor=official, cycle=world.cycle, data=idea_input(world.cycle, district=ward(world.cycle, code)),
-            proposer_name=f"Proposer {MARK}", proposer_contact=MARK_PHONE,
-        )  # fmt: skip
-        p_services.review_record(actor=vetting_staff, idea=paper_idea, feasibility="feasible",
-                                 internal_notes=f"Spoke with {MARK} on {MARK_PHONE}")  # fmt: skip
+            actor=official,
+            cycle=world.cycle,
+            data=idea_input(world.cycle, district=ward(world.cycle, code)),
+            proposer_name=f"Proposer {MARK}",
+            proposer_contact=MARK_PHONE,
+        )
+        p_services.review_record(
+            actor=vetting_staff,
+            idea=paper_idea,
+            feasibility="feasible",
+            internal_notes=f"Spoke with {MARK} on {MARK_PHONE}",
+        )
         for project_code, cost in items:
             world.projects[project_code] = make_project(
                 world.cycle, official, [paper_idea], code=project_code, cost=cost, district=code
@@ -353,15 +386,26 @@ def marked_cycle(official, vetting_staff, client):
     code = re.search(r"\d{7}", second.body).group()
     verified = verification.phone_challenge_verify(phone=MARK_PHONE, code=code, client_key="198.51.100.7")
     phone_voter = services.Voter(
-        identity_key=verified.identity_key, channel="phone", verification="sms", phone=MARK_PHONE,
-        name=f"Phone {MARK}", date_of_birth=MARK_BORN, address=f"2 {MARK} Street",
-    )  # fmt: skip
+        identity_key=verified.identity_key,
+        channel="phone",
+        verification="sms",
+        phone=MARK_PHONE,
+        name=f"Phone {MARK}",
+        date_of_birth=MARK_BORN,
+        address=f"2 {MARK} Street",
+    )
     _cast(world, "B", phone_voter, "B-03")
     kiosk_voter = voter(
-        "kiosk-1", channel="kiosk", born=MARK_BORN, name=f"Kiosk {MARK}", address=f"3 {MARK} Street",
-        site="Library", checkin={"desk": f"{MARK} desk", "id_seen": "license"},
-        provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED, provisional_note=f"{MARK} had no ID",
-    )  # fmt: skip
+        "kiosk-1",
+        channel="kiosk",
+        born=MARK_BORN,
+        name=f"Kiosk {MARK}",
+        address=f"3 {MARK} Street",
+        site="Library",
+        checkin={"desk": f"{MARK} desk", "id_seen": "license"},
+        provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED,
+        provisional_note=f"{MARK} had no ID",
+    )
     _cast(world, "A", kiosk_voter, "A-02")
     # Her twin, same name, birthday and address, with a printed code: a possible duplicate.
     twin = voter("code-1", channel="code", born=MARK_BORN, name=f"Kiosk {MARK}", address=f"3 {MARK} Street")
@@ -369,11 +413,17 @@ def marked_cycle(official, vetting_staff, client):
     # A paper box of one sheet, which the two keyers read differently (an official settles it below).
     site = sites.voting_site_create(actor=official, cycle=world.cycle, name="Town hall")
     today = timezone.localdate(timezone=ZoneInfo(world.cycle.time_zone))
-    batch = paper.paper_batch_create(actor=official, district=world.district("A"), site=site, label="Box 1",
-                                     voted_on=today, issued=1)  # fmt: skip
+    batch = paper.paper_batch_create(
+        actor=official, district=world.district("A"), site=site, label="Box 1", voted_on=today, issued=1
+    )
     for pass_no, choice in ((1, "A-01"), (2, "A-02")):
-        paper.paper_sheet_key(actor=user_with_role("volunteer"), batch=batch, pass_no=pass_no, sheet=1,
-                              marks=paper.SheetMarks(picks=[choice]))  # fmt: skip
+        paper.paper_sheet_key(
+            actor=user_with_role("volunteer"),
+            batch=batch,
+            pass_no=pass_no,
+            sheet=1,
+            marks=paper.SheetMarks(picks=[choice]),
+        )
 
     # Sessions: a logged-in resident, a verified phone voter, a kiosk's checked-in voter.
     client.force_login(alice)
@@ -391,13 +441,21 @@ def marked_cycle(official, vetting_staff, client):
     close_voting(world)
     # Officials' notes on the duplicate group and on the provisional ballots (kept in the audit log).
     duplicate_review_record(
-        actor=official, cycle=world.cycle, decision="distinct", note=f"{MARK} and her twin",
+        actor=official,
+        cycle=world.cycle,
+        decision="distinct",
+        note=f"{MARK} and her twin",
         match_key=crypto.match_key(name=f"Kiosk {MARK}", date_of_birth=MARK_BORN, address=f"3 {MARK} Street"),
-    )  # fmt: skip
+    )
     for provisional in ProvisionalBallot.objects.filter(cycle=world.cycle):
         provisional_accept(actor=official, provisional=provisional, note=f"ID checked later with {MARK}")
-    paper.paper_sheet_resolve(actor=official, batch=batch, sheet=1, marks=paper.SheetMarks(picks=["A-01"]),
-                              note=f"{MARK} wrote her name on the sheet")  # fmt: skip
+    paper.paper_sheet_resolve(
+        actor=official,
+        batch=batch,
+        sheet=1,
+        marks=paper.SheetMarks(picks=["A-01"]),
+        note=f"{MARK} wrote her name on the sheet",
+    )
     paper.paper_batch_reconcile(actor=official, batch=batch)
     certify(world)
     return world, {"alice": alice, "bob": bob, "carol": carol, "unrelated_session": unrelated.session_key}
@@ -438,8 +496,11 @@ def test_after_the_archive_no_personal_data_is_left_anywhere(
     world, people = marked_cycle(official, vetting_staff, client)
     before = database_text()
     assert set(marked_hits(before)) == set(MARKERS)  # the markers really are in the database …
-    in_the_log = {e.action for e in AuditEvent.objects.filter(cycle_id=world.cycle.pk) if marked_hits(str(e.after))
-                  or marked_hits(e.reason)}  # fmt: skip
+    in_the_log = {
+        e.action
+        for e in AuditEvent.objects.filter(cycle_id=world.cycle.pk)
+        if marked_hits(str(e.after)) or marked_hits(e.reason)
+    }
     assert in_the_log >= {
         "idea.submitted",
         "review.recorded",

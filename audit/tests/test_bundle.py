@@ -59,8 +59,16 @@ def test_the_demo_bundle_holds_exactly_the_documented_files_and_verifies(demo_bu
     files = bundle_files(demo_bundle)
     cycle = Cycle.objects.get(slug=DEMO_SLUG)
     wards = sorted(cycle.districts.filter(ballot_design__isnull=False).values_list("code", flat=True))
-    expected = {"manifest.json", "ballots.csv", "design.json", "tally_runs.json", "turnout.json", "paper.json",
-                "audit_log.jsonl", *(f"{code}.pb" for code in wards)}  # fmt: skip
+    expected = {
+        "manifest.json",
+        "ballots.csv",
+        "design.json",
+        "tally_runs.json",
+        "turnout.json",
+        "paper.json",
+        "audit_log.jsonl",
+        *(f"{code}.pb" for code in wards),
+    }
     assert set(files) == expected
     rows = csv_rows(files["ballots.csv"])
     assert rows[0] == BALLOTS_HEADER
@@ -259,10 +267,16 @@ def test_the_receipt_hash_in_the_auditor_bundle_is_the_voters_receipt(official, 
 # --- the public record: no receipts, small cells merged ----------------------------------------------------------
 def test_merge_small_leaves_no_published_group_below_the_threshold():
     assert merge_small({"online": 50, "kiosk": 3}, 10) == {"online": OTHER, "kiosk": OTHER}
-    assert merge_small({"online": 50, "kiosk": 3, "paper": 12}, 10) == {"online": "online", "kiosk": OTHER,
-                                                                        "paper": OTHER}  # fmt: skip
-    assert merge_small({"online": 50, "kiosk": 3, "phone": 8}, 10) == {"online": "online", "kiosk": OTHER,
-                                                                       "phone": OTHER}  # fmt: skip
+    assert merge_small({"online": 50, "kiosk": 3, "paper": 12}, 10) == {
+        "online": "online",
+        "kiosk": OTHER,
+        "paper": OTHER,
+    }
+    assert merge_small({"online": 50, "kiosk": 3, "phone": 8}, 10) == {
+        "online": "online",
+        "kiosk": OTHER,
+        "phone": OTHER,
+    }
     assert merge_small({"online": 50, "paper": 10}, 10) == {"online": "online", "paper": "paper"}
     assert merge_small({"online": 4}, 10) == {"online": OTHER}  # a district this small is published whole
 
@@ -358,13 +372,15 @@ def test_paper_batches_are_in_the_bundle_and_small_ones_only_as_counts_in_public
         cast(world, "A", ["A-01"], key=f"online-{n}")
     site = sites.voting_site_create(actor=official, cycle=world.cycle, name="Library")
     today = timezone.localdate(timezone=ZoneInfo(world.cycle.time_zone))
-    batch = paper.paper_batch_create(actor=official, district=world.district("A"), site=site, label="Box 1",
-                                     voted_on=today, issued=3)  # fmt: skip
+    batch = paper.paper_batch_create(
+        actor=official, district=world.district("A"), site=site, label="Box 1", voted_on=today, issued=3
+    )
     keyers = (user_with_role("volunteer"), user_with_role("volunteer"))
     for pass_no, keyer in zip((1, 2), keyers, strict=True):
         for sheet, picks in enumerate((["A-02"], ["A-03"], ["A-02", "A-03"]), start=1):
-            paper.paper_sheet_key(actor=keyer, batch=batch, pass_no=pass_no, sheet=sheet,
-                                  marks=paper.SheetMarks(picks=picks))  # fmt: skip
+            paper.paper_sheet_key(
+                actor=keyer, batch=batch, pass_no=pass_no, sheet=sheet, marks=paper.SheetMarks(picks=picks)
+            )
     close_voting(world)
     paper.paper_batch_reconcile(actor=official, batch=batch)
     certify(world)

@@ -74,14 +74,14 @@ def record(tmp_path):
             object_id="/staff/",
             after={"method": "POST", "path": "/staff/"},
             reason="You need a staff role.",
-        ),  # fmt: skip
+        ),
         _legacy(
             actor_id=vetting_staff.pk,
             action="review.recorded",
             object_type="cycle",
             object_id=cycle.pk,
             after={"feasibility": "feasible", "internal_notes": LEGACY_NOTE},
-        ),  # fmt: skip
+        ),
         _legacy(
             actor_id=official.pk,
             action="cycle.updated",
@@ -89,10 +89,14 @@ def record(tmp_path):
             object_id=cycle.pk,
             after={"name": "Renamed"},
             ip=LEGACY_IP,
-        ),  # fmt: skip
+        ),
     ]
-    for user, role in ((author, "resident"), (neighbour, "resident"), (official, "official"),
-                       (vetting_staff, "vetting_staff")):  # fmt: skip
+    for user, role in (
+        (author, "resident"),
+        (neighbour, "resident"),
+        (official, "official"),
+        (vetting_staff, "vetting_staff"),
+    ):
         role_add(user, role)
     idea = submit(cycle, author)
     proposals_services.idea_endorse(actor=neighbour, idea=idea)
@@ -101,15 +105,19 @@ def record(tmp_path):
     submit(other, neighbour, title=OTHER_CYCLE_TITLE)
     cycle = move(cycle, official, "vetting")
     proposals_services.review_record(
-        actor=vetting_staff, idea=idea, feasibility="feasible", public_reason="A good place for benches.",
+        actor=vetting_staff,
+        idea=idea,
+        feasibility="feasible",
+        public_reason="A good place for benches.",
         internal_notes=INTERNAL_NOTE,
-    )  # fmt: skip
+    )
     world = World(cycle=cycle, official=official)
     for code in "AB":
         source = paper_idea(cycle, official, code)
         for project_code, cost in PROJECTS[code]:
-            world.projects[project_code] = make_project(cycle, official, [source], code=project_code, cost=cost,
-                                                        district=code)  # fmt: skip
+            world.projects[project_code] = make_project(
+                cycle, official, [source], code=project_code, cost=cost, district=code
+            )
     design(world, {})
     open_voting(world)
     for n in range(12):
@@ -119,23 +127,33 @@ def record(tmp_path):
     # official settles it with a note.
     site = sites.voting_site_create(actor=official, cycle=world.cycle, name="Library")
     voted_on = timezone.localdate(timezone=ZoneInfo(cycle.time_zone))
-    batch = paper.paper_batch_create(actor=official, district=world.district("A"), site=site, label="Box 1",
-                                     voted_on=voted_on, issued=10)  # fmt: skip
+    batch = paper.paper_batch_create(
+        actor=official, district=world.district("A"), site=site, label="Box 1", voted_on=voted_on, issued=10
+    )
     keyers = (user_with_role("volunteer"), user_with_role("volunteer"))
     for pass_no, keyer in zip((1, 2), keyers, strict=True):
         for sheet in range(1, 11):
             choice = "A-03" if (sheet, pass_no) == (1, 2) else "A-02"
-            paper.paper_sheet_key(actor=keyer, batch=batch, pass_no=pass_no, sheet=sheet,
-                                  marks=paper.SheetMarks(picks=[choice]))  # fmt: skip
+            paper.paper_sheet_key(
+                actor=keyer, batch=batch, pass_no=pass_no, sheet=sheet, marks=paper.SheetMarks(picks=[choice])
+            )
     close_voting(world)
-    paper.paper_sheet_resolve(actor=official, batch=batch, sheet=1, marks=paper.SheetMarks(picks=["A-02"]),
-                              note=PAPER_NOTE)  # fmt: skip
+    paper.paper_sheet_resolve(
+        actor=official, batch=batch, sheet=1, marks=paper.SheetMarks(picks=["A-02"]), note=PAPER_NOTE
+    )
     paper.paper_batch_reconcile(actor=official, batch=batch)
     certify(world)
     auditor = bundle_write(cycle=world.cycle, out=tmp_path / "auditor.zip").path
     public = bundle_write(cycle=world.cycle, out=tmp_path / "public.zip", public=True).path
-    return {"cycle": world.cycle, "other": other, "residents": (author, neighbour), "legacy": legacy,
-            "auditor": auditor, "public": public, "tmp": tmp_path}  # fmt: skip
+    return {
+        "cycle": world.cycle,
+        "other": other,
+        "residents": (author, neighbour),
+        "legacy": legacy,
+        "auditor": auditor,
+        "public": public,
+        "tmp": tmp_path,
+    }
 
 
 def _lines(path) -> list[dict]:
@@ -205,8 +223,12 @@ def test_the_public_record_publishes_only_this_cycles_events_without_residents_i
     # without its client IP (its content cannot be re-hashed then; its links still are).
     legacy = {line["id"]: line for line in lines[:3]}
     refusal, note, change = record["legacy"]
-    assert legacy[refusal.pk] == {"id": refusal.pk, "prev_hash": refusal.prev_hash, "hash": refusal.hash,
-                                  "withheld": True}  # fmt: skip
+    assert legacy[refusal.pk] == {
+        "id": refusal.pk,
+        "prev_hash": refusal.prev_hash,
+        "hash": refusal.hash,
+        "withheld": True,
+    }
     assert legacy[note.pk]["withheld"] is True
     assert (legacy[change.pk]["after"], legacy[change.pk]["ip"], legacy[change.pk]["redacted"]) == (
         {"name": "Renamed"},
@@ -237,8 +259,9 @@ def test_a_changed_withheld_part_is_caught_in_the_auditors_bundle(record):
     assert f"breaks at event {lines[at]['id']}: the withheld values do not match their digest" in detail
 
 
-@pytest.mark.parametrize("tamper", ["removed", "reordered", "withheld_as_this_cycle", "moved_to_another_cycle",
-                                    "passed_off_as_old"])  # fmt: skip
+@pytest.mark.parametrize(
+    "tamper", ["removed", "reordered", "withheld_as_this_cycle", "moved_to_another_cycle", "passed_off_as_old"]
+)
 def test_a_removed_reordered_or_hidden_event_is_caught(record, tamper):
     lines = _lines(record["public"])
     at = _first_shown(lines, "cycle.phase_changed")

@@ -141,8 +141,9 @@ def test_every_auditor_download_is_an_audit_event(official, auditor, django_capt
 
 
 @pytest.mark.parametrize("role", ["resident", "volunteer", "vetting_staff", "official_without_mfa"])
-def test_no_one_else_requests_or_downloads_the_auditor_bundle(official, auditor, role, request,
-                                                              django_capture_on_commit_callbacks):  # fmt: skip
+def test_no_one_else_requests_or_downloads_the_auditor_bundle(
+    official, auditor, role, request, django_capture_on_commit_callbacks
+):
     world = results_world(official)
     with django_capture_on_commit_callbacks(execute=True):
         bundle = services.bundle_request(actor=auditor, cycle=world.cycle)

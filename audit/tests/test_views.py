@@ -27,8 +27,15 @@ OFFICIALS = {"official"}
 
 @pytest.fixture
 def users(resident, volunteer, vetting_staff, official, official_without_mfa, auditor):
-    return {"anonymous": None, "resident": resident, "volunteer": volunteer, "vetting_staff": vetting_staff,
-            "official": official, "official_without_mfa": official_without_mfa, "auditor": auditor}  # fmt: skip
+    return {
+        "anonymous": None,
+        "resident": resident,
+        "volunteer": volunteer,
+        "vetting_staff": vetting_staff,
+        "official": official,
+        "official_without_mfa": official_without_mfa,
+        "auditor": auditor,
+    }
 
 
 def client_for(user) -> Client:
@@ -74,9 +81,13 @@ def test_html_permissions_matrix(role, users, counting_world, denials):
         ("get", reverse("audit_receipt", args=[slug]), {}, AUDITORS),
         ("post", reverse("audit_receipt", args=[slug]), {"code": code_for_lookup}, AUDITORS),
         ("get", reverse("staff_ballot_void", args=[slug]), {}, OFFICIALS),
-        ("post", reverse("staff_ballot_void", args=[slug]),
-         {"district": "A", "ballot_id": public_id(ballot), "reason": "Keying error"}, OFFICIALS),
-    ]  # fmt: skip
+        (
+            "post",
+            reverse("staff_ballot_void", args=[slug]),
+            {"district": "A", "ballot_id": public_id(ballot), "reason": "Keying error"},
+            OFFICIALS,
+        ),
+    ]
     for method, path, data, allowed in pages:
         bundles, voids = Bundle.objects.count(), BallotVoid.objects.count()
         denied, events = len(denials()), AuditEvent.objects.count()
@@ -277,9 +288,14 @@ def test_api_permissions_matrix(role, users, counting_world, denials):
         ("get", reverse("api-audit-bundle-detail", args=[world.bundle.pk]), None, AUDITORS, 200),
         ("get", reverse("api-audit-bundle-download", args=[world.bundle.pk]), None, AUDITORS, 200),
         ("post", reverse("api-audit-receipt-lookup", args=[slug]), {"code": "0000-0000"}, AUDITORS, 200),
-        ("post", reverse("api-audit-ballot-void", args=[slug]),
-         {"district": "A", "ballot_id": public_id(ballot), "reason": "Keying error"}, OFFICIALS, 201),
-    ]  # fmt: skip
+        (
+            "post",
+            reverse("api-audit-ballot-void", args=[slug]),
+            {"district": "A", "ballot_id": public_id(ballot), "reason": "Keying error"},
+            OFFICIALS,
+            201,
+        ),
+    ]
     for method, path, data, allowed, ok in calls:
         bundles, voids = Bundle.objects.count(), BallotVoid.objects.count()
         denied, events = len(denials()), AuditEvent.objects.count()
@@ -308,8 +324,9 @@ def test_api_bundle_and_receipt(auditor, official, django_capture_on_commit_call
     detail = client.get(reverse("api-audit-bundle-detail", args=[response.json()["id"]])).json()
     assert detail["status"] == "ready" and detail["progress"] == 100
     assert detail["download"] == reverse("api-audit-bundle-download", args=[detail["id"]])
-    found = client.post(reverse("api-audit-receipt-lookup", args=[world.cycle.slug]), {"code": code},
-                        content_type="application/json").json()  # fmt: skip
+    found = client.post(
+        reverse("api-audit-receipt-lookup", args=[world.cycle.slug]), {"code": code}, content_type="application/json"
+    ).json()
     ballot = Ballot.objects.get(receipt_hash=crypto.receipt_hash(code))
     assert found == {"found": True, "ballot_id": public_id(ballot), "district": "A", "status": "counted"}
 
@@ -334,13 +351,19 @@ def test_api_void_errors(official):
     ballot = Ballot.objects.filter(district__code="A").order_by("id").first()
     client = client_for(official)
     url = reverse("api-audit-ballot-void", args=[world.cycle.slug])
-    response = client.post(url, {"district": "A", "ballot_id": public_id(ballot), "reason": " "},
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        url, {"district": "A", "ballot_id": public_id(ballot), "reason": " "}, content_type="application/json"
+    )
     assert response.status_code == 400 and "reason" in response.json()["errors"]
     response = client.post(url, {"district": "A", "ballot_id": "nope", "reason": "x"}, content_type="application/json")
     assert response.status_code == 404
-    assert client.post(url, {"district": "A", "ballot_id": public_id(ballot), "reason": "x"},
-                       content_type="application/json").status_code == 201  # fmt: skip
-    second = client.post(url, {"district": "A", "ballot_id": public_id(ballot), "reason": "x"},
-                         content_type="application/json")  # fmt: skip
+    assert (
+        client.post(
+            url, {"district": "A", "ballot_id": public_id(ballot), "reason": "x"}, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    second = client.post(
+        url, {"district": "A", "ballot_id": public_id(ballot), "reason": "x"}, content_type="application/json"
+    )
     assert second.status_code == 409 and second.json()["code"] == "already_void"

@@ -42,7 +42,11 @@ def test_an_official_voids_a_ballot_with_a_reason(counting, official):
     assert_roll_matches_ballots()
     event = AuditEvent.objects.get(action="ballot.void")
     assert (event.actor_id, event.object_type, event.object_id, event.reason) == (
-        official.pk, "ballot", str(ballot.pk), REASON)  # fmt: skip
+        official.pk,
+        "ballot",
+        str(ballot.pk),
+        REASON,
+    )
     assert event.after == {"cycle": counting.cycle.slug, "district": "A"}  # no voter, no identity
 
 

@@ -272,10 +272,12 @@ def test_the_schedule_reads_on_the_cycles_clock_with_the_zone_in_words(api, lang
     """9 a.m. on Jan 10 in Auckland (20:00 UTC on Jan 9) comes out with Auckland's offset."""
     auckland = ZoneInfo("Pacific/Auckland")
     CycleFactory(
-        slug="akl", phase=Phase.IDEAS, time_zone="Pacific/Auckland",
+        slug="akl",
+        phase=Phase.IDEAS,
+        time_zone="Pacific/Auckland",
         ideas_open_at=datetime(2026, 12, 1, 9, 0, tzinfo=auckland),
         vetting_open_at=datetime(2027, 1, 10, 9, 0, tzinfo=auckland),
-    )  # fmt: skip
+    )
     body = api.get("/api/v1/cycles/akl/", HTTP_ACCEPT_LANGUAGE=language).json()
     assert body["time_zone"] == "Pacific/Auckland" and body["time_zone_name"] == zone_name
     assert body["vetting_open_at"] == "2027-01-10T09:00:00+13:00"

@@ -336,12 +336,16 @@ def test_before_voting_districts_are_renamed_rebudgeted_and_added(official, phas
     cycle = CycleFactory(phase=phase, wards="AB")
     rows = _rows(cycle, A={"name": "Ward A (Downtown)", "budget": "60000"})
     services.cycle_update(
-        actor=official, cycle=cycle, districts=[*rows, DistrictInput(code="CITY", name="Citywide", budget="40000",
-                                                                       kind=District.Kind.CITYWIDE)],
-    )  # fmt: skip
+        actor=official,
+        cycle=cycle,
+        districts=[*rows, DistrictInput(code="CITY", name="Citywide", budget="40000", kind=District.Kind.CITYWIDE)],
+    )
     got = {d.code: (d.name, d.budget) for d in cycle.districts.all()}
-    assert got == {"A": ("Ward A (Downtown)", Decimal("60000.00")), "B": ("Ward B", Decimal("50000.00")),
-                   "CITY": ("Citywide", Decimal("40000.00"))}  # fmt: skip
+    assert got == {
+        "A": ("Ward A (Downtown)", Decimal("60000.00")),
+        "B": ("Ward B", Decimal("50000.00")),
+        "CITY": ("Citywide", Decimal("40000.00")),
+    }
     (event,) = cycle_events(cycle, "cycle.updated")
     assert len(event.after["districts"]) == 3
 
@@ -362,8 +366,9 @@ def test_from_voting_on_districts_and_budgets_stay_frozen(official, phase):
         )
     assert excinfo.value.extra == {"districts.2.code": [services.MSG_DISTRICT_ADD_CLOSED]}
     assert sorted(cycle.districts.values_list("code", "name", "budget")) == [
-        ("A", "Ward A", Decimal("50000.00")), ("B", "Ward B", Decimal("50000.00"))
-    ]  # fmt: skip
+        ("A", "Ward A", Decimal("50000.00")),
+        ("B", "Ward B", Decimal("50000.00")),
+    ]
     assert not AuditEvent.objects.filter(action__startswith="cycle.").exists()
 
 
@@ -832,9 +837,13 @@ def test_two_officials_moving_dates_at_once_keep_the_schedule_in_order(transacti
     database's check)."""
     now = timezone.now()
     cycle = CycleFactory(
-        phase=Phase.IDEAS, wards="A", ideas_open_at=now - timedelta(days=1), vetting_open_at=now + timedelta(days=10),
-        voting_open_at=now + timedelta(days=20), voting_close_at=now + timedelta(days=30),
-    )  # fmt: skip
+        phase=Phase.IDEAS,
+        wards="A",
+        ideas_open_at=now - timedelta(days=1),
+        vetting_open_at=now + timedelta(days=10),
+        voting_open_at=now + timedelta(days=20),
+        voting_close_at=now + timedelta(days=30),
+    )
     moves = [{"vetting_open_at": now + timedelta(days=15)}, {"voting_open_at": now + timedelta(days=12)}]
     barrier = threading.Barrier(2, timeout=10)
     saved, refused, errors = [], [], []

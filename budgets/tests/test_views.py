@@ -262,8 +262,14 @@ def test_a_city_with_fewer_wards_leaves_the_offered_rows_as_they_are(official_cl
     post = _create_post(districts=[("A", "Ward A", "50000"), ("B", "Ward B", "40000")], extra_blank=0)
     offered = ["C", "D", "E", "F"]
     for i, code in enumerate(offered, start=2):
-        post.update({f"districts-{i}-code": code, f"districts-{i}-name": f"Ward {code}", f"districts-{i}-kind": "ward",
-                     f"districts-{i}-budget": ""})  # fmt: skip
+        post.update(
+            {
+                f"districts-{i}-code": code,
+                f"districts-{i}-name": f"Ward {code}",
+                f"districts-{i}-kind": "ward",
+                f"districts-{i}-budget": "",
+            }
+        )
     post["districts-TOTAL_FORMS"] = post["districts-INITIAL_FORMS"] = "6"
     response = official_client.post(reverse("staff_cycle_create"), post)
     assert response.status_code == 302, response.content.decode()
@@ -424,21 +430,39 @@ def _edit_form_post(cycle, *, new_districts=(), reason="", **fields):
     """What the edit page posts when nothing is changed but ``fields`` (and new district rows).
     Disabled inputs are not sent by browsers: they are left out here too."""
     data = {
-        "name": cycle.name, "slug": cycle.slug, "description": cycle.description, "time_zone": cycle.time_zone,
-        "currency": cycle.currency, "ideas_per_resident": str(cycle.ideas_per_resident), "extra_languages": "",
+        "name": cycle.name,
+        "slug": cycle.slug,
+        "description": cycle.description,
+        "time_zone": cycle.time_zone,
+        "currency": cycle.currency,
+        "ideas_per_resident": str(cycle.ideas_per_resident),
+        "extra_languages": "",
         "reason": reason,
-    }  # fmt: skip
+    }
     for field in ("ideas_open_at", "vetting_open_at", "voting_open_at", "voting_close_at"):
         value = getattr(cycle, field)
         data[field] = _local(value, cycle) if value else ""
     data.update(fields)
     districts = list(cycle.districts.order_by("kind", "code"))
     rows = [(d.pk, d.code, d.name, d.kind, str(d.budget)) for d in districts] + [(None, *row) for row in new_districts]
-    data.update({"districts-TOTAL_FORMS": str(len(rows)), "districts-INITIAL_FORMS": str(len(districts)),
-                 "districts-MIN_NUM_FORMS": "0", "districts-MAX_NUM_FORMS": "1000"})  # fmt: skip
+    data.update(
+        {
+            "districts-TOTAL_FORMS": str(len(rows)),
+            "districts-INITIAL_FORMS": str(len(districts)),
+            "districts-MIN_NUM_FORMS": "0",
+            "districts-MAX_NUM_FORMS": "1000",
+        }
+    )
     for i, (pk, code, name, kind, budget) in enumerate(rows):
-        data.update({f"districts-{i}-id": str(pk or ""), f"districts-{i}-code": code, f"districts-{i}-name": name,
-                     f"districts-{i}-kind": kind, f"districts-{i}-budget": budget})  # fmt: skip
+        data.update(
+            {
+                f"districts-{i}-id": str(pk or ""),
+                f"districts-{i}-code": code,
+                f"districts-{i}-name": name,
+                f"districts-{i}-kind": kind,
+                f"districts-{i}-budget": budget,
+            }
+        )
     return data
 
 
@@ -460,8 +484,17 @@ def test_the_edit_page_of_a_cycle_under_way_shows_what_is_frozen_and_why(officia
     page = official_client.get(reverse("staff_cycle_edit", args=[cycle.slug]))
     assert page.status_code == 200
     html = page.content.decode()
-    for open_field in ("name", "description", "vetting_open_at", "voting_open_at", "voting_close_at", "reason",
-                       "districts-0-name", "districts-0-budget", "districts-2-code"):  # fmt: skip
+    for open_field in (
+        "name",
+        "description",
+        "vetting_open_at",
+        "voting_open_at",
+        "voting_close_at",
+        "reason",
+        "districts-0-name",
+        "districts-0-budget",
+        "districts-2-code",
+    ):
         assert " disabled" not in _input(html, open_field), open_field
     for frozen in ("slug", "currency", "time_zone", "ideas_open_at", "districts-0-code", "districts-0-kind"):
         assert " disabled" in _input(html, frozen), frozen
@@ -489,9 +522,13 @@ def test_an_official_moves_a_date_renames_and_adds_a_district_while_ideas_are_op
     a = cycle.districts.get(code="A")
     new_open = cycle.voting_open_at + timedelta(days=2)
     post = _edit_form_post(
-        cycle, name="Springfield PB", voting_open_at=_local(new_open, cycle), reason="Room booked a week later.",
-        slug="tampered", new_districts=[("C", "Ward C", "ward", "30000")],
-    )  # fmt: skip
+        cycle,
+        name="Springfield PB",
+        voting_open_at=_local(new_open, cycle),
+        reason="Room booked a week later.",
+        slug="tampered",
+        new_districts=[("C", "Ward C", "ward", "30000")],
+    )
     post["districts-0-name"] = "Ward A (Downtown)"
     response = official_client.post(reverse("staff_cycle_edit", args=[cycle.slug]), post)
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -684,9 +721,11 @@ def test_a_time_typed_for_new_york_is_stored_in_utc_and_read_back_as_typed(offic
     """An official types "voting closes Jan 31, 8 p.m." for America/New_York: 01:00 UTC on Feb 1
     is stored; the edit form and the pages give 8 p.m. back, on Jan 31, with the zone in words."""
     post = _create_post(
-        ideas_open_at="2027-01-02T09:00", vetting_open_at="2027-01-10T09:00",
-        voting_open_at="2027-01-20T09:00", voting_close_at="2027-01-31T20:00",
-    )  # fmt: skip
+        ideas_open_at="2027-01-02T09:00",
+        vetting_open_at="2027-01-10T09:00",
+        voting_open_at="2027-01-20T09:00",
+        voting_close_at="2027-01-31T20:00",
+    )
     assert official_client.post(reverse("staff_cycle_create"), post).status_code == 302
     cycle = Cycle.objects.get(slug="jc-2027")
     assert cycle.voting_close_at == datetime(2027, 2, 1, 1, 0, tzinfo=ZoneInfo("UTC"))
@@ -706,10 +745,11 @@ def test_an_auckland_cycle_shows_its_own_day_and_hour(client):
     """9 a.m. on Jan 10 in Auckland is 8 p.m. on Jan 9 in UTC: the public timeline says Jan 10, 9 a.m."""
     auckland = ZoneInfo("Pacific/Auckland")
     cycle = CycleFactory(
-        phase=Phase.IDEAS, time_zone="Pacific/Auckland",
+        phase=Phase.IDEAS,
+        time_zone="Pacific/Auckland",
         ideas_open_at=datetime(2026, 12, 1, 9, 0, tzinfo=auckland),
         vetting_open_at=datetime(2027, 1, 10, 9, 0, tzinfo=auckland),
-    )  # fmt: skip
+    )
     html = client.get(reverse("cycle_detail", args=[cycle.slug])).content.decode()
     assert "Jan. 10, 2027, 9 a.m. (New Zealand Time)" in html
     assert "Jan. 9, 2027" not in html
@@ -742,9 +782,12 @@ FOLD_MESSAGE = "This time happens twice in New Zealand Time: the clocks go back 
 def test_create_refuses_a_time_the_clocks_skip_or_repeat(official_client, typed, message):
     before = _counts()
     post = _create_post(
-        time_zone="Pacific/Auckland", ideas_open_at="2027-01-10T09:00", vetting_open_at="2027-02-10T09:00",
-        voting_open_at="2027-03-01T09:00", voting_close_at=typed,
-    )  # fmt: skip
+        time_zone="Pacific/Auckland",
+        ideas_open_at="2027-01-10T09:00",
+        vetting_open_at="2027-02-10T09:00",
+        voting_open_at="2027-03-01T09:00",
+        voting_close_at=typed,
+    )
     response = official_client.post(reverse("staff_cycle_create"), post)
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -797,9 +840,11 @@ def test_a_time_next_to_the_clock_change_is_taken_as_typed(official_client):
 def test_create_refuses_schedule_dates_in_the_past(official_client):
     before = _counts()
     post = _create_post(
-        ideas_open_at="2020-01-01T09:00", vetting_open_at="2020-02-01T09:00",
-        voting_open_at="2020-03-01T09:00", voting_close_at="2020-04-01T09:00",
-    )  # fmt: skip
+        ideas_open_at="2020-01-01T09:00",
+        vetting_open_at="2020-02-01T09:00",
+        voting_open_at="2020-03-01T09:00",
+        voting_close_at="2020-04-01T09:00",
+    )
     response = official_client.post(reverse("staff_cycle_create"), post)
     assert response.status_code == 200
     html = response.content.decode()
@@ -822,24 +867,42 @@ def _edit_post(cycle, **fields):
 def test_edit_keeps_a_date_that_has_passed_but_refuses_a_new_one_in_the_past(official_client):
     past = datetime(2026, 1, 5, 9, 0, tzinfo=NEW_YORK)
     cycle = CycleFactory(
-        phase=Phase.DRAFT, wards="A", currency="USD", time_zone="America/New_York", ideas_open_at=past,
-        vetting_open_at=None, voting_open_at=None, voting_close_at=None,
-    )  # fmt: skip
+        phase=Phase.DRAFT,
+        wards="A",
+        currency="USD",
+        time_zone="America/New_York",
+        ideas_open_at=past,
+        vetting_open_at=None,
+        voting_open_at=None,
+        voting_close_at=None,
+    )
     # The passed date, left as it was: the other changes are saved.
     response = official_client.post(
         reverse("staff_cycle_edit", args=[cycle.slug]),
-        _edit_post(cycle, name="Renamed", ideas_open_at="2026-01-05T09:00", vetting_open_at="2099-01-01T09:00",
-                   voting_open_at="2099-02-01T09:00", voting_close_at="2099-03-01T09:00"),
-    )  # fmt: skip
+        _edit_post(
+            cycle,
+            name="Renamed",
+            ideas_open_at="2026-01-05T09:00",
+            vetting_open_at="2099-01-01T09:00",
+            voting_open_at="2099-02-01T09:00",
+            voting_close_at="2099-03-01T09:00",
+        ),
+    )
     assert response.status_code == 302
     cycle.refresh_from_db()
     assert cycle.name == "Renamed" and cycle.ideas_open_at == past
     # Moved to another past day: refused, nothing changes.
     response = official_client.post(
         reverse("staff_cycle_edit", args=[cycle.slug]),
-        _edit_post(cycle, name="Renamed again", ideas_open_at="2026-01-06T09:00", vetting_open_at="2099-01-01T09:00",
-                   voting_open_at="2099-02-01T09:00", voting_close_at="2099-03-01T09:00"),
-    )  # fmt: skip
+        _edit_post(
+            cycle,
+            name="Renamed again",
+            ideas_open_at="2026-01-06T09:00",
+            vetting_open_at="2099-01-01T09:00",
+            voting_open_at="2099-02-01T09:00",
+            voting_close_at="2099-03-01T09:00",
+        ),
+    )
     assert response.status_code == 200
     assert _text(services.MSG_DATE_PAST, field="ideas open") in response.content.decode()
     cycle.refresh_from_db()

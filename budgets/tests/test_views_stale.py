@@ -31,8 +31,10 @@ def _version(html) -> str:
 
 # --- a date that was set is moved, not removed --------------------------------------------------------
 @pytest.mark.parametrize("field", ["vetting_open_at", "voting_close_at"])
-@pytest.mark.parametrize(("language", "message"), [("en", "A date can be moved, not removed."),
-                                                   ("es", "Una fecha puede moverse, pero no quitarse.")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("en", "A date can be moved, not removed."), ("es", "Una fecha puede moverse, pero no quitarse.")],
+)
 def test_emptying_a_date_of_a_cycle_under_way_is_refused_on_the_field(official_client, field, language, message):
     cycle = _under_way()
     before = (_counts(), getattr(cycle, field))
@@ -119,12 +121,18 @@ def test_a_save_with_the_current_version_goes_through(official_client):
 @pytest.mark.parametrize(
     ("language", "first", "second"),
     [
-        ("en", "The cycle is now in the “Vetting” phase.",
-         "The cycle was already in the “Vetting” phase; nothing changed."),
-        ("es", "El ciclo ahora está en la fase “Revisión”.",
-         "El ciclo ya estaba en la fase “Revisión”; no ha cambiado nada."),
+        (
+            "en",
+            "The cycle is now in the “Vetting” phase.",
+            "The cycle was already in the “Vetting” phase; nothing changed.",
+        ),
+        (
+            "es",
+            "El ciclo ahora está en la fase “Revisión”.",
+            "El ciclo ya estaba en la fase “Revisión”; no ha cambiado nada.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_advancing_again_from_a_second_tab_says_nothing_changed(
     official_client, clean_transitions, language, first, second
 ):

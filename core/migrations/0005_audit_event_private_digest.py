@@ -19,7 +19,7 @@ def fill_private_digests(apps, schema_editor):
         full = to_jsonable(
             {"actor_id": event.actor_id, "reason": event.reason, "ip": event.ip, "before": event.before,
              "after": event.after}
-        )  # fmt: skip
+        )
         digest = chain.private_digest(event.salt, chain.private_values(full, event.withheld))
         AuditEvent.objects.filter(pk=event.pk).update(private_digest=digest)
     if postgres:

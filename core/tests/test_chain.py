@@ -16,22 +16,30 @@ pytestmark = pytest.mark.django_db
 def test_the_table_withholds_staff_notes_and_residents_ids_and_denies_by_default():
     review = {"feasibility": "feasible", "public_reason": "Fine.", "internal_notes": "Secret"}
     assert withheld_paths(action="review.recorded", actor_id=7, before={}, after=review, reason="") == [
-        "after.internal_notes", "ip"
-    ]  # fmt: skip
+        "after.internal_notes",
+        "ip",
+    ]
     assert withheld_paths(action="idea.endorsed", actor_id=9, before={}, after={}, reason="") == ["actor_id", "ip"]
-    assert withheld_paths(action="cycle.phase_changed", actor_id=3, before={"phase": "a"}, after={"phase": "b"},
-                          reason="The schedule.") == ["ip"]  # fmt: skip
+    assert withheld_paths(
+        action="cycle.phase_changed", actor_id=3, before={"phase": "a"}, after={"phase": "b"}, reason="The schedule."
+    ) == ["ip"]
     assert withheld_paths(action="something.new", actor_id=3, before={"x": 1}, after={"y": 2}, reason="Why") == [
-        "actor_id", "after.y", "before.x", "ip", "reason"
-    ]  # fmt: skip
+        "actor_id",
+        "after.y",
+        "before.x",
+        "ip",
+        "reason",
+    ]
 
 
 def test_a_fresh_chain_starts_in_the_current_format_without_an_upgrade_event(resident):
     audit_record(actor=resident, action="idea.endorsed", object_type="idea", object_id=1)
     audit_record(actor=None, action="cycle.updated", object_type="cycle", object_id=1, after={"name": "x"})
     # (Making the test user wrote its own event first, a role given outside the role services.)
-    assert list(AuditEvent.objects.values_list("version", "action"))[-2:] == [(2, "idea.endorsed"),
-                                                                              (2, "cycle.updated")]  # fmt: skip
+    assert list(AuditEvent.objects.values_list("version", "action"))[-2:] == [
+        (2, "idea.endorsed"),
+        (2, "cycle.updated"),
+    ]
     assert set(AuditEvent.objects.values_list("version", flat=True)) == {2}
     assert audit_chain_verify_database().ok
 
@@ -74,10 +82,21 @@ def test_an_ipv6_client_address_is_hashed_as_it_is_stored(official):
 
 # --- events whose withheld values the archive erased --------------------------------------------------
 def _erased_export(resident, official, cycle):
-    audit_record(actor=resident, action="idea.submitted", object_type="cycle", object_id=cycle.pk,
-                 after={"title": "Call Dana on 555-0100", "district": "A"})  # fmt: skip
-    audit_record(actor=official, action="provisional.reject", object_type="cycle", object_id=cycle.pk,
-                 after={"status": "rejected"}, reason="Dana had no ID")  # fmt: skip
+    audit_record(
+        actor=resident,
+        action="idea.submitted",
+        object_type="cycle",
+        object_id=cycle.pk,
+        after={"title": "Call Dana on 555-0100", "district": "A"},
+    )
+    audit_record(
+        actor=official,
+        action="provisional.reject",
+        object_type="cycle",
+        object_id=cycle.pk,
+        after={"status": "rejected"},
+        reason="Dana had no ID",
+    )
     audit_record(actor=official, action="cycle.updated", object_type="cycle", object_id=cycle.pk + 1000)
     audit_withheld_erase(cycle_id=cycle.pk)
     return [audit_event_export(e) for e in AuditEvent.objects.order_by("id")]

@@ -30,8 +30,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _row(label: str, *, created, **fields) -> Notification:
-    row = Notification.objects.create(kind=fields.pop("kind", "idea.decision"), address=f"{label}@example.org",
-                                      subject=label, body=label, **fields)  # fmt: skip
+    row = Notification.objects.create(
+        kind=fields.pop("kind", "idea.decision"), address=f"{label}@example.org", subject=label, body=label, **fields
+    )
     Notification.objects.filter(pk=row.pk).update(created_at=created)
     return row
 
@@ -82,21 +83,54 @@ def logged(cycle_factory, resident, official):
     token = set_client_ip(STAFF_IP)
     try:
         events = {
-            "idea": audit_record(actor=resident, action="idea.submitted", object_type="cycle", object_id=here.pk,
-                                 after={"title": SECRET_TITLE, "district": "A", "status": "submitted"}),
-            "review": audit_record(actor=official, action="review.recorded", object_type="cycle", object_id=here.pk,
-                                   before={"feasibility": ""},
-                                   after={"feasibility": "feasible", "internal_notes": SECRET_NOTE}),
-            "phase": audit_record(actor=official, action="cycle.phase_changed", object_type="cycle",
-                                  object_id=here.pk, before={"phase": "ideas"}, after={"phase": "vetting"},
-                                  reason="The schedule."),
-            "refused": audit_record(actor=official, action="provisional.reject", object_type="cycle",
-                                    object_id=here.pk, after={"status": "rejected"}, reason=f"{SECRET_NOTE}, twice"),
-            "other": audit_record(actor=official, action="review.recorded", object_type="cycle", object_id=other.pk,
-                                  after={"feasibility": "feasible", "internal_notes": SECRET_NOTE}),
-            "account": audit_record(actor=resident, action="user.name_set", object_type="user", object_id=resident.pk,
-                                    before={"display_name": ""}, after={"display_name": "Dana Whitfield"}),
-        }  # fmt: skip
+            "idea": audit_record(
+                actor=resident,
+                action="idea.submitted",
+                object_type="cycle",
+                object_id=here.pk,
+                after={"title": SECRET_TITLE, "district": "A", "status": "submitted"},
+            ),
+            "review": audit_record(
+                actor=official,
+                action="review.recorded",
+                object_type="cycle",
+                object_id=here.pk,
+                before={"feasibility": ""},
+                after={"feasibility": "feasible", "internal_notes": SECRET_NOTE},
+            ),
+            "phase": audit_record(
+                actor=official,
+                action="cycle.phase_changed",
+                object_type="cycle",
+                object_id=here.pk,
+                before={"phase": "ideas"},
+                after={"phase": "vetting"},
+                reason="The schedule.",
+            ),
+            "refused": audit_record(
+                actor=official,
+                action="provisional.reject",
+                object_type="cycle",
+                object_id=here.pk,
+                after={"status": "rejected"},
+                reason=f"{SECRET_NOTE}, twice",
+            ),
+            "other": audit_record(
+                actor=official,
+                action="review.recorded",
+                object_type="cycle",
+                object_id=other.pk,
+                after={"feasibility": "feasible", "internal_notes": SECRET_NOTE},
+            ),
+            "account": audit_record(
+                actor=resident,
+                action="user.name_set",
+                object_type="user",
+                object_id=resident.pk,
+                before={"display_name": ""},
+                after={"display_name": "Dana Whitfield"},
+            ),
+        }
     finally:
         reset_client_ip(token)
     return {"here": here, "other": other, "events": events}
@@ -129,8 +163,12 @@ def test_erasing_a_cycle_blanks_only_its_events_withheld_values_once(logged, res
     assert (refused.reason, refused.after) == ("", {"status": "rejected"})
     # … public values kept: the official's id, a public reason, before and after.
     assert (review.actor_id, phase.actor_id) == (official.pk, official.pk)
-    assert (phase.reason, phase.before, phase.after, phase.ip) == ("The schedule.", {"phase": "ideas"},
-                                                                   {"phase": "vetting"}, None)  # fmt: skip
+    assert (phase.reason, phase.before, phase.after, phase.ip) == (
+        "The schedule.",
+        {"phase": "ideas"},
+        {"phase": "vetting"},
+        None,
+    )
     for event in (idea, review, phase, refused):
         assert event.withheld_erased_at is not None
     # Another cycle's event and the account's event are untouched.
@@ -184,8 +222,13 @@ def test_an_event_whose_values_no_longer_match_its_digest_is_not_erased(logged):
 
 def _erasure_sql(**changes) -> tuple[str, list]:
     """An UPDATE of the idea event: the exact erasure, with ``changes`` (column → SQL) on top."""
-    columns = {"ip": "NULL", "actor_id": "NULL", "after": """'{"district": "A", "status": "submitted"}'::jsonb""",
-               "withheld_erased_at": "now()", **changes}  # fmt: skip
+    columns = {
+        "ip": "NULL",
+        "actor_id": "NULL",
+        "after": """'{"district": "A", "status": "submitted"}'::jsonb""",
+        "withheld_erased_at": "now()",
+        **changes,
+    }
     return "UPDATE core_auditevent SET " + ", ".join(f"{c} = {v}" for c, v in columns.items()) + " WHERE id = %s"
 
 

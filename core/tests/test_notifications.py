@@ -79,10 +79,15 @@ def test_broker_failure_at_dispatch_does_not_break_the_change(resident, django_c
 
 def _backlog(resident, count: int) -> list[int]:
     rows = Notification.objects.bulk_create(
-        Notification(recipient=resident, address=f"voter{i}@example.org", kind="vote.confirmation",
-                     subject="You voted", body=f"message {i}")
+        Notification(
+            recipient=resident,
+            address=f"voter{i}@example.org",
+            kind="vote.confirmation",
+            subject="You voted",
+            body=f"message {i}",
+        )
         for i in range(count)
-    )  # fmt: skip
+    )
     return [row.pk for row in rows]
 
 

@@ -103,8 +103,12 @@ def test_a_flood_of_concurrent_refusals_writes_nothing_while_a_staff_action_appe
     def official_acts():
         try:
             barrier.wait()
-            cycle_create(actor=official, name="Flooded", slug="flooded",
-                         districts=[DistrictInput(code="A", name="Ward A", budget=1000)])  # fmt: skip
+            cycle_create(
+                actor=official,
+                name="Flooded",
+                slug="flooded",
+                districts=[DistrictInput(code="A", name="Ward A", budget=1000)],
+            )
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

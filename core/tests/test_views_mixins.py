@@ -123,8 +123,9 @@ def test_a_closed_phase_with_details_about_fields_goes_on_the_form_too(rf, resid
     assert form.errors == {"reason": ["Frozen since voting opened."]}
 
 
-@pytest.mark.parametrize("error", [Conflict("Changed meanwhile."), PhaseClosed("Changed meanwhile."),
-                                   NotFound("Changed meanwhile.")])  # fmt: skip
+@pytest.mark.parametrize(
+    "error", [Conflict("Changed meanwhile."), PhaseClosed("Changed meanwhile."), NotFound("Changed meanwhile.")]
+)
 def test_a_refusal_of_the_whole_request_is_a_message_and_a_redirect_back(rf, resident, error):
     request = _request(rf, resident)
     form = _NameForm({})
@@ -188,10 +189,15 @@ def test_apply_errors_puts_prefixed_keys_on_sub_forms(rf):
     formset = mock.Mock(non_form_errors=list)
     for f in (form, english, spanish, *rows):
         f.is_valid()
-    error = ValidationFailed(extra={
-        "texts.en.name": ["English name."], "texts.es": ["Spanish text."], "texts.fr.name": ["No French form."],
-        "rows.1.reason": ["Second row."], "rows.9.reason": ["No such row."],
-    })  # fmt: skip
+    error = ValidationFailed(
+        extra={
+            "texts.en.name": ["English name."],
+            "texts.es": ["Spanish text."],
+            "texts.fr.name": ["No French form."],
+            "rows.1.reason": ["Second row."],
+            "rows.9.reason": ["No such row."],
+        }
+    )
     apply_errors(error, form, prefix_forms={"texts": {"en": english, "es": spanish}, "rows": (rows, formset)})
     assert english.errors == {"name": ["English name."]}
     assert spanish.errors == {"__all__": ["Spanish text."]}

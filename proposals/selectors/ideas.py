@@ -36,9 +36,15 @@ def idea_search(qs: QuerySet, q: str) -> QuerySet:
 
 
 def idea_list_public(
-    *, cycle: Cycle, q: str = "", district: str = "", category: str = "", status: str = "", sort: str = "newest",
+    *,
+    cycle: Cycle,
+    q: str = "",
+    district: str = "",
+    category: str = "",
+    status: str = "",
+    sort: str = "newest",
     user=None,
-) -> QuerySet[Idea]:  # fmt: skip
+) -> QuerySet[Idea]:
     """Visible ideas of a cycle with their endorsement and comment counts."""
     qs = (
         Idea.objects.filter(cycle=cycle, hidden_at__isnull=True)

@@ -258,9 +258,14 @@ def idea_withdraw(*, actor, idea: Idea | int, reason: str = "") -> Idea:
     idea_status_set(idea, Idea.Status.WITHDRAWN, (reason or "").strip()[:500])
     idea.save(update_fields=["status", "updated_at"])
     audit_record(
-        actor=actor, action="idea.withdrawn", object_type="idea", object_id=idea.pk, before=before,
-        after={"status": idea.status}, reason=(reason or "").strip()[:500],
-    )  # fmt: skip
+        actor=actor,
+        action="idea.withdrawn",
+        object_type="idea",
+        object_id=idea.pk,
+        before=before,
+        after={"status": idea.status},
+        reason=(reason or "").strip()[:500],
+    )
     return idea
 
 

@@ -58,9 +58,12 @@ def project_update_post(*, actor, project: Project | int, status: str, note: str
         update.photo.save(clean_photo.name, clean_photo, save=False)
     update.save()
     audit_record(
-        actor=actor, action="project.update_posted", object_type="project", object_id=project.pk,
+        actor=actor,
+        action="project.update_posted",
+        object_type="project",
+        object_id=project.pk,
         after={"update": update.pk, "status": status, "note": note, "photo": bool(update.photo)},
-    )  # fmt: skip
+    )
     for user in project_chain_people(project):
         text = project.text(getattr(user, "language", None) or "en")
         user_notify(

@@ -199,9 +199,12 @@ def project_create_from_ideas(
         for user in followers(idea=idea):
             Follow.objects.get_or_create(user=user, project=project)
     audit_record(
-        actor=actor, action="project.drafted" if draft else "project.created", object_type="project",
-        object_id=project.pk, after=_project_snapshot(project),
-    )  # fmt: skip
+        actor=actor,
+        action="project.drafted" if draft else "project.created",
+        object_type="project",
+        object_id=project.pk,
+        after=_project_snapshot(project),
+    )
     if not draft:
         _notify_in_project(project, locked)
     return project
@@ -270,9 +273,13 @@ def project_publish(*, actor, cycle: Cycle | int, projects: list[Project | int])
         project.published_at = now
         project.save(update_fields=["published_at", "updated_at"])
         audit_record(
-            actor=actor, action="project.published", object_type="project", object_id=project.pk,
-            before={"published": False}, after={"published": True, **_project_snapshot(project)},
-        )  # fmt: skip
+            actor=actor,
+            action="project.published",
+            object_type="project",
+            object_id=project.pk,
+            before={"published": False},
+            after={"published": True, **_project_snapshot(project)},
+        )
         _notify_in_project(project, list(Idea.objects.filter(project_links__project=project).order_by("pk")))
         published.append(project)
     return published
@@ -280,9 +287,17 @@ def project_publish(*, actor, cycle: Cycle | int, projects: list[Project | int])
 
 @transaction.atomic
 def project_update(
-    *, actor, project: Project | int, district, code: str, cost, texts: dict, category=None, address: str = "",
+    *,
+    actor,
+    project: Project | int,
+    district,
+    code: str,
+    cost,
+    texts: dict,
+    category=None,
+    address: str = "",
     image=None,
-) -> Project:  # fmt: skip
+) -> Project:
     """Change a project until voting opens (afterwards PhaseClosed: the ballot is frozen)."""
     permissions.check_who(actor, Action.PROJECT_EDIT)
     project = (
@@ -340,7 +355,10 @@ def category_create(*, actor, cycle: Cycle | int, name: str, translations: dict 
     clean = {k: str(v).strip()[:80] for k, v in (translations or {}).items() if str(v or "").strip()}
     category = Category.objects.create(cycle=cycle, slug=slug, name=name, translations=clean)
     audit_record(
-        actor=actor, action="category.created", object_type="category", object_id=category.pk,
+        actor=actor,
+        action="category.created",
+        object_type="category",
+        object_id=category.pk,
         after={"cycle": cycle.pk, "name": name, "translations": clean},
-    )  # fmt: skip
+    )
     return category

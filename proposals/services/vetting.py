@@ -72,9 +72,13 @@ def review_assign(*, actor, idea: Idea | int, reviewer) -> Review:
         idea_status_set(idea, Idea.Status.UNDER_REVIEW)
         idea.save(update_fields=["status", "updated_at"])
     audit_record(
-        actor=actor, action="review.assigned", object_type="idea", object_id=idea.pk,
-        before={"reviewer": before["reviewer"]}, after={"reviewer": review.reviewer_id},
-    )  # fmt: skip
+        actor=actor,
+        action="review.assigned",
+        object_type="idea",
+        object_id=idea.pk,
+        before={"reviewer": before["reviewer"]},
+        after={"reviewer": review.reviewer_id},
+    )
     return review
 
 
@@ -209,9 +213,13 @@ def _review_publish_one(*, actor, idea: Idea, review: Review) -> None:
     review.published_at = timezone.now()
     review.save(update_fields=["published_at", "updated_at"])
     audit_record(
-        actor=actor, action="review.published", object_type="idea", object_id=idea.pk, before=before,
+        actor=actor,
+        action="review.published",
+        object_type="idea",
+        object_id=idea.pk,
+        before=before,
         after={"status": idea.status, "public_reason": review.public_reason},
-    )  # fmt: skip
+    )
     for user in followers(idea=idea):
         user_notify(
             user,

@@ -118,27 +118,38 @@ def world(official):
 # --- posting -------------------------------------------------------------------------------------------
 def test_an_official_posts_an_update_and_the_chain_is_told_once_each(world, media):
     update = services.project_update_post(
-        actor=world.official, project=world.a01, status="in_progress", note="  Digging started on Monday. ",
+        actor=world.official,
+        project=world.a01,
+        status="in_progress",
+        note="  Digging started on Monday. ",
         photo=png(),
-    )  # fmt: skip
-    assert (update.status, update.note, update.author_id) == ("in_progress", "Digging started on Monday.",
-                                                              world.official.pk)  # fmt: skip
+    )
+    assert (update.status, update.note, update.author_id) == (
+        "in_progress",
+        "Digging started on Monday.",
+        world.official.pk,
+    )
     assert update.photo and update.photo.name.startswith("updates/") and update.photo.name.endswith(".png")
     sent = Notification.objects.filter(kind="project.update")
     told = sorted(sent.values_list("recipient_id", flat=True))
     # Author (proposed and follows), endorser, idea follower, project follower, and the resident who
     # endorsed and followed both idea and project (once); not the muted one, not the deactivated
     # one, not the author of another project's idea, not a stranger, not the official.
-    expected = sorted(u.pk for u in (world.author, world.endorser, world.idea_follower, world.project_follower,
-                                     world.everywhere))  # fmt: skip
+    expected = sorted(
+        u.pk for u in (world.author, world.endorser, world.idea_follower, world.project_follower, world.everywhere)
+    )
     assert told == expected
     one = sent.get(recipient=world.everywhere)
     assert one.subject == "News on project A-01: In progress"
     assert "Drinking fountains" in one.body and "Digging started on Monday." in one.body
     [event] = AuditEvent.objects.filter(action="project.update_posted")
     assert (event.actor_id, event.object_id) == (world.official.pk, str(world.a01.pk))
-    assert event.after == {"update": update.pk, "status": "in_progress", "note": "Digging started on Monday.",
-                           "photo": True}  # fmt: skip
+    assert event.after == {
+        "update": update.pk,
+        "status": "in_progress",
+        "note": "Digging started on Monday.",
+        "photo": True,
+    }
     assert_roll_matches_ballots()
 
 
@@ -151,8 +162,9 @@ def test_a_spanish_speaker_is_told_in_spanish(world):
 
 
 def test_the_photo_is_optional(world):
-    update = services.project_update_post(actor=world.official, project=world.a03, status="planned",
-                                                note="Design in the spring.")  # fmt: skip
+    update = services.project_update_post(
+        actor=world.official, project=world.a03, status="planned", note="Design in the spring."
+    )
     assert not update.photo
     # A-03 comes from the same idea; the resident who follows only A-01 is not in its chain.
     told = set(Notification.objects.filter(kind="project.update").values_list("recipient_id", flat=True))
@@ -185,8 +197,7 @@ def test_bad_input_stores_nothing(world, status, note, expected):
 )
 def test_a_photo_that_is_not_a_usable_image_stores_nothing(world, media, upload):
     with pytest.raises(ValidationFailed) as exc:
-        services.project_update_post(actor=world.official, project=world.a01, status="done", note="Done.",
-                                           photo=upload)  # fmt: skip
+        services.project_update_post(actor=world.official, project=world.a01, status="done", note="Done.", photo=upload)
     assert exc.value.extra == {"photo": [MSG_NOT_AN_IMAGE]}
     assert written() == NOTHING
     assert not (media / "updates").exists()
@@ -198,8 +209,9 @@ def test_a_photo_is_re_encoded_without_its_metadata(world, media):
     exif[0x010F] = "SecretCam"
     Image.new("RGB", (10, 10), "red").save(out, format="JPEG", exif=exif)
     upload = SimpleUploadedFile("site.jpg", out.getvalue(), content_type="image/jpeg")
-    update = services.project_update_post(actor=world.official, project=world.a01, status="done",
-                                                note="Finished.", photo=upload)  # fmt: skip
+    update = services.project_update_post(
+        actor=world.official, project=world.a01, status="done", note="Finished.", photo=upload
+    )
     with Image.open(update.photo.path) as stored:
         assert stored.format == "JPEG" and not stored.getexif()
     with open(update.photo.path, "rb") as stored_bytes:
@@ -210,8 +222,7 @@ def test_a_photo_is_re_encoded_without_its_metadata(world, media):
 @pytest.mark.parametrize("role", ["resident", "volunteer", "vetting_staff", "auditor", "official_without_mfa"])
 def test_only_officials_with_mfa_post(world, role, request):
     with pytest.raises(NotAllowed):
-        services.project_update_post(actor=request.getfixturevalue(role), project=world.a01, status="done",
-                                           note="No.")  # fmt: skip
+        services.project_update_post(actor=request.getfixturevalue(role), project=world.a01, status="done", note="No.")
     with pytest.raises(NotAllowed):
         services.project_update_post(actor=AnonymousUser(), project=world.a01, status="done", note="No.")
     assert written() == NOTHING
@@ -253,11 +264,13 @@ def test_a_project_of_a_cycle_without_results_is_not_funded(official):
 
 # --- pages ---------------------------------------------------------------------------------------------
 def test_the_project_page_lists_updates_newest_first(world, media, client):
-    first = services.project_update_post(actor=world.official, project=world.a01, status="planned",
-                                               note="Design approved.")  # fmt: skip
+    first = services.project_update_post(
+        actor=world.official, project=world.a01, status="planned", note="Design approved."
+    )
     ProjectUpdate.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=30))
-    second = services.project_update_post(actor=world.official, project=world.a01, status="in_progress",
-                                                note="Digging started.", photo=png())  # fmt: skip
+    second = services.project_update_post(
+        actor=world.official, project=world.a01, status="in_progress", note="Digging started.", photo=png()
+    )
     page = client.get(reverse("project_detail", args=[world.a01.pk])).content.decode()
     photo = client.get(second.photo.url)  # served to the public through the media view
     assert photo.status_code == 200 and photo["Content-Type"] == "image/png"
@@ -301,14 +314,22 @@ def test_the_officials_form_shows_errors_and_stores_nothing(world, media):
 
 @pytest.mark.parametrize(
     "role, expected",
-    [("anonymous", "login"), ("resident", 403), ("volunteer", 403), ("vetting_staff", 403), ("auditor", 403),
-     ("official_without_mfa", "mfa"), ("official", 200)],
-)  # fmt: skip
+    [
+        ("anonymous", "login"),
+        ("resident", 403),
+        ("volunteer", 403),
+        ("vetting_staff", 403),
+        ("auditor", 403),
+        ("official_without_mfa", "mfa"),
+        ("official", 200),
+    ],
+)
 def test_who_may_use_the_officials_form(world, role, expected):
     client = Client()
     if role != "anonymous":
-        client.force_login(user_with_role("official", mfa=False) if role == "official_without_mfa"
-                           else user_with_role(role))  # fmt: skip
+        client.force_login(
+            user_with_role("official", mfa=False) if role == "official_without_mfa" else user_with_role(role)
+        )
     url = reverse("staff_project_updates", args=[world.a01.pk])
     for response in (client.get(url), client.post(url, {"status": "done", "note": "x"})):
         if expected == "login":

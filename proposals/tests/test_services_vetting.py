@@ -185,9 +185,11 @@ def test_publishing_several_decisions_is_all_or_nothing_and_names_each_problem(
     vetting, vetting_staff, official, resident
 ):
     third = services.idea_submit_paper(
-        actor=vetting_staff, cycle=vetting.cycle, data=idea_input(vetting.cycle, title="Bike racks"),
+        actor=vetting_staff,
+        cycle=vetting.cycle,
+        data=idea_input(vetting.cycle, title="Bike racks"),
         proposer_name="Ana",
-    )  # fmt: skip
+    )
     _decide(vetting.idea, vetting_staff)
     _decide(vetting.other, vetting_staff)
     services.review_publish(actor=vetting_staff, idea=vetting.other)  # already public

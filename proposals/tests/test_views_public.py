@@ -125,9 +125,15 @@ def _project(staff, cycle, ideas, code="B-07", district="A"):
         "es": services.ProjectTextInput(title="Sombra para Grove Street", summary="Bancos y árboles.", description="…"),
     }
     return services.project_create_from_ideas(
-        actor=staff, cycle=cycle, ideas=ideas, district=_district(cycle, district).pk, code=code,
-        cost=Decimal("42000"), texts=texts, category=_category(cycle).pk,
-    )  # fmt: skip
+        actor=staff,
+        cycle=cycle,
+        ideas=ideas,
+        district=_district(cycle, district).pk,
+        code=code,
+        cost=Decimal("42000"),
+        texts=texts,
+        category=_category(cycle).pk,
+    )
 
 
 @pytest.fixture
@@ -157,9 +163,13 @@ def test_idea_list_shows_title_district_category_status_and_counts(client, cycle
 def test_idea_list_search_filters_and_sort(client, cycle, resident, vetting_staff):
     _submit(resident, cycle, title="Zebra crossing at Erie", description="Safer crossing.")
     _submit(
-        resident, cycle, title="Apple trees", description="An orchard.", district=_district(cycle, "B").pk,
+        resident,
+        cycle,
+        title="Apple trees",
+        description="An orchard.",
+        district=_district(cycle, "B").pk,
         category=_category(cycle, "streets").pk,
-    )  # fmt: skip
+    )
     url = reverse("idea_list", args=[cycle.slug])
 
     html = client.get(url, {"q": "orchard"}).content.decode()
@@ -443,9 +453,14 @@ def test_review_history_and_project_chain_without_internal_notes(
     idea = _submit(resident, cycle)
     _to_vetting(official, cycle)
     services.review_record(
-        actor=vetting_staff, idea=idea, feasibility="feasible", public_reason="Fits the sidewalk.",
-        cost_estimate="40000", department="Parks Department", internal_notes="SECRET-NOTE",
-    )  # fmt: skip
+        actor=vetting_staff,
+        idea=idea,
+        feasibility="feasible",
+        public_reason="Fits the sidewalk.",
+        cost_estimate="40000",
+        department="Parks Department",
+        internal_notes="SECRET-NOTE",
+    )
     services.review_publish(actor=vetting_staff, idea=idea)
     url = reverse("idea_detail", args=[idea.pk])
     for user in (None, resident, other_resident):
@@ -779,11 +794,16 @@ def test_a_draft_projects_ideas_keep_their_public_status_until_it_is_published(
     _to_vetting(official, cycle)
     services.review_assign(actor=vetting_staff, idea=idea, reviewer=vetting_staff)
     draft = services.project_create_from_ideas(
-        actor=vetting_staff, cycle=cycle, ideas=[idea], district=_district(cycle).pk, code="B-07",
-        cost=Decimal("42000"), category=_category(cycle).pk,
+        actor=vetting_staff,
+        cycle=cycle,
+        ideas=[idea],
+        district=_district(cycle).pk,
+        code="B-07",
+        cost=Decimal("42000"),
+        category=_category(cycle).pk,
         texts={"en": services.ProjectTextInput(title="Shade for Grove Street", summary="Trees.", description="…")},
         draft=True,
-    )  # fmt: skip
+    )
     became = str(Idea.Status.IN_PROJECT.label)
 
     def public_views():

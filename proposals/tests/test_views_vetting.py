@@ -492,13 +492,22 @@ def test_the_project_form_writes_language_names_as_spanish_writes_them(staff_cli
 
 def test_the_project_form_starts_from_the_merged_ideas(staff_client, vetting_staff, official, cycle):
     fountain = _paper(
-        cycle, official, title="Water fountain", description="A fountain by the playground.",
-        address="Van Vorst Park", cost_guess="12000",
-    )  # fmt: skip
+        cycle,
+        official,
+        title="Water fountain",
+        description="A fountain by the playground.",
+        address="Van Vorst Park",
+        cost_guess="12000",
+    )
     filler = _paper(
-        cycle, official, title="Llenabotellas", description="Un llenabotellas junto a la cancha.",
-        address="Van Vorst Park", cost_guess="3000", language="es",
-    )  # fmt: skip
+        cycle,
+        official,
+        title="Llenabotellas",
+        description="Un llenabotellas junto a la cancha.",
+        address="Van Vorst Park",
+        cost_guess="3000",
+        language="es",
+    )
     bench = _paper(cycle, official, title="Bench", description="A <b>bench</b> & shade.", address="Van Vorst Park")
     services.review_record(actor=vetting_staff, idea=filler, feasibility="feasible", cost_estimate="4500")
     url = reverse("vetting_project_create", args=[cycle.slug])

@@ -28,8 +28,9 @@ def label(text: str):
 
 
 def open_design(browser, base, *, javascript: bool):
-    context = browser.new_context(locale="en-US", viewport={"width": 1024, "height": 900},
-                                  java_script_enabled=javascript)  # fmt: skip
+    context = browser.new_context(
+        locale="en-US", viewport={"width": 1024, "height": 900}, java_script_enabled=javascript
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     email, _name, secret = DEMO_USERS[Role.OFFICIAL]

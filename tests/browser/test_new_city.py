@@ -187,8 +187,11 @@ def step_official_creates_and_schedules_the_cycle(page, base) -> dict[str, datet
     cycle = Cycle.objects.get(slug=SLUG)
     assert cycle.phase == Phase.DRAFT
     assert sorted(cycle.districts.values_list("code", "kind")) == [
-        ("1", "ward"), ("2", "ward"), ("3", "ward"), ("CW", "citywide"),
-    ]  # fmt: skip
+        ("1", "ward"),
+        ("2", "ward"),
+        ("3", "ward"),
+        ("CW", "citywide"),
+    ]
     for field, moment in schedule.items():
         assert getattr(cycle, field) == moment, field
     # The timeline shows the schedule in the cycle's zone.

@@ -81,11 +81,16 @@ def test_the_review_pages_fit_a_phone_and_auditors_only_read(live_server, phone_
     ana = {"name": "Ana Díaz", "address": "1 Grove St, Jersey City", "date_of_birth": date(1980, 5, 17)}
     for key, channel in (("kiosk-ana", "kiosk"), ("online-ana", "online")):
         services.ballot_cast(
-            voter=services.Voter(identity_key=crypto.identity_key("test", key), channel=channel, verification="test",
-                                 site="Main Library" if channel == "kiosk" else "", **ana),
+            voter=services.Voter(
+                identity_key=crypto.identity_key("test", key),
+                channel=channel,
+                verification="test",
+                site="Main Library" if channel == "kiosk" else "",
+                **ana,
+            ),
             district=world.district("A"),
             ballot=methods.Ballot(choices=("A-01",)),
-        )  # fmt: skip
+        )
     cycle_transition(actor=official, cycle=world.cycle, target=Phase.COUNTING, reason="Test: voting closes.")
     page, base = phone_page, live_server.url
 

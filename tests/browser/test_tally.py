@@ -19,8 +19,14 @@ from voting.tests.builders import assert_roll_matches_ballots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-TITLES = {"A-01": "Library laptops", "A-02": "Street trees", "A-03": "Skate park", "B-01": "Bus shelters",
-          "B-02": "Mural", "B-03": "Bike racks"}  # fmt: skip
+TITLES = {
+    "A-01": "Library laptops",
+    "A-02": "Street trees",
+    "A-03": "Skate park",
+    "B-01": "Bus shelters",
+    "B-02": "Mural",
+    "B-03": "Bike racks",
+}
 
 
 def log_in_with_totp(page, base_url, user):

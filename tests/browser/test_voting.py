@@ -131,12 +131,17 @@ def test_approval_ballot_without_javascript(live_server, browser):
 def test_a_voter_checks_their_receipt(live_server, page):
     cycle = voting_cycle("approval")
     result = services.ballot_cast(
-        voter=services.Voter(identity_key=crypto.identity_key("account", "receipt-test"), channel="online",
-                             verification="account", date_of_birth=date(1990, 1, 1), name="Rita Receipt",
-                             address="3 Grove St"),
+        voter=services.Voter(
+            identity_key=crypto.identity_key("account", "receipt-test"),
+            channel="online",
+            verification="account",
+            date_of_birth=date(1990, 1, 1),
+            name="Rita Receipt",
+            address="3 Grove St",
+        ),
         district=cycle.districts.get(code="A"),
         ballot=methods.Ballot(choices=("A-02",)),
-    )  # fmt: skip
+    )
     page.goto(f"{live_server.url}/receipt/")
     page.get_by_label("Receipt code").fill(result.receipt_code.lower())
     page.get_by_role("button", name="Check the code").click()

@@ -149,8 +149,12 @@ class VoterForm(forms.Form):
 
     @classmethod
     def initial_from_post(cls, data) -> dict:
-        return {"name": data.get("name", ""), "date_of_birth": data.get("date_of_birth", ""),
-                "address": data.get("address", ""), "attest": bool(data.get("attest"))}  # fmt: skip
+        return {
+            "name": data.get("name", ""),
+            "date_of_birth": data.get("date_of_birth", ""),
+            "address": data.get("address", ""),
+            "attest": bool(data.get("attest")),
+        }
 
 
 # --- voting without an account ---------------------------------------------------------------------
@@ -225,9 +229,12 @@ class BallotDesignForm(forms.Form):
         help_text=_("Required for a ranked ballot: how many projects to rank. Otherwise leave empty for no maximum."),
     )
     min_spend_percent = _count(
-        _("Minimum share of the budget to spend (%)"), required=True, initial=0, max_value=100,
+        _("Minimum share of the budget to spend (%)"),
+        required=True,
+        initial=0,
+        max_value=100,
         help_text=_("Knapsack only."),
-    )  # fmt: skip
+    )
     points_total = _count(_("Points to spread"), help_text=_("Cumulative only."))
     points_cap = _count(_("Most points per project"), help_text=_("Cumulative only; empty for no cap."))
     allocation_rule = forms.ChoiceField(
@@ -306,9 +313,11 @@ class EligibilityForm(forms.Form):
     allow_ballot_change = forms.BooleanField(
         label=_("Voters may change their ballot until voting closes"),
         required=False,
-        help_text=_("Off by default. A new ballot then replaces the voter's earlier one, which is kept out of "
-                    "the count; the link between them is erased when voting closes."),
-    )  # fmt: skip
+        help_text=_(
+            "Off by default. A new ballot then replaces the voter's earlier one, which is kept out of "
+            "the count; the link between them is erased when voting closes."
+        ),
+    )
 
     @classmethod
     def initial_from(cls, eligibility) -> dict:
@@ -321,9 +330,12 @@ class AccessCodeBatchForm(forms.Form):
     district = forms.ChoiceField(label=_("District"))
     count = forms.IntegerField(label=_("How many codes"), min_value=1, max_value=20000, initial=100)
     valid_days = forms.IntegerField(
-        label=_("Valid for (days)"), min_value=1, max_value=365, initial=30,
+        label=_("Valid for (days)"),
+        min_value=1,
+        max_value=365,
+        initial=30,
         help_text=_("Codes expire after this many days (and cannot be used once voting closes)."),
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, districts, **kwargs):
         super().__init__(*args, **kwargs)

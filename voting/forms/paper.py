@@ -17,9 +17,12 @@ MSG_REASON_NEEDED = _("Say why the sheet cannot be counted.")
 
 def _number(label, *, min_value=0, max_value=MAX_ISSUED, **kwargs):
     return forms.IntegerField(
-        label=label, min_value=min_value, max_value=max_value, widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        label=label,
+        min_value=min_value,
+        max_value=max_value,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         **kwargs,
-    )  # fmt: skip
+    )
 
 
 class PaperBatchForm(forms.Form):
@@ -58,9 +61,11 @@ class _SheetForm(forms.Form):
         label=_("This sheet cannot be counted (unreadable, or the voter's intent is unclear)"), required=False
     )
     reason = forms.CharField(
-        label=_("Why it cannot be counted"), max_length=300, required=False,
+        label=_("Why it cannot be counted"),
+        max_length=300,
+        required=False,
         help_text=_("Only when the box above is ticked, e.g. “torn”, “two marks crossed out”."),
-    )  # fmt: skip
+    )
 
     def __init__(self, *args, method: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,10 +110,12 @@ class SheetForm(_SheetForm):
     """One volunteer keys one sheet."""
 
     sheet = forms.IntegerField(
-        label=_("Sheet number"), min_value=1, max_value=MAX_ISSUED,
+        label=_("Sheet number"),
+        min_value=1,
+        max_value=MAX_ISSUED,
         help_text=_("The number written in the sheet-number box."),
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-    )  # fmt: skip
+    )
 
     field_order = ["sheet", "unreadable", "reason"]
 

@@ -394,8 +394,9 @@ def ballot_cast(
             sealed_ballot=crypto.seal(str(cast.pk)),
             ballot_tag=crypto.ballot_tag(cast.pk),
         )
-    _confirmation_queue(voter=voter, district=district, kind="vote.confirmation", subject=MSG_VOTED_SUBJECT,
-                        body=MSG_VOTED_BODY)  # fmt: skip
+    _confirmation_queue(
+        voter=voter, district=district, kind="vote.confirmation", subject=MSG_VOTED_SUBJECT, body=MSG_VOTED_BODY
+    )
     _still_open(cycle)
     return CastResult(receipt_code=code, provisional=bool(provisional_reason))
 
@@ -473,8 +474,9 @@ def _ballot_replace(*, cycle: Cycle, district: District, design: BallotDesign, v
     cast = _ballot_store(district=district, design=design, channel=voter.channel, ballot=ballot, code=code)
     key.sealed_ballot = crypto.seal(str(cast.pk))
     key.save(update_fields=["sealed_ballot"])
-    _confirmation_queue(voter=voter, district=district, kind="vote.changed", subject=MSG_CHANGED_SUBJECT,
-                        body=MSG_CHANGED_BODY)  # fmt: skip
+    _confirmation_queue(
+        voter=voter, district=district, kind="vote.changed", subject=MSG_CHANGED_SUBJECT, body=MSG_CHANGED_BODY
+    )
     _still_open(cycle)
     return CastResult(receipt_code=code, replaced=True)
 

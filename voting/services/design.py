@@ -67,8 +67,18 @@ def eligibility_set(
     return eligibility
 
 
-DESIGN_FIELDS = ("method", "min_picks", "max_picks", "min_spend_percent", "points_total", "points_cap",
-                 "allocation_rule", "intro", "shuffle", "intro_translations")  # fmt: skip
+DESIGN_FIELDS = (
+    "method",
+    "min_picks",
+    "max_picks",
+    "min_spend_percent",
+    "points_total",
+    "points_cap",
+    "allocation_rule",
+    "intro",
+    "shuffle",
+    "intro_translations",
+)
 MSG_INTRO_LANGUAGE = _("The introduction can be translated only into the cycle's other languages (%(languages)s).")
 
 
@@ -139,8 +149,14 @@ def ballot_design_set(*, actor, district: District, **values) -> BallotDesign:
     design.save()
     after = {f: getattr(design, f) for f in DESIGN_FIELDS}
     if after != before:
-        audit_record(actor=actor, action="ballot_design.set", object_type="district", object_id=district.pk,
-                     before=before, after=after)  # fmt: skip
+        audit_record(
+            actor=actor,
+            action="ballot_design.set",
+            object_type="district",
+            object_id=district.pk,
+            before=before,
+            after=after,
+        )
     return design
 
 
@@ -185,14 +201,19 @@ def cycle_ballot_canonical(cycle: Cycle) -> dict:
     published = Prefetch("projects", queryset=Project.objects.published().prefetch_related("texts"))
     for district in cycle.districts.order_by("code").prefetch_related(published):
         design = BallotDesign.objects.filter(district=district).first()
-        districts.append({
-            **district_design_document(district, design),
-            "projects": [
-                {"code": p.code, "cost": p.cost,
-                 "texts": {t.language: {"title": t.title, "summary": t.summary} for t in p.texts.all()}}
-                for p in sorted(district.projects.all(), key=lambda p: p.code)
-            ],
-        })  # fmt: skip
+        districts.append(
+            {
+                **district_design_document(district, design),
+                "projects": [
+                    {
+                        "code": p.code,
+                        "cost": p.cost,
+                        "texts": {t.language: {"title": t.title, "summary": t.summary} for t in p.texts.all()},
+                    }
+                    for p in sorted(district.projects.all(), key=lambda p: p.code)
+                ],
+            }
+        )
     return {
         "cycle": cycle.slug,
         "currency": cycle.currency,
@@ -247,6 +268,11 @@ def freeze_store(*, cycle: Cycle, actor) -> BallotFreeze:
     freeze, _created = BallotFreeze.objects.update_or_create(
         cycle=cycle, defaults={"canonical": document.decode("utf-8"), "fingerprint": sha256_hex(document)}
     )
-    audit_record(actor=actor, action="ballot.frozen", object_type="cycle", object_id=cycle.pk,
-                 after={"fingerprint": freeze.fingerprint})  # fmt: skip
+    audit_record(
+        actor=actor,
+        action="ballot.frozen",
+        object_type="cycle",
+        object_id=cycle.pk,
+        after={"fingerprint": freeze.fingerprint},
+    )
     return freeze

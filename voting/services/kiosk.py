@@ -231,9 +231,12 @@ def kiosk_open(*, actor, site: VotingSite) -> Kiosk:
         opened_at=timezone.now().timestamp(),
     )
     audit_record(
-        actor=actor, action="kiosk.open", object_type="voting_site", object_id=site.pk,
+        actor=actor,
+        action="kiosk.open",
+        object_type="voting_site",
+        object_id=site.pk,
         after={"cycle": cycle.slug, "site": site.name},
-    )  # fmt: skip
+    )
     return kiosk
 
 
@@ -244,9 +247,12 @@ def kiosk_close(*, actor, site: VotingSite) -> None:
     if not getattr(actor, "is_authenticated", False):
         raise NotAllowed()
     audit_record(
-        actor=actor, action="kiosk.close", object_type="voting_site", object_id=site.pk,
+        actor=actor,
+        action="kiosk.close",
+        object_type="voting_site",
+        object_id=site.pk,
         after={"cycle": site.cycle.slug, "site": site.name},
-    )  # fmt: skip
+    )
 
 
 def kiosk_checkin(

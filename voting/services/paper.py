@@ -281,16 +281,30 @@ def paper_batch_create(
     try:
         with transaction.atomic():
             batch = PaperBatch.objects.create(
-                district=district, site=site, label=label[:60], voted_on=voted_on, issued=issued, spoiled=spoiled,
+                district=district,
+                site=site,
+                label=label[:60],
+                voted_on=voted_on,
+                issued=issued,
+                spoiled=spoiled,
                 created_by_id=actor.pk,
-            )  # fmt: skip
+            )
     except IntegrityError as exc:
         raise ValidationFailed(extra={"label": [MSG_LABEL_TAKEN]}) from exc
     audit_record(
-        actor=actor, action="paper_batch.create", object_type="paper_batch", object_id=batch.pk,
-        after={"district": district.code, "site": site.name, "label": batch.label, "voted_on": voted_on,
-               "issued": issued, "spoiled": spoiled},
-    )  # fmt: skip
+        actor=actor,
+        action="paper_batch.create",
+        object_type="paper_batch",
+        object_id=batch.pk,
+        after={
+            "district": district.code,
+            "site": site.name,
+            "label": batch.label,
+            "voted_on": voted_on,
+            "issued": issued,
+            "spoiled": spoiled,
+        },
+    )
     return batch
 
 
@@ -316,9 +330,14 @@ def paper_batch_counts_update(*, actor, batch: PaperBatch, issued: int, spoiled:
     batch.issued, batch.spoiled = issued, spoiled
     batch.save(update_fields=["issued", "spoiled"])
     audit_record(
-        actor=actor, action="paper_batch.counts_update", object_type="paper_batch", object_id=batch.pk,
-        before=before, after={"issued": issued, "spoiled": spoiled}, reason=reason.strip(),
-    )  # fmt: skip
+        actor=actor,
+        action="paper_batch.counts_update",
+        object_type="paper_batch",
+        object_id=batch.pk,
+        before=before,
+        after={"issued": issued, "spoiled": spoiled},
+        reason=reason.strip(),
+    )
     return batch
 
 
@@ -358,9 +377,12 @@ def paper_sheet_key(*, actor, batch: PaperBatch, pass_no: int, sheet: int, marks
         invalid_reason=reading.invalid_reason,
     )
     audit_record(
-        actor=actor, action="paper_sheet.key", object_type="paper_batch", object_id=batch.pk,
+        actor=actor,
+        action="paper_sheet.key",
+        object_type="paper_batch",
+        object_id=batch.pk,
         after={"sheet": sheet, "pass": pass_no, "invalid": not reading.valid},
-    )  # fmt: skip
+    )
     return entry
 
 
@@ -429,9 +451,14 @@ def paper_sheet_resolve(*, actor, batch: PaperBatch, sheet: int, marks: SheetMar
         },
     )
     audit_record(
-        actor=actor, action="paper_sheet.resolve", object_type="paper_batch", object_id=batch.pk,
-        before=before, after={"sheet": sheet, "invalid": not reading.valid}, reason=resolution.note,
-    )  # fmt: skip
+        actor=actor,
+        action="paper_sheet.resolve",
+        object_type="paper_batch",
+        object_id=batch.pk,
+        before=before,
+        after={"sheet": sheet, "invalid": not reading.valid},
+        reason=resolution.note,
+    )
     return resolution
 
 
@@ -507,9 +534,11 @@ def paper_batch_state(batch: PaperBatch) -> BatchState:
         problems.append(str(MSG_UNRESOLVED % {"sheets": _ranges([m.sheet for m in state.unresolved])}))
     if batch.issued != state.valid + state.invalid + batch.spoiled:
         problems.append(
-            str(MSG_COUNTS % {"issued": batch.issued, "valid": state.valid, "invalid": state.invalid,
-                              "spoiled": batch.spoiled})
-        )  # fmt: skip
+            str(
+                MSG_COUNTS
+                % {"issued": batch.issued, "valid": state.valid, "invalid": state.invalid, "spoiled": batch.spoiled}
+            )
+        )
     return state
 
 
@@ -557,9 +586,12 @@ def paper_batch_reconcile(*, actor, batch: PaperBatch) -> PaperBatch:
     batch.reconciled_at = timezone.now()
     batch.save(update_fields=["status", "reconciled_by_id", "reconciled_at"])
     audit_record(
-        actor=actor, action="paper_batch.reconcile", object_type="paper_batch", object_id=batch.pk,
+        actor=actor,
+        action="paper_batch.reconcile",
+        object_type="paper_batch",
+        object_id=batch.pk,
         after={"issued": batch.issued, "spoiled": batch.spoiled, "valid": state.valid, "invalid": state.invalid},
-    )  # fmt: skip
+    )
     return batch
 
 
@@ -619,28 +651,33 @@ def paper_record(cycle: Cycle) -> dict:
             keyings = entries.get(sheet, {})
             resolution = resolutions.get(sheet)
             settled = state.readings.get(sheet)
-            sheets.append({
-                "sheet": sheet,
-                "pass_1": _reading_record(keyings.get(1), who="keyed_by_id"),
-                "pass_2": _reading_record(keyings.get(2), who="keyed_by_id"),
-                "resolution": {**_reading_record(resolution, who="resolved_by_id"), "note": resolution.note}
-                if resolution else None,
-                "counted_as": None if settled is None else ("valid" if settled.valid else "invalid"),
-            })  # fmt: skip
-        batches.append({
-            "id": batch.pk,
-            "district": batch.district.code,
-            "site": batch.site.name,
-            "label": batch.label,
-            "voted_on": batch.voted_on.isoformat(),
-            "method": getattr(getattr(batch.district, "ballot_design", None), "method", None),
-            "issued": batch.issued,
-            "spoiled": batch.spoiled,
-            "valid": state.valid,
-            "invalid": state.invalid,
-            "status": batch.status,
-            "reconciled_by_id": batch.reconciled_by_id,
-            "reconciled_at": format_time(batch.reconciled_at) if batch.reconciled_at else None,
-            "sheets": sheets,
-        })  # fmt: skip
+            sheets.append(
+                {
+                    "sheet": sheet,
+                    "pass_1": _reading_record(keyings.get(1), who="keyed_by_id"),
+                    "pass_2": _reading_record(keyings.get(2), who="keyed_by_id"),
+                    "resolution": {**_reading_record(resolution, who="resolved_by_id"), "note": resolution.note}
+                    if resolution
+                    else None,
+                    "counted_as": None if settled is None else ("valid" if settled.valid else "invalid"),
+                }
+            )
+        batches.append(
+            {
+                "id": batch.pk,
+                "district": batch.district.code,
+                "site": batch.site.name,
+                "label": batch.label,
+                "voted_on": batch.voted_on.isoformat(),
+                "method": getattr(getattr(batch.district, "ballot_design", None), "method", None),
+                "issued": batch.issued,
+                "spoiled": batch.spoiled,
+                "valid": state.valid,
+                "invalid": state.invalid,
+                "status": batch.status,
+                "reconciled_by_id": batch.reconciled_by_id,
+                "reconciled_at": format_time(batch.reconciled_at) if batch.reconciled_at else None,
+                "sheets": sheets,
+            }
+        )
     return {"cycle": cycle.slug, "batches": batches}

@@ -89,11 +89,14 @@ def _decide(provisional: ProvisionalBallot, *, cycle: Cycle, actor, status: str,
         update_fields=["status", "decision_reason", "sealed_ballot", "ballot_tag", "decided_by_id", "decided_at"]
     )
     audit_record(
-        actor=actor, action=action, object_type="provisional_ballot", object_id=provisional.pk,
+        actor=actor,
+        action=action,
+        object_type="provisional_ballot",
+        object_id=provisional.pk,
         before={"status": ProvisionalBallot.Status.PENDING},
         after={"status": provisional.status, "district": provisional.district.code, "cycle": cycle.slug},
         reason=reason,
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -108,9 +111,13 @@ def provisional_accept(*, actor, provisional: ProvisionalBallot | int, note: str
     cycle, provisional = _lock_pending(actor=actor, provisional=provisional)
     note = (note or "").strip()[:MAX_TEXT]
     _decide(
-        provisional, cycle=cycle, actor=actor, status=ProvisionalBallot.Status.ACCEPTED, reason=note,
+        provisional,
+        cycle=cycle,
+        actor=actor,
+        status=ProvisionalBallot.Status.ACCEPTED,
+        reason=note,
         action="provisional.accept",
-    )  # fmt: skip
+    )
     return provisional
 
 
@@ -139,9 +146,13 @@ def provisional_reject(*, actor, provisional: ProvisionalBallot | int, reason: s
         ballot_id=ballot_id, kind=VoidReason.PROVISIONAL_REJECTED, actor_id=getattr(actor, "pk", None)
     )
     _decide(
-        provisional, cycle=cycle, actor=actor, status=ProvisionalBallot.Status.REJECTED, reason=reason,
+        provisional,
+        cycle=cycle,
+        actor=actor,
+        status=ProvisionalBallot.Status.REJECTED,
+        reason=reason,
         action="provisional.reject",
-    )  # fmt: skip
+    )
     return provisional
 
 
@@ -393,12 +404,15 @@ def duplicate_review_record(*, actor, cycle: Cycle, match_key: str, decision: st
     except IntegrityError as exc:  # pragma: no cover - the cycle lock serialises decisions
         raise AlreadyDecided(MSG_DUPLICATE_DECIDED) from exc
     audit_record(
-        actor=actor, action="duplicate_review.record", object_type="duplicate_review", object_id=review.pk,
+        actor=actor,
+        action="duplicate_review.record",
+        object_type="duplicate_review",
+        object_id=review.pk,
         # Never the match key: a keyed hash of name, date of birth and address, which the log would
         # keep for good (the review's id is the event's object).
         after={"cycle": cycle.slug, "decision": decision, "members": members},
         reason=note,
-    )  # fmt: skip
+    )
     return review
 
 

@@ -112,8 +112,13 @@ def access_codes_generate(*, actor, district: District, count: int, expires_at: 
         [AccessCode(batch=batch, district=district, code_hash=h, expires_at=expires_at) for h in hashes],
         batch_size=2000,
     )
-    audit_record(actor=actor, action="access_codes.generated", object_type="district", object_id=district.pk,
-                 after={"batch": batch.pk, "count": count, "expires_at": expires_at})  # fmt: skip
+    audit_record(
+        actor=actor,
+        action="access_codes.generated",
+        object_type="district",
+        object_id=district.pk,
+        after={"batch": batch.pk, "count": count, "expires_at": expires_at},
+    )
     return codes
 
 

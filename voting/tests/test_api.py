@@ -99,9 +99,12 @@ def build(official, *, open_voting: bool = True) -> Cycle:
     ballot_prepare(cycle, official)
     set_design = services.ballot_design_set
     set_design(
-        actor=official, district=ward(cycle, "A"), method="knapsack", intro="Spend up to the budget.",
+        actor=official,
+        district=ward(cycle, "A"),
+        method="knapsack",
+        intro="Spend up to the budget.",
         intro_translations={"es": "Gaste hasta el presupuesto."},
-    )  # fmt: skip
+    )
     set_design(actor=official, district=ward(cycle, "B"), method="ranked", max_picks=2, shuffle=False)
     set_design(actor=official, district=ward(cycle, "CW"), method="cumulative", points_total=10, points_cap=6)
     if open_voting:

@@ -30,8 +30,14 @@ pytestmark = pytest.mark.django_db
 def changeable_world(official, *, allow=True):
     world = vetting_world(official, wards="AB")
     design(world, {})
-    services.eligibility_set(actor=official, cycle=world.cycle, minimum_age=14, age_on=None,
-                             allow_live_work_study=False, allow_ballot_change=allow)  # fmt: skip
+    services.eligibility_set(
+        actor=official,
+        cycle=world.cycle,
+        minimum_age=14,
+        age_on=None,
+        allow_live_work_study=False,
+        allow_ballot_change=allow,
+    )
     open_voting(world)
     return world
 
@@ -68,8 +74,10 @@ def test_a_voter_changes_their_ballot_and_only_the_last_one_counts(world):
     assert Ballot.objects.filter(district=world.district("A")).count() == 4  # every ballot is kept
     assert counted(world) == [["A-02", "A-03"], ["A-03"]]
     assert [services.receipt_check(code=r.receipt_code) for r in (first, second, third)] == [
-        "replaced", "replaced", "counted",
-    ]  # fmt: skip
+        "replaced",
+        "replaced",
+        "counted",
+    ]
     # The supersession is a void with the fixed reason, no official, and no time of its own.
     voids = list(BallotVoid.objects.all())
     assert {(v.kind, v.reason) for v in voids} == {(VoidReason.SUPERSEDED, "superseded by the voter's later ballot")}
@@ -116,14 +124,21 @@ def test_an_invalid_new_ballot_leaves_the_old_one_counted(world):
 
 
 def test_provisional_printed_code_and_paper_ballots_cannot_be_changed(world):
-    result = cast(world, "kiosk-ana", ["A-01"], channel="kiosk", site="Library",
-                  provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED)  # fmt: skip
+    result = cast(
+        world,
+        "kiosk-ana",
+        ["A-01"],
+        channel="kiosk",
+        site="Library",
+        provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED,
+    )
     assert result.provisional and BallotChangeKey.objects.count() == 0
     with pytest.raises(services.AlreadyVoted):
         cast(world, "kiosk-ana", ["A-02"], channel="kiosk", site="Library")
 
-    (code,) = verification.access_codes_generate(actor=world.official, district=world.district("B"), count=1,
-                                                 expires_at=world.cycle.voting_close_at)  # fmt: skip
+    (code,) = verification.access_codes_generate(
+        actor=world.official, district=world.district("B"), count=1, expires_at=world.cycle.voting_close_at
+    )
     redeemed = verification.access_code_redeem(code=code, client_key="test-client")
     by_code = services.Voter(
         identity_key=redeemed.identity_key,
@@ -158,8 +173,14 @@ def test_the_option_is_part_of_the_frozen_design(official):
     assert "allow_ballot_change" not in off.cycle.ballot_freeze.canonical
     assert '"allow_ballot_change":true' in on.cycle.ballot_freeze.canonical
     with pytest.raises(Exception) as refused:  # frozen: the option cannot be turned on or off any more
-        services.eligibility_set(actor=official, cycle=on.cycle, minimum_age=14, age_on=None,
-                                 allow_live_work_study=False, allow_ballot_change=False)  # fmt: skip
+        services.eligibility_set(
+            actor=official,
+            cycle=on.cycle,
+            minimum_age=14,
+            age_on=None,
+            allow_live_work_study=False,
+            allow_ballot_change=False,
+        )
     assert "frozen" in str(refused.value.message)
 
 
@@ -174,8 +195,9 @@ def test_changes_sent_at_once_leave_exactly_one_counted_ballot(transactional_db,
     choices = [("A-02",), ("A-03",), ("A-02", "A-03")] * 6
 
     def change(picks):
-        return lambda: services.ballot_cast(voter=voter("ana"), district=district_id,
-                                            ballot=methods.Ballot(choices=picks))  # fmt: skip
+        return lambda: services.ballot_cast(
+            voter=voter("ana"), district=district_id, ballot=methods.Ballot(choices=picks)
+        )
 
     outcomes = run_at_once([change(picks) for picks in choices])
     assert [kind for kind, _value in outcomes] == ["ok"] * len(choices)
@@ -214,9 +236,16 @@ def test_the_ballot_page_and_the_api_offer_and_make_the_change(world):
 
     second = client.post(url, {**body, "choices": ["A-02"]}, content_type="application/json")
     assert second.status_code == 201 and second.json()["replaced"] is True
-    page = client.post(reverse("vote_ballot", args=[world.cycle.slug, "A"]), {
-        "step": "cast", "project": "A-03", "date_of_birth": "1980-05-17", "address": "1 Grove St", "attest": "on",
-    }).content.decode()  # fmt: skip
+    page = client.post(
+        reverse("vote_ballot", args=[world.cycle.slug, "A"]),
+        {
+            "step": "cast",
+            "project": "A-03",
+            "date_of_birth": "1980-05-17",
+            "address": "1 Grove St",
+            "attest": "on",
+        },
+    ).content.decode()
     assert 'id="ballot-replaced"' in page and 'id="receipt-code"' in page
     assert counted(world) == [["A-03"]]
     kinds = list(Notification.objects.filter(recipient=user).values_list("kind", flat=True))

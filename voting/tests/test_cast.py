@@ -158,8 +158,11 @@ def test_a_voter_with_a_printed_code_gives_name_address_and_birth_date_or_nothin
     assert str(no_birth_date.value.message) == str(services.MSG_BIRTH_NEEDED)
     assert counts() == before
     cast(world, "walk-in", channel="code")  # no account: an identity row, and no notification
-    assert counts() == before | {"roll": before["roll"] + 1, "ballots": before["ballots"] + 1,
-                                 "identities": before["identities"] + 1}  # fmt: skip
+    assert counts() == before | {
+        "roll": before["roll"] + 1,
+        "ballots": before["ballots"] + 1,
+        "identities": before["identities"] + 1,
+    }
     assert_roll_matches_ballots()
 
 
@@ -481,11 +484,25 @@ def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
     projects = {"A": PROJECTS_BY_METHOD["A"], "CITY": [("CITY-01", "90000")]}
     world = voting_world(official, wards="A", projects=projects, citywide=True)
     key = crypto.identity_key("test", "rosa")
-    full = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
-                          address="1 Grand St", date_of_birth=date(1990, 1, 1), email="rosa@example.org")  # fmt: skip
+    full = services.Voter(
+        identity_key=key,
+        channel="online",
+        verification="account",
+        name="Rosa Díaz",
+        address="1 Grand St",
+        date_of_birth=date(1990, 1, 1),
+        email="rosa@example.org",
+    )
     services.ballot_cast(voter=full, district=world.district("A"), ballot=Ballot(choices=("A-01",)))
-    partial = services.Voter(identity_key=key, channel="online", verification="account", name="Rosa Díaz",
-                             address="2 Grand St", date_of_birth=date(1990, 1, 1), email="")  # fmt: skip
+    partial = services.Voter(
+        identity_key=key,
+        channel="online",
+        verification="account",
+        name="Rosa Díaz",
+        address="2 Grand St",
+        date_of_birth=date(1990, 1, 1),
+        email="",
+    )
     services.ballot_cast(voter=partial, district=world.district("CITY"), ballot=Ballot(choices=("CITY-01",)))
     identity = Identity.objects.get(identity_key=key)
     assert (identity.name, identity.address, identity.email) == ("Rosa Díaz", "2 Grand St", "rosa@example.org")
@@ -496,14 +513,26 @@ def test_a_detail_one_channel_lacks_does_not_erase_another_channels(official):
     ("zone", "close", "language", "expected"),
     [
         ("America/New_York", datetime(2099, 1, 31, 20, 0), "en", "Voting closes Jan. 31, 2099, 8 p.m. (Eastern Time);"),
-        ("America/New_York", datetime(2099, 1, 31, 20, 0), "es",
-         "La votación cierra el 31 de enero de 2099 a las 20:00 (hora oriental);"),
-        ("Pacific/Auckland", datetime(2099, 3, 2, 9, 30), "en",
-         "Voting closes March 2, 2099, 9:30 a.m. (New Zealand Time);"),
-        ("Pacific/Auckland", datetime(2099, 3, 2, 9, 30), "es",
-         "La votación cierra el 2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda);"),
+        (
+            "America/New_York",
+            datetime(2099, 1, 31, 20, 0),
+            "es",
+            "La votación cierra el 31 de enero de 2099 a las 20:00 (hora oriental);",
+        ),
+        (
+            "Pacific/Auckland",
+            datetime(2099, 3, 2, 9, 30),
+            "en",
+            "Voting closes March 2, 2099, 9:30 a.m. (New Zealand Time);",
+        ),
+        (
+            "Pacific/Auckland",
+            datetime(2099, 3, 2, 9, 30),
+            "es",
+            "La votación cierra el 2 de marzo de 2099 a las 09:30 (hora de Nueva Zelanda);",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_confirmation_email_gives_the_close_in_the_cycles_zone(world, resident, zone, close, language, expected):
     Cycle.objects.filter(pk=world.cycle.pk).update(time_zone=zone, voting_close_at=close.replace(tzinfo=ZoneInfo(zone)))
     cast(world, "rosa", language=language, name="Rosa Resident", email="rosa@example.org", notify_user=resident)
@@ -551,18 +580,33 @@ class Channels:
         if channel == "account":
             # A sign-up account has no name: the ballot page asks for it first (accounts.services).
             self.account = accounts_services.user_set_name(actor=self.account, user=self.account, name=name)
-            return services.Voter(identity_key=crypto.identity_key("account", str(self.account.pk)), channel="online",
-                                  verification="account", email=self.account.email, notify_user=self.account,
-                                  **{**details, "name": self.account.full_name})  # fmt: skip
+            return services.Voter(
+                identity_key=crypto.identity_key("account", str(self.account.pk)),
+                channel="online",
+                verification="account",
+                email=self.account.email,
+                notify_user=self.account,
+                **{**details, "name": self.account.full_name},
+            )
         if channel == "phone":
             return phone_voter(**details)
         if channel == "code":
             redeemed = verification.access_code_redeem(code=self.code, client_key="test-client")
-            return services.Voter(identity_key=redeemed.identity_key, channel=redeemed.channel,
-                                  verification=redeemed.verification, access_code_hash=redeemed.access_code_hash,
-                                  **details)  # fmt: skip
-        checked_in = kiosk.kiosk_checkin(actor=self.volunteer, kiosk=self.kiosk, district=self.world.district("A"),
-                                         language="en", eligibility_confirmed=True, **details)  # fmt: skip
+            return services.Voter(
+                identity_key=redeemed.identity_key,
+                channel=redeemed.channel,
+                verification=redeemed.verification,
+                access_code_hash=redeemed.access_code_hash,
+                **details,
+            )
+        checked_in = kiosk.kiosk_checkin(
+            actor=self.volunteer,
+            kiosk=self.kiosk,
+            district=self.world.district("A"),
+            language="en",
+            eligibility_confirmed=True,
+            **details,
+        )
         return checked_in.voter()
 
     def vote(self, channel: str, ward: str = "A") -> services.CastResult:
@@ -591,8 +635,9 @@ def test_one_person_on_four_channels_in_any_order_has_one_counted_ballot_and_one
     assert set(pending.values_list("reason", flat=True)) == {ProvisionalBallot.Reason.POSSIBLE_DUPLICATE}
     (group,) = review.duplicate_groups(world.cycle)
     assert len(group.members) == 4
-    assert sorted(group.channels) == sorted(str(label) for value, label in Channel.choices
-                                            if value in {"online", "phone", "code", "kiosk"})  # fmt: skip
+    assert sorted(group.channels) == sorted(
+        str(label) for value, label in Channel.choices if value in {"online", "phone", "code", "kiosk"}
+    )
     assert review.duplicate_undecided_count(world.cycle) == 1  # certification waits for the officials
     assert_roll_matches_ballots()
     # Casting wrote no audit event: nothing names the person next to a ballot.
@@ -608,9 +653,16 @@ def test_two_email_accounts_of_one_person_are_one_duplicate_group(world):
     results = []
     for user, address in ((first, "12 ELM STREET Apt 3"), (second, "12 Elm St, apt. 3")):
         user.refresh_from_db()
-        person = services.Voter(identity_key=crypto.identity_key("account", str(user.pk)), channel="online",
-                                verification="account", name=user.full_name, email=user.email, notify_user=user,
-                                address=address, date_of_birth=date(1975, 2, 3))  # fmt: skip
+        person = services.Voter(
+            identity_key=crypto.identity_key("account", str(user.pk)),
+            channel="online",
+            verification="account",
+            name=user.full_name,
+            email=user.email,
+            notify_user=user,
+            address=address,
+            date_of_birth=date(1975, 2, 3),
+        )
         results.append(
             services.ballot_cast(voter=person, district=world.district("A"), ballot=Ballot(choices=("A-01",)))
         )

@@ -80,12 +80,17 @@ def test_load_demo_past_voting_with_undecided_provisional_ballots_says_what_to_d
     district = demo_voting.districts.get(code="A")
     for key in ("walk-in-1", "walk-in-2", "walk-in-3"):
         services.ballot_cast(
-            voter=voter(key, channel="kiosk", site="Main Library",
-                        provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED,
-                        provisional_note="Not on the list.", checkin={"volunteer": "Sam"}),
+            voter=voter(
+                key,
+                channel="kiosk",
+                site="Main Library",
+                provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED,
+                provisional_note="Not on the list.",
+                checkin={"volunteer": "Sam"},
+            ),
             district=district,
             ballot=methods.Ballot(choices=(Ballot.objects.filter(district=district).first().choices[0],)),
-        )  # fmt: skip
+        )
     assert ProvisionalBallot.objects.filter(status=ProvisionalBallot.Status.PENDING).count() == 3
     before = state()
     with pytest.raises(CommandError) as refused:

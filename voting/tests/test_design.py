@@ -101,12 +101,20 @@ def test_guard_names_one_project_in_the_singular_and_several_in_the_plural(offic
 @pytest.mark.parametrize(
     ("values", "field", "english", "spanish"),
     [
-        ({"method": "ranked", "max_picks": None}, "max_picks",
-         "The “Ranked” method needs “how many to rank”.", "“Por orden de preferencia”"),
-        ({"method": "cumulative", "points_total": None}, "points_total",
-         "The “Cumulative” method needs “points to spread”.", "“Acumulativo (puntos)”"),
+        (
+            {"method": "ranked", "max_picks": None},
+            "max_picks",
+            "The “Ranked” method needs “how many to rank”.",
+            "“Por orden de preferencia”",
+        ),
+        (
+            {"method": "cumulative", "points_total": None},
+            "points_total",
+            "The “Cumulative” method needs “points to spread”.",
+            "“Acumulativo (puntos)”",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_method_missing_a_setting_is_named_by_its_label(official, values, field, english, spanish):
     world = vetting_world(official, wards="AB")
     with pytest.raises(ValidationFailed) as exc:
@@ -201,8 +209,9 @@ def test_a_design_change_after_the_freeze_is_refused_with_nothing_changed(offici
         services.ballot_design_set(actor=official, district=world.district("E"), method="approval")  # a new one
     assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
     with pytest.raises(PhaseClosed) as exc:
-        services.eligibility_set(actor=official, cycle=world.cycle, minimum_age=18, age_on=None,
-                                 allow_live_work_study=False)  # fmt: skip
+        services.eligibility_set(
+            actor=official, cycle=world.cycle, minimum_age=18, age_on=None, allow_live_work_study=False
+        )
     assert str(exc.value.message) == str(MSG_BALLOT_FROZEN)
     with pytest.raises(PhaseClosed) as exc:
         proposals_services.project_update(

@@ -51,8 +51,9 @@ def test_officials_reasons_on_provisional_ballots_are_erased(official):
         for n in range(2):
             services.ballot_cast(
                 voter=voter(f"p-{n}", provisional_reason=ProvisionalBallot.Reason.NOT_CONFIRMED),
-                district=world.district("A"), ballot=methods.Ballot(choices=("A-01",)),
-            )  # fmt: skip
+                district=world.district("A"),
+                ballot=methods.Ballot(choices=("A-01",)),
+            )
         world.cycle = cycle_transition(actor=official, cycle=world.cycle, target=Phase.COUNTING, reason="Closed.")
         first, second = ProvisionalBallot.objects.filter(cycle=world.cycle).order_by("id")
         provisional_accept(actor=official, provisional=first, note="Dana Whitfield showed her ID later")

@@ -101,8 +101,11 @@ def audits(action):
 def test_a_volunteer_opens_a_kiosk_at_an_active_site_and_it_is_audited(world, city_hall, volunteer):
     opened = kiosk.kiosk_open(actor=volunteer, site=city_hall)
     assert (opened.cycle_id, opened.site_id, opened.site_name, opened.volunteer_id) == (
-        world.cycle.pk, city_hall.pk, "City Hall", volunteer.pk
-    )  # fmt: skip
+        world.cycle.pk,
+        city_hall.pk,
+        "City Hall",
+        volunteer.pk,
+    )
     (event,) = audits("kiosk.open")
     assert (event.actor_id, event.object_type, event.object_id) == (volunteer.pk, "voting_site", str(city_hall.pk))
     assert event.after == {"cycle": world.cycle.slug, "site": "City Hall"}
@@ -192,9 +195,13 @@ def test_check_in_refuses_a_ballot_of_another_cycle(world, opened, volunteer, of
     other = voting_world(official, projects={"A": PROJECTS["A"]})
     with pytest.raises(ValidationFailed) as refused:
         kiosk.kiosk_checkin(
-            actor=volunteer, kiosk=opened, district=other.district("A"), language="en", eligibility_confirmed=True,
+            actor=volunteer,
+            kiosk=opened,
+            district=other.district("A"),
+            language="en",
+            eligibility_confirmed=True,
             **PERSON,
-        )  # fmt: skip
+        )
     assert refused.value.extra == {"district": [kiosk.MSG_DISTRICT]}
 
 
@@ -242,8 +249,10 @@ def test_a_kiosk_ballot_records_the_site_on_the_roll_and_nothing_on_the_ballot(w
     assert entry.identity_key == checked_in.identity_key
     identity = Identity.objects.get(identity_key=entry.identity_key)
     assert (identity.name, identity.date_of_birth, identity.address) == (
-        "María José López", date(1990, 4, 30), "1 Grove St, Jersey City"
-    )  # fmt: skip
+        "María José López",
+        date(1990, 4, 30),
+        "1 Grove St, Jersey City",
+    )
     checked_at = identity.checkin.pop("at")  # when the volunteer checked the voter in (in the identity only)
     assert identity.checkin == {"site": "City Hall", "volunteer_id": volunteer.pk, "id_seen": True}
     assert checked_at == datetime.fromtimestamp(checked_in.checked_in_at, UTC).isoformat()
@@ -263,8 +272,10 @@ def test_an_unconfirmed_eligibility_makes_a_provisional_ballot(world, opened, vo
     assert result.provisional
     provisional = ProvisionalBallot.objects.get()
     assert (provisional.status, provisional.reason, provisional.note) == (
-        "pending", "not_confirmed", "No ID; says she moved in last month."
-    )  # fmt: skip
+        "pending",
+        "not_confirmed",
+        "No ID; says she moved in last month.",
+    )
     entry = VoterRollEntry.objects.get()
     assert provisional.roll_entry_id == entry.pk and entry.site == "City Hall"
     assert Identity.objects.get().checkin["id_seen"] is False
@@ -291,8 +302,9 @@ def test_the_same_person_at_two_sites_votes_once(world, opened, volunteer, libra
     assert counts() == before
     cast(checkin(other_volunteer, at_library, world, district="CITY"), world, choices=("C-01",))
     assert sorted(VoterRollEntry.objects.values_list("district__code", "site")) == [
-        ("A", "City Hall"), ("CITY", "Public Library")
-    ]  # fmt: skip
+        ("A", "City Hall"),
+        ("CITY", "Public Library"),
+    ]
     assert_roll_matches_ballots()
 
 
@@ -763,12 +775,26 @@ def _idle_dialog(html: str) -> str:
 @pytest.mark.parametrize(
     ("language", "texts"),
     [
-        ("en", ["Are you still here?", "Time left: <span data-kiosk-countdown>25</span> seconds.",
-                "Yes, I am here: continue", "Leave without voting"]),
-        ("es", ["¿Sigue ahí?", "Tiempo restante: <span data-kiosk-countdown>25</span> segundos.",
-                "Sí, aquí estoy: continuar", "Salir sin votar"]),
+        (
+            "en",
+            [
+                "Are you still here?",
+                "Time left: <span data-kiosk-countdown>25</span> seconds.",
+                "Yes, I am here: continue",
+                "Leave without voting",
+            ],
+        ),
+        (
+            "es",
+            [
+                "¿Sigue ahí?",
+                "Tiempo restante: <span data-kiosk-countdown>25</span> segundos.",
+                "Sí, aquí estoy: continuar",
+                "Salir sin votar",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_ballot_page_warns_before_the_idle_reset_and_has_no_timed_reset(
     kiosk_client, world, settings, language, texts
 ):
@@ -777,8 +803,10 @@ def test_the_ballot_page_warns_before_the_idle_reset_and_has_no_timed_reset(
     browser without JavaScript; the receipt page, where nothing is being filled in, has one."""
     settings.PB_KIOSK_IDLE_SECONDS, settings.PB_KIOSK_WARNING_SECONDS = 30, 25
     check_in(kiosk_client, world, language=language)
-    for html in (kiosk_client.get(ballot_url(world.cycle)).content.decode(),
-                 vote(kiosk_client, world, "review").content.decode()):  # fmt: skip
+    for html in (
+        kiosk_client.get(ballot_url(world.cycle)).content.decode(),
+        vote(kiosk_client, world, "review").content.decode(),
+    ):
         assert 'data-kiosk-idle="30" data-kiosk-warning="25" data-kiosk-ping="10"' in html
         dialog = _idle_dialog(html)
         assert 'role="alertdialog" aria-modal="true"' in dialog
@@ -857,8 +885,13 @@ def test_the_kiosk_ballot_is_in_the_voters_language_not_the_volunteers(client, o
     assert '<html lang="es">' in html
     assert '<div class="ballot-intro" lang="es"><p>Elija proyectos por hasta $50,000.</p></div>' in html
     assert "Fuentes de agua" in html and "Drinking fountains" not in html
-    for spanish in ("Quiosco de votación", "Revisar mi boleta", "¿Sigue ahí?", "Sí, aquí estoy: continuar",
-                    "Salir sin votar"):  # fmt: skip
+    for spanish in (
+        "Quiosco de votación",
+        "Revisar mi boleta",
+        "¿Sigue ahí?",
+        "Sí, aquí estoy: continuar",
+        "Salir sin votar",
+    ):
         assert escape(spanish) in html, spanish
     for english in ("Voting kiosk", "Review my ballot", "Are you still here?", "Leave without voting", "Choose up to"):
         assert english not in html, english

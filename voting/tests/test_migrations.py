@@ -24,12 +24,15 @@ BORN = date(1980, 5, 5)
 def test_old_match_keys_are_computed_again_and_a_decision_follows_an_unchanged_group(official):
     cycle = voting_world(official).cycle
     old = {"street": "a" * 64, "st": "b" * 64, "solo": "c" * 64}  # keys of the old folding
-    Identity.objects.create(identity_key="k1", name="Alice Example", date_of_birth=BORN, address="12 Elm Street",
-                            match_key=old["street"])  # fmt: skip
-    Identity.objects.create(identity_key="k2", name="Alice Example", date_of_birth=BORN, address="12 Elm St",
-                            match_key=old["st"])  # fmt: skip
-    Identity.objects.create(identity_key="k3", name="Bob Other", date_of_birth=BORN, address="9 Oak Ave",
-                            match_key=old["solo"])  # fmt: skip
+    Identity.objects.create(
+        identity_key="k1", name="Alice Example", date_of_birth=BORN, address="12 Elm Street", match_key=old["street"]
+    )
+    Identity.objects.create(
+        identity_key="k2", name="Alice Example", date_of_birth=BORN, address="12 Elm St", match_key=old["st"]
+    )
+    Identity.objects.create(
+        identity_key="k3", name="Bob Other", date_of_birth=BORN, address="9 Oak Ave", match_key=old["solo"]
+    )
     Identity.objects.create(identity_key="k4", name="", date_of_birth=None, address="", match_key="")
     DuplicateReview.objects.create(cycle=cycle, match_key=old["street"], decision="distinct")
     DuplicateReview.objects.create(cycle=cycle, match_key=old["solo"], decision="distinct")

@@ -63,9 +63,14 @@ def today(world):
 
 def new_batch(world, actor, *, issued=3, spoiled=0, label="Box 1", district="A", **kwargs):
     return paper.paper_batch_create(
-        actor=actor, district=world.district(district), site=kwargs.pop("site", world.site), label=label,
-        voted_on=kwargs.pop("voted_on", today(world)), issued=issued, spoiled=spoiled,
-    )  # fmt: skip
+        actor=actor,
+        district=world.district(district),
+        site=kwargs.pop("site", world.site),
+        label=label,
+        voted_on=kwargs.pop("voted_on", today(world)),
+        issued=issued,
+        spoiled=spoiled,
+    )
 
 
 def picks(*codes):
@@ -141,8 +146,10 @@ def test_two_volunteers_key_a_batch_and_an_official_reconciles_it(official, volu
     assert keyed.count() == 6
     assert all(set(e.after) == {"sheet", "pass", "invalid"} for e in keyed)
     assert [(e.after["sheet"], e.after["invalid"]) for e in keyed.filter(after__pass=2).order_by("id")] == [
-        (1, False), (2, False), (3, True),
-    ]  # fmt: skip
+        (1, False),
+        (2, False),
+        (3, True),
+    ]
     reconciled = AuditEvent.objects.get(action="paper_batch.reconcile")
     assert reconciled.after == {"issued": 4, "spoiled": 1, "valid": 2, "invalid": 1}
     assert reconciled.actor_id == official.pk
@@ -371,8 +378,10 @@ def test_reconciliation_is_refused_while_the_counts_do_not_add_up(official, volu
     paper.paper_batch_counts_update(actor=official, batch=batch, issued=4, spoiled=1, reason="One found spoiled.")
     event = AuditEvent.objects.get(action="paper_batch.counts_update")
     assert (event.before, event.after, event.reason) == (
-        {"issued": 4, "spoiled": 0}, {"issued": 4, "spoiled": 1}, "One found spoiled."
-    )  # fmt: skip
+        {"issued": 4, "spoiled": 0},
+        {"issued": 4, "spoiled": 1},
+        "One found spoiled.",
+    )
     paper.paper_batch_reconcile(actor=official, batch=batch)
     assert Ballot.objects.count() == 3
     assert_roll_matches_ballots()
@@ -483,15 +492,26 @@ def test_the_paper_record_holds_both_passes_resolutions_and_counts(official, vol
     json.dumps(record)  # JSON-able as it is
     [entry] = record["batches"]
     assert {k: entry[k] for k in ("district", "site", "label", "issued", "spoiled", "valid", "invalid", "status")} == {
-        "district": "A", "site": "City Hall", "label": "Box 1", "issued": 3, "spoiled": 1, "valid": 1,
-        "invalid": 1, "status": "reconciled",
-    }  # fmt: skip
+        "district": "A",
+        "site": "City Hall",
+        "label": "Box 1",
+        "issued": 3,
+        "spoiled": 1,
+        "valid": 1,
+        "invalid": 1,
+        "status": "reconciled",
+    }
     assert entry["voted_on"] == batch.voted_on.isoformat() and entry["reconciled_at"]
     sheet1, sheet2 = entry["sheets"]
     assert sheet1["pass_1"] == {"choices": ["A-01"], "points": None, "invalid_reason": "", "keyed_by_id": volunteer.pk}
     assert sheet1["pass_2"]["choices"] == ["A-02"] and sheet1["pass_2"]["keyed_by_id"] == volunteer2.pk
-    assert sheet1["resolution"] == {"choices": ["A-02"], "points": None, "invalid_reason": "",
-                                    "resolved_by_id": official.pk, "note": "clear mark"}  # fmt: skip
+    assert sheet1["resolution"] == {
+        "choices": ["A-02"],
+        "points": None,
+        "invalid_reason": "",
+        "resolved_by_id": official.pk,
+        "note": "clear mark",
+    }
     assert sheet1["counted_as"] == "valid"
     assert sheet2["resolution"] is None and sheet2["counted_as"] == "invalid"
     assert sheet2["pass_1"]["invalid_reason"] == "Choose at most 2 projects (you chose 3)."
@@ -674,8 +694,14 @@ def test_opening_a_batch_through_the_page(client, official, volunteer):
     page = client.get(url).content.decode()
     assert "City Hall" in page and "A · Ward A" in page
     district = world.district("A")
-    data = {"district": str(district.pk), "site": str(world.site.pk), "label": "Box 7",
-            "voted_on": today(world).isoformat(), "issued": "5", "spoiled": "1"}  # fmt: skip
+    data = {
+        "district": str(district.pk),
+        "site": str(world.site.pk),
+        "label": "Box 7",
+        "voted_on": today(world).isoformat(),
+        "issued": "5",
+        "spoiled": "1",
+    }
     response = client.post(url, {**data, "spoiled": "9"})
     assert response.status_code == 400 and escape(str(paper.MSG_SPOILED)) in response.content.decode()
     assert PaperBatch.objects.count() == 0

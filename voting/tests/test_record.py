@@ -27,10 +27,35 @@ pytestmark = pytest.mark.django_db
 BALLOT_COLUMNS = {"id", "district_id", "channel", "choices", "points", "receipt_hash"}
 # Words a column name must not contain (split on "_"): nothing naming a person, a place or a time.
 FORBIDDEN_WORDS = {
-    "user", "account", "identity", "voter", "roll", "person", "name", "email", "phone", "address",
-    "ip", "site", "location", "kiosk", "device", "session", "agent",
-    "created", "updated", "at", "on", "date", "time", "timestamp", "day", "seq", "sequence", "number",
-}  # fmt: skip
+    "user",
+    "account",
+    "identity",
+    "voter",
+    "roll",
+    "person",
+    "name",
+    "email",
+    "phone",
+    "address",
+    "ip",
+    "site",
+    "location",
+    "kiosk",
+    "device",
+    "session",
+    "agent",
+    "created",
+    "updated",
+    "at",
+    "on",
+    "date",
+    "time",
+    "timestamp",
+    "day",
+    "seq",
+    "sequence",
+    "number",
+}
 TIME_FIELD_TYPES = {"DateField", "DateTimeField", "TimeField", "DurationField"}
 
 

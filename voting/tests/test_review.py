@@ -102,14 +102,19 @@ def state(provisional: ProvisionalBallot) -> dict:
     """Everything a decision may change."""
     provisional.refresh_from_db()
     return {
-        "provisional": (provisional.status, provisional.sealed_ballot, provisional.ballot_tag,
-                        provisional.decision_reason, provisional.decided_by_id),
+        "provisional": (
+            provisional.status,
+            provisional.sealed_ballot,
+            provisional.ballot_tag,
+            provisional.decision_reason,
+            provisional.decided_by_id,
+        ),
         "voids": list(BallotVoid.objects.values_list("ballot_id", "reason")),
         "roll": VoterRollEntry.objects.count(),
         "ballots": Ballot.objects.count(),
         "reviews": DuplicateReview.objects.count(),
         "audit": AuditEvent.objects.count(),
-    }  # fmt: skip
+    }
 
 
 def main(html) -> str:
@@ -165,10 +170,17 @@ def test_the_duplicate_check_finds_the_same_person_among_many(world):
     keys = [crypto.identity_key("test", f"crowd-{n}") for n in range(50)]
     Identity.objects.bulk_create(Identity(identity_key=key, match_key=f"{n:064d}") for n, key in enumerate(keys))
     VoterRollEntry.objects.bulk_create(
-        VoterRollEntry(cycle=world.cycle, district=district, scope=district.kind, identity_key=key, channel="online",
-                       verification="test", voted_on=date(2026, 5, 1))
+        VoterRollEntry(
+            cycle=world.cycle,
+            district=district,
+            scope=district.kind,
+            identity_key=key,
+            channel="online",
+            verification="test",
+            voted_on=date(2026, 5, 1),
+        )
         for key in keys
-    )  # fmt: skip
+    )
     assert not cast(world, "kiosk-ana", channel="kiosk", site="Main Library", **ANA).provisional
     assert cast(world, "online-ana", **ANA_AGAIN).provisional
     assert not cast(world, "online-bo", name="Bo Díaz", address=ANA["address"], born=ANA["born"]).provisional
@@ -194,8 +206,11 @@ def test_accepting_erases_the_link_and_the_ballot_counts(world, official):
     assert not ProvisionalBallot.objects.filter(ballot_tag=crypto.ballot_tag(ballot.pk)).exists()
     assert VoterRollEntry.objects.count() == roll and Ballot.objects.filter(pk=ballot.pk).exists()
     event = AuditEvent.objects.get(action="provisional.accept")
-    assert (event.actor_id, event.object_type, event.object_id) == (official.pk, "provisional_ballot",
-                                                                     str(provisional.pk))  # fmt: skip
+    assert (event.actor_id, event.object_type, event.object_id) == (
+        official.pk,
+        "provisional_ballot",
+        str(provisional.pk),
+    )
     assert event.after["district"] == "A" and event.reason == "Found on the county list."
     assert_no_audit_event_names(ballot)
     assert review.provisional_pending_count(world.cycle) == 0
@@ -323,8 +338,12 @@ def test_duplicate_groups_are_found_across_channels(world, official):
     ana, bo = sorted(groups, key=lambda g: len(g.members), reverse=True)
     assert len(ana.members) == 4  # not the identity that voted only in the other cycle
     assert {m.identity.name for m in ana.members} == {"Ana Díaz", "ANA  DIAZ"}
-    assert ana.channels == ["Kiosk at a voting site", "Online (resident account)", "Phone (SMS code)",
-                            "Printed access code"]  # fmt: skip
+    assert ana.channels == [
+        "Kiosk at a voting site",
+        "Online (resident account)",
+        "Phone (SMS code)",
+        "Printed access code",
+    ]
     assert ana.districts == ["Ward A", "Ward B"]
     assert ana.sites == ["Main Library"]
     assert ana.days == [timezone.localdate(timezone=ZoneInfo(world.cycle.time_zone))]  # the cycle's day
@@ -367,8 +386,15 @@ def test_duplicate_groups_take_a_constant_number_of_queries(world, official, dja
     set_phase(world.cycle, Phase.VOTING)
     _group_world(world, official)
     for n in range(5):
-        cast(world, f"dee-{n}", channel=["kiosk", "online", "phone"][n % 3], name="Dee Fox", address="4 Oak St",
-             born=date(1985, 1, 1), district="AB"[n % 2])  # fmt: skip
+        cast(
+            world,
+            f"dee-{n}",
+            channel=["kiosk", "online", "phone"][n % 3],
+            name="Dee Fox",
+            address="4 Oak St",
+            born=date(1985, 1, 1),
+            district="AB"[n % 2],
+        )
     with django_assert_num_queries(4):
         groups = review.duplicate_groups(world.cycle)
         assert sorted(len(g.members) for g in groups) == [2, 2, 4, 5]
@@ -572,9 +598,17 @@ def test_an_official_accepts_and_rejects_on_the_page(client, world, official):
     url = reverse("staff_provisional", args=[world.cycle.slug])
     html = client.get(url).content.decode()
     assert "<span data-pending>2</span>" in html
-    for text in ("Main Library", "Not on the list; showed a utility bill.", "Ana Díaz", "1980-05-17",
-                 "1 Grove St, Jersey City", "utility bill", "Eligibility could not be confirmed at check-in",
-                 f"Accept provisional ballot {first.pk}", f"Reject provisional ballot {second.pk}"):  # fmt: skip
+    for text in (
+        "Main Library",
+        "Not on the list; showed a utility bill.",
+        "Ana Díaz",
+        "1980-05-17",
+        "1 Grove St, Jersey City",
+        "utility bill",
+        "Eligibility could not be confirmed at check-in",
+        f"Accept provisional ballot {first.pk}",
+        f"Reject provisional ballot {second.pk}",
+    ):
         assert escape(text) in html
     for code in ("A-01", "A-02", "A-03"):  # never the choices
         assert code not in html
@@ -682,8 +716,11 @@ def test_an_official_decides_a_duplicate_group_on_the_page(client, world, offici
     assert "Decision recorded for this group." in html and 'data-decision="same_person"' in html
     assert "<span data-undecided>0</span>" in html and "Record the decision" not in html
 
-    response = client.post(reverse("staff_duplicate_decide", args=[world.cycle.slug]),
-                           {"group": "f" * 64, "decision": "distinct"}, follow=True)  # fmt: skip
+    response = client.post(
+        reverse("staff_duplicate_decide", args=[world.cycle.slug]),
+        {"group": "f" * 64, "decision": "distinct"},
+        follow=True,
+    )
     assert _text(review.MSG_DUPLICATE_UNKNOWN) in response.content.decode()
     assert DuplicateReview.objects.count() == 1
 
@@ -787,9 +824,16 @@ def test_the_provisional_page_gives_the_kiosk_check_in_in_words(client, world, o
     site = voting_site_create(actor=official, cycle=world.cycle, name="City Hall")
     opened = kiosk.kiosk_open(actor=volunteer, site=site)
     checked_in = kiosk.kiosk_checkin(
-        actor=volunteer, kiosk=opened, district=world.district("A"), language="en", eligibility_confirmed=False,
-        note="No proof of address.", name="Ana Díaz", date_of_birth=date(1980, 5, 17), address="1 Grove St",
-    )  # fmt: skip
+        actor=volunteer,
+        kiosk=opened,
+        district=world.district("A"),
+        language="en",
+        eligibility_confirmed=False,
+        note="No proof of address.",
+        name="Ana Díaz",
+        date_of_birth=date(1980, 5, 17),
+        address="1 Grove St",
+    )
     services.ballot_cast(voter=checked_in.voter(), district=checked_in.district_id, ballot=methods.Ballot(("A-02",)))
     to_counting(world)
     at = datetime.fromisoformat(Identity.objects.get().checkin["at"])

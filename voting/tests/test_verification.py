@@ -94,9 +94,11 @@ def test_the_download_is_a_csv_and_a_printable_pdf(cycle, official):
 def test_bad_batches_are_refused(cycle, official, count, field):
     with pytest.raises(ValidationFailed) as exc:
         verification.access_codes_generate(
-            actor=official, district=cycle.districts.get(code="A"), count=count,
+            actor=official,
+            district=cycle.districts.get(code="A"),
+            count=count,
             expires_at=timezone.now() + timedelta(days=1),
-        )  # fmt: skip
+        )
     assert field in exc.value.extra
     assert not AccessCode.objects.exists()
 
@@ -250,8 +252,14 @@ def test_a_district_without_a_ballot_is_a_clear_refusal(official):
     make_project(cycle, official, [idea], code="A-01", cost="10000")
     ballot_prepare(cycle, official)  # ward B has no projects, so no ballot
     _open(cycle, official)
-    voter = services.Voter(identity_key="k", channel="online", verification="account", date_of_birth=date(1990, 1, 1),
-                           name="Kim Voter", address="5 Grove St")  # fmt: skip
+    voter = services.Voter(
+        identity_key="k",
+        channel="online",
+        verification="account",
+        date_of_birth=date(1990, 1, 1),
+        name="Kim Voter",
+        address="5 Grove St",
+    )
     with pytest.raises(services.NoBallot):
         _cast(voter, cycle.districts.get(code="B"), "A-01")
     assert Ballot.objects.count() == VoterRollEntry.objects.count() == 0
@@ -272,8 +280,12 @@ def test_the_sms_is_one_outbox_row_written_with_the_challenge(outbox, django_cap
     assert len(callbacks) == 1
     (row,) = Notification.objects.all()
     assert (row.channel, row.address, row.kind, row.recipient, row.sent_at) == (
-        "sms", "+12015550123", "verification.sms_code", None, None
-    )  # fmt: skip
+        "sms",
+        "+12015550123",
+        "verification.sms_code",
+        None,
+        None,
+    )
     code = re.search(r"\b(\d{7})\b", row.body).group(1)
     # Delivery sends it once, however many times it is called, and erases the code from the row.
     assert notification_deliver(notification_id=row.pk) is True

@@ -97,12 +97,17 @@ NOTHING = {"roll": 0, "ballots": 0, "identities": 0, "notifications": 0}
 def cast_via_service(user, cycle, code="A", choices=("A-01",), language="en"):
     return services.ballot_cast(
         voter=services.Voter(
-            identity_key=crypto.identity_key("account", str(user.pk)), channel="online", verification="account",
-            language=language, date_of_birth=date(1990, 1, 1), name=str(user), address=f"{user.pk} Grove St",
+            identity_key=crypto.identity_key("account", str(user.pk)),
+            channel="online",
+            verification="account",
+            language=language,
+            date_of_birth=date(1990, 1, 1),
+            name=str(user),
+            address=f"{user.pk} Grove St",
         ),
         district=cycle.districts.get(code=code),
         ballot=methods.Ballot(choices=tuple(choices)),
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -265,8 +270,11 @@ def test_approval_ballot_review_then_cast(client, official, voter):
     assert (entry.channel, entry.verification, entry.language) == ("online", "account", "en")
     assert entry.identity_key == crypto.identity_key("account", str(voter.pk))
     identity = Identity.objects.get()
-    assert (identity.date_of_birth, identity.address, identity.email) == (date(1990, 4, 30), VOTER["address"],
-                                                                          voter.email)  # fmt: skip
+    assert (identity.date_of_birth, identity.address, identity.email) == (
+        date(1990, 4, 30),
+        VOTER["address"],
+        voter.email,
+    )
     assert Notification.objects.filter(recipient=voter, kind="vote.confirmation").count() == 1
 
 
@@ -388,30 +396,62 @@ def test_a_date_of_birth_a_long_life_ago_is_still_taken(client, official, voter)
 
 # --- every broken rule: its message, nothing stored -----------------------------------------------
 BAD_INPUTS = {
-    "unknown project (tampered)": ("approval", {}, {"project": ["A-01", "Z-99"]}, {},
-                                   _problem("unknown_project", projects=["Z-99"])),
-    "project of another ward": ("approval", {}, {"project": ["B-01"]}, {},
-                                _problem("unknown_project", projects=["B-01"])),
-    "duplicate": ("approval", {}, {"project": ["A-01", "A-01"]}, {},
-                  _problem("duplicate_project", projects=["A-01"])),
+    "unknown project (tampered)": (
+        "approval",
+        {},
+        {"project": ["A-01", "Z-99"]},
+        {},
+        _problem("unknown_project", projects=["Z-99"]),
+    ),
+    "project of another ward": (
+        "approval",
+        {},
+        {"project": ["B-01"]},
+        {},
+        _problem("unknown_project", projects=["B-01"]),
+    ),
+    "duplicate": ("approval", {}, {"project": ["A-01", "A-01"]}, {}, _problem("duplicate_project", projects=["A-01"])),
     "nothing chosen": ("approval", {}, {}, {}, _problem("empty")),
-    "ranks with gaps": ("ranked", {"max_picks": 3}, {"rank-A-01": "1", "rank-A-02": "3"}, {},
-                        _problem("rank_gap", ranks=[1, 3])),
-    "rank repeated": ("ranked", {"max_picks": 3}, {"rank-A-01": "1", "rank-A-02": "1"}, {},
-                      _problem("rank_repeated")),
+    "ranks with gaps": (
+        "ranked",
+        {"max_picks": 3},
+        {"rank-A-01": "1", "rank-A-02": "3"},
+        {},
+        _problem("rank_gap", ranks=[1, 3]),
+    ),
+    "rank repeated": ("ranked", {"max_picks": 3}, {"rank-A-01": "1", "rank-A-02": "1"}, {}, _problem("rank_repeated")),
     "rank not a number": ("ranked", {"max_picks": 3}, {"rank-A-01": "first"}, {}, _problem("rank_invalid")),
-    "points over total": ("cumulative", {"points_total": 10}, {"points-A-01": "6", "points-A-02": "6"}, {},
-                          _problem("points_over_total", total=12, max=10)),
-    "negative points": ("cumulative", {"points_total": 10}, {"points-A-01": "-2"}, {},
-                        _problem("points_not_positive")),
-    "over budget": ("knapsack", {}, {"project": ["A-01", "A-02", "A-03"]}, {},
-                    _problem("over_budget", total="$65,000", budget="$50,000")),
-    "under-age": ("approval", {}, {"project": ["A-01"]},
-                  {"date_of_birth": (date.today() - timedelta(days=365 * 10)).isoformat()}, None),
+    "points over total": (
+        "cumulative",
+        {"points_total": 10},
+        {"points-A-01": "6", "points-A-02": "6"},
+        {},
+        _problem("points_over_total", total=12, max=10),
+    ),
+    "negative points": ("cumulative", {"points_total": 10}, {"points-A-01": "-2"}, {}, _problem("points_not_positive")),
+    "over budget": (
+        "knapsack",
+        {},
+        {"project": ["A-01", "A-02", "A-03"]},
+        {},
+        _problem("over_budget", total="$65,000", budget="$50,000"),
+    ),
+    "under-age": (
+        "approval",
+        {},
+        {"project": ["A-01"]},
+        {"date_of_birth": (date.today() - timedelta(days=365 * 10)).isoformat()},
+        None,
+    ),
     "missing attestation": ("approval", {}, {"project": ["A-01"]}, {"attest": ""}, _text(services.MSG_ATTEST)),
-    "no date of birth": ("approval", {}, {"project": ["A-01"]}, {"date_of_birth": ""},
-                         "Date of birth: This field is required."),
-}  # fmt: skip
+    "no date of birth": (
+        "approval",
+        {},
+        {"project": ["A-01"]},
+        {"date_of_birth": ""},
+        "Date of birth: This field is required.",
+    ),
+}
 
 
 @pytest.mark.parametrize("step", ["review", "cast"])
@@ -512,8 +552,11 @@ def test_anonymous_visitors_are_sent_to_log_in(client, official):
 def test_auditors_are_read_only(client, official, auditor):
     cycle = voting_cycle(official)
     client.force_login(auditor)
-    for response in (client.get(reverse("vote_index", args=[cycle.slug])), client.get(ballot_url(cycle)),
-                     post(client, cycle, "cast", {"project": ["A-01"]})):  # fmt: skip
+    for response in (
+        client.get(reverse("vote_index", args=[cycle.slug])),
+        client.get(ballot_url(cycle)),
+        post(client, cycle, "cast", {"project": ["A-01"]}),
+    ):
         assert response.status_code == 403
         assert _text(permissions.MSG_AUDITOR_READ_ONLY) in response.content.decode()
     assert stored() == NOTHING
@@ -568,9 +611,17 @@ def vetting_cycle(official):
 
 def design_post(district, **fields):
     data = {"form": f"design-{district.code}"}
-    defaults = {"method": "knapsack", "min_picks": "1", "max_picks": "", "min_spend_percent": "0",
-                "points_total": "", "points_cap": "", "allocation_rule": "greedy", "intro": "Pick wisely.",
-                "shuffle": "on"}  # fmt: skip
+    defaults = {
+        "method": "knapsack",
+        "min_picks": "1",
+        "max_picks": "",
+        "min_spend_percent": "0",
+        "points_total": "",
+        "points_cap": "",
+        "allocation_rule": "greedy",
+        "intro": "Pick wisely.",
+        "shuffle": "on",
+    }
     data.update({f"design-{district.code}-{k}": v for k, v in {**defaults, **fields}.items() if v is not None})
     return data
 
@@ -616,8 +667,12 @@ def test_an_official_designs_the_ballots_and_sets_eligibility(client, official):
     response = client.post(url, design_post(ward(cycle), method="knapsack", min_spend_percent="50"))
     assert response.status_code == 302 and response["Location"] == url
     design = BallotDesign.objects.get(district=ward(cycle))
-    assert (design.method, design.min_spend_percent, design.intro, design.shuffle) == ("knapsack", 50, "Pick wisely.",
-                                                                                       True)  # fmt: skip
+    assert (design.method, design.min_spend_percent, design.intro, design.shuffle) == (
+        "knapsack",
+        50,
+        "Pick wisely.",
+        True,
+    )
     assert AuditEvent.objects.filter(action="ballot_design.set").count() == 1
     assert 'value="knapsack" selected' in client.get(url).content.decode()
 
@@ -628,8 +683,15 @@ def test_an_official_designs_the_ballots_and_sets_eligibility(client, official):
     assert _text(services.MSG_MES_RANKED) in html.content.decode()
     assert BallotDesign.objects.get(district=ward(cycle)).method == "knapsack"
 
-    response = client.post(url, {"form": "eligibility", "eligibility-minimum_age": "16", "eligibility-age_on": "",
-                                 "eligibility-allow_live_work_study": "on"})  # fmt: skip
+    response = client.post(
+        url,
+        {
+            "form": "eligibility",
+            "eligibility-minimum_age": "16",
+            "eligibility-age_on": "",
+            "eligibility-allow_live_work_study": "on",
+        },
+    )
     assert response.status_code == 302
     eligibility = Eligibility.objects.get(cycle=cycle)
     assert (eligibility.minimum_age, eligibility.age_on, eligibility.allow_live_work_study) == (16, None, True)
@@ -786,12 +848,18 @@ def test_the_allocation_rule_is_guided_equal_shares_with_completion_first_and_ch
     # A new design: equal shares with its completion first, and already chosen.
     assert _rule_radios(html, "A") == [("mes-greedy", True), ("mes", False), ("greedy", False)]
     assert "<legend>Allocation rule</legend>" in html
-    for rule_text in ("whatever is left then funds the most-voted projects that still fit",
-                      "it can leave much of the budget unspent", "Projects are funded in order of votes"):  # fmt: skip
+    for rule_text in (
+        "whatever is left then funds the most-voted projects that still fit",
+        "it can leave much of the budget unspent",
+        "Projects are funded in order of votes",
+    ):
         assert rule_text in html
     # The explanation is part of each radio's label (read out with it).
-    assert re.search(r'<label for="id_design-A-allocation_rule_1"><strong>Method of Equal Shares</strong><br>'
-                     r'<span class="small">Each voter gets an equal share', html)  # fmt: skip
+    assert re.search(
+        r'<label for="id_design-A-allocation_rule_1"><strong>Method of Equal Shares</strong><br>'
+        r'<span class="small">Each voter gets an equal share',
+        html,
+    )
     assert f'href="{reverse("staff_ballot_preview", args=[cycle.slug])}#preview-A"' in html
     # A saved design keeps its own rule.
     client.post(reverse("staff_ballot", args=[cycle.slug]), design_post(ward(cycle, "A"), allocation_rule="greedy"))
@@ -839,12 +907,19 @@ def test_the_design_form_marks_each_methods_fields_and_keeps_them_all_in_the_pag
 @pytest.mark.parametrize(
     ("language", "help_text", "wrong"),
     [
-        ("en", "Required for a ranked ballot: how many projects to rank. Otherwise leave empty for no maximum.",
-         "Ranked: how many projects to rank. Leave empty"),
-        ("es", "Obligatorio en una boleta por orden de preferencia: cuántos proyectos ordenar. En los demás casos, "
-               "déjelo vacío para no fijar un máximo.", "Por orden de preferencia: cuántos proyectos ordenar. Déjelo"),
+        (
+            "en",
+            "Required for a ranked ballot: how many projects to rank. Otherwise leave empty for no maximum.",
+            "Ranked: how many projects to rank. Leave empty",
+        ),
+        (
+            "es",
+            "Obligatorio en una boleta por orden de preferencia: cuántos proyectos ordenar. En los demás casos, "
+            "déjelo vacío para no fijar un máximo.",
+            "Por orden de preferencia: cuántos proyectos ordenar. Déjelo",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_maximum_picks_help_says_a_ranked_ballot_needs_it(client, official, language, help_text, wrong):
     """The server refuses a ranked ballot without it; the help under the field does not say otherwise."""
     cycle = vetting_cycle(official)

@@ -40,9 +40,11 @@ NOTHING = {"ballots": 0, "roll": 0}
 
 def make_codes(cycle, official, ward="A", count=1) -> list[str]:
     return verification.access_codes_generate(
-        actor=official, district=cycle.districts.get(code=ward), count=count,
+        actor=official,
+        district=cycle.districts.get(code=ward),
+        count=count,
         expires_at=timezone.now() + timedelta(days=7),
-    )  # fmt: skip
+    )
 
 
 def enter_code(client, cycle, code):

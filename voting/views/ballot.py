@@ -259,9 +259,13 @@ def vote_phone(request, slug):
             return render(
                 request,
                 "voting/vote_phone.html",
-                {"cycle": cycle, "form": PhoneCodeForm(initial={"phone": number}), "step": "verify",
-                 "sent_to": number[-4:]},
-            )  # fmt: skip
+                {
+                    "cycle": cycle,
+                    "form": PhoneCodeForm(initial={"phone": number}),
+                    "step": "verify",
+                    "sent_to": number[-4:],
+                },
+            )
     return render(request, "voting/vote_phone.html", {"cycle": cycle, "form": form, "step": "send"}, status=status)
 
 
@@ -320,12 +324,14 @@ class BallotPage:
         rows = []
         for index, code in enumerate(ballot.choices):
             project = by_code[code]
-            rows.append({
-                "project": project,
-                "text": project.text(self.language),
-                "rank": index + 1,
-                "points": ballot.points[index] if ballot.points else None,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "project": project,
+                    "text": project.text(self.language),
+                    "rank": index + 1,
+                    "points": ballot.points[index] if ballot.points else None,
+                }
+            )
         if self.method == methods.Method.CUMULATIVE:
             return rows, sum(ballot.points or ())
         return rows, sum((by_code[c].cost for c in ballot.choices), Decimal(0))
@@ -621,16 +627,21 @@ def staff_turnout(request, slug):
             "cycle": cycle,
             "total": data["total"],
             "by_district": [{"district": d, "count": counted.get(d.code, 0)} for d in cycle.districts.all()],
-            "by_channel": [{"label": channels.get(r["channel"], r["channel"]), "count": r["count"]}
-                           for r in data["by_channel"]],
-            "by_site": [{"label": r["site"] or _("no voting site (online, phone, code)"), "count": r["count"]}
-                        for r in data["by_site"]],
-            "by_language": [{"label": languages.get(r["language"], r["language"] or _("not recorded")),
-                             "count": r["count"]} for r in data["by_language"]],
+            "by_channel": [
+                {"label": channels.get(r["channel"], r["channel"]), "count": r["count"]} for r in data["by_channel"]
+            ],
+            "by_site": [
+                {"label": r["site"] or _("no voting site (online, phone, code)"), "count": r["count"]}
+                for r in data["by_site"]
+            ],
+            "by_language": [
+                {"label": languages.get(r["language"], r["language"] or _("not recorded")), "count": r["count"]}
+                for r in data["by_language"]
+            ],
             "by_day": data["by_day"],
             "now": timezone.now(),
         },
-    )  # fmt: skip
+    )
 
 
 @never_cache

@@ -156,9 +156,11 @@ def paper_batch_create(request, slug):
         if call.response:
             return call.response
     return render(
-        request, "voting/paper/batch_form.html", {"cycle": cycle, "form": form, "has_sites": bool(sites)},
+        request,
+        "voting/paper/batch_form.html",
+        {"cycle": cycle, "form": form, "has_sites": bool(sites)},
         status=400 if form.errors else 200,
-    )  # fmt: skip
+    )
 
 
 def _render_batch(request, cycle, batch, *, counts_form=None, status=200):
@@ -300,8 +302,16 @@ def _comparison(mismatch: paper.Mismatch, projects, method) -> dict:
     rows = []
     for p in projects:
         a, b = _shown(first, p.code, method), _shown(second, p.code, method)
-        rows.append({"project": p, "text": p.text(), "first": a, "second": b,
-                     "resolution": _shown(resolution, p.code, method), "differs": a != b})  # fmt: skip
+        rows.append(
+            {
+                "project": p,
+                "text": p.text(),
+                "first": a,
+                "second": b,
+                "resolution": _shown(resolution, p.code, method),
+                "differs": a != b,
+            }
+        )
     return {
         "mismatch": mismatch,
         "rows": rows,
@@ -356,16 +366,26 @@ def paper_mismatches(request, slug, batch_id):
         item = _comparison(mismatch, projects, design.method)
         prefix = f"s{mismatch.sheet}"
         form = bound_form if mismatch.sheet == bound_sheet else ResolveForm(prefix=prefix, method=design.method)
-        item.update(form=form, mark_rows=_mark_rows(projects, values=form.typed(), prefix=f"{prefix}-"),
-                    keying_errors=form.keying_errors)  # fmt: skip
+        item.update(
+            form=form,
+            mark_rows=_mark_rows(projects, values=form.typed(), prefix=f"{prefix}-"),
+            keying_errors=form.keying_errors,
+        )
         items.append(item)
     return render(
         request,
         "voting/paper/mismatches.html",
-        {"cycle": cycle, "batch": batch, "items": items, "method": design.method, "design": design,
-         "keying": keying, "closed_message": paper.MSG_RECONCILED if reconciled else paper.MSG_PAPER_CLOSED},
+        {
+            "cycle": cycle,
+            "batch": batch,
+            "items": items,
+            "method": design.method,
+            "design": design,
+            "keying": keying,
+            "closed_message": paper.MSG_RECONCILED if reconciled else paper.MSG_PAPER_CLOSED,
+        },
         status=status,
-    )  # fmt: skip
+    )
 
 
 @require_POST

@@ -47,11 +47,13 @@ class Command(BaseCommand):
         districts = []
         for run in sorted(runs, key=lambda r: r.district.code):
             output = json.loads(run.output)
-            districts.append({
-                "district": run.district.code,
-                "selected": sorted(output["selected"]),
-                "budget_used": _number(output["budget_used"]),
-            })  # fmt: skip
+            districts.append(
+                {
+                    "district": run.district.code,
+                    "selected": sorted(output["selected"]),
+                    "budget_used": _number(output["budget_used"]),
+                }
+            )
         document = {"cycle": slug, "rule": rule, "districts": districts}
         if as_json:
             self.stdout.write(json.dumps(document))

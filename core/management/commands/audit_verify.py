@@ -11,9 +11,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--file", help="an exported audit_log.jsonl instead of the database")
         parser.add_argument(
-            "--public-cycle", type=int, default=None,
+            "--public-cycle",
+            type=int,
+            default=None,
             help="the file is the public record of this cycle (by id): withheld events are checked by their links",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, file=None, public_cycle=None, **options):
         if file:

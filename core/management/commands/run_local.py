@@ -69,7 +69,7 @@ class Command(BaseCommand):
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-            ],  # fmt: skip
+            ],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(beat_file)],
         }
 
