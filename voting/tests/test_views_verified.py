@@ -17,7 +17,7 @@ from voting import crypto, services
 from voting.models import AccessCode, Ballot, Identity, VoterRollEntry
 from voting.services import verification
 from voting.tests.test_views import RECEIPT, VOTER, _text, ballot_url, voting_cycle
-from voting.views.ballot import MSG_CODE_OTHER_BALLOT, MSG_VERIFY_AGAIN, SESSION_VOTER
+from voting.views.ballot import MSG_CODE_CAST, MSG_CODE_OTHER_BALLOT, MSG_VERIFY_AGAIN, SESSION_VOTER
 
 pytestmark = pytest.mark.django_db
 
@@ -101,9 +101,13 @@ def test_an_access_code_opens_its_ballot_once(client, official):
     assert (entry.channel, entry.verification) == ("code", "access_code")
     assert SESSION_VOTER not in client.session  # one ballot per code
 
-    # The ballot page is no longer open to this visitor, and the code is used up.
+    # The ballot page is no longer open to this visitor, and the code is used up: the page says so
+    # (not an account log-in page), to a reload and to a second tab's cast alike.
     again = client.get(ballot_url(cycle, "A"))
-    assert again.status_code == 302 and again["Location"].startswith(reverse("account_login"))
+    assert again.status_code == 302 and again["Location"] == reverse("vote_index", args=[cycle.slug])
+    assert _text(MSG_CODE_CAST) in client.get(again["Location"]).content.decode()
+    second_tab = client.post(ballot_url(cycle, "A"), {**VOTER, "project": ["A-02"], "step": "cast"}, follow=True)
+    assert second_tab.status_code == 200 and _text(MSG_CODE_CAST) in second_tab.content.decode()
     response = enter_code(client, cycle, code)
     assert _text(verification.MSG_CODE_USED) in response.content.decode()
     assert code not in response.content.decode()  # not shown back

@@ -123,6 +123,12 @@ def _money(cycle):
 SESSION_VOTER = "pb_voter"
 SESSION_VOTER_TTL = timedelta(minutes=30)
 MSG_VERIFY_AGAIN = gettext_lazy("Your verification has expired. Please verify again to vote.")
+# After a code's ballot is cast, the session remembers only that (the cycle's id), so a second tab or
+# the back button is told the code is spent rather than sent to an account log-in page.
+SESSION_CODE_CAST = "pb_code_cast"
+MSG_CODE_CAST = gettext_lazy(
+    "Your access code has been used and its ballot is recorded. Your receipt code lets you check it was counted."
+)
 MSG_CODE_OTHER_BALLOT = gettext_lazy(
     "Your access code is for the ballot of %(district)s. It cannot be used for another ballot."
 )
@@ -134,6 +140,7 @@ def _client_key(request) -> str:
 
 def _session_voter_store(request, cycle, verified: verification.VerifiedVoter) -> None:
     request.session.cycle_key()  # a new session id once verified (no session fixation)
+    request.session.pop(SESSION_CODE_CAST, None)  # a new voter on this device
     request.session[SESSION_VOTER] = {
         **verified.as_session(),
         "cycle_id": cycle.pk,
@@ -377,6 +384,9 @@ def vote_ballot(request, slug, code):
         if expired:
             messages.warning(request, MSG_VERIFY_AGAIN)
             return redirect("vote_index", slug=cycle.slug)
+        if session_voter is None and request.session.get(SESSION_CODE_CAST) == cycle.pk:
+            messages.info(request, MSG_CODE_CAST)
+            return redirect("vote_index", slug=cycle.slug)
         if session_voter is None:
             return gate(request, permissions.check_online_voter, cycle)  # log in (or verify: see the list)
         key = seed = session_voter["identity_key"]
@@ -419,6 +429,7 @@ def vote_ballot(request, slug, code):
     def on_cast(result) -> dict:
         if session_voter and session_voter["channel"] == Channel.CODE:
             del request.session[SESSION_VOTER]  # one ballot per code; a phone may still cast the citywide one
+            request.session[SESSION_CODE_CAST] = cycle.pk
         return {}
 
     def voter_form(data=None, initial=None):
