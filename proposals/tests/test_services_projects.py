@@ -1,11 +1,9 @@
 """Project services: projects made from ideas, drafts and their publishing, changes until voting
 opens, and categories."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import translation
 
 import core.services
@@ -15,6 +13,7 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
 from proposals import permissions, selectors, services
 from proposals.models import Category, Follow, Idea, IdeaStatusChange, Project, ProjectSource
+from tests.concurrency import run_at_once
 from tests.factories import CycleFactory
 
 from .builders import (
@@ -130,33 +129,16 @@ def test_parallel_project_publishing_publishes_each_draft_once(transactional_db,
     cycle = CycleFactory(vetting=True, wards="A")
     idea = services.idea_submit_paper(actor=official, cycle=cycle, data=idea_input(cycle), proposer_name="Ana")
     drafts = [make_project(cycle, official, [idea], code=f"A-0{n}", draft=True) for n in range(1, 4)]
-    barrier = threading.Barrier(4, timeout=10)
-    published, refused, unexpected = [], [], []
-    lock = threading.Lock()
 
     def publish():
-        try:
-            actor = User.objects.get(pk=official.pk)
-            barrier.wait()
-            done = services.project_publish(actor=actor, cycle=cycle.pk, projects=[d.pk for d in reversed(drafts)])
-            with lock:
-                published.append([p.code for p in done])
-        except Conflict as exc:
-            with lock:
-                refused.append(len(exc.extra["projects"]))
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
-            with lock:
-                unexpected.append(exc)
-        finally:
-            connection.close()
+        return services.project_publish(
+            actor=User.objects.get(pk=official.pk), cycle=cycle.pk, projects=[d.pk for d in reversed(drafts)]
+        )
 
-    threads = [threading.Thread(target=publish) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    assert unexpected == []
+    results = run_at_once([publish] * 4)
+    assert all(outcome == "ok" or isinstance(value, Conflict) for outcome, value in results)
+    published = [[p.code for p in value] for outcome, value in results if outcome == "ok"]
+    refused = [len(value.extra["projects"]) for outcome, value in results if outcome != "ok"]
     assert published == [["A-01", "A-02", "A-03"]]
     assert refused == [3, 3, 3]
     assert AuditEvent.objects.filter(action="project.published").count() == 3

@@ -1,10 +1,8 @@
 """Vetting services: reviews, and publishing decisions one at a time and in batches."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 import core.services
 from accounts.models import User
@@ -12,6 +10,7 @@ from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent, Notification
 from proposals import permissions, selectors, services
 from proposals.models import Idea, Review
+from tests.concurrency import run_at_once
 from tests.factories import CycleFactory
 
 from .builders import counts, events, field_messages, idea_input, ideas_in_vetting, new_resident, submit
@@ -263,33 +262,16 @@ def test_parallel_batches_publish_each_decision_once(transactional_db, resident,
     ]
     for idea in ideas:
         _decide(idea, vetting_staff)
-    barrier = threading.Barrier(4, timeout=10)
-    published, refused, unexpected = [], [], []
-    lock = threading.Lock()
 
     def publish():
-        try:
-            actor = User.objects.get(pk=vetting_staff.pk)
-            barrier.wait()
-            done = services.review_publish_many(actor=actor, cycle=cycle.pk, ideas=[i.pk for i in reversed(ideas)])
-            with lock:
-                published.append([i.pk for i in done])
-        except Conflict as exc:
-            with lock:
-                refused.append(len(exc.extra["ideas"]))
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
-            with lock:
-                unexpected.append(exc)
-        finally:
-            connection.close()
+        return services.review_publish_many(
+            actor=User.objects.get(pk=vetting_staff.pk), cycle=cycle.pk, ideas=[i.pk for i in reversed(ideas)]
+        )
 
-    threads = [threading.Thread(target=publish) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    assert unexpected == []
+    results = run_at_once([publish] * 4)
+    assert all(outcome == "ok" or isinstance(value, Conflict) for outcome, value in results)
+    published = [[i.pk for i in value] for outcome, value in results if outcome == "ok"]
+    refused = [len(value.extra["ideas"]) for outcome, value in results if outcome != "ok"]
     assert published == [sorted(i.pk for i in ideas)]
     assert refused == [3, 3, 3]
     assert AuditEvent.objects.filter(action="review.published").count() == 3

@@ -18,6 +18,7 @@ from audit.bundle import bundle_write
 from budgets.phases import Phase
 from budgets.services import cycle_transition
 from core.models import AuditEvent, Notification
+from tests.concurrency import run_at_once
 from voting import crypto, methods, services
 from voting.models import Ballot, BallotChangeKey, BallotVoid, ProvisionalBallot, VoidReason, VoterRollEntry
 from voting.services import verification
@@ -187,8 +188,6 @@ def test_the_option_is_part_of_the_frozen_design(official):
 # --- concurrency -----------------------------------------------------------------------------------------
 @pytest.mark.postgres
 def test_changes_sent_at_once_leave_exactly_one_counted_ballot(transactional_db, official):
-    from .test_concurrency import run_at_once
-
     world = changeable_world(official)
     cast(world, "ana", ["A-01"])
     district_id = world.district("A").pk

@@ -10,7 +10,6 @@ max_connections to 300); each job closes its thread's connection when done.
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -18,6 +17,7 @@ from django.db import connection
 from budgets.phases import Phase
 from budgets.services import cycle_transition, voting_pause
 from core.errors import ApplicationError
+from tests.concurrency import run_at_once
 from voting import crypto, methods, services
 from voting.models import Ballot, Identity, ProvisionalBallot, VoterRollEntry
 
@@ -25,37 +25,12 @@ from .builders import assert_roll_matches_ballots, voter, voting_world
 
 pytestmark = pytest.mark.postgres
 
-MAX_WORKERS = 40
 KNAPSACK = {"B": {"method": "knapsack"}}  # ward B: $50,000; B-01 $30,000, B-02 $25,000, B-03 $10,000
 
 
 @pytest.fixture
 def world(transactional_db, official):
     return voting_world(official, designs=KNAPSACK)
-
-
-def run_at_once(jobs: list) -> list[tuple[str, object]]:
-    """Run ``jobs`` (callables) on the pool, released together; return (outcome, value) per job in
-    order: ("ok", result) or (error class name, error) for the service's own errors. Anything else
-    (IntegrityError, deadlock…) propagates and fails the test."""
-    start = threading.Event()
-
-    def wrapped(job):
-        def run():
-            try:
-                assert start.wait(timeout=30)
-                return "ok", job()
-            except ApplicationError as exc:
-                return type(exc).__name__, exc
-            finally:
-                connection.close()
-
-        return run
-
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
-        futures = [pool.submit(wrapped(job)) for job in jobs]
-        start.set()
-        return [future.result(timeout=60) for future in futures]
 
 
 def casting(key: str, district_id: int, choices: tuple[str, ...]):

@@ -22,6 +22,7 @@ from budgets.services import cycle_transition
 from core.errors import Conflict, NotAllowed, PhaseClosed, ValidationFailed
 from core.models import AuditEvent
 from proposals.tests.builders import make_project, texts
+from tests.concurrency import run_at_once
 from tests.factories import user_with_role
 from voting import crypto, methods, services
 from voting.methods.messages import MESSAGES
@@ -39,7 +40,6 @@ from .builders import (
     voter,
     voting_world,
 )
-from .test_concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 

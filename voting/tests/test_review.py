@@ -23,6 +23,7 @@ from budgets.services import cycle_transition, cycle_transition_via
 from core import times
 from core.errors import GuardFailed, NotAllowed, NotFound, PhaseClosed, TransitionNotAllowed, ValidationFailed
 from core.models import AuditEvent
+from tests.concurrency import run_at_once
 from tests.factories import user_with_role
 from voting import crypto, methods, services
 from voting.models import (
@@ -794,8 +795,6 @@ def test_provisional_list_queries_do_not_grow_with_rows(world, official):
 # --- concurrency -----------------------------------------------------------------------------------------
 @pytest.mark.postgres
 def test_racing_decisions_on_one_provisional_ballot_decide_it_once(transactional_db, official):
-    from .test_concurrency import run_at_once
-
     world = voting_world(official, wards="AB")
     kiosk_unconfirmed(world)
     to_counting(world)
